@@ -1,0 +1,15 @@
+"""`python -m deploy_svc [serve|migrate]`."""
+
+from __future__ import annotations
+
+from ferry.cli import main as run
+
+from deploy_svc.main import spec
+
+
+def main() -> None:
+    run(spec)
+
+
+if __name__ == "__main__":
+    main()

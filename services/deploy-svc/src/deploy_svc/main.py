@@ -1,0 +1,34 @@
+"""deploy-svc: moves what is in the library into live environments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from ferry import catalog
+from ferry.events.dml import LibraryEntryOpened
+from ferry.events.release import ReleasePlanned
+from ferry.service import ServiceSpec, create_app
+
+from deploy_svc.config import Settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def spec(settings: Settings | None = None) -> ServiceSpec:
+    return ServiceSpec(
+        name="deploy-svc",
+        settings=settings or Settings(),
+        migrations=MIGRATIONS,
+        routers=[catalog.router()],
+        publishes="deploy.events",
+        consumes={
+            "release.events": {ReleasePlanned: catalog.on_release_planned},
+            "dml.events": {LibraryEntryOpened: catalog.on_library_entry_opened},
+        },
+    )
+
+
+def app() -> FastAPI:
+    """For `uvicorn --factory deploy_svc.main:app`."""
+    return create_app(spec())

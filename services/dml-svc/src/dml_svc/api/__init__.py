@@ -1,0 +1,1 @@
+"""dml-svc's HTTP API."""

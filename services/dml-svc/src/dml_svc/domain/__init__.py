@@ -1,0 +1,1 @@
+"""dml-svc's domain: plain Python, no I/O."""

@@ -1,0 +1,43 @@
+"""dml-svc's handlers, for its API and for other services' events."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from ferry.db import UnitOfWork
+from ferry.envelope import Envelope
+from ferry.errors import NotFound
+from ferry.events import REGISTRY
+from ferry.events.dml import LibraryEntryEvent
+from ferry.events.release import ReleasePlanned
+from ferry.service import caused_by
+
+from dml_svc.domain.library import LibraryEntry
+
+ACTOR = "service:dml-svc"
+
+
+def stream_id(release_id: UUID) -> str:
+    return f"{LibraryEntryEvent.stream_prefix}-{release_id}"
+
+
+async def load_entry(uow: UnitOfWork, release_id: UUID) -> LibraryEntry:
+    envelopes = await uow.events.load(stream_id(release_id))
+    events = [REGISTRY.parse(envelope) for envelope in envelopes]
+    return LibraryEntry.replay(release_id, [e for e in events if isinstance(e, LibraryEntryEvent)])
+
+
+async def get_entry(uow: UnitOfWork, release_id: UUID) -> LibraryEntry:
+    entry = await load_entry(uow, release_id)
+    if not entry.exists:
+        raise NotFound(f"the library has no entry for release {release_id}")
+    return entry
+
+
+async def on_release_planned(event: ReleasePlanned, envelope: Envelope, uow: UnitOfWork) -> None:
+    """Open the planned release's (empty) library entry."""
+    entry = await load_entry(uow, event.release_id)
+    new = entry.open(event.name, event.version)
+    await uow.events.append(
+        stream_id(entry.release_id), entry.version, new, caused_by(envelope, ACTOR)
+    )

@@ -1,0 +1,13 @@
+"""els-svc settings: the shared ones plus its port and schema."""
+
+from __future__ import annotations
+
+from ferry.settings import ServiceSettings
+from pydantic import Field
+
+
+class Settings(ServiceSettings):
+    port: int = Field(8004, gt=0, lt=65536, validation_alias="FERRY_ELS_PORT")
+    db_schema: str = Field(
+        "els", pattern=r"^[a-z_][a-z0-9_]*$", validation_alias="FERRY_ELS_DB_SCHEMA"
+    )

@@ -1,0 +1,1 @@
+"""release-svc's HTTP API."""

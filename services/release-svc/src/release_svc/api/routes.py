@@ -1,0 +1,66 @@
+"""Routes: request → command → handler → reply. Errors become problems in `ferry.http`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Header, Request, Response
+from ferry import commands
+from ferry.db import UnitOfWork
+from ferry.http import etag, problem_responses
+from ferry.idempotency import IdempotencyKey, Reply, json_reply
+from ferry.service import RequestMeta, UoW
+
+from release_svc import handlers
+from release_svc.api.schemas import ReleaseOut, ReleasePlanIn
+from release_svc.domain.release import PlanRelease
+
+router = APIRouter(prefix="/releases", tags=["releases"])
+
+PROBLEMS = problem_responses(
+    {
+        400: "Malformed request",
+        404: "No such release",
+        409: "Conflict with the release's current state",
+        422: "Invalid field; `errors` names each",
+    }
+)
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Retry-safe creation: the same key and body always get the first reply.",
+    ),
+]
+
+
+@router.post("", status_code=201, response_model=ReleaseOut, responses=PROBLEMS)
+async def plan_release(
+    plan: ReleasePlanIn, request: Request, meta: RequestMeta, key: IdempotencyKeyHeader = None
+) -> Response:
+    """Plan a release → `ReleasePlanned`."""
+    cmd = PlanRelease(release_id=uuid4(), **plan.model_dump())
+
+    async def work(uow: UnitOfWork) -> Reply:
+        release = await handlers.plan_release(cmd, uow, meta)
+        return json_reply(
+            201,
+            ReleaseOut.of(release).model_dump(mode="json"),
+            {"Location": f"/releases/{release.id}", "ETag": etag(release.version)},
+        )
+
+    idempotency = IdempotencyKey.of("POST /releases", key, await request.body()) if key else None
+    reply = await commands.once(request.app.state.db, idempotency, work)
+    return Response(reply.body, reply.status_code, reply.headers, media_type="application/json")
+
+
+@router.get("/{release_id}", response_model=ReleaseOut, responses=PROBLEMS)
+async def get_release(release_id: UUID, uow: UoW, response: Response) -> ReleaseOut:
+    """One release; its `ETag` is the version to send back in `If-Match`."""
+    async with uow:
+        release = await handlers.get_release(uow, release_id)
+    response.headers["ETag"] = etag(release.version)
+    return ReleaseOut.of(release)

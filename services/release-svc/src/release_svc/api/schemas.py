@@ -1,0 +1,58 @@
+"""Request and response bodies of the releases API."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Self
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from release_svc.domain.release import Release
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+VersionLabel = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.+-]+$"),
+]
+
+
+class ReleasePlanIn(BaseModel):
+    """A minimal release plan: what and when."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name = Field(examples=["Payments 2026.12"])
+    version: VersionLabel = Field(examples=["2026.12.0"])
+    planned_start: date
+    planned_end: date
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Self:
+        if self.planned_end < self.planned_start:
+            raise ValueError("planned_end must not be before planned_start")
+        return self
+
+
+class ReleaseOut(BaseModel):
+    """A release as release-svc knows it."""
+
+    id: UUID
+    name: str
+    version: str
+    status: str
+    planned_start: date | None
+    planned_end: date | None
+    stream_version: int
+
+    @classmethod
+    def of(cls, release: Release) -> ReleaseOut:
+        return cls(
+            id=release.id,
+            name=release.name,
+            version=release.release_version,
+            status=str(release.status),
+            planned_start=release.planned_start,
+            planned_end=release.planned_end,
+            stream_version=release.version,
+        )

@@ -1,0 +1,1 @@
+"""release-svc's domain: plain Python, no I/O."""

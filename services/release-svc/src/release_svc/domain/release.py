@@ -1,0 +1,89 @@
+"""The Release aggregate: decide on commands, evolve by events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from uuid import UUID
+
+from ferry.errors import Conflict, Unprocessable
+from ferry.events.release import ReleaseEvent, ReleasePlanned
+
+
+class Status(StrEnum):
+    PLANNED = "planned"
+
+
+class InvalidPlan(Unprocessable):
+    """A release plan that breaks a rule, naming the field at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class AlreadyPlanned(Conflict):
+    """A release with this id exists already."""
+
+
+@dataclass(frozen=True)
+class PlanRelease:
+    """Plan a new release."""
+
+    release_id: UUID
+    name: str
+    version: str
+    planned_start: date
+    planned_end: date
+
+
+@dataclass
+class Release:
+    """A release as its events tell it. `version` is its stream version (the ETag)."""
+
+    id: UUID
+    version: int = 0
+    status: Status | None = None
+    name: str = ""
+    release_version: str = ""
+    planned_start: date | None = None
+    planned_end: date | None = None
+
+    @classmethod
+    def replay(cls, release_id: UUID, events: Iterable[ReleaseEvent]) -> Release:
+        release = cls(release_id)
+        for event in events:
+            release.apply(event)
+        return release
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    def plan(self, cmd: PlanRelease) -> list[ReleaseEvent]:
+        if self.exists:
+            raise AlreadyPlanned(f"release {self.id} is already planned")
+        if cmd.planned_end < cmd.planned_start:
+            raise InvalidPlan("planned_end", "must not be before planned_start")
+        return [
+            ReleasePlanned(
+                release_id=cmd.release_id,
+                name=cmd.name,
+                version=cmd.version,
+                planned_start=cmd.planned_start,
+                planned_end=cmd.planned_end,
+            )
+        ]
+
+    def apply(self, event: ReleaseEvent) -> None:
+        """Evolve by one event; also how the release is rebuilt from its stream."""
+        match event:
+            case ReleasePlanned():
+                self.status = Status.PLANNED
+                self.name = event.name
+                self.release_version = event.version
+                self.planned_start = event.planned_start
+                self.planned_end = event.planned_end
+        self.version += 1

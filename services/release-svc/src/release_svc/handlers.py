@@ -1,0 +1,41 @@
+"""Command handlers: load the release, let it decide, append what it decided."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from ferry.db import UnitOfWork
+from ferry.envelope import Meta
+from ferry.errors import NotFound
+from ferry.events import REGISTRY
+from ferry.events.release import ReleaseEvent
+
+from release_svc.domain.release import PlanRelease, Release
+
+
+def stream_id(release_id: UUID) -> str:
+    return f"{ReleaseEvent.stream_prefix}-{release_id}"
+
+
+async def load_release(uow: UnitOfWork, release_id: UUID) -> Release:
+    """The release as its stream tells it; a release never planned has version 0."""
+    envelopes = await uow.events.load(stream_id(release_id))
+    events = [REGISTRY.parse(envelope) for envelope in envelopes]
+    return Release.replay(release_id, [e for e in events if isinstance(e, ReleaseEvent)])
+
+
+async def get_release(uow: UnitOfWork, release_id: UUID) -> Release:
+    release = await load_release(uow, release_id)
+    if not release.exists:
+        raise NotFound(f"no release {release_id}")
+    return release
+
+
+async def plan_release(cmd: PlanRelease, uow: UnitOfWork, meta: Meta) -> Release:
+    """Plan a release (appends `ReleasePlanned`); the caller commits."""
+    release = await load_release(uow, cmd.release_id)
+    new = release.plan(cmd)
+    await uow.events.append(stream_id(release.id), release.version, new, meta)
+    for event in new:
+        release.apply(event)
+    return release

@@ -1,0 +1,3 @@
+from ferry.migrations import run_env
+
+run_env()

@@ -1,0 +1,103 @@
+"""A local read model of releases, for services that must know them without asking release-svc.
+
+Kept from `ReleasePlanned` and `LibraryEntryOpened`; rebuildable by replaying those topics.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import sqlalchemy as sa
+from alembic import op
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy.dialects.postgresql import insert
+
+from ferry.db import UnitOfWork
+from ferry.envelope import Envelope
+from ferry.errors import NotFound
+from ferry.events.dml import LibraryEntryOpened
+from ferry.events.release import ReleasePlanned
+from ferry.http import problem_responses
+from ferry.service import UoW
+from ferry.tables import metadata
+
+release_catalog = sa.Table(
+    "release_catalog",
+    metadata,
+    sa.Column("release_id", sa.Uuid, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("version", sa.Text, nullable=False),
+    sa.Column("library_state", sa.Text, nullable=True),
+)
+
+
+def create_table(schema: str) -> None:
+    """For the migration of each service that keeps the catalog."""
+    op.create_table(
+        "release_catalog",
+        sa.Column("release_id", sa.Uuid, primary_key=True),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("version", sa.Text, nullable=False),
+        sa.Column("library_state", sa.Text, nullable=True),
+        schema=schema,
+    )
+
+
+async def on_release_planned(event: ReleasePlanned, _: Envelope, uow: UnitOfWork) -> None:
+    await uow.conn.execute(
+        insert(release_catalog)
+        .values(release_id=event.release_id, name=event.name, version=event.version)
+        .on_conflict_do_update(
+            index_elements=[release_catalog.c.release_id],
+            set_={"name": event.name, "version": event.version},
+        )
+    )
+
+
+async def on_library_entry_opened(event: LibraryEntryOpened, _: Envelope, uow: UnitOfWork) -> None:
+    # Events of two topics arrive in no set order: the DML's may come first.
+    await uow.conn.execute(
+        insert(release_catalog)
+        .values(
+            release_id=event.release_id,
+            name=event.name,
+            version=event.version,
+            library_state="open",
+        )
+        .on_conflict_do_update(
+            index_elements=[release_catalog.c.release_id], set_={"library_state": "open"}
+        )
+    )
+
+
+class CatalogEntry(BaseModel):
+    """What this service knows of a release."""
+
+    release_id: UUID
+    name: str
+    version: str
+    library_state: str | None
+
+
+def router() -> APIRouter:
+    routes = APIRouter(prefix="/catalog", tags=["catalog"])
+
+    @routes.get(
+        "/releases/{release_id}",
+        response_model=CatalogEntry,
+        responses=problem_responses({404: "Release not known (yet)"}),
+    )
+    async def get_known_release(release_id: UUID, uow: UoW) -> CatalogEntry:
+        """A release as this service learnt it from the event topics."""
+        async with uow:
+            row = (
+                await uow.conn.execute(
+                    sa.select(release_catalog).where(release_catalog.c.release_id == release_id)
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"release {release_id} is not known here (yet)")
+        return CatalogEntry.model_validate(row, from_attributes=True)
+
+    return routes

@@ -1,0 +1,72 @@
+"""Errors of Ferry's shared machinery; services subclass these for their own rules.
+
+    FerryError
+    ├── NotFound               no such stream or resource               → 404
+    ├── Conflict               the request clashes with current state    → 409
+    │   ├── ConcurrencyError   appended at a stale stream version
+    │   └── InvalidTransition  command not allowed in the current state
+    └── Unprocessable          well-formed but breaks a rule             → 422
+        └── IdempotencyKeyReused  the key came with a different request
+
+Each maps to an RFC 9457 problem in one place (`ferry.http`).
+"""
+
+from __future__ import annotations
+
+
+class FerryError(Exception):
+    """Base of every error Ferry raises on purpose."""
+
+    status = 500
+    title = "Internal error"
+
+
+class NotFound(FerryError):
+    """No stream or resource with this id."""
+
+    status = 404
+    title = "Not found"
+
+
+class Conflict(FerryError):
+    """The request clashes with the current state."""
+
+    status = 409
+    title = "Conflict"
+
+
+class ConcurrencyError(Conflict):
+    """Someone else appended to the stream since it was read."""
+
+    title = "Version conflict"
+
+    def __init__(self, stream_id: str, expected_version: int) -> None:
+        super().__init__(
+            f"stream {stream_id} is no longer at version {expected_version}; "
+            "read it again and retry with its current ETag"
+        )
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+
+
+class InvalidTransition(Conflict):
+    """The command is not allowed in the aggregate's current state."""
+
+    title = "Invalid transition"
+
+    def __init__(self, aggregate_id: object, state: str, command: str) -> None:
+        super().__init__(f"cannot {command} {aggregate_id}: it is {state}")
+        self.state = state
+
+
+class Unprocessable(FerryError):
+    """The request is well-formed but breaks a rule."""
+
+    status = 422
+    title = "Unprocessable request"
+
+
+class IdempotencyKeyReused(Unprocessable):
+    """An Idempotency-Key was sent again with a different request."""
+
+    title = "Idempotency-Key reused"

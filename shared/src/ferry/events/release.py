@@ -1,0 +1,30 @@
+"""Events published by release-svc on `release.events`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from ferry.events.base import Event
+
+
+class ReleaseEvent(Event):
+    """An event of one release's stream."""
+
+    stream_prefix: ClassVar[str] = "release"
+    release_id: UUID
+
+    def aggregate_id(self) -> str:
+        return str(self.release_id)
+
+
+class ReleasePlanned(ReleaseEvent):
+    """A release manager planned a release."""
+
+    type: Literal["ReleasePlanned"] = "ReleasePlanned"
+    schema_version: Literal[1] = 1
+    name: str
+    version: str
+    planned_start: date
+    planned_end: date

@@ -1,0 +1,124 @@
+"""HTTP pieces every service shares: RFC 9457 problems, correlation ids, metrics, ETags."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import uuid4
+
+import orjson
+from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+
+from ferry import metrics
+from ferry.errors import FerryError
+
+PROBLEM = "application/problem+json"
+CORRELATION_HEADER = "X-Correlation-ID"
+
+
+def problem_responses(codes: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the problems a route may answer with."""
+    return {code: {"content": {PROBLEM: {}}, "description": text} for code, text in codes.items()}
+
+
+def problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
+    """An RFC 9457 problem details response."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    cid = correlation_id.get()
+    if cid:
+        body["correlation_id"] = cid
+    return Response(orjson.dumps(body), status, headers=headers, media_type=PROBLEM)
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    # ("body", "planned_start") → "planned_start"; headers and query keep their place.
+    parts = [str(p) for p in loc]
+    return ".".join(parts[1:] if parts and parts[0] == "body" and len(parts) > 1 else parts)
+
+
+async def _validation_problem(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _field(tuple(e["loc"])), "message": e["msg"], "type": e["type"]}
+        for e in exc.errors()
+    ]
+    if any(e["type"] == "json_invalid" for e in errors):
+        return problem(400, "Malformed JSON", "the request body is not valid JSON", errors=errors)
+    fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
+    return problem(422, "Invalid request", f"invalid fields: {fields}", errors=errors)
+
+
+async def _ferry_problem(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, FerryError)
+    return problem(exc.status, exc.title, str(exc))
+
+
+async def _http_problem(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    return problem(exc.status_code, detail, detail, headers=dict(exc.headers or {}))
+
+
+async def _unexpected_problem(_: Request, exc: Exception) -> Response:
+    return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
+
+
+def _valid_correlation_id(value: str) -> bool:
+    return 0 < len(value) <= 128 and value.isprintable()
+
+
+def install(app: FastAPI, service: str) -> None:
+    """Problems for every error, correlation ids in and out, request latency metrics."""
+    app.add_exception_handler(RequestValidationError, _validation_problem)
+    app.add_exception_handler(FerryError, _ferry_problem)
+    app.add_exception_handler(HTTPException, _http_problem)
+    app.add_exception_handler(Exception, _unexpected_problem)
+
+    @app.middleware("http")
+    async def measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        metrics.REQUEST_LATENCY.labels(
+            service, request.method, _route_template(request), str(response.status_code)
+        ).observe(time.perf_counter() - started)
+        return response
+
+    app.add_middleware(
+        CorrelationIdMiddleware,
+        header_name=CORRELATION_HEADER,
+        generator=lambda: uuid4().hex,
+        validator=_valid_correlation_id,
+        transformer=None,
+    )
+
+
+def _route_template(request: Request) -> str:
+    # The template, not the path: one time series per route, not per release id.
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is Match.FULL:
+            return str(getattr(route, "path", "?"))
+    return "unmatched"
+
+
+_ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def version_from_if_match(value: str) -> int | None:
+    """The stream version in an `If-Match` header (`"3"`), or None when it is not one."""
+    found = _ETAG.match(value)
+    return int(found.group(1)) if found else None

@@ -1,0 +1,171 @@
+"""Kafka with the guarantees an audit log needs: idempotent `acks=all` producers, and
+consumers that commit offsets only after the database has committed what they did."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+
+from ferry import metrics
+from ferry.envelope import Envelope
+
+log = logging.getLogger(__name__)
+
+SERVICE_TOPICS = ("release.events", "dml.events", "deploy.events", "els.events")
+INBOUND_TOPICS = ("change.events", "ops.signals")
+
+
+@dataclass(frozen=True)
+class Message:
+    """One record to publish: key = aggregate id, so each aggregate's events stay in order."""
+
+    topic: str
+    key: str
+    value: bytes
+
+
+class Publisher:
+    """An idempotent producer that (re)connects on demand, so a broker outage is survivable."""
+
+    def __init__(self, bootstrap_servers: str, client_id: str) -> None:
+        self._bootstrap = bootstrap_servers
+        self._client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
+        self._starting = asyncio.Lock()
+
+    async def _connected(self) -> AIOKafkaProducer:
+        async with self._starting:
+            return self._producer or await self._start()
+
+    async def _start(self) -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            client_id=self._client_id,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=0,
+            request_timeout_ms=10_000,
+        )
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        self._producer = producer
+        return producer
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        """Send and wait for every acknowledgement; raise if any record was not acknowledged."""
+        producer = await self._connected()
+        try:
+            # Queue all before awaiting any: one round trip per partition, order kept.
+            acks = [await producer.send(m.topic, m.value, key=m.key.encode()) for m in messages]
+            await asyncio.gather(*acks)
+        except KafkaError:
+            # Start afresh next time: a producer that lost its broker may hold stale state.
+            await self.close()
+            raise
+
+    async def ready(self) -> bool:
+        try:
+            producer = await self._connected()
+            await producer.client.fetch_all_metadata()
+        except KafkaError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
+
+
+Handler = Callable[[Envelope], Awaitable[None]]
+
+
+class Consumer:
+    """Feeds each envelope on `topics` to `handle`, then commits the offset.
+
+    `handle` must be idempotent (it records the event id in its own transaction): a crash
+    between its commit and the offset commit redelivers the event.
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        group_id: str,
+        topics: Sequence[str],
+        handle: Handler,
+        *,
+        retry_backoff: float = 1.0,
+    ) -> None:
+        self._bootstrap = bootstrap_servers
+        self._group_id = group_id
+        self._topics = list(topics)
+        self._handle = handle
+        self._retry_backoff = retry_backoff
+
+    async def run(self) -> None:
+        """Consume until cancelled; reconnect with back-off while Kafka is unreachable."""
+        backoff = self._retry_backoff
+        while True:
+            consumer = AIOKafkaConsumer(
+                *self._topics,
+                bootstrap_servers=self._bootstrap,
+                group_id=self._group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+            )
+            try:
+                await consumer.start()
+                backoff = self._retry_backoff
+                await self._consume(consumer)
+            except KafkaError as exc:
+                log.warning("consumer %s lost Kafka: %s; retrying", self._group_id, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+            finally:
+                await consumer.stop()
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+            for tp, records in batches.items():
+                done = await self._handle_batch(consumer, tp, records)
+                if done is not None:
+                    # Only now: the database already holds what these records caused.
+                    await consumer.commit({tp: done + 1})
+                    highwater = consumer.highwater(tp)
+                    if highwater is not None:
+                        metrics.CONSUMER_LAG.labels(self._group_id, tp.topic, tp.partition).set(
+                            highwater - done - 1
+                        )
+
+    async def _handle_batch(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]
+    ) -> int | None:
+        """Handle records in order; the offset of the last one handled, or None."""
+        done: int | None = None
+        for record in records:
+            try:
+                envelope = Envelope.from_json(record.value)
+            except ValueError as exc:
+                # A record that is no CloudEvent can never be handled: skip it, loudly.
+                log.error("skipping unreadable record %s@%s: %s", tp, record.offset, exc)
+                done = record.offset
+                continue
+            try:
+                await self._handle(envelope)
+            except Exception:
+                # Transient (database down, ...): come back to this record after a pause.
+                log.exception("handling %s %s failed; will retry", envelope.type, envelope.id)
+                consumer.seek(tp, record.offset)
+                await asyncio.sleep(self._retry_backoff)
+                return done
+            done = record.offset
+        return done

@@ -1,0 +1,137 @@
+"""Alembic, the Ferry way: one migration folder per service, each in its own schema.
+
+A service's `migrations/env.py` calls `run_env()`; its first revision calls
+`create_core_tables()`. `upgrade()` runs at start-up in development and as its own step
+(`python -m <svc> migrate`) in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command, context, op
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+
+def _config(url: str, schema: str, migrations: Path) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations))
+    config.attributes["url"] = url
+    config.attributes["schema"] = schema
+    return config
+
+
+def upgrade(url: str, schema: str, migrations: Path) -> None:
+    """Bring the schema to the newest revision. Blocking: call it in a thread from async code."""
+    command.upgrade(_config(url, schema, migrations), "head")
+
+
+async def is_at_head(conn: AsyncConnection, schema: str, migrations: Path) -> bool:
+    """Whether the schema's applied revision is the newest one shipped."""
+    head = ScriptDirectory(str(migrations)).get_current_head()
+
+    def current(sync_conn: Connection) -> str | None:
+        ctx = MigrationContext.configure(sync_conn, opts={"version_table_schema": schema})
+        return ctx.get_current_revision()
+
+    return await conn.run_sync(current) == head
+
+
+def run_env() -> None:
+    """The body of every service's `env.py`: online migrations over asyncpg."""
+    url: str = context.config.attributes["url"]
+    schema: str = context.config.attributes["schema"]
+
+    def migrate(conn: Connection) -> None:
+        # Replicas starting together: the first migrates, the others wait and find nothing to do.
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"migrate-{schema}"})
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        context.configure(
+            connection=conn, version_table_schema=schema, transaction_per_migration=False
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run() -> None:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(migrate)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def target_schema() -> str:
+    """The schema a running migration applies to (revisions call this)."""
+    schema: str = context.config.attributes["schema"]
+    return schema
+
+
+def create_core_tables(schema: str) -> None:
+    """Events, outbox (with its NOTIFY trigger), inbox and idempotency keys: see `ferry.tables`."""
+    op.create_table(
+        "events",
+        sa.Column("position", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+        sa.Column("event_id", sa.Uuid, nullable=False, unique=True),
+        sa.Column("stream_id", sa.Text, nullable=False),
+        sa.Column("stream_version", sa.Integer, nullable=False),
+        sa.Column("type", sa.Text, nullable=False),
+        sa.Column("data", JSONB, nullable=False),
+        sa.Column("metadata", JSONB, nullable=False),
+        sa.Column(
+            "recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.UniqueConstraint("stream_id", "stream_version", name="events_stream_version_key"),
+        schema=schema,
+    )
+    op.create_index("events_type_idx", "events", ["type"], schema=schema)
+    op.create_table(
+        "outbox",
+        sa.Column(
+            "position",
+            sa.BigInteger,
+            sa.ForeignKey(f"{schema}.events.position"),
+            primary_key=True,
+        ),
+        schema=schema,
+    )
+    # Statement-level: one wake-up per append, delivered when the transaction commits.
+    op.execute(
+        f"""CREATE FUNCTION "{schema}".notify_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_notify('ferry_outbox_{schema}', ''); RETURN NULL; END $$"""
+    )
+    op.execute(
+        f"""CREATE TRIGGER outbox_notify AFTER INSERT ON "{schema}".outbox
+        FOR EACH STATEMENT EXECUTE FUNCTION "{schema}".notify_outbox()"""
+    )
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.Text, primary_key=True),
+        sa.Column("event_id", sa.Uuid, primary_key=True),
+        sa.Column(
+            "processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        schema=schema,
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("scope", sa.Text, primary_key=True),
+        sa.Column("key", sa.Text, primary_key=True),
+        sa.Column("fingerprint", sa.Text, nullable=False),
+        sa.Column("status_code", sa.SmallInteger, nullable=False),
+        sa.Column("body", sa.LargeBinary, nullable=False),
+        sa.Column("headers", JSONB, nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        schema=schema,
+    )

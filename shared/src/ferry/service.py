@@ -1,0 +1,206 @@
+"""What every Ferry service is made of: app, migrations, outbox relay, consumers, health."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+from asgi_correlation_id import correlation_id
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ferry import http, logs, metrics, migrations
+from ferry.db import Database, UnitOfWork
+from ferry.envelope import Envelope, Meta
+from ferry.errors import FerryError
+from ferry.events import REGISTRY, Event
+from ferry.events.base import UnreadableEvent
+from ferry.kafka import Consumer, Publisher
+from ferry.outbox import OutboxRelay
+from ferry.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[Any, Envelope, UnitOfWork], Awaitable[None]]
+"""Applies one event of another service inside `uow`; the caller claims and commits."""
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A service's own parts; `create_app` wires them to the shared machinery."""
+
+    name: str
+    settings: ServiceSettings
+    migrations: Path
+    routers: Sequence[APIRouter] = ()
+    publishes: str | None = None
+    """The topic its outbox relays to (unprefixed), or None for a service that publishes nothing."""
+    consumes: Mapping[str, Mapping[type[Event], EventHandler]] = field(default_factory=dict)
+    """Per topic (unprefixed): the event types it handles and their handlers."""
+
+
+class Dispatcher:
+    """Turns a record into at most one applied event: parse, claim, handle, commit."""
+
+    def __init__(
+        self, consumer: str, db: Database, handlers: Mapping[type[Event], EventHandler]
+    ) -> None:
+        self._consumer = consumer
+        self._db = db
+        self._handlers = handlers
+
+    async def __call__(self, envelope: Envelope) -> None:
+        try:
+            event = REGISTRY.parse(envelope)
+        except UnreadableEvent as exc:
+            log.error("skipping unreadable event: %s", exc)
+            return self._count(envelope, "unreadable")
+        handler = self._handlers.get(type(event)) if event is not None else None
+        if event is None or handler is None:
+            return self._count(envelope, "ignored")
+        token = correlation_id.set(envelope.correlationid)
+        try:
+            self._count(envelope, await self._apply(handler, event, envelope))
+        finally:
+            correlation_id.reset(token)
+
+    async def _apply(self, handler: EventHandler, event: Event, envelope: Envelope) -> str:
+        async with self._db.unit_of_work() as uow:
+            # The claim commits with the handler's changes: a redelivery finds it and stops.
+            if not await uow.inbox.claim(envelope.id, self._consumer):
+                return "duplicate"
+            try:
+                await handler(event, envelope, uow)
+            except FerryError as exc:
+                # A rule refused it: retrying cannot help, so record it as handled.
+                log.warning("%s refused %s %s: %s", self._consumer, envelope.type, envelope.id, exc)
+                await uow.rollback()
+                await uow.conn.begin()
+                await uow.inbox.claim(envelope.id, self._consumer)
+                await uow.commit()
+                return "rejected"
+            await uow.commit()
+            return "applied"
+
+    def _count(self, envelope: Envelope, outcome: str) -> None:
+        metrics.EVENTS_CONSUMED.labels(self._consumer, envelope.type, outcome).inc()
+
+
+def caused_by(envelope: Envelope, actor: str) -> Meta:
+    """Metadata for an event a consumer appends because of `envelope`."""
+    return Meta(actor=actor, correlation_id=envelope.correlationid, causation_id=str(envelope.id))
+
+
+def request_meta(request: Request) -> Meta:
+    """Metadata for an event an API call appends."""
+    cid = correlation_id.get() or "-"
+    # Until identity arrives every caller is anonymous; the envelope already has the field.
+    return Meta(actor="anonymous", correlation_id=cid, causation_id=f"http:{cid}")
+
+
+def get_uow(request: Request) -> UnitOfWork:
+    db: Database = request.app.state.db
+    return db.unit_of_work()
+
+
+UoW = Annotated[UnitOfWork, Depends(get_uow)]
+RequestMeta = Annotated[Meta, Depends(request_meta)]
+
+
+def create_app(spec: ServiceSpec) -> FastAPI:
+    """The service's FastAPI app; its lifespan runs migrations, the relay and the consumers."""
+    settings = spec.settings
+    db = Database(
+        settings.database_url, settings.db_schema, spec.name, pool_size=settings.db_pool_size
+    )
+    publisher = Publisher(settings.kafka_bootstrap_servers, client_id=spec.name)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logs.configure(spec.name, settings.log_level)
+        if settings.migrate_on_start:
+            await asyncio.to_thread(
+                migrations.upgrade, settings.database_url, settings.db_schema, spec.migrations
+            )
+        async with contextlib.AsyncExitStack() as stack:
+            tasks = [
+                asyncio.create_task(job, name=name) for name, job in _jobs(spec, db, publisher)
+            ]
+            stack.push_async_callback(_stop, tasks)
+            stack.push_async_callback(db.dispose)
+            stack.push_async_callback(publisher.close)
+            yield
+
+    app = FastAPI(title=spec.name, lifespan=lifespan)
+    app.state.db = db
+    app.state.publisher = publisher
+    http.install(app, spec.name)
+    app.include_router(_health_router(spec, db, publisher))
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+def _jobs(
+    spec: ServiceSpec, db: Database, publisher: Publisher
+) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+    settings = spec.settings
+    jobs: list[tuple[str, Coroutine[Any, Any, None]]] = []
+    if spec.publishes:
+        relay = OutboxRelay(db, publisher, settings.topic(spec.publishes))
+        jobs.append(("outbox-relay", relay.run()))
+    handlers = {t: h for per_topic in spec.consumes.values() for t, h in per_topic.items()}
+    if spec.consumes:
+        consumer = Consumer(
+            settings.kafka_bootstrap_servers,
+            group_id=f"{settings.topic_prefix}{spec.name}",
+            topics=[settings.topic(topic) for topic in spec.consumes],
+            handle=Dispatcher(spec.name, db, handlers),
+        )
+        jobs.append(("consumer", consumer.run()))
+    return jobs
+
+
+async def _stop(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _health_router(spec: ServiceSpec, db: Database, publisher: Publisher) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz() -> Response:
+        """PostgreSQL answers with migrations applied, and Kafka answers."""
+        checks = {"database": "ok", "migrations": "ok", "kafka": "ok"}
+        try:
+            async with db.engine.connect() as conn:
+                if not await migrations.is_at_head(conn, db.schema, spec.migrations):
+                    checks["migrations"] = "pending"
+        except Exception as exc:
+            checks["database"] = checks["migrations"] = f"unreachable: {type(exc).__name__}"
+        if not await publisher.ready():
+            checks["kafka"] = "unreachable"
+        ready = all(value == "ok" for value in checks.values())
+        if ready:
+            body = orjson.dumps({"status": "ready", "checks": checks})
+            return Response(body, media_type="application/json")
+        return http.problem(503, "Not ready", "a dependency is not ready", checks=checks)
+
+    @router.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router

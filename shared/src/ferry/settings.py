@@ -1,0 +1,27 @@
+"""Settings common to every service, read from `FERRY_*` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Every variable is documented in the README's Configuration section; keep them in step."""
+
+    model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore", populate_by_name=True)
+
+    database_url: str = "postgresql+asyncpg://ferry:ferry@127.0.0.1:5432/ferry"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    topic_prefix: str = ""
+    """Prefixed to every topic name: lets tests and several stacks share one broker."""
+    host: str = "127.0.0.1"
+    port: int = Field(gt=0, lt=65536)
+    db_schema: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
+    migrate_on_start: bool = True
+    """Apply migrations at start-up (development); in production run `migrate` as its own step."""
+    log_level: str = "INFO"
+    db_pool_size: int = 10
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
