@@ -23,8 +23,8 @@ def main(build: Callable[[], ServiceSpec], argv: Sequence[str] | None = None) ->
     )
     args = parser.parse_args(argv)
     settings = spec.settings
+    logs.configure(spec.name, settings.log_level)
     if args.command == "migrate":
-        logs.configure(spec.name, settings.log_level)
         migrations.upgrade(settings.database_url, settings.db_schema, spec.migrations)
         return
     uvicorn.run(

@@ -9,10 +9,14 @@ from ferry.errors import Conflict
 from ferry.idempotency import IdempotencyKey, Reply
 
 
-async def once(
-    db: Database, key: IdempotencyKey | None, work: Callable[[UnitOfWork], Awaitable[Reply]]
+async def run(
+    db: Database,
+    work: Callable[[UnitOfWork], Awaitable[Reply]],
+    key: IdempotencyKey | None = None,
 ) -> Reply:
-    """Run `work` and commit, or give the reply an earlier request with `key` got.
+    """Run `work` in one transaction and commit; with `key`, at most once per key.
+
+    A request repeating `key` gets the reply the first one got, without running `work`.
 
     `work` appends inside the unit of work and returns the reply without committing: the
     reply is stored with the events, so a retry after a lost response finds exactly it.

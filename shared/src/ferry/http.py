@@ -118,7 +118,23 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def version_from_if_match(value: str) -> int | None:
-    """The stream version in an `If-Match` header (`"3"`), or None when it is not one."""
-    found = _ETAG.match(value)
-    return int(found.group(1)) if found else None
+class PreconditionRequired(FerryError):
+    """A change was sent without `If-Match`: it could silently overwrite someone's update."""
+
+    status = 428
+    title = "Precondition required"
+
+
+class BadIfMatch(FerryError):
+    status = 400
+    title = "Malformed If-Match"
+
+
+def expected_version(if_match: str | None) -> int:
+    """The stream version a client read, from its `If-Match: "<version>"` header."""
+    if if_match is None:
+        raise PreconditionRequired("send If-Match with the ETag of the version you read")
+    found = _ETAG.match(if_match)
+    if found is None:
+        raise BadIfMatch(f'If-Match must be an ETag like "3", not {if_match!r}')
+    return int(found.group(1))

@@ -15,7 +15,7 @@ from asgi_correlation_id import correlation_id
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ferry import http, logs, metrics, migrations
+from ferry import http, metrics, migrations
 from ferry.db import Database, UnitOfWork
 from ferry.envelope import Envelope, Meta
 from ferry.errors import FerryError
@@ -123,7 +123,6 @@ def create_app(spec: ServiceSpec) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        logs.configure(spec.name, settings.log_level)
         if settings.migrate_on_start:
             await asyncio.to_thread(
                 migrations.upgrade, settings.database_url, settings.db_schema, spec.migrations

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from ferry.cli import main as run
-
 from deploy_svc.main import spec
+from ferry.cli import main as run
 
 
 def main() -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ferry.settings import ServiceSettings
 from pydantic import Field
+
+from ferry.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):

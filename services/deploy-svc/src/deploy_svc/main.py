@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+
+from deploy_svc.config import Settings
 from ferry import catalog
 from ferry.events.dml import LibraryEntryOpened
 from ferry.events.release import ReleasePlanned
 from ferry.service import ServiceSpec, create_app
-
-from deploy_svc.config import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from dml_svc.domain.library import LibraryEntry
 from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
 from ferry.errors import NotFound
@@ -11,8 +12,6 @@ from ferry.events import REGISTRY
 from ferry.events.dml import LibraryEntryEvent
 from ferry.events.release import ReleasePlanned
 from ferry.service import caused_by
-
-from dml_svc.domain.library import LibraryEntry
 
 ACTOR = "service:dml-svc"
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from ferry.events.release import ReleasePlanned
-from ferry.service import ServiceSpec, create_app
 
 from dml_svc.api.routes import router
 from dml_svc.config import Settings
 from dml_svc.handlers import on_release_planned
+from ferry.events.release import ReleasePlanned
+from ferry.service import ServiceSpec, create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

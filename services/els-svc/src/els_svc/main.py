@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+
+from els_svc.config import Settings
 from ferry import catalog
 from ferry.events.release import ReleasePlanned
 from ferry.service import ServiceSpec, create_app
-
-from els_svc.config import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

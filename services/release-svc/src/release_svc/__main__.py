@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ferry.cli import main as run
-
 from release_svc.main import spec
 
 

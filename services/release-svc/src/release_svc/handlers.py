@@ -6,11 +6,10 @@ from uuid import UUID
 
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
-from ferry.errors import NotFound
+from ferry.errors import ConcurrencyError, NotFound
 from ferry.events import REGISTRY
 from ferry.events.release import ReleaseEvent
-
-from release_svc.domain.release import PlanRelease, Release
+from release_svc.domain.release import PlanRelease, Release, RescheduleRelease
 
 
 def stream_id(release_id: UUID) -> str:
@@ -35,6 +34,20 @@ async def plan_release(cmd: PlanRelease, uow: UnitOfWork, meta: Meta) -> Release
     """Plan a release (appends `ReleasePlanned`); the caller commits."""
     release = await load_release(uow, cmd.release_id)
     new = release.plan(cmd)
+    await uow.events.append(stream_id(release.id), release.version, new, meta)
+    for event in new:
+        release.apply(event)
+    return release
+
+
+async def reschedule_release(
+    cmd: RescheduleRelease, expected_version: int, uow: UnitOfWork, meta: Meta
+) -> Release:
+    """Move a release's dates, if it is still at `expected_version`; the caller commits."""
+    release = await get_release(uow, cmd.release_id)
+    if release.version != expected_version:
+        raise ConcurrencyError(stream_id(release.id), expected_version)
+    new = release.reschedule(cmd)
     await uow.events.append(stream_id(release.id), release.version, new, meta)
     for event in new:
         release.apply(event)

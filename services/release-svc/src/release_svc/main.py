@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from ferry.service import ServiceSpec, create_app
 
+from ferry.service import ServiceSpec, create_app
 from release_svc.api.routes import router
 from release_svc.config import Settings
 

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from ferry.events.base import Event, EventRegistry
 from ferry.events.dml import LibraryEntryOpened
-from ferry.events.release import ReleasePlanned
+from ferry.events.release import ReleasePlanned, ReleaseRescheduled
 
-REGISTRY = EventRegistry([ReleasePlanned, LibraryEntryOpened])
+REGISTRY = EventRegistry([ReleasePlanned, ReleaseRescheduled, LibraryEntryOpened])
 """Every event type Ferry publishes; consumers parse with it and skip what it lacks."""
 
-__all__ = ["REGISTRY", "Event", "EventRegistry", "LibraryEntryOpened", "ReleasePlanned"]
+__all__ = [
+    "REGISTRY",
+    "Event",
+    "EventRegistry",
+    "LibraryEntryOpened",
+    "ReleasePlanned",
+    "ReleaseRescheduled",
+]

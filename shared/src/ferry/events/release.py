@@ -28,3 +28,13 @@ class ReleasePlanned(ReleaseEvent):
     version: str
     planned_start: date
     planned_end: date
+
+
+class ReleaseRescheduled(ReleaseEvent):
+    """A release's planned dates moved; the earlier ones stay in its history."""
+
+    type: Literal["ReleaseRescheduled"] = "ReleaseRescheduled"
+    schema_version: Literal[1] = 1
+    planned_start: date
+    planned_end: date
+    reason: str

@@ -5,12 +5,12 @@ from __future__ import annotations
 from uuid import UUID
 
 from fastapi import APIRouter, Response
-from ferry.http import etag, problem_responses
-from ferry.service import UoW
 from pydantic import BaseModel
 
 from dml_svc import handlers
 from dml_svc.domain.library import LibraryEntry
+from ferry.http import etag, problem_responses
+from ferry.service import UoW
 
 router = APIRouter(prefix="/library", tags=["library"])
 

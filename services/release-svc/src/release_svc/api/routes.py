@@ -6,15 +6,15 @@ from typing import Annotated
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Header, Request, Response
+
 from ferry import commands
 from ferry.db import UnitOfWork
-from ferry.http import etag, problem_responses
+from ferry.http import etag, expected_version, problem_responses
 from ferry.idempotency import IdempotencyKey, Reply, json_reply
 from ferry.service import RequestMeta, UoW
-
 from release_svc import handlers
-from release_svc.api.schemas import ReleaseOut, ReleasePlanIn
-from release_svc.domain.release import PlanRelease
+from release_svc.api.schemas import ReleaseOut, ReleasePlanIn, ScheduleIn
+from release_svc.domain.release import PlanRelease, RescheduleRelease
 
 router = APIRouter(prefix="/releases", tags=["releases"])
 
@@ -22,7 +22,8 @@ PROBLEMS = problem_responses(
     {
         400: "Malformed request",
         404: "No such release",
-        409: "Conflict with the release's current state",
+        409: "Conflict with the release's current state or a newer version (re-read it)",
+        428: "If-Match missing",
         422: "Invalid field; `errors` names each",
     }
 )
@@ -53,7 +54,30 @@ async def plan_release(
         )
 
     idempotency = IdempotencyKey.of("POST /releases", key, await request.body()) if key else None
-    reply = await commands.once(request.app.state.db, idempotency, work)
+    return _response(await commands.run(request.app.state.db, work, idempotency))
+
+
+@router.put("/{release_id}/schedule", response_model=ReleaseOut, responses=PROBLEMS)
+async def reschedule_release(
+    release_id: UUID,
+    schedule: ScheduleIn,
+    request: Request,
+    meta: RequestMeta,
+    if_match: Annotated[str | None, Header(description='ETag read, e.g. "1"')] = None,
+) -> Response:
+    """Move a release's planned dates → `ReleaseRescheduled`. Requires `If-Match`."""
+    version = expected_version(if_match)
+    cmd = RescheduleRelease(release_id=release_id, **schedule.model_dump())
+
+    async def work(uow: UnitOfWork) -> Reply:
+        release = await handlers.reschedule_release(cmd, version, uow, meta)
+        body = ReleaseOut.of(release).model_dump(mode="json")
+        return json_reply(200, body, {"ETag": etag(release.version)})
+
+    return _response(await commands.run(request.app.state.db, work))
+
+
+def _response(reply: Reply) -> Response:
     return Response(reply.body, reply.status_code, reply.headers, media_type="application/json")
 
 

@@ -17,13 +17,11 @@ VersionLabel = Annotated[
 ]
 
 
-class ReleasePlanIn(BaseModel):
-    """A minimal release plan: what and when."""
+class Dates(BaseModel):
+    """Planned start and end, end not before start."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name = Field(examples=["Payments 2026.12"])
-    version: VersionLabel = Field(examples=["2026.12.0"])
     planned_start: date
     planned_end: date
 
@@ -32,6 +30,19 @@ class ReleasePlanIn(BaseModel):
         if self.planned_end < self.planned_start:
             raise ValueError("planned_end must not be before planned_start")
         return self
+
+
+class ReleasePlanIn(Dates):
+    """A minimal release plan: what and when."""
+
+    name: Name = Field(examples=["Payments 2026.12"])
+    version: VersionLabel = Field(examples=["2026.12.0"])
+
+
+class ScheduleIn(Dates):
+    """New planned dates and why they moved."""
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
 class ReleaseOut(BaseModel):

@@ -8,8 +8,8 @@ from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
-from ferry.errors import Conflict, Unprocessable
-from ferry.events.release import ReleaseEvent, ReleasePlanned
+from ferry.errors import Conflict, InvalidTransition, Unprocessable
+from ferry.events.release import ReleaseEvent, ReleasePlanned, ReleaseRescheduled
 
 
 class Status(StrEnum):
@@ -39,6 +39,21 @@ class PlanRelease:
     planned_end: date
 
 
+@dataclass(frozen=True)
+class RescheduleRelease:
+    """Move a release's planned dates."""
+
+    release_id: UUID
+    planned_start: date
+    planned_end: date
+    reason: str
+
+
+def _check_dates(start: date, end: date) -> None:
+    if end < start:
+        raise InvalidPlan("planned_end", "must not be before planned_start")
+
+
 @dataclass
 class Release:
     """A release as its events tell it. `version` is its stream version (the ETag)."""
@@ -65,8 +80,7 @@ class Release:
     def plan(self, cmd: PlanRelease) -> list[ReleaseEvent]:
         if self.exists:
             raise AlreadyPlanned(f"release {self.id} is already planned")
-        if cmd.planned_end < cmd.planned_start:
-            raise InvalidPlan("planned_end", "must not be before planned_start")
+        _check_dates(cmd.planned_start, cmd.planned_end)
         return [
             ReleasePlanned(
                 release_id=cmd.release_id,
@@ -77,6 +91,21 @@ class Release:
             )
         ]
 
+    def reschedule(self, cmd: RescheduleRelease) -> list[ReleaseEvent]:
+        if self.status is not Status.PLANNED:
+            raise InvalidTransition(self.id, str(self.status), "reschedule")
+        _check_dates(cmd.planned_start, cmd.planned_end)
+        if (cmd.planned_start, cmd.planned_end) == (self.planned_start, self.planned_end):
+            return []
+        return [
+            ReleaseRescheduled(
+                release_id=self.id,
+                planned_start=cmd.planned_start,
+                planned_end=cmd.planned_end,
+                reason=cmd.reason,
+            )
+        ]
+
     def apply(self, event: ReleaseEvent) -> None:
         """Evolve by one event; also how the release is rebuilt from its stream."""
         match event:
@@ -84,6 +113,9 @@ class Release:
                 self.status = Status.PLANNED
                 self.name = event.name
                 self.release_version = event.version
+                self.planned_start = event.planned_start
+                self.planned_end = event.planned_end
+            case ReleaseRescheduled():
                 self.planned_start = event.planned_start
                 self.planned_end = event.planned_end
         self.version += 1

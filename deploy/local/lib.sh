@@ -1,0 +1,77 @@
+# shellcheck shell=bash
+# Shared helpers for deploy/local/*.sh. Source it; do not run it.
+#
+# Environment (all optional):
+#   FERRY_STATE_DIR              pid files, logs, Kafka data   (default: <repo>/.ferry/dev)
+#   FERRY_KAFKA_PORT             Kafka client listener          (default: 9092)
+#   FERRY_KAFKA_CONTROLLER_PORT  KRaft controller listener      (default: 9093)
+#   FERRY_KAFKA_VERSION          Kafka jars to fetch and run    (default: 4.1.1)
+#   FERRY_PG_PORT                PostgreSQL TCP port            (default: 5432)
+#   FERRY_PG_DATA                PostgreSQL data dir            (default: see postgres.sh)
+#   FERRY_PG_BIN                 PostgreSQL binaries            (default: newest /usr/lib/postgresql/*/bin)
+#   FERRY_FRESH=1                wipe this stack's data before starting (tests)
+#   FERRY_PYTHON                 python with aiokafka           (default: <repo>/.venv/bin/python)
+#   XDG_CACHE_HOME               jar cache lives in $XDG_CACHE_HOME/ferry (default: ~/.cache)
+#
+# Everything is logged to stderr so that stdout stays machine-readable (up.sh --env).
+
+FERRY_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+FERRY_LOCAL="$FERRY_REPO/deploy/local"
+
+: "${FERRY_STATE_DIR:=$FERRY_REPO/.ferry/dev}"
+: "${FERRY_KAFKA_PORT:=9092}"
+: "${FERRY_KAFKA_CONTROLLER_PORT:=9093}"
+: "${FERRY_KAFKA_VERSION:=4.1.1}"
+: "${FERRY_PG_PORT:=5432}"
+: "${FERRY_FRESH:=0}"
+: "${FERRY_PYTHON:=$FERRY_REPO/.venv/bin/python}"
+export FERRY_STATE_DIR FERRY_KAFKA_PORT FERRY_KAFKA_CONTROLLER_PORT FERRY_KAFKA_VERSION \
+    FERRY_PG_PORT FERRY_FRESH FERRY_PYTHON
+
+FERRY_KAFKA_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/ferry/kafka-$FERRY_KAFKA_VERSION"
+
+# make_state_dir: create FERRY_STATE_DIR; the default <repo>/.ferry ignores itself in git
+# (like uv's .venv) so runtime state never shows up in `git status`.
+make_state_dir() {
+    mkdir -p "$FERRY_STATE_DIR"
+    if [[ "$FERRY_STATE_DIR" == "$FERRY_REPO/.ferry"/* && ! -f "$FERRY_REPO/.ferry/.gitignore" ]]; then
+        echo '*' >"$FERRY_REPO/.ferry/.gitignore"
+    fi
+}
+
+# say COMPONENT MESSAGE... / die MESSAGE...
+say() { local who="$1"; shift; printf '[ferry %s] %s\n' "$who" "$*" >&2; }
+die() { printf '[ferry] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# port_in_use PORT: true if anything listens on PORT (any address). `ss` sees sockets
+# that are bound but not accepting yet (a Kafka 4 broker opens its port only once unfenced).
+port_in_use() {
+    if command -v ss >/dev/null; then
+        [[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]
+    else
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    fi
+}
+
+# port_answers PORT: true if 127.0.0.1:PORT accepts a TCP connection right now.
+port_answers() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+# wait_for SECONDS COMMAND...: poll COMMAND every 0.5 s until it succeeds; false on timeout.
+wait_for() {
+    local deadline=$((SECONDS + $1)); shift
+    until "$@"; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.5
+    done
+}
+
+# run_as_pg COMMAND...: PostgreSQL refuses to run as root, so drop to `postgres` when root.
+run_as_pg() {
+    # cd /: the caller's cwd may be unreadable for postgres (e.g. under /root).
+    if ((EUID == 0)); then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
+}
+
+require_python() {
+    [[ -x "$FERRY_PYTHON" ]] ||
+        die "Python not found at $FERRY_PYTHON: run 'uv sync' at the repo root or set FERRY_PYTHON to a python with aiokafka"
+}

@@ -1,0 +1,68 @@
+"""Topic administration: Ferry's topics exist with the retention an audit log needs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+
+log = logging.getLogger(__name__)
+
+# The topics are the audit log: nothing is ever deleted by age or size.
+AUDIT_LOG_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1"}
+
+
+class TopicSetupError(RuntimeError):
+    """A topic could not be created or configured."""
+
+
+async def wait_ready(bootstrap: str, timeout: float) -> bool:
+    """Whether the cluster listed a broker in a metadata reply within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+        try:
+            await client.bootstrap()
+            if client.cluster.brokers():
+                return True
+        except (KafkaError, OSError):
+            pass
+        finally:
+            await client.close()
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.5)
+
+
+async def ensure_topics(
+    bootstrap: str, names: Sequence[str], *, partitions: int = 3, replication: int = 1
+) -> list[str]:
+    """Create the missing topics and (re)apply infinite retention to all; the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    await admin.start()
+    created: list[str] = []
+    try:
+        reply = await admin.create_topics(
+            [NewTopic(n, partitions, replication, topic_configs=AUDIT_LOG_CONFIG) for n in names]
+        )
+        for topic, code, *rest in reply.topic_errors:
+            if code == 0:
+                created.append(topic)
+            elif for_code(code) is not TopicAlreadyExistsError:
+                raise TopicSetupError(f"cannot create {topic}: {for_code(code).__name__} {rest}")
+        # Topics made earlier (or by hand) may lack the retention the audit log needs.
+        for altered in await admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, n, AUDIT_LOG_CONFIG) for n in names]
+        ):
+            for code, message, _type, name in altered.resources:
+                if code != 0:
+                    raise TopicSetupError(f"cannot set retention on {name}: {message}")
+    finally:
+        await admin.close()
+    return created

@@ -1,0 +1,34 @@
+"""In-memory fakes for unit tests: same contract as the PostgreSQL parts, no I/O."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from ferry.envelope import Envelope, Meta
+from ferry.errors import ConcurrencyError
+from ferry.events.base import Event
+from ferry.eventstore import seal
+
+
+class InMemoryEventStore:
+    """An `EventStore` in a dict; `published` stands in for the outbox."""
+
+    def __init__(self, source: str = "test") -> None:
+        self._source = source
+        self._streams: dict[str, list[Envelope]] = defaultdict(list)
+        self.published: list[Envelope] = []
+
+    async def load(self, stream_id: str) -> list[Envelope]:
+        return list(self._streams.get(stream_id, []))
+
+    async def append(
+        self, stream_id: str, expected_version: int, new: Sequence[Event], meta: Meta
+    ) -> list[Envelope]:
+        stream = self._streams[stream_id]
+        if len(stream) != expected_version:
+            raise ConcurrencyError(stream_id, expected_version)
+        sealed = seal(self._source, stream_id, expected_version, new, meta)
+        stream.extend(sealed)
+        self.published.extend(sealed)
+        return sealed

@@ -1,0 +1,79 @@
+"""The real Kafka and PostgreSQL the integration and end-to-end tests run against.
+
+`make test` starts them with deploy/local/up.sh and exports FERRY_DATABASE_URL and
+FERRY_KAFKA_BOOTSTRAP_SERVERS. Where those are unset but a Docker engine answers,
+testcontainers starts them instead. Neither → the run fails, saying how to fix it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Infra:
+    database_url: str
+    kafka_bootstrap: str
+    local: bool
+    """True for the project's own local broker, which tests may stop and start."""
+
+    def stop_kafka(self) -> None:
+        self._kafka("stop")
+
+    def start_kafka(self) -> None:
+        self._kafka("start")
+
+    def _kafka(self, action: str) -> None:
+        if not self.local:
+            raise RuntimeError("only the local broker (deploy/local) can be stopped by a test")
+        port = self.kafka_bootstrap.rsplit(":", 1)[1]
+        env = {**os.environ, "FERRY_KAFKA_PORT": port}
+        subprocess.run(
+            [str(REPO / "deploy/local/kafka.sh"), action], check=True, env=env, timeout=120
+        )
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        docker.from_env().ping()
+    except Exception:
+        return False
+    return True
+
+
+@contextmanager
+def infrastructure() -> Iterator[Infra]:
+    url = os.environ.get("FERRY_DATABASE_URL")
+    bootstrap = os.environ.get("FERRY_KAFKA_BOOTSTRAP_SERVERS")
+    if url and bootstrap:
+        yield Infra(url, bootstrap, local=True)
+    elif _docker_answers():
+        with _containers() as infra:
+            yield infra
+    else:
+        raise RuntimeError(
+            "no Kafka/PostgreSQL for the tests: run them with `make test` (it starts both "
+            "with deploy/local/up.sh), or export FERRY_DATABASE_URL and "
+            "FERRY_KAFKA_BOOTSTRAP_SERVERS, or run where a Docker engine answers"
+        )
+
+
+@contextmanager
+def _containers() -> Iterator[Infra]:
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.postgres import PostgresContainer
+
+    with (
+        PostgresContainer("postgres:15", driver="asyncpg") as pg,
+        KafkaContainer("confluentinc/cp-kafka:7.6.1").with_kraft() as kafka,
+    ):
+        yield Infra(pg.get_connection_url(), kafka.get_bootstrap_server(), local=False)

@@ -1,0 +1,141 @@
+"""Running services for tests: in-process (uvicorn in the test's loop) or as real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import uvicorn
+from aiokafka import AIOKafkaConsumer
+
+from ferry.envelope import Envelope
+from ferry.service import ServiceSpec, create_app
+from ferry.settings import ServiceSettings
+from tests.support.infra import Infra
+
+S = TypeVar("S", bound=ServiceSettings)
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def unique(name: str) -> str:
+    return f"{name}_{uuid.uuid4().hex[:10]}"
+
+
+def settings(cls: type[S], infra: Infra, topic_prefix: str, **overrides: Any) -> S:
+    """Settings of one service for one test: its own schema, port and topics."""
+    values: dict[str, Any] = {
+        "database_url": infra.database_url,
+        "kafka_bootstrap_servers": infra.kafka_bootstrap,
+        "topic_prefix": topic_prefix,
+        "port": free_port(),
+        "db_schema": unique(cls.__module__.split("_svc")[0].split(".")[-1]),
+        **overrides,
+    }
+    return cls(**values)
+
+
+@asynccontextmanager
+async def serving(spec: ServiceSpec) -> AsyncIterator[httpx.AsyncClient]:
+    """Serve the app on a real port in this event loop; a client pointed at it."""
+    config = uvicorn.Config(
+        create_app(spec), host="127.0.0.1", port=spec.settings.port, log_config=None
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError(f"{spec.name} exited during start-up")
+        await asyncio.sleep(0.05)
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{spec.settings.port}", timeout=30
+        ) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 30, what: str = "condition"
+) -> T:
+    """Poll `probe` until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def read_topic(
+    bootstrap: str, topic: str, *, expect: int, timeout: float = 30, settle: float = 2.0
+) -> list[Envelope]:
+    """Every envelope on `topic` once `expect` arrived and `settle` s passed with no more."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    found: list[Envelope] = []
+    deadline = time.monotonic() + timeout
+    try:
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            records = [r for rs in batch.values() for r in rs]
+            found.extend(Envelope.from_json(r.value) for r in records)
+            if len(found) >= expect:
+                quiet_since = quiet_since if not records and quiet_since else time.monotonic()
+                if time.monotonic() - quiet_since >= settle:
+                    break
+    finally:
+        await consumer.stop()
+    return found
+
+
+class Process:
+    """A service run as its own OS process, as in production."""
+
+    def __init__(self, module: str, env: dict[str, str], log: Path) -> None:
+        self.module = module
+        self._log = log.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", module],
+            env={**os.environ, **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self.log_path = log
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+    def tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
