@@ -5,8 +5,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+import asyncpg
 import orjson
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from ferry import metrics
@@ -27,7 +27,13 @@ class Database:
         self.source = source
         self.url = url
         engine = create_async_engine(
-            url, pool_size=pool_size, pool_pre_ping=True, json_serializer=_json
+            url,
+            pool_size=pool_size,
+            json_serializer=_json,
+            json_deserializer=orjson.loads,
+            # Transactions are begun on the driver connection by UnitOfWork, so that the
+            # event store's raw statements and SQLAlchemy's share one transaction.
+            isolation_level="AUTOCOMMIT",
         )
         # Tables are defined without a schema; this puts them in the service's own.
         self.engine: AsyncEngine = engine.execution_options(schema_translate_map={None: schema})
@@ -40,10 +46,6 @@ class Database:
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self)
 
-    async def ping(self) -> None:
-        async with self.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-
     async def dispose(self) -> None:
         await self.engine.dispose()
 
@@ -51,23 +53,31 @@ class Database:
 class UnitOfWork:
     """One transaction: the event store, inbox, idempotency keys and read models share it.
 
+    `conn` runs SQLAlchemy statements, `raw` the driver's; both are the same connection.
     Leaving the block without `commit()` rolls everything back.
     """
 
     conn: AsyncConnection
+    raw: asyncpg.Connection
     events: PostgresEventStore
     inbox: Inbox
     idempotency: IdempotencyKeys
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._tx: asyncpg.transaction.Transaction | None = None
 
     async def __aenter__(self) -> Self:
         self.conn = await self._db.engine.connect()
-        await self.conn.begin()
-        self.events = PostgresEventStore(self.conn, self._db.source)
-        self.inbox = Inbox(self.conn)
-        self.idempotency = IdempotencyKeys(self.conn)
+        try:
+            self.raw = (await self.conn.get_raw_connection()).driver_connection
+            await self.begin()
+        except BaseException:
+            await self.conn.close()
+            raise
+        self.events = PostgresEventStore(self.raw, self._db.schema, self._db.source)
+        self.inbox = Inbox(self.raw, self._db.schema)
+        self.idempotency = IdempotencyKeys(self.raw, self._db.schema)
         return self
 
     async def __aexit__(
@@ -77,16 +87,25 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if self.conn.in_transaction():
-                await self.conn.rollback()
+            await self.rollback()
         finally:
             await self.conn.close()
 
+    async def begin(self) -> None:
+        """Start a (new) transaction; `__aenter__` starts the first."""
+        self._tx = self.raw.transaction()
+        await self._tx.start()
+
     async def commit(self) -> None:
-        await self.conn.commit()
+        tx, self._tx = self._tx, None
+        if tx is not None:
+            await tx.commit()
         for envelope in self.events.appended:
             metrics.EVENTS_APPENDED.labels(self._db.source, envelope.type).inc()
         self.events.appended.clear()
 
     async def rollback(self) -> None:
-        await self.conn.rollback()
+        tx, self._tx = self._tx, None
+        if tx is not None:
+            await tx.rollback()
+        self.events.appended.clear()

@@ -5,13 +5,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+import asyncpg
 import orjson
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ferry.errors import IdempotencyKeyReused
-from ferry.tables import idempotency_keys
 
 
 @dataclass(frozen=True)
@@ -39,42 +36,44 @@ class Reply:
 class IdempotencyKeys:
     """The replies already given, per key, in the caller's transaction."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: asyncpg.Connection, schema: str) -> None:
         self._conn = conn
+        table = f'"{schema}".idempotency_keys'
+        self._recall_sql = (
+            f"SELECT fingerprint, status_code, body, headers FROM {table} "
+            "WHERE scope = $1 AND key = $2"
+        )
+        self._remember_sql = (
+            f"INSERT INTO {table} (scope, key, fingerprint, status_code, body, headers) "
+            "VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) ON CONFLICT DO NOTHING"
+        )
 
     async def recall(self, key: IdempotencyKey) -> Reply | None:
         """The first reply to this key, or None; a different request under it is refused."""
-        row = (
-            await self._conn.execute(
-                select(idempotency_keys).where(
-                    idempotency_keys.c.scope == key.scope, idempotency_keys.c.key == key.key
-                )
-            )
-        ).first()
+        row = await self._conn.fetchrow(self._recall_sql, key.scope, key.key)
         if row is None:
             return None
-        if row.fingerprint != key.fingerprint:
+        if row["fingerprint"] != key.fingerprint:
             raise IdempotencyKeyReused(
                 f"Idempotency-Key {key.key!r} was first used with a different request body"
             )
-        return Reply(row.status_code, row.body, dict(row.headers))
+        return Reply(row["status_code"], row["body"], dict(row["headers"]))
 
     async def remember(self, key: IdempotencyKey, reply: Reply) -> bool:
-        """Store the reply; False when a concurrent request with the same key got there first."""
-        stored = await self._conn.execute(
-            insert(idempotency_keys)
-            .values(
-                scope=key.scope,
-                key=key.key,
-                fingerprint=key.fingerprint,
-                status_code=reply.status_code,
-                body=reply.body,
-                headers=reply.headers,
-            )
-            .on_conflict_do_nothing()
-            .returning(idempotency_keys.c.key)
+        """Store the reply; False when a concurrent request with the same key got there first.
+
+        A concurrent twin's uncommitted row makes this wait for the twin's transaction.
+        """
+        status = await self._conn.execute(
+            self._remember_sql,
+            key.scope,
+            key.key,
+            key.fingerprint,
+            reply.status_code,
+            reply.body,
+            orjson.dumps(reply.headers).decode(),
         )
-        return stored.first() is not None
+        return bool(status == "INSERT 0 1")
 
 
 def json_reply(status_code: int, payload: object, headers: dict[str, str] | None = None) -> Reply:

@@ -8,15 +8,12 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ferry import metrics
 from ferry.db import Database
 from ferry.envelope import Envelope
 from ferry.eventstore import envelope_from_row
 from ferry.kafka import Message, Publisher
-from ferry.tables import events, outbox
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +42,15 @@ class OutboxRelay:
         self._idle_poll = idle_poll
         self._max_backoff = max_backoff
         self._wake = asyncio.Event()
+        schema = db.schema
+        self._lock_sql = "SELECT pg_try_advisory_xact_lock(hashtext($1))"
+        self._batch_sql = (
+            "SELECT e.position, e.event_id, e.stream_version, e.type, e.data, e.metadata "
+            f'FROM "{schema}".outbox o JOIN "{schema}".events e USING (position) '
+            "ORDER BY o.position LIMIT $1"
+        )
+        self._delete_sql = f'DELETE FROM "{schema}".outbox WHERE position = ANY($1::bigint[])'
+        self._lag_sql = f'SELECT count(*) FROM "{schema}".outbox'
 
     async def run(self) -> None:
         """Relay until cancelled. Kafka or PostgreSQL being down only delays events."""
@@ -64,28 +70,20 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish one batch; the number of events relayed."""
-        async with self._db.engine.begin() as conn:
+        async with self._db.unit_of_work() as uow:
             # One relay per service at a time, however many replicas run: per-stream order.
-            if not await conn.scalar(
-                select(func.pg_try_advisory_xact_lock(func.hashtext(self._db.outbox_channel)))
-            ):
+            if not await uow.raw.fetchval(self._lock_sql, self._db.outbox_channel):
                 return 0
-            rows = (
-                await conn.execute(
-                    select(events)
-                    .join(outbox, outbox.c.position == events.c.position)
-                    .order_by(events.c.position)
-                    .limit(self._batch_size)
-                )
-            ).all()
-            if not rows:
-                metrics.OUTBOX_LAG.labels(self._db.source).set(0)
-                return 0
-            await self.publish([envelope_from_row(row) for row in rows])
-            await conn.execute(
-                delete(outbox).where(outbox.c.position.in_([row.position for row in rows]))
-            )
-            await self._record_lag(conn, len(rows))
+            rows = await uow.raw.fetch(self._batch_sql, self._batch_size)
+            if rows:
+                await self.publish([envelope_from_row(row) for row in rows])
+                # Deleted only now that Kafka acknowledged them; a crash before the commit
+                # below republishes them, and idempotent consumers absorb the duplicate.
+                await uow.raw.execute(self._delete_sql, [row["position"] for row in rows])
+            lag = await uow.raw.fetchval(self._lag_sql)
+            await uow.commit()
+        metrics.OUTBOX_LAG.labels(self._db.source).set(lag)
+        metrics.EVENTS_RELAYED.labels(self._db.source).inc(len(rows))
         return len(rows)
 
     async def publish(self, envelopes: Sequence[Envelope]) -> None:
@@ -93,11 +91,6 @@ class OutboxRelay:
         await self._publisher.publish(
             [Message(self._topic, e.subject, e.to_json()) for e in envelopes]
         )
-
-    async def _record_lag(self, conn: AsyncConnection, relayed: int) -> None:
-        remaining = await conn.scalar(select(func.count()).select_from(outbox))
-        metrics.OUTBOX_LAG.labels(self._db.source).set(max((remaining or 0) - relayed, 0))
-        metrics.EVENTS_RELAYED.labels(self._db.source).inc(relayed)
 
     async def _wait_for_work(self) -> None:
         # The poll is a safety net for a missed notification, not the normal path.

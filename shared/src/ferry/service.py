@@ -81,7 +81,7 @@ class Dispatcher:
                 # A rule refused it: retrying cannot help, so record it as handled.
                 log.warning("%s refused %s %s: %s", self._consumer, envelope.type, envelope.id, exc)
                 await uow.rollback()
-                await uow.conn.begin()
+                await uow.begin()
                 await uow.inbox.claim(envelope.id, self._consumer)
                 await uow.commit()
                 return "rejected"

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Self
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from release_svc.domain.release import Release
 
@@ -25,11 +32,13 @@ class Dates(BaseModel):
     planned_start: date
     planned_end: date
 
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> Self:
-        if self.planned_end < self.planned_start:
-            raise ValueError("planned_end must not be before planned_start")
-        return self
+    @field_validator("planned_end")
+    @classmethod
+    def _not_before_start(cls, end: date, info: ValidationInfo) -> date:
+        start = info.data.get("planned_start")
+        if start is not None and end < start:
+            raise ValueError("must not be before planned_start")
+        return end
 
 
 class ReleasePlanIn(Dates):

@@ -1,0 +1,197 @@
+"""release-svc's API against real PostgreSQL and Kafka: errors, ETags, 409s, idempotency."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import func, select, text
+
+from ferry.db import Database
+from ferry.tables import events
+from release_svc.config import Settings
+from release_svc.main import spec
+from tests.support.infra import Infra
+from tests.support.services import read_topic, serving, settings
+
+PLAN = {
+    "name": "Payments 2026.12",
+    "version": "2026.12.0",
+    "planned_start": "2026-12-01",
+    "planned_end": "2026-12-05",
+}
+
+
+@pytest.fixture
+def release_settings(infra: Infra, topic_prefix: str) -> Settings:
+    return settings(Settings, infra, topic_prefix)
+
+
+@pytest.fixture
+async def api(release_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(spec(release_settings)) as client:
+        yield client
+
+
+async def count_events(s: Settings, event_type: str) -> int:
+    db = Database(s.database_url, s.db_schema, "probe")
+    try:
+        async with db.engine.connect() as conn:
+            query = select(func.count()).select_from(events).where(events.c.type == event_type)
+            return int(await conn.scalar(query) or 0)
+    finally:
+        await db.dispose()
+
+
+async def test_planning_a_release_answers_201_with_location_and_etag(
+    api: httpx.AsyncClient,
+) -> None:
+    created = await api.post("/releases", json=PLAN)
+    assert created.status_code == 201, created.text
+    assert created.headers["ETag"] == '"1"'
+    fetched = await api.get(created.headers["Location"])
+    assert fetched.status_code == 200
+    assert fetched.json() == created.json()
+    assert fetched.json()["status"] == "planned"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({**PLAN, "planned_start": "tomorrow"}, 422, "planned_start"),
+        ({k: v for k, v in PLAN.items() if k != "name"}, 422, "name"),
+        ({**PLAN, "version": "1.0/../../etc"}, 422, "version"),
+        ({**PLAN, "planned_end": "2026-11-01"}, 422, "planned_end"),
+        ({**PLAN, "colour": "blue"}, 422, "colour"),
+    ],
+)
+async def test_bad_fields_get_a_problem_naming_the_field(
+    api: httpx.AsyncClient, body: dict[str, str], status: int, field: str
+) -> None:
+    answer = await api.post("/releases", json=body)
+    assert answer.status_code == status
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert field in answer.json()["detail"]
+
+
+async def test_malformed_json_is_a_400_problem(api: httpx.AsyncClient) -> None:
+    answer = await api.post(
+        "/releases", content=b'{"name": ', headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 400
+    assert answer.json()["title"] == "Malformed JSON"
+
+
+async def test_unknown_and_malformed_release_ids(api: httpx.AsyncClient) -> None:
+    missing = await api.get("/releases/00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    malformed = await api.get("/releases/not-a-uuid")
+    assert malformed.status_code == 422
+    assert "release_id" in malformed.json()["detail"]
+
+
+async def test_two_concurrent_changes_at_one_version_one_wins_one_gets_409(
+    api: httpx.AsyncClient,
+) -> None:
+    location = (await api.post("/releases", json=PLAN)).headers["Location"]
+    moves = [
+        {"planned_start": f"2026-12-{d:02}", "planned_end": "2026-12-20", "reason": f"move {d}"}
+        for d in (2, 3)
+    ]
+    answers = await asyncio.gather(
+        *(api.put(f"{location}/schedule", json=m, headers={"If-Match": '"1"'}) for m in moves)
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    winner = next(a for a in answers if a.status_code == 200)
+    loser = next(a for a in answers if a.status_code == 409)
+    assert loser.headers["content-type"] == "application/problem+json"
+    current = await api.get(location)
+    assert current.headers["ETag"] == '"2"'
+    assert current.json()["planned_start"] == winner.json()["planned_start"]
+
+
+async def test_a_change_needs_if_match_and_a_current_one(api: httpx.AsyncClient) -> None:
+    location = (await api.post("/releases", json=PLAN)).headers["Location"]
+    move = {"planned_start": "2026-12-02", "planned_end": "2026-12-20", "reason": "late"}
+    assert (await api.put(f"{location}/schedule", json=move)).status_code == 428
+    bad = await api.put(f"{location}/schedule", json=move, headers={"If-Match": "v1"})
+    assert bad.status_code == 400
+    stale = await api.put(f"{location}/schedule", json=move, headers={"If-Match": '"7"'})
+    assert stale.status_code == 409
+
+
+async def test_one_idempotency_key_one_release_same_reply(
+    api: httpx.AsyncClient, release_settings: Settings
+) -> None:
+    headers = {"Idempotency-Key": "create-payments-1"}
+    first = await api.post("/releases", json=PLAN, headers=headers)
+    again = await api.post("/releases", json=PLAN, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.content == again.content
+    assert first.headers["Location"] == again.headers["Location"]
+    assert await count_events(release_settings, "ReleasePlanned") == 1
+
+
+async def test_concurrent_retries_with_one_key_create_one_release(
+    api: httpx.AsyncClient, release_settings: Settings
+) -> None:
+    headers = {"Idempotency-Key": "create-payments-2"}
+    answers = await asyncio.gather(
+        *(api.post("/releases", json=PLAN, headers=headers) for _ in range(5))
+    )
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.content for a in answers}) == 1
+    assert await count_events(release_settings, "ReleasePlanned") == 1
+
+
+async def test_a_key_reused_for_another_request_is_refused(api: httpx.AsyncClient) -> None:
+    headers = {"Idempotency-Key": "create-payments-3"}
+    assert (await api.post("/releases", json=PLAN, headers=headers)).status_code == 201
+    other = await api.post("/releases", json={**PLAN, "name": "Other"}, headers=headers)
+    assert other.status_code == 422
+    assert "Idempotency-Key" in other.json()["detail"]
+
+
+async def test_the_correlation_id_travels_from_the_request_into_the_event(
+    api: httpx.AsyncClient, release_settings: Settings
+) -> None:
+    created = await api.post("/releases", json=PLAN, headers={"X-Correlation-ID": "ticket-4711"})
+    assert created.headers["X-Correlation-ID"] == "ticket-4711"
+    [event] = await read_topic(
+        release_settings.kafka_bootstrap_servers,
+        release_settings.topic("release.events"),
+        expect=1,
+        settle=0.5,
+    )
+    assert event.type == "ReleasePlanned"
+    assert event.correlationid == "ticket-4711"
+    assert event.subject == created.json()["id"]
+    assert event.source == "release-svc"
+
+
+async def test_health_readiness_metrics_and_openapi(api: httpx.AsyncClient) -> None:
+    assert (await api.get("/healthz")).json() == {"status": "ok"}
+    ready = await api.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    await api.post("/releases", json=PLAN)
+    exposition = (await api.get("/metrics")).text
+    assert 'ferry_events_appended_total{service="release-svc",type="ReleasePlanned"}' in exposition
+    assert "ferry_http_request_duration_seconds_bucket" in exposition
+    assert "/releases/{release_id}/schedule" in (await api.get("/openapi.json")).json()["paths"]
+
+
+async def test_readiness_reports_pending_migrations(
+    api: httpx.AsyncClient, release_settings: Settings
+) -> None:
+    db = Database(release_settings.database_url, release_settings.db_schema, "probe")
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(text(f'DELETE FROM "{release_settings.db_schema}".alembic_version'))
+    finally:
+        await db.dispose()
+    answer = await api.get("/readyz")
+    assert answer.status_code == 503
+    assert answer.json()["checks"]["migrations"] == "pending"
