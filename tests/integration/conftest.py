@@ -4,7 +4,6 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import text
 
 from ferry import migrations
 from ferry.db import Database
@@ -20,6 +19,7 @@ async def db(infra: Infra) -> AsyncIterator[Database]:
     await asyncio.to_thread(migrations.upgrade, infra.database_url, schema, MIGRATIONS)
     database = Database(infra.database_url, schema, source="test-svc")
     yield database
-    async with database.engine.begin() as conn:
-        await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    async with database.unit_of_work() as uow:
+        await uow.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await uow.commit()
     await database.dispose()

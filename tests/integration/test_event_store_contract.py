@@ -9,13 +9,11 @@ from datetime import date
 from typing import Protocol
 
 import pytest
-from sqlalchemy import func, select
 
 from ferry.db import Database
 from ferry.envelope import Envelope, Meta
 from ferry.errors import ConcurrencyError
 from ferry.events import Event, ReleasePlanned
-from ferry.tables import outbox
 from ferry.testing import InMemoryEventStore
 
 META = Meta(actor="alice", correlation_id="corr-1")
@@ -116,8 +114,8 @@ async def test_postgres_append_fills_the_outbox_in_the_same_transaction(db: Data
         await uow.events.append(stream(), 0, [planned()], META)
         # Rolled back: neither the event nor its outbox row may remain.
     async with db.unit_of_work() as uow:
-        assert await uow.conn.scalar(select(func.count()).select_from(outbox)) == 0
+        assert await uow.fetchval(f'SELECT count(*) FROM "{db.schema}".outbox') == 0
         await uow.events.append(stream(), 0, [planned()], META)
         await uow.commit()
     async with db.unit_of_work() as uow:
-        assert await uow.conn.scalar(select(func.count()).select_from(outbox)) == 1
+        assert await uow.fetchval(f'SELECT count(*) FROM "{db.schema}".outbox') == 1

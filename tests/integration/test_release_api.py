@@ -7,10 +7,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
 
 from ferry.db import Database
-from ferry.tables import events
 from release_svc.config import Settings
 from release_svc.main import spec
 from tests.support.infra import Infra
@@ -38,9 +36,9 @@ async def api(release_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 async def count_events(s: Settings, event_type: str) -> int:
     db = Database(s.database_url, s.db_schema, "probe")
     try:
-        async with db.engine.connect() as conn:
-            query = select(func.count()).select_from(events).where(events.c.type == event_type)
-            return int(await conn.scalar(query) or 0)
+        async with db.unit_of_work() as uow:
+            sql = f'SELECT count(*) FROM "{s.db_schema}".events WHERE type = $1'
+            return int(await uow.fetchval(sql, event_type))
     finally:
         await db.dispose()
 
@@ -188,8 +186,9 @@ async def test_readiness_reports_pending_migrations(
 ) -> None:
     db = Database(release_settings.database_url, release_settings.db_schema, "probe")
     try:
-        async with db.engine.begin() as conn:
-            await conn.execute(text(f'DELETE FROM "{release_settings.db_schema}".alembic_version'))
+        async with db.unit_of_work() as uow:
+            await uow.execute(f'DELETE FROM "{release_settings.db_schema}".alembic_version')
+            await uow.commit()
     finally:
         await db.dispose()
     answer = await api.get("/readyz")

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 from fastapi import APIRouter
 from pydantic import BaseModel
-from sqlalchemy.dialects.postgresql import insert
 
 from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
@@ -20,16 +19,6 @@ from ferry.events.dml import LibraryEntryOpened
 from ferry.events.release import ReleasePlanned
 from ferry.http import problem_responses
 from ferry.service import UoW
-from ferry.tables import metadata
-
-release_catalog = sa.Table(
-    "release_catalog",
-    metadata,
-    sa.Column("release_id", sa.Uuid, primary_key=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("version", sa.Text, nullable=False),
-    sa.Column("library_state", sa.Text, nullable=True),
-)
 
 
 def create_table(schema: str) -> None:
@@ -44,30 +33,29 @@ def create_table(schema: str) -> None:
     )
 
 
+def _table(uow: UnitOfWork) -> str:
+    return f'"{uow.schema}".release_catalog'
+
+
 async def on_release_planned(event: ReleasePlanned, _: Envelope, uow: UnitOfWork) -> None:
-    await uow.conn.execute(
-        insert(release_catalog)
-        .values(release_id=event.release_id, name=event.name, version=event.version)
-        .on_conflict_do_update(
-            index_elements=[release_catalog.c.release_id],
-            set_={"name": event.name, "version": event.version},
-        )
+    await uow.execute(
+        f"INSERT INTO {_table(uow)} (release_id, name, version) VALUES ($1, $2, $3) "
+        "ON CONFLICT (release_id) DO UPDATE SET name = $2, version = $3",
+        event.release_id,
+        event.name,
+        event.version,
     )
 
 
 async def on_library_entry_opened(event: LibraryEntryOpened, _: Envelope, uow: UnitOfWork) -> None:
     # Events of two topics arrive in no set order: the DML's may come first.
-    await uow.conn.execute(
-        insert(release_catalog)
-        .values(
-            release_id=event.release_id,
-            name=event.name,
-            version=event.version,
-            library_state="open",
-        )
-        .on_conflict_do_update(
-            index_elements=[release_catalog.c.release_id], set_={"library_state": "open"}
-        )
+    await uow.execute(
+        f"INSERT INTO {_table(uow)} (release_id, name, version, library_state) "
+        "VALUES ($1, $2, $3, 'open') "
+        "ON CONFLICT (release_id) DO UPDATE SET library_state = 'open'",
+        event.release_id,
+        event.name,
+        event.version,
     )
 
 
@@ -91,13 +79,13 @@ def router() -> APIRouter:
     async def get_known_release(release_id: UUID, uow: UoW) -> CatalogEntry:
         """A release as this service learnt it from the event topics."""
         async with uow:
-            row = (
-                await uow.conn.execute(
-                    sa.select(release_catalog).where(release_catalog.c.release_id == release_id)
-                )
-            ).first()
+            row = await uow.fetchrow(
+                f"SELECT release_id, name, version, library_state FROM {_table(uow)} "
+                "WHERE release_id = $1",
+                release_id,
+            )
         if row is None:
             raise NotFound(f"release {release_id} is not known here (yet)")
-        return CatalogEntry.model_validate(row, from_attributes=True)
+        return CatalogEntry.model_validate(dict(row))
 
     return routes

@@ -1,83 +1,112 @@
-"""A service's database: its engine, bound to the service's own schema, and units of work."""
+"""A service's database (its own schema) and the unit of work that writes to it.
+
+asyncpg directly: appends and replays are the hot path, and each is one prepared statement.
+SQLAlchemy serves Alembic, which owns the schema (see `ferry.migrations`).
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import asyncpg
 import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from ferry import metrics
 from ferry.eventstore import PostgresEventStore
 from ferry.idempotency import IdempotencyKeys
 from ferry.inbox import Inbox
 
+Write = Callable[[asyncpg.Connection], Awaitable[None]]
 
-def _json(value: object) -> str:
-    return orjson.dumps(value).decode()
+
+def driver_dsn(url: str) -> str:
+    """asyncpg's DSN for a SQLAlchemy URL (`postgresql+asyncpg://…` → `postgresql://…`)."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for json_type in ("json", "jsonb"):
+        await conn.set_type_codec(
+            json_type,
+            encoder=lambda value: orjson.dumps(value).decode(),
+            decoder=orjson.loads,
+            schema="pg_catalog",
+        )
+
+
+async def _reset_connection(conn: asyncpg.Connection) -> None:
+    # Units of work leave no session state (no LISTEN, session locks or SETs), so the
+    # default reset's extra round trip per release buys nothing; an open transaction,
+    # left by a cancelled task, is all there can be to undo.
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
 
 
 class Database:
-    """One service's schema in PostgreSQL."""
+    """One service's schema in PostgreSQL, behind a connection pool opened on first use."""
 
     def __init__(self, url: str, schema: str, source: str, *, pool_size: int = 10) -> None:
+        self.url = url
         self.schema = schema
         self.source = source
-        self.url = url
-        engine = create_async_engine(
-            url,
-            pool_size=pool_size,
-            json_serializer=_json,
-            json_deserializer=orjson.loads,
-            # Transactions are begun on the driver connection by UnitOfWork, so that the
-            # event store's raw statements and SQLAlchemy's share one transaction.
-            isolation_level="AUTOCOMMIT",
-        )
-        # Tables are defined without a schema; this puts them in the service's own.
-        self.engine: AsyncEngine = engine.execution_options(schema_translate_map={None: schema})
+        self._pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
 
     @property
     def outbox_channel(self) -> str:
         """The NOTIFY channel on which appends wake the outbox relay."""
         return f"ferry_outbox_{self.schema}"
 
+    async def pool(self) -> asyncpg.Pool:
+        async with self._opening:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    driver_dsn(self.url),
+                    min_size=1,
+                    max_size=self._pool_size,
+                    init=_init_connection,
+                    reset=_reset_connection,
+                )
+            return self._pool
+
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self)
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
 
 
 class UnitOfWork:
-    """One transaction: the event store, inbox, idempotency keys and read models share it.
+    """One atomic change: the event store, inbox, idempotency keys and read models share it.
 
-    `conn` runs SQLAlchemy statements, `raw` the driver's; both are the same connection.
-    Leaving the block without `commit()` rolls everything back.
+    Appends are deferred to `commit()` (or to the next statement). A unit of work whose only
+    write is one append then runs as that single statement, atomic on its own, with no
+    BEGIN/COMMIT round trips; anything more runs in one transaction. Reads before the first
+    write run outside a transaction: optimistic concurrency guards what they decided on.
+    Leaving the block without `commit()` discards everything.
     """
 
-    conn: AsyncConnection
-    raw: asyncpg.Connection
     events: PostgresEventStore
     inbox: Inbox
     idempotency: IdempotencyKeys
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._conn: asyncpg.Connection | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
+        self._pending: list[Write] = []
 
     async def __aenter__(self) -> Self:
-        self.conn = await self._db.engine.connect()
-        try:
-            self.raw = (await self.conn.get_raw_connection()).driver_connection
-            await self.begin()
-        except BaseException:
-            await self.conn.close()
-            raise
-        self.events = PostgresEventStore(self.raw, self._db.schema, self._db.source)
-        self.inbox = Inbox(self.raw, self._db.schema)
-        self.idempotency = IdempotencyKeys(self.raw, self._db.schema)
+        self._conn = await (await self._db.pool()).acquire()
+        self.events = PostgresEventStore(self, self._db.schema, self._db.source)
+        self.inbox = Inbox(self, self._db.schema)
+        self.idempotency = IdempotencyKeys(self, self._db.schema)
         return self
 
     async def __aexit__(
@@ -89,23 +118,70 @@ class UnitOfWork:
         try:
             await self.rollback()
         finally:
-            await self.conn.close()
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                await (await self._db.pool()).release(conn)
+
+    @property
+    def schema(self) -> str:
+        return self._db.schema
+
+    @property
+    def conn(self) -> asyncpg.Connection:
+        if self._conn is None:
+            raise RuntimeError("use the unit of work inside `async with`")
+        return self._conn
 
     async def begin(self) -> None:
-        """Start a (new) transaction; `__aenter__` starts the first."""
-        self._tx = self.raw.transaction()
-        await self._tx.start()
+        """Open the transaction now (e.g. for a transaction-scoped advisory lock)."""
+        if self._tx is None:
+            self._tx = self.conn.transaction()
+            await self._tx.start()
+
+    def defer(self, write: Write) -> None:
+        """Queue a write to run before the next statement or at commit."""
+        self._pending.append(write)
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        await self._flush()
+        return list(await self.conn.fetch(sql, *args))
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        await self._flush()
+        return await self.conn.fetchrow(sql, *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        await self._flush()
+        return await self.conn.fetchval(sql, *args)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        """Run a write inside the transaction; the command status (e.g. `INSERT 0 1`)."""
+        await self.begin()
+        await self._flush()
+        return str(await self.conn.execute(sql, *args))
 
     async def commit(self) -> None:
-        tx, self._tx = self._tx, None
-        if tx is not None:
-            await tx.commit()
+        if self._tx is None and len(self._pending) == 1:
+            # A lone statement is atomic by itself: spare the BEGIN and COMMIT round trips.
+            await self._pending.pop()(self.conn)
+        else:
+            await self._flush()
+            if self._tx is not None:
+                await self._tx.commit()
+        self._tx = None
         for envelope in self.events.appended:
             metrics.EVENTS_APPENDED.labels(self._db.source, envelope.type).inc()
         self.events.appended.clear()
 
     async def rollback(self) -> None:
+        self._pending.clear()
+        self.events.appended.clear()
         tx, self._tx = self._tx, None
         if tx is not None:
             await tx.rollback()
-        self.events.appended.clear()
+
+    async def _flush(self) -> None:
+        if self._pending:
+            await self.begin()
+            while self._pending:
+                await self._pending.pop(0)(self.conn)

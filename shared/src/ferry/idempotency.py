@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import asyncpg
 import orjson
 
 from ferry.errors import IdempotencyKeyReused
+
+if TYPE_CHECKING:
+    from ferry.db import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,8 @@ class Reply:
 class IdempotencyKeys:
     """The replies already given, per key, in the caller's transaction."""
 
-    def __init__(self, conn: asyncpg.Connection, schema: str) -> None:
-        self._conn = conn
+    def __init__(self, uow: UnitOfWork, schema: str) -> None:
+        self._uow = uow
         table = f'"{schema}".idempotency_keys'
         self._recall_sql = (
             f"SELECT fingerprint, status_code, body, headers FROM {table} "
@@ -45,12 +48,12 @@ class IdempotencyKeys:
         )
         self._remember_sql = (
             f"INSERT INTO {table} (scope, key, fingerprint, status_code, body, headers) "
-            "VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) ON CONFLICT DO NOTHING"
+            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
         )
 
     async def recall(self, key: IdempotencyKey) -> Reply | None:
         """The first reply to this key, or None; a different request under it is refused."""
-        row = await self._conn.fetchrow(self._recall_sql, key.scope, key.key)
+        row = await self._uow.fetchrow(self._recall_sql, key.scope, key.key)
         if row is None:
             return None
         if row["fingerprint"] != key.fingerprint:
@@ -64,14 +67,14 @@ class IdempotencyKeys:
 
         A concurrent twin's uncommitted row makes this wait for the twin's transaction.
         """
-        status = await self._conn.execute(
+        status = await self._uow.execute(
             self._remember_sql,
             key.scope,
             key.key,
             key.fingerprint,
             reply.status_code,
             reply.body,
-            orjson.dumps(reply.headers).decode(),
+            reply.headers,
         )
         return bool(status == "INSERT 0 1")
 

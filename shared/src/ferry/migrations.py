@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import asyncpg
 import sqlalchemy as sa
 from alembic import command, context, op
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from ferry.db import UnitOfWork
 
 
 def _config(url: str, schema: str, migrations: Path) -> Config:
@@ -33,15 +35,20 @@ def upgrade(url: str, schema: str, migrations: Path) -> None:
     command.upgrade(_config(url, schema, migrations), "head")
 
 
-async def is_at_head(conn: AsyncConnection, schema: str, migrations: Path) -> bool:
-    """Whether the schema's applied revision is the newest one shipped."""
-    head = ScriptDirectory(str(migrations)).get_current_head()
+def head(migrations: Path) -> str | None:
+    """The newest revision shipped in a migrations folder."""
+    return ScriptDirectory(str(migrations)).get_current_head()
 
-    def current(sync_conn: Connection) -> str | None:
-        ctx = MigrationContext.configure(sync_conn, opts={"version_table_schema": schema})
-        return ctx.get_current_revision()
 
-    return await conn.run_sync(current) == head
+async def applied(uow: UnitOfWork) -> str | None:
+    """The revision applied to the unit of work's schema, or None before the first."""
+    try:
+        revision: str | None = await uow.fetchval(
+            f'SELECT version_num FROM "{uow.schema}".alembic_version'
+        )
+    except asyncpg.UndefinedTableError:
+        return None
+    return revision
 
 
 def run_env() -> None:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 import asyncpg
 
 from ferry import metrics
-from ferry.db import Database
+from ferry.db import Database, driver_dsn
 from ferry.envelope import Envelope
 from ferry.eventstore import envelope_from_row
 from ferry.kafka import Message, Publisher
@@ -72,15 +72,16 @@ class OutboxRelay:
         """Publish one batch; the number of events relayed."""
         async with self._db.unit_of_work() as uow:
             # One relay per service at a time, however many replicas run: per-stream order.
-            if not await uow.raw.fetchval(self._lock_sql, self._db.outbox_channel):
+            await uow.begin()
+            if not await uow.fetchval(self._lock_sql, self._db.outbox_channel):
                 return 0
-            rows = await uow.raw.fetch(self._batch_sql, self._batch_size)
+            rows = await uow.fetch(self._batch_sql, self._batch_size)
             if rows:
                 await self.publish([envelope_from_row(row) for row in rows])
                 # Deleted only now that Kafka acknowledged them; a crash before the commit
                 # below republishes them, and idempotent consumers absorb the duplicate.
-                await uow.raw.execute(self._delete_sql, [row["position"] for row in rows])
-            lag = await uow.raw.fetchval(self._lag_sql)
+                await uow.execute(self._delete_sql, [row["position"] for row in rows])
+            lag = await uow.fetchval(self._lag_sql)
             await uow.commit()
         metrics.OUTBOX_LAG.labels(self._db.source).set(lag)
         metrics.EVENTS_RELAYED.labels(self._db.source).inc(len(rows))
@@ -107,7 +108,7 @@ class OutboxRelay:
             self._wake.set()
 
         try:
-            listener = await asyncpg.connect(self._db.url.replace("+asyncpg", "", 1))
+            listener = await asyncpg.connect(driver_dsn(self._db.url))
             await listener.add_listener(self._db.outbox_channel, wake)
         except (OSError, asyncpg.PostgresError) as exc:
             # Without LISTEN the relay still works, on the idle poll alone.

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
+import asyncpg
 import orjson
 from asgi_correlation_id import correlation_id
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -174,6 +175,7 @@ async def _stop(tasks: list[asyncio.Task[None]]) -> None:
 
 def _health_router(spec: ServiceSpec, db: Database, publisher: Publisher) -> APIRouter:
     router = APIRouter(tags=["health"])
+    head = migrations.head(spec.migrations)
 
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -185,10 +187,10 @@ def _health_router(spec: ServiceSpec, db: Database, publisher: Publisher) -> API
         """PostgreSQL answers with migrations applied, and Kafka answers."""
         checks = {"database": "ok", "migrations": "ok", "kafka": "ok"}
         try:
-            async with db.engine.connect() as conn:
-                if not await migrations.is_at_head(conn, db.schema, spec.migrations):
+            async with db.unit_of_work() as uow:
+                if await migrations.applied(uow) != head:
                     checks["migrations"] = "pending"
-        except Exception as exc:
+        except (OSError, asyncpg.PostgresError) as exc:
             checks["database"] = checks["migrations"] = f"unreachable: {type(exc).__name__}"
         if not await publisher.ready():
             checks["kafka"] = "unreachable"
