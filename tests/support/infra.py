@@ -34,7 +34,8 @@ class Infra:
         if not self.local:
             raise RuntimeError("only the local broker (deploy/local) can be stopped by a test")
         port = self.kafka_bootstrap.rsplit(":", 1)[1]
-        env = {**os.environ, "FERRY_KAFKA_PORT": port}
+        # FERRY_FRESH=0: a restart must keep the broker's data, as in an outage.
+        env = {**os.environ, "FERRY_KAFKA_PORT": port, "FERRY_FRESH": "0"}
         subprocess.run(
             [str(REPO / "deploy/local/kafka.sh"), action], check=True, env=env, timeout=120
         )

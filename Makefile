@@ -1,0 +1,42 @@
+# Ferry: the two commands a new machine needs are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+LOCAL := deploy/local
+
+# The test and benchmark stacks use their own ports and state, so they never touch `make run`'s.
+TEST_ENV := FERRY_STATE_DIR=$(CURDIR)/.ferry/test FERRY_KAFKA_PORT=19092 \
+	FERRY_KAFKA_CONTROLLER_PORT=19093 FERRY_PG_PORT=15432
+BENCH_ENV := FERRY_STATE_DIR=$(CURDIR)/.ferry/bench FERRY_KAFKA_PORT=29092 \
+	FERRY_KAFKA_CONTROLLER_PORT=29093 FERRY_PG_PORT=25432
+
+.PHONY: help install up down run test lint typecheck unit bench
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: ## Install system packages, uv, the Python workspace and the Kafka jars
+	@$(LOCAL)/install.sh
+
+up: install ## Start Kafka and PostgreSQL for development (ports 9092, 5432)
+	@$(LOCAL)/up.sh
+
+down: ## Stop the development Kafka and PostgreSQL
+	@$(LOCAL)/down.sh
+
+run: install ## The whole stack with a demo release flowing through it; Ctrl-C stops it
+	@$(LOCAL)/run.sh
+
+lint: install ## ruff (lint and format) and mypy --strict
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy shared/src services/*/src bench deploy/local/kafka_admin.py deploy/local/demo.py
+
+unit: install ## Unit tests only: no Kafka, no PostgreSQL
+	.venv/bin/pytest shared/tests services
+
+test: lint ## Everything: lint, types, unit, integration and end-to-end tests on a fresh stack
+	@$(LOCAL)/with-stack.sh $(TEST_ENV) -- .venv/bin/pytest
+
+bench: install ## Benchmarks on a fresh stack of their own; results go in docs/benchmarks.md
+	@$(LOCAL)/with-stack.sh $(BENCH_ENV) -- $(PY) -m bench.run $(BENCH_ARGS)

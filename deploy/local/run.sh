@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# `make run`: Kafka, PostgreSQL and the four services on this machine, a demo release
+# flowing through them, then everything keeps running until Ctrl-C stops it all.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+declare -A PORTS=(
+    [release]="${FERRY_RELEASE_PORT:-8001}" [dml]="${FERRY_DML_PORT:-8002}"
+    [deploy]="${FERRY_DEPLOY_PORT:-8003}" [els]="${FERRY_ELS_PORT:-8004}"
+)
+SERVICES=(release dml deploy els)
+for name in "${SERVICES[@]}"; do
+    port_in_use "${PORTS[$name]}" &&
+        die "port ${PORTS[$name]} (${name}-svc) is taken; free it or set FERRY_${name^^}_PORT"
+done
+
+pids=()
+stop_all() {
+    trap - INT TERM EXIT
+    say run "stopping the services"
+    ((${#pids[@]})) && kill -TERM "${pids[@]}" 2>/dev/null || true
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    "$FERRY_LOCAL/down.sh" || true
+    say run "stopped"
+}
+trap stop_all INT TERM EXIT
+
+stack_env=$("$FERRY_LOCAL/up.sh" --env)
+while IFS= read -r line; do export "${line?}"; done <<<"$stack_env"
+
+logs="$FERRY_STATE_DIR/logs"
+mkdir -p "$logs"
+for name in "${SERVICES[@]}"; do
+    FERRY_"${name^^}"_PORT="${PORTS[$name]}" \
+        "$FERRY_PYTHON" -m "${name}_svc" >>"$logs/${name}-svc.log" 2>&1 &
+    pids+=("$!")
+done
+
+urls=()
+for name in "${SERVICES[@]}"; do urls+=("--$name" "http://127.0.0.1:${PORTS[$name]}"); done
+"$FERRY_PYTHON" "$FERRY_LOCAL/demo.py" "${urls[@]}" ||
+    die "the demo failed; the services' logs are in $logs"
+
+cat >&2 <<MSG
+
+Ferry is running:
+  release-svc  http://127.0.0.1:${PORTS[release]}/docs
+  dml-svc      http://127.0.0.1:${PORTS[dml]}/docs
+  deploy-svc   http://127.0.0.1:${PORTS[deploy]}/docs
+  els-svc      http://127.0.0.1:${PORTS[els]}/docs
+  PostgreSQL   $FERRY_DATABASE_URL
+  Kafka        $FERRY_KAFKA_BOOTSTRAP_SERVERS (topics release.events, dml.events, ...)
+  logs         $logs/
+Press Ctrl-C to stop everything.
+MSG
+# Wait until Ctrl-C, or until a service dies (then say which, and stop the rest).
+wait -n "${pids[@]}" || true
+say run "a service exited; see $logs"

@@ -1,0 +1,167 @@
+"""Delivery guarantees against the real broker: outbox through outages and crashes,
+consumers through redeliveries."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from dml_svc.handlers import on_release_planned
+from ferry.db import Database
+from ferry.envelope import Envelope, Meta
+from ferry.events import LibraryEntryOpened, ReleasePlanned
+from ferry.kafka import Consumer, Publisher
+from ferry.outbox import OutboxRelay
+from ferry.service import Dispatcher, caused_by
+from release_svc.config import Settings as ReleaseSettings
+from release_svc.main import spec as release_spec
+from tests.support.infra import Infra
+from tests.support.services import eventually, read_topic, serving, settings
+
+PLAN = {
+    "name": "Payments",
+    "version": "1.0",
+    "planned_start": "2026-12-01",
+    "planned_end": "2026-12-02",
+}
+
+
+def planned_event() -> ReleasePlanned:
+    return ReleasePlanned(
+        release_id=uuid.uuid4(),
+        name="Payments",
+        version="1.0",
+        planned_start=date(2026, 12, 1),
+        planned_end=date(2026, 12, 2),
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(*jobs: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    tasks = [asyncio.create_task(job) for job in jobs]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def count(db: Database, sql: str, *args: object) -> int:
+    async with db.unit_of_work() as uow:
+        return int(await uow.fetchval(sql, *args))
+
+
+@pytest.mark.timeout(240)
+async def test_a_command_accepted_while_kafka_is_down_is_published_once_when_it_returns(
+    infra: Infra, topic_prefix: str
+) -> None:
+    s = settings(ReleaseSettings, infra, topic_prefix)
+    async with serving(release_spec(s)) as api:
+        infra.stop_kafka()
+        try:
+            created = await api.post("/releases", json=PLAN)
+            assert created.status_code == 201, created.text
+            assert (await api.get("/readyz")).json()["checks"]["kafka"] == "unreachable"
+        finally:
+            infra.start_kafka()
+        events = await read_topic(
+            s.kafka_bootstrap_servers, s.topic("release.events"), expect=1, timeout=60, settle=5
+        )
+    assert [e.subject for e in events] == [created.json()["id"]]
+
+
+class KilledAfterPublishing(Exception):
+    """Stands in for the relay process dying between Kafka's ack and its own commit."""
+
+
+class DyingRelay(OutboxRelay):
+    async def publish(self, envelopes: Sequence[Envelope]) -> None:
+        await super().publish(envelopes)
+        raise KilledAfterPublishing
+
+
+async def test_a_relay_killed_after_publishing_republishes_and_the_consumer_applies_once(
+    db: Database, infra: Infra, topic_prefix: str
+) -> None:
+    topic = f"{topic_prefix}release.events"
+    event = planned_event()
+    async with db.unit_of_work() as uow:
+        await uow.events.append(event.stream_id(), 0, [event], Meta("alice", "c-1"))
+        await uow.commit()
+
+    publisher = Publisher(infra.kafka_bootstrap, "test-relay")
+    try:
+        with pytest.raises(KilledAfterPublishing):
+            await DyingRelay(db, publisher, topic).relay_once()
+        # The record is on Kafka, yet the outbox still holds it: the crash lost the delete.
+        assert await count(db, f'SELECT count(*) FROM "{db.schema}".outbox') == 1
+        assert await OutboxRelay(db, publisher, topic).relay_once() == 1
+        assert await count(db, f'SELECT count(*) FROM "{db.schema}".outbox') == 0
+    finally:
+        await publisher.close()
+    on_topic = await read_topic(infra.kafka_bootstrap, topic, expect=2)
+    assert [e.id for e in on_topic] == [on_topic[0].id] * 2
+
+    # dml-svc's way of consuming: the library entry is opened once, not twice.
+
+    dispatch = Dispatcher("dml-svc", db, {ReleasePlanned: on_release_planned})
+    group = f"{topic_prefix}dml"
+    async with running(Consumer(infra.kafka_bootstrap, group, [topic], dispatch).run()):
+        await eventually(
+            lambda: count(db, f'SELECT count(*) FROM "{db.schema}".inbox'), what="the inbox claim"
+        )
+        await asyncio.sleep(2)  # time for the duplicate to arrive and be absorbed
+    opened = f'SELECT count(*) FROM "{db.schema}".events WHERE type = $1'
+    assert await count(db, opened, "LibraryEntryOpened") == 1
+
+
+async def test_an_event_delivered_twice_has_one_effect(
+    db: Database, infra: Infra, topic_prefix: str
+) -> None:
+    """A handler that is not idempotent by itself (it appends to a new stream every call)
+    still takes effect once: the inbox, not the handler, absorbs the redelivery."""
+    topic = f"{topic_prefix}release.events"
+
+    async def note_every_call(event: ReleasePlanned, envelope: Envelope, uow: object) -> None:
+        assert hasattr(uow, "events")
+        noted = LibraryEntryOpened(release_id=uuid.uuid4(), name=event.name, version="x")
+        await uow.events.append(noted.stream_id(), 0, [noted], caused_by(envelope, "test"))
+
+    event = planned_event()
+    envelope = Envelope(
+        id=uuid.uuid4(),
+        source="release-svc",
+        type=event.type,
+        time=datetime.now(UTC),
+        subject=event.aggregate_id(),
+        correlationid="c-2",
+        actor="alice",
+        streamversion=1,
+        data=event.data(),
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for _ in range(2):
+            await producer.send_and_wait(topic, envelope.to_json(), key=b"k")
+    finally:
+        await producer.stop()
+
+    dispatch = Dispatcher("probe", db, {ReleasePlanned: note_every_call})
+    async with running(
+        Consumer(infra.kafka_bootstrap, f"{topic_prefix}g", [topic], dispatch).run()
+    ):
+        await eventually(
+            lambda: count(db, f'SELECT count(*) FROM "{db.schema}".events'), what="the effect"
+        )
+        await asyncio.sleep(2)
+    assert await count(db, f'SELECT count(*) FROM "{db.schema}".events') == 1
+    assert await count(db, f'SELECT count(*) FROM "{db.schema}".inbox') == 1
