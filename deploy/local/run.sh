@@ -16,14 +16,15 @@ done
 
 pids=()
 stop_all() {
-    trap - INT TERM EXIT
+    trap - EXIT
     say run "stopping the services"
     ((${#pids[@]})) && kill -TERM "${pids[@]}" 2>/dev/null || true
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     "$FERRY_LOCAL/down.sh" || true
     say run "stopped"
 }
-trap stop_all INT TERM EXIT
+trap stop_all EXIT
+trap 'exit 130' INT TERM
 
 stack_env=$("$FERRY_LOCAL/up.sh" --env)
 while IFS= read -r line; do export "${line?}"; done <<<"$stack_env"
@@ -31,7 +32,7 @@ while IFS= read -r line; do export "${line?}"; done <<<"$stack_env"
 logs="$FERRY_STATE_DIR/logs"
 mkdir -p "$logs"
 for name in "${SERVICES[@]}"; do
-    FERRY_"${name^^}"_PORT="${PORTS[$name]}" \
+    env "FERRY_${name^^}_PORT=${PORTS[$name]}" \
         "$FERRY_PYTHON" -m "${name}_svc" >>"$logs/${name}-svc.log" 2>&1 &
     pids+=("$!")
 done
