@@ -84,7 +84,7 @@ def target_schema() -> str:
 
 
 def create_core_tables(schema: str) -> None:
-    """Events, outbox (with its NOTIFY trigger), inbox and idempotency keys: see `ferry.tables`."""
+    """Events, outbox (with its NOTIFY trigger), inbox and idempotency keys."""
     op.create_table(
         "events",
         sa.Column("position", sa.BigInteger, sa.Identity(always=True), primary_key=True),
@@ -100,15 +100,11 @@ def create_core_tables(schema: str) -> None:
         sa.UniqueConstraint("stream_id", "stream_version", name="events_stream_version_key"),
         schema=schema,
     )
-    op.create_index("events_type_idx", "events", ["type"], schema=schema)
     op.create_table(
         "outbox",
-        sa.Column(
-            "position",
-            sa.BigInteger,
-            sa.ForeignKey(f"{schema}.events.position"),
-            primary_key=True,
-        ),
+        # No foreign key: the append statement writes both rows, and the check would cost
+        # every append a lookup and a row lock.
+        sa.Column("position", sa.BigInteger, primary_key=True),
         schema=schema,
     )
     # Statement-level: one wake-up per append, delivered when the transaction commits.
