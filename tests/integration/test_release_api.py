@@ -63,6 +63,9 @@ async def test_planning_a_release_answers_201_with_location_and_etag(
         ({**PLAN, "version": "1.0/../../etc"}, 422, "version"),
         ({**PLAN, "planned_end": "2026-11-01"}, 422, "planned_end"),
         ({**PLAN, "colour": "blue"}, 422, "colour"),
+        ({**PLAN, "name": "nul\u0000byte"}, 422, "name"),
+        ({**PLAN, "name": "   "}, 422, "name"),
+        ({**PLAN, "planned_end": 20261205}, 422, "planned_end"),
     ],
 )
 async def test_bad_fields_get_a_problem_naming_the_field(
@@ -72,6 +75,20 @@ async def test_bad_fields_get_a_problem_naming_the_field(
     assert answer.status_code == status
     assert answer.headers["content-type"] == "application/problem+json"
     assert field in answer.json()["detail"]
+
+
+async def test_a_body_that_is_not_an_object_is_a_422_problem(api: httpx.AsyncClient) -> None:
+    for body in ([], "text", None):
+        answer = await api.post("/releases", json=body)
+        assert answer.status_code == 422
+        assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_unknown_route_and_method_are_problems_too(api: httpx.AsyncClient) -> None:
+    assert (await api.get("/nowhere")).headers["content-type"] == "application/problem+json"
+    wrong = await api.delete("/releases")
+    assert wrong.status_code == 405
+    assert wrong.headers["content-type"] == "application/problem+json"
 
 
 async def test_malformed_json_is_a_400_problem(api: httpx.AsyncClient) -> None:
@@ -115,8 +132,10 @@ async def test_a_change_needs_if_match_and_a_current_one(api: httpx.AsyncClient)
     location = (await api.post("/releases", json=PLAN)).headers["Location"]
     move = {"planned_start": "2026-12-02", "planned_end": "2026-12-20", "reason": "late"}
     assert (await api.put(f"{location}/schedule", json=move)).status_code == 428
-    bad = await api.put(f"{location}/schedule", json=move, headers={"If-Match": "v1"})
-    assert bad.status_code == 400
+    for malformed in ("v1", '"' + "9" * 5000 + '"'):
+        bad = await api.put(f"{location}/schedule", json=move, headers={"If-Match": malformed})
+        assert bad.status_code == 400
+        assert bad.headers["content-type"] == "application/problem+json"
     stale = await api.put(f"{location}/schedule", json=move, headers={"If-Match": '"7"'})
     assert stale.status_code == 409
 

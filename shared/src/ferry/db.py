@@ -55,6 +55,7 @@ class Database:
         self._pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        self._closed = False
 
     @property
     def outbox_channel(self) -> str:
@@ -63,6 +64,8 @@ class Database:
 
     async def pool(self) -> asyncpg.Pool:
         async with self._opening:
+            if self._closed:
+                raise RuntimeError(f"the {self.schema} database has been closed")
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(
                     driver_dsn(self.url),
@@ -77,6 +80,7 @@ class Database:
         return UnitOfWork(self)
 
     async def dispose(self) -> None:
+        self._closed = True
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
@@ -98,12 +102,14 @@ class UnitOfWork:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._pool: asyncpg.Pool | None = None
         self._conn: asyncpg.Connection | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
         self._pending: list[Write] = []
 
     async def __aenter__(self) -> Self:
-        self._conn = await (await self._db.pool()).acquire()
+        self._pool = await self._db.pool()
+        self._conn = await self._pool.acquire()
         self.events = PostgresEventStore(self, self._db.schema, self._db.source)
         self.inbox = Inbox(self, self._db.schema)
         self.idempotency = IdempotencyKeys(self, self._db.schema)
@@ -119,8 +125,8 @@ class UnitOfWork:
             await self.rollback()
         finally:
             conn, self._conn = self._conn, None
-            if conn is not None:
-                await (await self._db.pool()).release(conn)
+            if conn is not None and self._pool is not None:
+                await self._pool.release(conn)
 
     @property
     def schema(self) -> str:
@@ -166,9 +172,10 @@ class UnitOfWork:
             await self._pending.pop()(self.conn)
         else:
             await self._flush()
-            if self._tx is not None:
-                await self._tx.commit()
-        self._tx = None
+            tx, self._tx = self._tx, None
+            if tx is not None:
+                # Forgotten even if COMMIT fails: there is nothing left to roll back then.
+                await tx.commit()
         for envelope in self.events.appended:
             metrics.EVENTS_APPENDED.labels(self._db.source, envelope.type).inc()
         self.events.appended.clear()

@@ -1,12 +1,14 @@
 """Errors of Ferry's shared machinery; services subclass these for their own rules.
 
     FerryError
+    ├── BadRequest             a malformed header or parameter          → 400
     ├── NotFound               no such stream or resource               → 404
     ├── Conflict               the request clashes with current state    → 409
     │   ├── ConcurrencyError   appended at a stale stream version
     │   └── InvalidTransition  command not allowed in the current state
-    └── Unprocessable          well-formed but breaks a rule             → 422
-        └── IdempotencyKeyReused  the key came with a different request
+    ├── Unprocessable          well-formed but breaks a rule             → 422
+    │   └── IdempotencyKeyReused  the key came with a different request
+    └── PreconditionRequired   a change sent without `If-Match`          → 428
 
 Each maps to an RFC 9457 problem in one place (`ferry.http`).
 """
@@ -19,6 +21,13 @@ class FerryError(Exception):
 
     status = 500
     title = "Internal error"
+
+
+class BadRequest(FerryError):
+    """A malformed header or parameter that schema validation does not cover."""
+
+    status = 400
+    title = "Bad request"
 
 
 class NotFound(FerryError):
@@ -70,3 +79,10 @@ class IdempotencyKeyReused(Unprocessable):
     """An Idempotency-Key was sent again with a different request."""
 
     title = "Idempotency-Key reused"
+
+
+class PreconditionRequired(FerryError):
+    """A change sent without `If-Match` could silently overwrite someone else's."""
+
+    status = 428
+    title = "Precondition required"

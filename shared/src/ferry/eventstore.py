@@ -7,7 +7,8 @@ them a single round trip with no per-call SQL compilation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import uuid4
@@ -17,7 +18,7 @@ import orjson
 
 from ferry.envelope import Envelope, Meta
 from ferry.errors import ConcurrencyError
-from ferry.events.base import Event
+from ferry.events.base import Event, EventRegistry
 
 if TYPE_CHECKING:
     from ferry.db import UnitOfWork
@@ -30,11 +31,40 @@ class EventStore(Protocol):
         """All events of a stream in version order (empty for an unknown stream)."""
         ...
 
+    async def replay(self, stream_id: str, registry: EventRegistry) -> Replayed:
+        """The stream's typed events, for rebuilding its aggregate; see `Replayed`."""
+        ...
+
     async def append(
         self, stream_id: str, expected_version: int, new: Sequence[Event], meta: Meta
     ) -> list[Envelope]:
         """Append at `expected_version` (the stream's current head) or raise ConcurrencyError."""
         ...
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """A stream's events as `registry` reads them, and the stream's version.
+
+    `version` counts every event, including types the registry does not know (written by
+    a newer release of the service): it is what the next append must expect.
+    """
+
+    events: list[Event]
+    version: int
+
+
+def replayed(
+    types_and_data: Iterable[tuple[str, dict[str, Any]]], registry: EventRegistry
+) -> Replayed:
+    events: list[Event] = []
+    version = 0
+    for event_type, data in types_and_data:
+        version += 1
+        event = registry.parse_data(event_type, data)
+        if event is not None:
+            events.append(event)
+    return Replayed(events, version)
 
 
 def seal(
@@ -96,6 +126,9 @@ class PostgresEventStore:
     def __init__(self, uow: UnitOfWork, schema: str, source: str) -> None:
         self._uow = uow
         self._source = source
+        self._replay_sql = (
+            f'SELECT type, data FROM "{schema}".events WHERE stream_id = $1 ORDER BY stream_version'
+        )
         self._load_sql = (
             f'SELECT event_id, stream_version, type, data, metadata FROM "{schema}".events '
             "WHERE stream_id = $1 ORDER BY stream_version"
@@ -121,6 +154,10 @@ class PostgresEventStore:
     async def load(self, stream_id: str) -> list[Envelope]:
         rows = await self._uow.fetch(self._load_sql, stream_id)
         return [envelope_from_row(row) for row in rows]
+
+    async def replay(self, stream_id: str, registry: EventRegistry) -> Replayed:
+        rows = await self._uow.fetch(self._replay_sql, stream_id)
+        return replayed(((row[0], row[1]) for row in rows), registry)
 
     async def append(
         self, stream_id: str, expected_version: int, new: Sequence[Event], meta: Meta

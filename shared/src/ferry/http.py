@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from ferry import metrics
-from ferry.errors import FerryError
+from ferry.errors import BadRequest, FerryError, PreconditionRequired
 
 PROBLEM = "application/problem+json"
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -111,23 +111,11 @@ def _route_template(request: Request) -> str:
     return "unmatched"
 
 
-_ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
+_ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,9})"\s*$')
 
 
 def etag(version: int) -> str:
     return f'"{version}"'
-
-
-class PreconditionRequired(FerryError):
-    """A change was sent without `If-Match`: it could silently overwrite someone's update."""
-
-    status = 428
-    title = "Precondition required"
-
-
-class BadIfMatch(FerryError):
-    status = 400
-    title = "Malformed If-Match"
 
 
 def expected_version(if_match: str | None) -> int:
@@ -136,5 +124,5 @@ def expected_version(if_match: str | None) -> int:
         raise PreconditionRequired("send If-Match with the ETag of the version you read")
     found = _ETAG.match(if_match)
     if found is None:
-        raise BadIfMatch(f'If-Match must be an ETag like "3", not {if_match!r}')
+        raise BadRequest(f'If-Match must be an ETag like "3", not {if_match[:40]!r}')
     return int(found.group(1))

@@ -48,7 +48,18 @@ class IdempotencyKeys:
         )
         self._remember_sql = (
             f"INSERT INTO {table} (scope, key, fingerprint, status_code, body, headers) "
-            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
+            "VALUES ($1, $2, $3, $4, $5, $6)"
+        )
+
+    async def hold(self, key: IdempotencyKey) -> None:
+        """Make concurrent requests with this key wait for this transaction to end.
+
+        Taken before anything else is decided, so a twin request sees either nothing or the
+        committed reply, and never races the first one on the events it writes.
+        """
+        await self._uow.begin()
+        await self._uow.fetchval(
+            "SELECT pg_advisory_xact_lock(hashtext($1))", f"{key.scope}\n{key.key}"
         )
 
     async def recall(self, key: IdempotencyKey) -> Reply | None:
@@ -62,12 +73,9 @@ class IdempotencyKeys:
             )
         return Reply(row["status_code"], row["body"], dict(row["headers"]))
 
-    async def remember(self, key: IdempotencyKey, reply: Reply) -> bool:
-        """Store the reply; False when a concurrent request with the same key got there first.
-
-        A concurrent twin's uncommitted row makes this wait for the twin's transaction.
-        """
-        status = await self._uow.execute(
+    async def remember(self, key: IdempotencyKey, reply: Reply) -> None:
+        """Store the reply to give again (call while holding the key)."""
+        await self._uow.execute(
             self._remember_sql,
             key.scope,
             key.key,
@@ -76,7 +84,6 @@ class IdempotencyKeys:
             reply.body,
             reply.headers,
         )
-        return bool(status == "INSERT 0 1")
 
 
 def json_reply(status_code: int, payload: object, headers: dict[str, str] | None = None) -> Reply:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-import asyncpg
 import orjson
 from asgi_correlation_id import correlation_id
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -19,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from ferry import http, metrics, migrations
 from ferry.db import Database, UnitOfWork
 from ferry.envelope import Envelope, Meta
-from ferry.errors import FerryError
+from ferry.errors import ConcurrencyError, FerryError
 from ferry.events import REGISTRY, Event
 from ferry.events.base import UnreadableEvent
 from ferry.kafka import Consumer, Publisher
@@ -78,6 +77,8 @@ class Dispatcher:
                 return "duplicate"
             try:
                 await handler(event, envelope, uow)
+            except ConcurrencyError:
+                raise  # another writer moved the stream: the consumer retries the record
             except FerryError as exc:
                 # A rule refused it: retrying cannot help, so record it as handled.
                 log.warning("%s refused %s %s: %s", self._consumer, envelope.type, envelope.id, exc)
@@ -129,19 +130,19 @@ def create_app(spec: ServiceSpec) -> FastAPI:
                 migrations.upgrade, settings.database_url, settings.db_schema, spec.migrations
             )
         async with contextlib.AsyncExitStack() as stack:
-            tasks = [
-                asyncio.create_task(job, name=name) for name, job in _jobs(spec, db, publisher)
-            ]
-            stack.push_async_callback(_stop, tasks)
+            # Callbacks run last-in first-out: the workers stop before what they use closes.
             stack.push_async_callback(db.dispose)
             stack.push_async_callback(publisher.close)
+            stack.push_async_callback(workers.stop)
+            workers.start(_jobs(spec, db, publisher))
             yield
 
+    workers = Workers()
     app = FastAPI(title=spec.name, lifespan=lifespan)
     app.state.db = db
     app.state.publisher = publisher
     http.install(app, spec.name)
-    app.include_router(_health_router(spec, db, publisher))
+    app.include_router(_health_router(spec, db, publisher, workers))
     for router in spec.routers:
         app.include_router(router)
     return app
@@ -167,13 +168,41 @@ def _jobs(
     return jobs
 
 
-async def _stop(tasks: list[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+class Workers:
+    """The service's background jobs (outbox relay, consumer), run until shutdown.
+
+    They loop forever; one that ends anyway is a bug, logged with its traceback and reported
+    by `/readyz`, so the orchestrator restarts the process.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    def start(self, jobs: list[tuple[str, Coroutine[Any, Any, None]]]) -> None:
+        for name, job in jobs:
+            task = asyncio.create_task(job, name=name)
+            task.add_done_callback(self._ended)
+            self._tasks.append(task)
+
+    def dead(self) -> list[str]:
+        return [task.get_name() for task in self._tasks if task.done()]
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if self._stopping or task.cancelled():
+            return
+        log.critical("background job %s ended", task.get_name(), exc_info=task.exception())
 
 
-def _health_router(spec: ServiceSpec, db: Database, publisher: Publisher) -> APIRouter:
+def _health_router(
+    spec: ServiceSpec, db: Database, publisher: Publisher, workers: Workers
+) -> APIRouter:
     router = APIRouter(tags=["health"])
     head = migrations.head(spec.migrations)
 
@@ -184,14 +213,17 @@ def _health_router(spec: ServiceSpec, db: Database, publisher: Publisher) -> API
 
     @router.get("/readyz")
     async def readyz() -> Response:
-        """PostgreSQL answers with migrations applied, and Kafka answers."""
-        checks = {"database": "ok", "migrations": "ok", "kafka": "ok"}
+        """PostgreSQL answers with migrations applied, Kafka answers, background jobs run."""
+        checks = {"database": "ok", "migrations": "ok", "kafka": "ok", "workers": "ok"}
         try:
             async with db.unit_of_work() as uow:
                 if await migrations.applied(uow) != head:
                     checks["migrations"] = "pending"
-        except (OSError, asyncpg.PostgresError) as exc:
+        except Exception as exc:  # any failure means "not ready", never a 500 here
+            log.warning("readiness: database check failed: %r", exc)
             checks["database"] = checks["migrations"] = f"unreachable: {type(exc).__name__}"
+        if dead := workers.dead():
+            checks["workers"] = "ended: " + ", ".join(dead)
         if not await publisher.ready():
             checks["kafka"] = "unreachable"
         ready = all(value == "ok" for value in checks.values())

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from ferry.envelope import Envelope, Meta
 from ferry.errors import ConcurrencyError
-from ferry.events.base import Event
-from ferry.eventstore import seal
+from ferry.events.base import Event, EventRegistry
+from ferry.eventstore import Replayed, replayed, seal
 
 
 class InMemoryEventStore:
@@ -21,6 +21,9 @@ class InMemoryEventStore:
 
     async def load(self, stream_id: str) -> list[Envelope]:
         return list(self._streams.get(stream_id, []))
+
+    async def replay(self, stream_id: str, registry: EventRegistry) -> Replayed:
+        return replayed(((e.type, e.data) for e in self._streams.get(stream_id, [])), registry)
 
     async def append(
         self, stream_id: str, expected_version: int, new: Sequence[Event], meta: Meta

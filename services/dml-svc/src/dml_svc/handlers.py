@@ -21,9 +21,12 @@ def stream_id(release_id: UUID) -> str:
 
 
 async def load_entry(uow: UnitOfWork, release_id: UUID) -> LibraryEntry:
-    envelopes = await uow.events.load(stream_id(release_id))
-    events = [REGISTRY.parse(envelope) for envelope in envelopes]
-    return LibraryEntry.replay(release_id, [e for e in events if isinstance(e, LibraryEntryEvent)])
+    stream = await uow.events.replay(stream_id(release_id), REGISTRY)
+    entry = LibraryEntry.replay(
+        release_id, [e for e in stream.events if isinstance(e, LibraryEntryEvent)]
+    )
+    entry.version = stream.version  # counts events of types this version cannot read, too
+    return entry
 
 
 async def get_entry(uow: UnitOfWork, release_id: UUID) -> LibraryEntry:

@@ -18,9 +18,10 @@ def stream_id(release_id: UUID) -> str:
 
 async def load_release(uow: UnitOfWork, release_id: UUID) -> Release:
     """The release as its stream tells it; a release never planned has version 0."""
-    envelopes = await uow.events.load(stream_id(release_id))
-    events = [REGISTRY.parse(envelope) for envelope in envelopes]
-    return Release.replay(release_id, [e for e in events if isinstance(e, ReleaseEvent)])
+    stream = await uow.events.replay(stream_id(release_id), REGISTRY)
+    release = Release.replay(release_id, [e for e in stream.events if isinstance(e, ReleaseEvent)])
+    release.version = stream.version  # counts events of types this version cannot read, too
+    return release
 
 
 async def get_release(uow: UnitOfWork, release_id: UUID) -> Release:

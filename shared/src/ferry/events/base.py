@@ -53,10 +53,15 @@ class EventRegistry:
 
     def parse(self, envelope: Envelope) -> Event | None:
         """The typed event in `envelope`, or None for a type this registry does not know."""
-        model = self._models.get(envelope.type)
+        return self.parse_data(envelope.type, envelope.data, where=str(envelope.id))
+
+    def parse_data(self, event_type: str, data: dict[str, Any], where: str = "") -> Event | None:
+        """The typed event of an envelope's `type` and `data`; None for an unknown type."""
+        model = self._models.get(event_type)
         if model is None:
             return None
         try:
-            return model.model_validate({**envelope.data, "type": envelope.type})
+            # `type` is not in the data: each model's default is its own type.
+            return model.model_validate(data)
         except ValidationError as exc:
-            raise UnreadableEvent(f"{envelope.type} {envelope.id}: {exc}") from exc
+            raise UnreadableEvent(f"{event_type} {where}: {exc}") from exc

@@ -15,9 +15,9 @@ from pydantic import (
     field_validator,
 )
 
+from ferry.fields import Line, Prose
 from release_svc.domain.release import Release
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 VersionLabel = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.+-]+$"),
@@ -44,14 +44,14 @@ class Dates(BaseModel):
 class ReleasePlanIn(Dates):
     """A minimal release plan: what and when."""
 
-    name: Name = Field(examples=["Payments 2026.12"])
+    name: Line = Field(examples=["Payments 2026.12"])
     version: VersionLabel = Field(examples=["2026.12.0"])
 
 
 class ScheduleIn(Dates):
     """New planned dates and why they moved."""
 
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    reason: Prose
 
 
 class ReleaseOut(BaseModel):
