@@ -9,7 +9,9 @@ need_apt=()
 command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)
-command -v python3.11 >/dev/null || need_apt+=(python3.11 python3.11-venv)
+command -v python3.11 >/dev/null || need_apt+=(python3.11)
+command -v uv >/dev/null || python3.11 -m venv --help >/dev/null 2>&1 || need_apt+=(python3.11-venv)
+command -v make >/dev/null || need_apt+=(make)
 
 if ((${#need_apt[@]})); then
     if [[ $EUID -ne 0 ]]; then
@@ -20,10 +22,16 @@ if ((${#need_apt[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# uv, the workspace's package manager, from PyPI into a venv of its own: Debian's Python
+# refuses `pip install` outside one (PEP 668).
+uv_home="${XDG_CACHE_HOME:-$HOME/.cache}/ferry/uv"
 if ! command -v uv >/dev/null; then
-    say install "installing uv (the workspace's package manager)"
-    python3.11 -m pip install --quiet --disable-pip-version-check uv ||
-        die "could not install uv with pip"
+    if [[ ! -x "$uv_home/bin/uv" ]]; then
+        say install "installing uv into $uv_home"
+        python3.11 -m venv "$uv_home" && "$uv_home/bin/pip" install --quiet uv ||
+            die "could not install uv with pip into $uv_home"
+    fi
+    PATH="$uv_home/bin:$PATH"
 fi
 
 cd "$FERRY_REPO"

@@ -89,6 +89,10 @@ start() {
     fi
     if pg_answers; then
         log "a PostgreSQL server not started by this script answers on 127.0.0.1:$FERRY_PG_PORT; using it as is"
+        # It must accept the URL the services will use, or they would fail later and less clearly.
+        PGPASSWORD=ferry "$PG_BIN/psql" -h 127.0.0.1 -p "$FERRY_PG_PORT" -U ferry -d ferry \
+            -qAtc 'SELECT 1' >/dev/null 2>&1 ||
+            die "the PostgreSQL on port $FERRY_PG_PORT does not accept ferry:ferry@127.0.0.1/ferry; create that role and database there, or set FERRY_PG_PORT to a free port for a private cluster"
         return 0
     fi
     port_in_use "$FERRY_PG_PORT" &&

@@ -56,4 +56,4 @@ Press Ctrl-C to stop everything.
 MSG
 # Wait until Ctrl-C, or until a service dies (then say which, and stop the rest).
 wait -n "${pids[@]}" || true
-say run "a service exited; see $logs"
+die "a service exited; see its log in $logs"

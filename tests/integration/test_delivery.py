@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from prometheus_client import REGISTRY
 
 from dml_svc.handlers import on_release_planned
 from ferry.db import Database
@@ -52,6 +53,16 @@ async def running(*jobs: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def outcomes(consumer: str, outcome: str) -> int:
+    """How many ReleasePlanned events `consumer` handled with `outcome` (from /metrics)."""
+    labels = {"consumer": consumer, "type": "ReleasePlanned", "outcome": outcome}
+    return int(REGISTRY.get_sample_value("ferry_events_consumed_total", labels) or 0)
+
+
+async def seen(consumer: str, outcome: str) -> int:
+    return outcomes(consumer, outcome)
 
 
 async def count(db: Database, sql: str, *args: object) -> int:
@@ -110,15 +121,13 @@ async def test_a_relay_killed_after_publishing_republishes_and_the_consumer_appl
     on_topic = await read_topic(infra.kafka_bootstrap, topic, expect=2)
     assert [e.id for e in on_topic] == [on_topic[0].id] * 2
 
-    # dml-svc's way of consuming: the library entry is opened once, not twice.
-
-    dispatch = Dispatcher("dml-svc", db, {ReleasePlanned: on_release_planned})
+    # dml-svc's way of consuming: one entry opened, the second copy seen as a duplicate.
+    consumer = f"dml-svc-{topic_prefix}"
+    dispatch = Dispatcher(consumer, db, {ReleasePlanned: on_release_planned})
     group = f"{topic_prefix}dml"
     async with running(Consumer(infra.kafka_bootstrap, group, [topic], dispatch).run()):
-        await eventually(
-            lambda: count(db, f'SELECT count(*) FROM "{db.schema}".inbox'), what="the inbox claim"
-        )
-        await asyncio.sleep(2)  # time for the duplicate to arrive and be absorbed
+        await eventually(lambda: seen(consumer, "duplicate"), what="the duplicate")
+    assert outcomes(consumer, "applied") == 1
     opened = f'SELECT count(*) FROM "{db.schema}".events WHERE type = $1'
     assert await count(db, opened, "LibraryEntryOpened") == 1
 
@@ -155,13 +164,12 @@ async def test_an_event_delivered_twice_has_one_effect(
     finally:
         await producer.stop()
 
-    dispatch = Dispatcher("probe", db, {ReleasePlanned: note_every_call})
+    consumer = f"probe-{topic_prefix}"
+    dispatch = Dispatcher(consumer, db, {ReleasePlanned: note_every_call})
     async with running(
         Consumer(infra.kafka_bootstrap, f"{topic_prefix}g", [topic], dispatch).run()
     ):
-        await eventually(
-            lambda: count(db, f'SELECT count(*) FROM "{db.schema}".events'), what="the effect"
-        )
-        await asyncio.sleep(2)
+        await eventually(lambda: seen(consumer, "duplicate"), what="the redelivery")
+    assert outcomes(consumer, "applied") == 1
     assert await count(db, f'SELECT count(*) FROM "{db.schema}".events') == 1
     assert await count(db, f'SELECT count(*) FROM "{db.schema}".inbox') == 1

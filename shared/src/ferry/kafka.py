@@ -4,12 +4,13 @@ consumers that commit offsets only after the database has committed what they di
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from ferry import metrics
 from ferry.envelope import Envelope
@@ -138,13 +139,25 @@ class Consumer:
             for tp, records in batches.items():
                 done = await self._handle_batch(consumer, tp, records)
                 if done is not None:
-                    # Only now: the database already holds what these records caused.
-                    await consumer.commit({tp: done + 1})
-                    highwater = consumer.highwater(tp)
-                    if highwater is not None:
-                        metrics.CONSUMER_LAG.labels(self._group_id, tp.topic, tp.partition).set(
-                            highwater - done - 1
-                        )
+                    await self._commit(consumer, tp, done + 1)
+            await self._record_lag(consumer)
+
+    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+        """Commit after the database did: a crash before this only causes a redelivery."""
+        try:
+            await consumer.commit({tp: offset})
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The partition moved to another member in a rebalance; it resumes from the last
+            # committed offset, and the inbox absorbs what this member already handled.
+            log.info("consumer %s lost %s before committing: %s", self._group_id, tp, exc)
+
+    async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
+        # Every poll, not only on commit: a partition stuck on one record shows its lag grow.
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                lag = highwater - await consumer.position(tp)
+                metrics.CONSUMER_LAG.labels(self._group_id, tp.topic, tp.partition).set(lag)
 
     async def _handle_batch(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]
@@ -164,7 +177,8 @@ class Consumer:
             except Exception:
                 # Transient (database down, ...): come back to this record after a pause.
                 log.exception("handling %s %s failed; will retry", envelope.type, envelope.id)
-                consumer.seek(tp, record.offset)
+                with contextlib.suppress(IllegalStateError):  # revoked: its new owner retries
+                    consumer.seek(tp, record.offset)
                 await asyncio.sleep(self._retry_backoff)
                 return done
             done = record.offset

@@ -19,13 +19,16 @@ from sqlalchemy import Connection, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from ferry.db import UnitOfWork
+from ferry.db import UnitOfWork, driver_dsn
 
 
 def _config(url: str, schema: str, migrations: Path) -> Config:
     config = Config()
     config.set_main_option("script_location", str(migrations))
-    config.attributes["url"] = url
+    # Alembic runs on SQLAlchemy, which needs the driver named; asyncpg is the one installed.
+    config.attributes["url"] = "postgresql+asyncpg://" + driver_dsn(url).removeprefix(
+        "postgresql://"
+    )
     config.attributes["schema"] = schema
     return config
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -42,6 +43,8 @@ class OutboxRelay:
         self._idle_poll = idle_poll
         self._max_backoff = max_backoff
         self._wake = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+        self._next_listen = 0.0
         schema = db.schema
         self._lock_sql = "SELECT pg_try_advisory_xact_lock(hashtext($1))"
         self._batch_sql = (
@@ -55,18 +58,22 @@ class OutboxRelay:
     async def run(self) -> None:
         """Relay until cancelled. Kafka or PostgreSQL being down only delays events."""
         backoff = 0.1
-        async with self._listening():
+        try:
             while True:
+                await self._listen()
                 try:
                     relayed = await self.relay_once()
                 except Exception as exc:
-                    log.warning("outbox relay: %s; retrying in %.1fs", exc, backoff)
+                    log.warning("outbox relay: %r; retrying in %.1fs", exc, backoff)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self._max_backoff)
                     continue
                 backoff = 0.1
                 if relayed < self._batch_size:
                     await self._wait_for_work()
+        finally:
+            if self._listener is not None:
+                await self._listener.close()
 
     async def relay_once(self) -> int:
         """Publish one batch; the number of events relayed."""
@@ -99,22 +106,17 @@ class OutboxRelay:
             await asyncio.wait_for(self._wake.wait(), self._idle_poll)
         self._wake.clear()
 
-    @contextlib.asynccontextmanager
-    async def _listening(self) -> AsyncIterator[None]:
-        """LISTEN on the service's outbox channel for as long as the relay runs."""
-        listener: asyncpg.Connection | None = None
-
-        def wake(*_: object) -> None:
-            self._wake.set()
-
+    async def _listen(self) -> None:
+        """(Re)open the LISTEN connection; without one the relay polls every `idle_poll`."""
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        if time.monotonic() < self._next_listen:
+            return
         try:
             listener = await asyncpg.connect(driver_dsn(self._db.url))
-            await listener.add_listener(self._db.outbox_channel, wake)
+            await listener.add_listener(self._db.outbox_channel, lambda *_: self._wake.set())
         except (OSError, asyncpg.PostgresError) as exc:
-            # Without LISTEN the relay still works, on the idle poll alone.
-            log.warning("outbox relay cannot LISTEN (%s); polling instead", exc)
-        try:
-            yield
-        finally:
-            if listener is not None:
-                await listener.close()
+            log.warning("outbox relay cannot LISTEN (%r); polling every %ss", exc, self._idle_poll)
+            self._next_listen = time.monotonic() + self._idle_poll
+            return
+        self._listener = listener

@@ -11,7 +11,11 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore", populate_by_name=True)
 
-    database_url: str = "postgresql+asyncpg://ferry:ferry@127.0.0.1:5432/ferry"
+    database_url: str = Field(
+        "postgresql+asyncpg://ferry:ferry@127.0.0.1:5432/ferry",
+        pattern=r"^postgresql(\+asyncpg)?://",
+        description="postgresql:// or postgresql+asyncpg:// URL",
+    )
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     topic_prefix: str = ""
     """Prefixed to every topic name: lets tests and several stacks share one broker."""
