@@ -42,6 +42,17 @@ class EventStore(Protocol):
         ...
 
 
+class WithEvents(Protocol):
+    """What command handlers need of a unit of work: its event store.
+
+    The PostgreSQL unit of work and `ferry.testing.InMemoryUnitOfWork` both provide it, so
+    handlers are unit-tested without a database.
+    """
+
+    @property
+    def events(self) -> EventStore: ...
+
+
 @dataclass(frozen=True)
 class Replayed:
     """A stream's events as `registry` reads them, and the stream's version.

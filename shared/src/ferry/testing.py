@@ -35,3 +35,14 @@ class InMemoryEventStore:
         stream.extend(sealed)
         self.published.extend(sealed)
         return sealed
+
+
+class InMemoryUnitOfWork:
+    """A unit of work over an `InMemoryEventStore`, for handler unit tests."""
+
+    def __init__(self, events: InMemoryEventStore | None = None) -> None:
+        self._events = events or InMemoryEventStore()
+
+    @property
+    def events(self) -> InMemoryEventStore:
+        return self._events

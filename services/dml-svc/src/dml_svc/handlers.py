@@ -5,12 +5,12 @@ from __future__ import annotations
 from uuid import UUID
 
 from dml_svc.domain.library import LibraryEntry
-from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
 from ferry.errors import NotFound
 from ferry.events import REGISTRY
 from ferry.events.dml import LibraryEntryEvent
 from ferry.events.release import ReleasePlanned
+from ferry.eventstore import WithEvents
 from ferry.service import caused_by
 
 ACTOR = "service:dml-svc"
@@ -20,7 +20,7 @@ def stream_id(release_id: UUID) -> str:
     return f"{LibraryEntryEvent.stream_prefix}-{release_id}"
 
 
-async def load_entry(uow: UnitOfWork, release_id: UUID) -> LibraryEntry:
+async def load_entry(uow: WithEvents, release_id: UUID) -> LibraryEntry:
     stream = await uow.events.replay(stream_id(release_id), REGISTRY)
     entry = LibraryEntry.replay(
         release_id, [e for e in stream.events if isinstance(e, LibraryEntryEvent)]
@@ -29,14 +29,14 @@ async def load_entry(uow: UnitOfWork, release_id: UUID) -> LibraryEntry:
     return entry
 
 
-async def get_entry(uow: UnitOfWork, release_id: UUID) -> LibraryEntry:
+async def get_entry(uow: WithEvents, release_id: UUID) -> LibraryEntry:
     entry = await load_entry(uow, release_id)
     if not entry.exists:
         raise NotFound(f"the library has no entry for release {release_id}")
     return entry
 
 
-async def on_release_planned(event: ReleasePlanned, envelope: Envelope, uow: UnitOfWork) -> None:
+async def on_release_planned(event: ReleasePlanned, envelope: Envelope, uow: WithEvents) -> None:
     """Open the planned release's (empty) library entry."""
     entry = await load_entry(uow, event.release_id)
     new = entry.open(event.name, event.version)

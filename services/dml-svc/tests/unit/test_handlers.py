@@ -1,0 +1,40 @@
+"""dml-svc's consumer handler on the in-memory event store."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from uuid import uuid4
+
+from dml_svc import handlers
+from ferry.envelope import Envelope
+from ferry.events import ReleasePlanned
+from ferry.testing import InMemoryUnitOfWork
+
+
+async def test_a_planned_release_opens_one_library_entry_caused_by_it() -> None:
+    event = ReleasePlanned(
+        release_id=uuid4(),
+        name="Payments",
+        version="1.0",
+        planned_start=date(2026, 12, 1),
+        planned_end=date(2026, 12, 2),
+    )
+    envelope = Envelope(
+        id=uuid4(),
+        source="release-svc",
+        type=event.type,
+        time=datetime.now(UTC),
+        subject=event.aggregate_id(),
+        correlationid="c-9",
+        actor="alice",
+        streamversion=1,
+        data=event.data(),
+    )
+    uow = InMemoryUnitOfWork()
+    for _ in range(2):  # the domain, too, opens an entry once
+        await handlers.on_release_planned(event, envelope, uow)
+    [opened] = uow.events.published
+    assert opened.type == "LibraryEntryOpened"
+    assert (opened.correlationid, opened.causationid) == ("c-9", str(envelope.id))
+    entry = await handlers.get_entry(uow, event.release_id)
+    assert (entry.name, entry.release_version, str(entry.state)) == ("Payments", "1.0", "open")
