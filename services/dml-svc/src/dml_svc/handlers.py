@@ -5,9 +5,9 @@ from __future__ import annotations
 from uuid import UUID
 
 from dml_svc.domain.library import LibraryEntry
+from ferry.aggregate import rebuild, record
 from ferry.envelope import Envelope
 from ferry.errors import NotFound
-from ferry.events import REGISTRY
 from ferry.events.dml import LibraryEntryEvent
 from ferry.events.release import ReleasePlanned
 from ferry.eventstore import WithEvents
@@ -21,12 +21,8 @@ def stream_id(release_id: UUID) -> str:
 
 
 async def load_entry(uow: WithEvents, release_id: UUID) -> LibraryEntry:
-    stream = await uow.events.replay(stream_id(release_id), REGISTRY)
-    entry = LibraryEntry.replay(
-        release_id, [e for e in stream.events if isinstance(e, LibraryEntryEvent)]
-    )
-    entry.version = stream.version  # counts events of types this version cannot read, too
-    return entry
+    entry = LibraryEntry(release_id)
+    return await rebuild(uow.events, stream_id(release_id), entry, LibraryEntryEvent)
 
 
 async def get_entry(uow: WithEvents, release_id: UUID) -> LibraryEntry:
@@ -40,6 +36,4 @@ async def on_release_planned(event: ReleasePlanned, envelope: Envelope, uow: Wit
     """Open the planned release's (empty) library entry."""
     entry = await load_entry(uow, event.release_id)
     new = entry.open(event.name, event.version)
-    await uow.events.append(
-        stream_id(entry.release_id), entry.version, new, caused_by(envelope, ACTOR)
-    )
+    await record(uow.events, stream_id(entry.release_id), entry, new, caused_by(envelope, ACTOR))

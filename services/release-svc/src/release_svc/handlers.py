@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from ferry.aggregate import rebuild, record
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, NotFound
-from ferry.events import REGISTRY
 from ferry.events.release import ReleaseEvent
 from ferry.eventstore import WithEvents
 from release_svc.domain.release import PlanRelease, Release, RescheduleRelease
@@ -18,10 +18,7 @@ def stream_id(release_id: UUID) -> str:
 
 async def load_release(uow: WithEvents, release_id: UUID) -> Release:
     """The release as its stream tells it; a release never planned has version 0."""
-    stream = await uow.events.replay(stream_id(release_id), REGISTRY)
-    release = Release.replay(release_id, [e for e in stream.events if isinstance(e, ReleaseEvent)])
-    release.version = stream.version  # counts events of types this version cannot read, too
-    return release
+    return await rebuild(uow.events, stream_id(release_id), Release(release_id), ReleaseEvent)
 
 
 async def get_release(uow: WithEvents, release_id: UUID) -> Release:
@@ -34,11 +31,7 @@ async def get_release(uow: WithEvents, release_id: UUID) -> Release:
 async def plan_release(cmd: PlanRelease, uow: WithEvents, meta: Meta) -> Release:
     """Plan a release (appends `ReleasePlanned`); the caller commits."""
     release = await load_release(uow, cmd.release_id)
-    new = release.plan(cmd)
-    await uow.events.append(stream_id(release.id), release.version, new, meta)
-    for event in new:
-        release.apply(event)
-    return release
+    return await record(uow.events, stream_id(release.id), release, release.plan(cmd), meta)
 
 
 async def reschedule_release(
@@ -48,8 +41,4 @@ async def reschedule_release(
     release = await get_release(uow, cmd.release_id)
     if release.version != expected_version:
         raise ConcurrencyError(stream_id(release.id), expected_version)
-    new = release.reschedule(cmd)
-    await uow.events.append(stream_id(release.id), release.version, new, meta)
-    for event in new:
-        release.apply(event)
-    return release
+    return await record(uow.events, stream_id(release.id), release, release.reschedule(cmd), meta)

@@ -1,0 +1,44 @@
+"""Loading an aggregate from its stream and recording what it decided: the two I/O steps
+around every command handler's pure decision."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, TypeVar
+
+from ferry.envelope import Meta
+from ferry.events import REGISTRY, Event
+from ferry.eventstore import EventStore
+
+
+class Aggregate(Protocol):
+    """A plain-Python aggregate: evolves by its events; `version` is its stream's version."""
+
+    version: int
+
+    def apply(self, event: Any) -> None: ...
+
+
+A = TypeVar("A", bound=Aggregate)
+
+
+async def rebuild(events: EventStore, stream_id: str, aggregate: A, kind: type[Event]) -> A:
+    """Apply the stream's events of `kind` to a fresh `aggregate`."""
+    stream = await events.replay(stream_id, REGISTRY)
+    for event in stream.events:
+        if isinstance(event, kind):
+            aggregate.apply(event)
+    # The stream's version counts events this release cannot read, too: the next append
+    # must expect it, not the number applied.
+    aggregate.version = stream.version
+    return aggregate
+
+
+async def record(
+    events: EventStore, stream_id: str, aggregate: A, new: Sequence[Event], meta: Meta
+) -> A:
+    """Append what `aggregate` decided, at the version it was loaded at, and apply it."""
+    await events.append(stream_id, aggregate.version, new, meta)
+    for event in new:
+        aggregate.apply(event)
+    return aggregate
