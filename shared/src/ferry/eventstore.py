@@ -7,6 +7,7 @@ them a single round trip with no per-call SQL compilation.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -131,43 +132,61 @@ def envelope_from_row(row: Any) -> Envelope:
     )
 
 
+@dataclass(frozen=True)
+class _Statements:
+    """One schema's event store SQL, built once: asyncpg prepares each text once per
+    connection and finds it again by its text."""
+
+    load: str
+    replay: str
+    append_one: str
+    append_many: str
+
+    @staticmethod
+    @functools.cache
+    def of(schema: str) -> _Statements:
+        events, outbox = f'"{schema}".events', f'"{schema}".outbox'
+        # One statement: the head check, the events and their outbox rows. A committed event
+        # is always relayed, and a lost race on (stream_id, stream_version) fails it whole.
+        head_check = f"""WHERE $7::int = 0 OR EXISTS (
+            SELECT 1 FROM {events} WHERE stream_id = $1 AND stream_version = $7)"""
+        columns = "(event_id, stream_id, stream_version, type, data, metadata)"
+        to_outbox = f"INSERT INTO {outbox} (position) SELECT position FROM appended"
+        return _Statements(
+            load=f"SELECT event_id, stream_version, type, data, metadata FROM {events} "
+            "WHERE stream_id = $1 ORDER BY stream_version",
+            replay=f"SELECT type, data FROM {events} WHERE stream_id = $1 ORDER BY stream_version",
+            # The common case, one event, takes scalars: no arrays to encode and unnest.
+            append_one=f"""WITH appended AS (
+                INSERT INTO {events} {columns}
+                SELECT $2, $1, $3, $4, $5::text::jsonb, $6::text::jsonb {head_check}
+                RETURNING position) {to_outbox}""",
+            append_many=f"""WITH appended AS (
+                INSERT INTO {events} {columns}
+                SELECT e.id, $1, e.version, e.type, e.data::jsonb, e.metadata::jsonb
+                FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[])
+                    AS e(id, version, type, data, metadata)
+                {head_check}
+                RETURNING position) {to_outbox}""",
+        )
+
+
 class PostgresEventStore:
     """Event store on one service's `events` table; each append also fills the outbox."""
 
     def __init__(self, uow: UnitOfWork, schema: str, source: str) -> None:
         self._uow = uow
         self._source = source
-        self._replay_sql = (
-            f'SELECT type, data FROM "{schema}".events WHERE stream_id = $1 ORDER BY stream_version'
-        )
-        self._load_sql = (
-            f'SELECT event_id, stream_version, type, data, metadata FROM "{schema}".events '
-            "WHERE stream_id = $1 ORDER BY stream_version"
-        )
-        # One statement: the head check, the events and their outbox rows. A committed event
-        # is always relayed, and a lost race on (stream_id, stream_version) fails it whole.
-        self._append_sql = f"""
-            WITH appended AS (
-                INSERT INTO "{schema}".events
-                    (event_id, stream_id, stream_version, type, data, metadata)
-                SELECT e.id, $1, e.version, e.type, e.data::jsonb, e.metadata::jsonb
-                FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[])
-                    AS e(id, version, type, data, metadata)
-                WHERE $7::int = 0 OR EXISTS (
-                    SELECT 1 FROM "{schema}".events WHERE stream_id = $1 AND stream_version = $7
-                )
-                RETURNING position
-            )
-            INSERT INTO "{schema}".outbox (position) SELECT position FROM appended"""
+        self._sql = _Statements.of(schema)
         self.appended: list[Envelope] = []
         """What this transaction appended; counted in metrics once it commits."""
 
     async def load(self, stream_id: str) -> list[Envelope]:
-        rows = await self._uow.fetch(self._load_sql, stream_id)
+        rows = await self._uow.fetch(self._sql.load, stream_id)
         return [envelope_from_row(row) for row in rows]
 
     async def replay(self, stream_id: str, registry: EventRegistry) -> Replayed:
-        rows = await self._uow.fetch(self._replay_sql, stream_id)
+        rows = await self._uow.fetch(self._sql.replay, stream_id)
         return replayed(((row[0], row[1]) for row in rows), registry)
 
     async def append(
@@ -176,19 +195,21 @@ class PostgresEventStore:
         if not new:
             return []
         sealed = seal(self._source, stream_id, expected_version, new, meta)
-        args = (
-            stream_id,
+        columns: list[list[Any]] = [
             [e.id for e in sealed],
             [e.streamversion for e in sealed],
             [e.type for e in sealed],
             [orjson.dumps(e.data).decode() for e in sealed],
             [_metadata(e) for e in sealed],
-            expected_version,
-        )
+        ]
+        if len(sealed) == 1:
+            sql, args = self._sql.append_one, [column[0] for column in columns]
+        else:
+            sql, args = self._sql.append_many, columns
 
         async def write(conn: asyncpg.Connection) -> None:
             try:
-                status = await conn.execute(self._append_sql, *args)
+                status = await conn.execute(sql, stream_id, *args, expected_version)
             except asyncpg.UniqueViolationError as exc:
                 raise ConcurrencyError(stream_id, expected_version) from exc
             if status != f"INSERT 0 {len(sealed)}":
