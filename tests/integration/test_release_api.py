@@ -12,7 +12,7 @@ from ferry.db import Database
 from release_svc.config import Settings
 from release_svc.main import spec
 from tests.support.infra import Infra
-from tests.support.services import read_topic, serving, settings
+from tests.support.services import free_port, read_topic, serving, settings
 
 PLAN = {
     "name": "Payments 2026.12",
@@ -213,3 +213,16 @@ async def test_readiness_reports_pending_migrations(
     answer = await api.get("/readyz")
     assert answer.status_code == 503
     assert answer.json()["checks"]["migrations"] == "pending"
+
+
+async def test_a_database_outage_is_a_503_to_retry_not_a_500(
+    infra: Infra, topic_prefix: str
+) -> None:
+    nowhere = f"postgresql+asyncpg://ferry:ferry@127.0.0.1:{free_port()}/ferry"
+    s = settings(Settings, infra, topic_prefix, database_url=nowhere, migrate_on_start=False)
+    async with serving(spec(s)) as api:
+        answer = await api.post("/releases", json=PLAN)
+        assert answer.status_code == 503
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.headers["Retry-After"] == "1"
+        assert (await api.get("/readyz")).status_code == 503

@@ -6,7 +6,6 @@ SQLAlchemy serves Alembic, which owns the schema (see `ferry.migrations`).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self
@@ -18,6 +17,7 @@ from ferry import metrics
 from ferry.eventstore import PostgresEventStore
 from ferry.idempotency import IdempotencyKeys
 from ferry.inbox import Inbox
+from ferry.pool import ConnectionPool, PoolClosed
 
 Write = Callable[[asyncpg.Connection], Awaitable[None]]
 
@@ -37,14 +37,6 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
-async def _reset_connection(conn: asyncpg.Connection) -> None:
-    # Units of work leave no session state (no LISTEN, session locks or SETs), so the
-    # default reset's extra round trip per release buys nothing; an open transaction,
-    # left by a cancelled task, is all there can be to undo.
-    if conn.is_in_transaction():
-        await conn.execute("ROLLBACK")
-
-
 class Database:
     """One service's schema in PostgreSQL, behind a connection pool opened on first use."""
 
@@ -53,8 +45,7 @@ class Database:
         self.schema = schema
         self.source = source
         self._pool_size = pool_size
-        self._pool: asyncpg.Pool | None = None
-        self._opening = asyncio.Lock()
+        self._pool: ConnectionPool | None = None
         self._closed = False
 
     @property
@@ -62,19 +53,13 @@ class Database:
         """The NOTIFY channel on which appends wake the outbox relay."""
         return f"ferry_outbox_{self.schema}"
 
-    async def pool(self) -> asyncpg.Pool:
-        async with self._opening:
-            if self._closed:
-                raise RuntimeError(f"the {self.schema} database has been closed")
-            if self._pool is None:
-                self._pool = await asyncpg.create_pool(
-                    driver_dsn(self.url),
-                    min_size=1,
-                    max_size=self._pool_size,
-                    init=_init_connection,
-                    reset=_reset_connection,
-                )
-            return self._pool
+    def pool(self) -> ConnectionPool:
+        if self._closed:
+            raise PoolClosed(f"the {self.schema} database has been closed")
+        if self._pool is None:
+            # Connections open on demand: a service starts even while PostgreSQL is down.
+            self._pool = ConnectionPool(driver_dsn(self.url), self._pool_size, _init_connection)
+        return self._pool
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self)
@@ -102,13 +87,13 @@ class UnitOfWork:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._pool: asyncpg.Pool | None = None
+        self._pool: ConnectionPool | None = None
         self._conn: asyncpg.Connection | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
         self._pending: list[Write] = []
 
     async def __aenter__(self) -> Self:
-        self._pool = await self._db.pool()
+        self._pool = self._db.pool()
         self._conn = await self._pool.acquire()
         self.events = PostgresEventStore(self, self._db.schema, self._db.source)
         self.inbox = Inbox(self, self._db.schema)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import uuid4
 
+import asyncpg
 import orjson
 from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
 from fastapi import FastAPI, Request, Response
@@ -17,8 +19,17 @@ from starlette.routing import Match
 
 from ferry import metrics
 from ferry.errors import BadRequest, FerryError, PreconditionRequired
+from ferry.pool import PoolClosed
 
 PROBLEM = "application/problem+json"
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    PoolClosed,
+)
+"""What a lost or refused database connection raises: a 503 to retry, not a 500."""
+
+log = logging.getLogger(__name__)
 CORRELATION_HEADER = "X-Correlation-ID"
 
 
@@ -67,6 +78,16 @@ async def _http_problem(_: Request, exc: Exception) -> Response:
     return problem(exc.status_code, detail, detail, headers=dict(exc.headers or {}))
 
 
+async def _unavailable_problem(_: Request, exc: Exception) -> Response:
+    log.warning("database unavailable: %r", exc)
+    return problem(
+        503,
+        "Service unavailable",
+        "the database cannot be reached; retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _unexpected_problem(_: Request, exc: Exception) -> Response:
     return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
 
@@ -80,6 +101,8 @@ def install(app: FastAPI, service: str) -> None:
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(FerryError, _ferry_problem)
     app.add_exception_handler(HTTPException, _http_problem)
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _unavailable_problem)
     app.add_exception_handler(Exception, _unexpected_problem)
 
     @app.middleware("http")

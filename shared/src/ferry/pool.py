@@ -1,0 +1,71 @@
+"""A minimal pool of asyncpg connections for units of work.
+
+asyncpg's own pool spends about 35 µs on every acquire and release (a shielded task per
+release, timeouts, inactivity timers). On the append path that alone kept the event store
+below its benchmark target (see docs/benchmarks.md), so units of work use this one, which
+does only what they need: at most `size` connections, the most recently used first, and
+a connection that is broken or was left inside a transaction is dropped, not reset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
+
+class PoolClosed(RuntimeError):
+    """The pool was closed; the service is shutting down."""
+
+
+class ConnectionPool:
+    """Up to `size` connections to `dsn`, each set up by `init` when it is opened."""
+
+    def __init__(
+        self, dsn: str, size: int, init: Callable[[asyncpg.Connection], Awaitable[None]]
+    ) -> None:
+        self._dsn = dsn
+        self._init = init
+        self._idle: list[asyncpg.Connection] = []
+        self._slots = asyncio.Semaphore(size)
+        self._closed = False
+
+    async def acquire(self) -> asyncpg.Connection:
+        if self._closed:
+            raise PoolClosed("the connection pool is closed")
+        await self._slots.acquire()
+        try:
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.is_closed():
+                    return conn
+            conn = await asyncpg.connect(self._dsn)
+            try:
+                await self._init(conn)
+            except BaseException:
+                conn.terminate()
+                raise
+            return conn
+        except BaseException:
+            self._slots.release()
+            raise
+
+    async def release(self, conn: asyncpg.Connection) -> None:
+        try:
+            if conn.is_closed():
+                return
+            if self._closed or conn.is_in_transaction():
+                # Left mid-transaction by a cancelled task: dropping it rolls back for free.
+                conn.terminate()
+                return
+            self._idle.append(conn)
+        finally:
+            self._slots.release()
+
+    async def close(self) -> None:
+        """Close the idle connections; those in use are closed as they come back."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            await conn.close()
