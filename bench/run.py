@@ -79,6 +79,7 @@ class Config:
     outbox_seconds: float
     outbox_warmup_seconds: float
     profile: bool
+    settle: float
 
     @property
     def raw_url(self) -> str:
@@ -632,6 +633,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--outbox-rate", type=float, default=500.0, help="offered appends/s (default 500)"
     )
     parser.add_argument(
+        "--settle", type=float, default=10.0, help="seconds to wait before measuring (10)"
+    )
+    parser.add_argument(
         "--only", choices=["append", "replay", "outbox"], action="append", help="run only these"
     )
     return parser.parse_args(argv)
@@ -650,6 +654,7 @@ def config(args: argparse.Namespace) -> Config:
         bootstrap=os.environ[ENV_KAFKA],
         append_n=500 if quick else 2000,
         rounds=3 if quick else 7,
+        settle=args.settle,
         replay_streams=200 if quick else 1000,
         replay_per_stream=100,
         outbox_rate=float(args.outbox_rate),
@@ -665,6 +670,10 @@ async def run(cfg: Config, only: Sequence[str]) -> list[Figure]:
         "replay": bench_replay,
         "outbox": bench_outbox,
     }
+    if cfg.settle > 0:
+        # A broker started a moment ago is still compiling and loading on both cores.
+        progress(f"letting the machine settle for {cfg.settle:g}s")
+        await asyncio.sleep(cfg.settle)
     figures: list[Figure] = []
     for name, bench in benches.items():
         if name in only:
