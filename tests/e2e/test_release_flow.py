@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -116,3 +119,24 @@ async def _library_open(client: httpx.AsyncClient, url: str) -> dict[str, str] |
         return None
     body: dict[str, str] = found.json()
     return body
+
+
+def test_migrate_is_a_step_of_its_own(infra: Infra, tmp_path: Path) -> None:
+    """Production runs `python -m <svc> migrate` before starting replicas."""
+    schema = f"e2e_migrate_{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "FERRY_DATABASE_URL": infra.database_url,
+        "FERRY_RELEASE_DB_SCHEMA": schema,
+    }
+    for _ in range(2):  # the second run finds nothing to do
+        done = subprocess.run(
+            [sys.executable, "-m", "release_svc", "migrate"],
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+    log = done.stdout.decode()
+    assert '"service": "release-svc"' in log
