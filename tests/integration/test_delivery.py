@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from ferry.events import LibraryEntryOpened, ReleasePlanned
 from ferry.kafka import Consumer, Publisher
 from ferry.outbox import OutboxRelay
 from ferry.service import Dispatcher, caused_by
+from ferry.testing import envelope_for
 from release_svc.config import Settings as ReleaseSettings
 from release_svc.main import spec as release_spec
 from tests.support.infra import Infra
@@ -145,17 +146,7 @@ async def test_an_event_delivered_twice_has_one_effect(
         await uow.events.append(noted.stream_id(), 0, [noted], caused_by(envelope, "test"))
 
     event = planned_event()
-    envelope = Envelope(
-        id=uuid.uuid4(),
-        source="release-svc",
-        type=event.type,
-        time=datetime.now(UTC),
-        subject=event.aggregate_id(),
-        correlationid="c-2",
-        actor="alice",
-        streamversion=1,
-        data=event.data(),
-    )
+    envelope = envelope_for(event, correlation_id="c-2")
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
     await producer.start()
     try:

@@ -46,3 +46,9 @@ class InMemoryUnitOfWork:
     @property
     def events(self) -> InMemoryEventStore:
         return self._events
+
+
+def envelope_for(event: Event, *, correlation_id: str = "test", actor: str = "test") -> Envelope:
+    """`event` as another service would have published it: version 1 of its stream."""
+    [envelope] = seal("test", event.stream_id(), 0, [event], Meta(actor, correlation_id))
+    return envelope

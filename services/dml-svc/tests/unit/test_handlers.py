@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from uuid import uuid4
 
 from dml_svc import handlers
-from ferry.envelope import Envelope
 from ferry.events import ReleasePlanned
-from ferry.testing import InMemoryUnitOfWork
+from ferry.testing import InMemoryUnitOfWork, envelope_for
 
 
 async def test_a_planned_release_opens_one_library_entry_caused_by_it() -> None:
@@ -19,17 +18,7 @@ async def test_a_planned_release_opens_one_library_entry_caused_by_it() -> None:
         planned_start=date(2026, 12, 1),
         planned_end=date(2026, 12, 2),
     )
-    envelope = Envelope(
-        id=uuid4(),
-        source="release-svc",
-        type=event.type,
-        time=datetime.now(UTC),
-        subject=event.aggregate_id(),
-        correlationid="c-9",
-        actor="alice",
-        streamversion=1,
-        data=event.data(),
-    )
+    envelope = envelope_for(event, correlation_id="c-9")
     uow = InMemoryUnitOfWork()
     for _ in range(2):  # the domain, too, opens an entry once
         await handlers.on_release_planned(event, envelope, uow)
