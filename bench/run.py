@@ -158,6 +158,7 @@ def planned(release_id: UUID, i: int) -> ReleasePlanned:
         version=f"1.{i}.0",
         planned_start=date(2030, 1, 1),
         planned_end=date(2030, 1, 31),
+        release_manager="bench",
     )
 
 

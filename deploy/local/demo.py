@@ -12,8 +12,11 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
+from pathlib import Path
 
 import httpx
+
+from ferry.devauth import DevIssuer
 
 
 def say(message: str) -> None:
@@ -46,8 +49,9 @@ def ok(http: httpx.AsyncClient, url: str) -> Probe:
     return probe
 
 
-async def demo(urls: dict[str, str]) -> None:
-    async with httpx.AsyncClient(timeout=10) as http:
+async def demo(urls: dict[str, str], issuer: DevIssuer) -> None:
+    rita = issuer.bearer("rita", "release-manager")
+    async with httpx.AsyncClient(timeout=10, headers=rita) as http:
         for name, url in urls.items():
             await until(ok(http, f"{url}/readyz"), f"{name}-svc to be ready")
         say("all four services are ready")
@@ -64,7 +68,8 @@ async def demo(urls: dict[str, str]) -> None:
         )
         created.raise_for_status()
         release = created.json()
-        say(f"release-svc planned {release['name']} {release['version']} → ReleasePlanned")
+        name = f"{release['name']} {release['version']}"
+        say(f"rita (release-manager) planned {name} → ReleasePlanned")
 
         entry = await until(
             ok(http, f"{urls['dml']}/library/releases/{release['id']}"),
@@ -80,15 +85,19 @@ async def demo(urls: dict[str, str]) -> None:
             "els-svc",
         )
         say("deploy-svc and els-svc know the release from the event topics")
-        say(f"see it: curl {urls['release']}/releases/{release['id']}")
+        token = "$(.venv/bin/ferry token --sub you --role viewer)"
+        url = f"{urls['release']}/releases/{release['id']}"
+        say(f'see it: curl -H "Authorization: Bearer {token}" {url}')
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     for name in ("release", "dml", "deploy", "els"):
         parser.add_argument(f"--{name}", required=True, help=f"{name}-svc base URL")
+    parser.add_argument("--state-dir", type=Path, required=True, help="the stack's state folder")
     args = parser.parse_args()
-    asyncio.run(demo({n: getattr(args, n) for n in ("release", "dml", "deploy", "els")}))
+    urls = {n: getattr(args, n) for n in ("release", "dml", "deploy", "els")}
+    asyncio.run(demo(urls, DevIssuer(args.state_dir / "auth")))
 
 
 if __name__ == "__main__":

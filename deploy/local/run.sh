@@ -29,6 +29,10 @@ trap 'exit 130' INT TERM
 stack_env=$("$FERRY_LOCAL/up.sh" --env)
 while IFS= read -r line; do export "${line?}"; done <<<"$stack_env"
 
+# The services trust the development issuer, whose keys the demo makes on first use.
+export FERRY_AUTH_ISSUER=ferry-dev FERRY_AUTH_JWKS_FILE="$FERRY_STATE_DIR/auth/jwks.json"
+"$FERRY_REPO/.venv/bin/ferry" token --sub demo --role viewer --state-dir "$FERRY_STATE_DIR" >/dev/null
+
 logs="$FERRY_STATE_DIR/logs"
 mkdir -p "$logs"
 for name in "${SERVICES[@]}"; do
@@ -39,7 +43,7 @@ done
 
 urls=()
 for name in "${SERVICES[@]}"; do urls+=("--$name" "http://127.0.0.1:${PORTS[$name]}"); done
-"$FERRY_PYTHON" "$FERRY_LOCAL/demo.py" "${urls[@]}" ||
+"$FERRY_PYTHON" "$FERRY_LOCAL/demo.py" --state-dir "$FERRY_STATE_DIR" "${urls[@]}" ||
     die "the demo failed; the services' logs are in $logs"
 
 cat >&2 <<MSG
@@ -52,6 +56,7 @@ Ferry is running:
   PostgreSQL   $FERRY_DATABASE_URL
   Kafka        $FERRY_KAFKA_BOOTSTRAP_SERVERS (topics release.events, dml.events, ...)
   logs         $logs/
+  a token     .venv/bin/ferry token --sub you --role release-manager
 Press Ctrl-C to stop everything.
 MSG
 # Wait until Ctrl-C, or until a service dies (then say which, and stop the rest).

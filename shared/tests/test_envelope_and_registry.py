@@ -19,6 +19,7 @@ def planned_envelope(**data_overrides: object) -> Envelope:
         "version": "1.0",
         "planned_start": "2026-12-01",
         "planned_end": "2026-12-02",
+        "release_manager": "rita",
         **data_overrides,
     }
     return Envelope(
@@ -80,6 +81,7 @@ def test_event_data_leaves_the_type_to_the_envelope() -> None:
         version="1",
         planned_start=date(2026, 1, 1),
         planned_end=date(2026, 1, 2),
+        release_manager="rita",
     )
     assert "type" not in event.data()
     assert event.stream_id() == f"release-{event.release_id}"

@@ -26,6 +26,7 @@ def stack(infra: Infra, topic_prefix: str, tmp_path: Path) -> Iterator[dict[str,
         "FERRY_DATABASE_URL": infra.database_url,
         "FERRY_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
         "FERRY_TOPIC_PREFIX": topic_prefix,
+        **infra.auth_env(),
     }
     urls: dict[str, str] = {}
     for name in SERVICES:
@@ -45,8 +46,10 @@ def stack(infra: Infra, topic_prefix: str, tmp_path: Path) -> Iterator[dict[str,
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as c:
+async def client(infra: Infra) -> AsyncIterator[httpx.AsyncClient]:
+    """A client for rita, who manages releases."""
+    rita = infra.issuer.bearer("rita", "release-manager")
+    async with httpx.AsyncClient(timeout=10, headers=rita) as c:
         yield c
 
 

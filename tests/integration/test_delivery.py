@@ -42,6 +42,7 @@ def planned_event() -> ReleasePlanned:
         version="1.0",
         planned_start=date(2026, 12, 1),
         planned_end=date(2026, 12, 2),
+        release_manager="rita",
     )
 
 
@@ -76,7 +77,8 @@ async def test_a_command_accepted_while_kafka_is_down_is_published_once_when_it_
     infra: Infra, topic_prefix: str
 ) -> None:
     s = settings(ReleaseSettings, infra, topic_prefix)
-    async with serving(release_spec(s)) as api:
+    rita = infra.issuer.bearer("rita", "release-manager")
+    async with serving(release_spec(s), headers=rita) as api:
         infra.stop_kafka()
         try:
             created = await api.post("/releases", json=PLAN)

@@ -59,6 +59,7 @@ def planned(name: str = "Payments") -> ReleasePlanned:
         version="1.0",
         planned_start=date(2026, 12, 1),
         planned_end=date(2026, 12, 2),
+        release_manager="rita",
     )
 
 

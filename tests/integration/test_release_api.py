@@ -28,8 +28,10 @@ def release_settings(infra: Infra, topic_prefix: str) -> Settings:
 
 
 @pytest.fixture
-async def api(release_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with serving(spec(release_settings)) as client:
+async def api(release_settings: Settings, infra: Infra) -> AsyncIterator[httpx.AsyncClient]:
+    """release-svc, called by rita, a release manager."""
+    rita = infra.issuer.bearer("rita", "release-manager")
+    async with serving(spec(release_settings), headers=rita) as client:
         yield client
 
 
@@ -187,6 +189,7 @@ async def test_the_correlation_id_travels_from_the_request_into_the_event(
     assert event.correlationid == "ticket-4711"
     assert event.subject == created.json()["id"]
     assert event.source == "release-svc"
+    assert (event.actor, event.actorroles) == ("rita", "release-manager")
 
 
 async def test_health_readiness_metrics_and_openapi(api: httpx.AsyncClient) -> None:
@@ -196,7 +199,7 @@ async def test_health_readiness_metrics_and_openapi(api: httpx.AsyncClient) -> N
     await api.post("/releases", json=PLAN)
     exposition = (await api.get("/metrics")).text
     assert 'ferry_events_appended_total{service="release-svc",type="ReleasePlanned"}' in exposition
-    assert "ferry_http_request_duration_seconds_bucket" in exposition
+    assert 'method="POST",route="/releases",service="release-svc",status="201"' in exposition
     assert "/releases/{release_id}/schedule" in (await api.get("/openapi.json")).json()["paths"]
 
 
@@ -220,7 +223,7 @@ async def test_a_database_outage_is_a_503_to_retry_not_a_500(
 ) -> None:
     nowhere = f"postgresql+asyncpg://ferry:ferry@127.0.0.1:{free_port()}/ferry"
     s = settings(Settings, infra, topic_prefix, database_url=nowhere, migrate_on_start=False)
-    async with serving(spec(s)) as api:
+    async with serving(spec(s), headers=infra.issuer.bearer("rita", "release-manager")) as api:
         answer = await api.post("/releases", json=PLAN)
         assert answer.status_code == 503
         assert answer.headers["content-type"] == "application/problem+json"

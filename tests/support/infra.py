@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from ferry.devauth import ISSUER, DevIssuer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,6 +26,16 @@ class Infra:
     kafka_bootstrap: str
     local: bool
     """True for the project's own local broker, which tests may stop and start."""
+    issuer: DevIssuer
+    """The token issuer the services under test trust."""
+
+    def auth_settings(self) -> dict[str, str]:
+        """The settings that make a service trust `issuer`."""
+        return {"auth_issuer": ISSUER, "auth_jwks_file": str(self.issuer.jwks_file)}
+
+    def auth_env(self) -> dict[str, str]:
+        """The same, as environment variables for a service run as a process."""
+        return {"FERRY_AUTH_ISSUER": ISSUER, "FERRY_AUTH_JWKS_FILE": str(self.issuer.jwks_file)}
 
     def stop_kafka(self) -> None:
         self._kafka("stop")
@@ -55,21 +68,23 @@ def _docker_answers() -> bool:
 def infrastructure() -> Iterator[Infra]:
     url = os.environ.get("FERRY_DATABASE_URL")
     bootstrap = os.environ.get("FERRY_KAFKA_BOOTSTRAP_SERVERS")
-    if url and bootstrap:
-        yield Infra(url, bootstrap, local=True)
-    elif _docker_answers():
-        with _containers() as infra:
-            yield infra
-    else:
-        raise RuntimeError(
-            "no Kafka/PostgreSQL for the tests: run them with `make test` (it starts both "
-            "with deploy/local/up.sh), or export FERRY_DATABASE_URL and "
-            "FERRY_KAFKA_BOOTSTRAP_SERVERS, or run where a Docker engine answers"
-        )
+    with tempfile.TemporaryDirectory(prefix="ferry-test-issuer-") as keys:
+        issuer = DevIssuer(Path(keys))
+        if url and bootstrap:
+            yield Infra(url, bootstrap, local=True, issuer=issuer)
+        elif _docker_answers():
+            with _containers(issuer) as infra:
+                yield infra
+        else:
+            raise RuntimeError(
+                "no Kafka/PostgreSQL for the tests: run them with `make test` (it starts both "
+                "with deploy/local/up.sh), or export FERRY_DATABASE_URL and "
+                "FERRY_KAFKA_BOOTSTRAP_SERVERS, or run where a Docker engine answers"
+            )
 
 
 @contextmanager
-def _containers() -> Iterator[Infra]:
+def _containers(issuer: DevIssuer) -> Iterator[Infra]:
     from testcontainers.kafka import KafkaContainer
     from testcontainers.postgres import PostgresContainer
 
@@ -77,4 +92,4 @@ def _containers() -> Iterator[Infra]:
         PostgresContainer("postgres:15", driver="asyncpg") as pg,
         KafkaContainer("confluentinc/cp-kafka:7.6.1").with_kraft() as kafka,
     ):
-        yield Infra(pg.get_connection_url(), kafka.get_bootstrap_server(), local=False)
+        yield Infra(pg.get_connection_url(), kafka.get_bootstrap_server(), False, issuer)

@@ -46,14 +46,18 @@ def settings(cls: type[S], infra: Infra, topic_prefix: str, **overrides: Any) ->
         "topic_prefix": topic_prefix,
         "port": free_port(),
         "db_schema": unique(cls.__module__.split("_svc")[0].split(".")[-1]),
+        **infra.auth_settings(),
         **overrides,
     }
     return cls(**values)
 
 
 @asynccontextmanager
-async def serving(spec: ServiceSpec) -> AsyncIterator[httpx.AsyncClient]:
-    """Serve the app on a real port in this event loop; a client pointed at it."""
+async def serving(
+    spec: ServiceSpec, headers: dict[str, str] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Serve the app on a real port in this event loop; a client pointed at it, sending
+    `headers` (e.g. a bearer token) with every request."""
     config = uvicorn.Config(
         create_app(spec), host="127.0.0.1", port=spec.settings.port, log_config=None
     )
@@ -66,7 +70,7 @@ async def serving(spec: ServiceSpec) -> AsyncIterator[httpx.AsyncClient]:
         await asyncio.sleep(0.05)
     try:
         async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{spec.settings.port}", timeout=30
+            base_url=f"http://127.0.0.1:{spec.settings.port}", headers=headers, timeout=30
         ) as client:
             yield client
     finally:

@@ -12,6 +12,7 @@ from alembic import op
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from ferry.auth import Reader
 from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
 from ferry.errors import NotFound
@@ -76,7 +77,7 @@ def router() -> APIRouter:
         response_model=CatalogEntry,
         responses=problem_responses({404: "Release not known (yet)"}),
     )
-    async def get_known_release(release_id: UUID, uow: UoW) -> CatalogEntry:
+    async def get_known_release(release_id: UUID, uow: UoW, _: Reader) -> CatalogEntry:
         """A release as this service learnt it from the event topics."""
         async with uow:
             row = await uow.fetchrow(

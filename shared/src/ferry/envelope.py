@@ -18,14 +18,17 @@ class Meta:
     actor: str
     correlation_id: str
     causation_id: str | None = None
+    roles: tuple[str, ...] = ()
+    """The actor's roles when it acted (from its token)."""
 
 
 class Envelope(BaseModel):
     """A CloudEvents 1.0 event in structured JSON mode.
 
     Extensions: `correlationid` (the conversation, from `X-Correlation-ID`), `causationid`
-    (the event or request that caused this one), `actor` (who did it), `streamversion`
-    (the event's version within its aggregate's stream).
+    (the event or request that caused this one), `actor` (who did it: a token's subject, or
+    `service:<name>`), `actorroles` (the actor's roles then, comma-separated) and
+    `streamversion` (the event's version within its aggregate's stream).
     """
 
     # extra="ignore": unknown extension attributes from newer producers are not an error.
@@ -41,6 +44,7 @@ class Envelope(BaseModel):
     correlationid: str
     causationid: str | None = None
     actor: str
+    actorroles: str | None = None
     streamversion: int
     data: dict[str, Any]
 

@@ -2,6 +2,8 @@
 
     FerryError
     ├── BadRequest             a malformed header or parameter          → 400
+    ├── Unauthenticated        no valid bearer token                     → 401
+    ├── Forbidden              the caller may not do this                → 403
     ├── NotFound               no such stream or resource               → 404
     ├── Conflict               the request clashes with current state    → 409
     │   ├── ConcurrencyError   appended at a stale stream version
@@ -28,6 +30,20 @@ class BadRequest(FerryError):
 
     status = 400
     title = "Bad request"
+
+
+class Unauthenticated(FerryError):
+    """No bearer token, or one that does not verify."""
+
+    status = 401
+    title = "Unauthenticated"
+
+
+class Forbidden(FerryError):
+    """The caller is known but may not do this; the message names the rule."""
+
+    status = 403
+    title = "Forbidden"
 
 
 class NotFound(FerryError):

@@ -94,6 +94,7 @@ def seal(
             correlationid=meta.correlation_id,
             causationid=meta.causation_id,
             actor=meta.actor,
+            actorroles=",".join(meta.roles) or None,
             streamversion=expected_version + offset,
             data=event.data(),
         )
@@ -110,6 +111,7 @@ def _metadata(envelope: Envelope) -> str:
             "correlationid": envelope.correlationid,
             "causationid": envelope.causationid,
             "actor": envelope.actor,
+            "actorroles": envelope.actorroles,
         }
     ).decode()
 
@@ -127,6 +129,7 @@ def envelope_from_row(row: Any) -> Envelope:
         correlationid=meta["correlationid"],
         causationid=meta["causationid"],
         actor=meta["actor"],
+        actorroles=meta.get("actorroles"),
         streamversion=row["stream_version"],
         data=row["data"],
     )

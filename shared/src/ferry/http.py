@@ -15,7 +15,6 @@ from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
 
 from ferry import metrics
 from ferry.errors import BadRequest, FerryError, PreconditionRequired
@@ -69,7 +68,8 @@ async def _validation_problem(_: Request, exc: Exception) -> Response:
 
 async def _ferry_problem(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, FerryError)
-    return problem(exc.status, exc.title, str(exc))
+    headers = {"WWW-Authenticate": 'Bearer realm="ferry"'} if exc.status == 401 else None
+    return problem(exc.status, exc.title, str(exc), headers=headers)
 
 
 async def _http_problem(_: Request, exc: Exception) -> Response:
@@ -127,11 +127,7 @@ def install(app: FastAPI, service: str) -> None:
 
 def _route_template(request: Request) -> str:
     # The template, not the path: one time series per route, not per release id.
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", "?"))
-    return "unmatched"
+    return str(getattr(request.scope.get("route"), "path", "unmatched"))
 
 
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,9})"\s*$')

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ferry import http, metrics, migrations
+from ferry.auth import KeySet, Principal, TokenVerifier, authenticate
 from ferry.db import Database, UnitOfWork
 from ferry.envelope import Envelope, Meta
 from ferry.errors import ConcurrencyError, FerryError
@@ -99,11 +100,36 @@ def caused_by(envelope: Envelope, actor: str) -> Meta:
     return Meta(actor=actor, correlation_id=envelope.correlationid, causation_id=str(envelope.id))
 
 
-def request_meta(request: Request) -> Meta:
-    """Metadata for an event an API call appends."""
+def request_meta(caller: Annotated[Principal, Depends(authenticate)]) -> Meta:
+    """Metadata for an event an API call appends: who called, in which conversation."""
     cid = correlation_id.get() or "-"
-    # Until identity arrives every caller is anonymous; the envelope already has the field.
-    return Meta(actor="anonymous", correlation_id=cid, causation_id=f"http:{cid}")
+    return Meta(
+        actor=caller.subject,
+        correlation_id=cid,
+        causation_id=f"http:{cid}",
+        roles=tuple(sorted(caller.roles)),
+    )
+
+
+def token_verifier(settings: ServiceSettings) -> TokenVerifier:
+    """The verifier the settings describe; refuses to build without an issuer's keys."""
+    url, file = settings.auth_jwks_url, settings.auth_jwks_file
+    if not settings.auth_issuer or (url is None) == (file is None):
+        raise ConfigurationError(
+            "set FERRY_AUTH_ISSUER and exactly one of FERRY_AUTH_JWKS_URL and "
+            "FERRY_AUTH_JWKS_FILE (for a local run, see 'Tokens' in the README)"
+        )
+    return TokenVerifier(
+        KeySet(url=url, file=file),
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        roles_claim=settings.auth_roles_claim,
+        role_map=settings.auth_role_map,
+    )
+
+
+class ConfigurationError(RuntimeError):
+    """The service's settings cannot work; the message says which to set."""
 
 
 def get_uow(request: Request) -> UnitOfWork:
@@ -122,6 +148,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
         settings.database_url, settings.db_schema, spec.name, pool_size=settings.db_pool_size
     )
     publisher = Publisher(settings.kafka_bootstrap_servers, client_id=spec.name)
+    verifier = token_verifier(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -141,6 +168,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     app = FastAPI(title=spec.name, lifespan=lifespan)
     app.state.db = db
     app.state.publisher = publisher
+    app.state.verifier = verifier
     http.install(app, spec.name)
     app.include_router(_health_router(spec, db, publisher, workers))
     for router in spec.routers:

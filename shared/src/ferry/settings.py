@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,6 +26,15 @@ class ServiceSettings(BaseSettings):
     db_schema: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
     migrate_on_start: bool = True
     """Apply migrations at start-up (development); in production run `migrate` as its own step."""
+    auth_issuer: str | None = None
+    """The `iss` of accepted tokens; required, with one of the two JWKS sources below."""
+    auth_audience: str = "ferry"
+    auth_jwks_url: str | None = None
+    auth_jwks_file: Path | None = None
+    auth_roles_claim: str = "roles"
+    """The claim holding the caller's roles or groups (e.g. `roles`, `groups`)."""
+    auth_role_map: dict[str, str] = {}
+    """IdP group → Ferry role, as JSON: {"rel-managers": "release-manager"}."""
     log_level: str = "INFO"
     db_pool_size: int = 10
 

@@ -17,7 +17,9 @@ META = Meta(actor="alice", correlation_id="c-1")
 
 
 def plan() -> PlanRelease:
-    return PlanRelease(uuid4(), "Payments", "2026.12", date(2026, 12, 1), date(2026, 12, 5))
+    return PlanRelease(
+        uuid4(), "Payments", "2026.12", date(2026, 12, 1), date(2026, 12, 5), release_manager="rita"
+    )
 
 
 async def test_planning_appends_release_planned_with_who_and_why() -> None:
@@ -32,7 +34,9 @@ async def test_planning_appends_release_planned_with_who_and_why() -> None:
 async def test_rescheduling_at_the_version_read_moves_the_dates() -> None:
     uow = InMemoryUnitOfWork()
     release = await handlers.plan_release(plan(), uow, META)
-    move = RescheduleRelease(release.id, date(2026, 12, 8), date(2026, 12, 9), "late supplier")
+    move = RescheduleRelease(
+        release.id, date(2026, 12, 8), date(2026, 12, 9), "late supplier", by="rita"
+    )
     moved = await handlers.reschedule_release(move, 1, uow, META)
     assert (moved.version, moved.planned_start) == (2, date(2026, 12, 8))
     reloaded = await handlers.get_release(uow, release.id)
@@ -42,7 +46,7 @@ async def test_rescheduling_at_the_version_read_moves_the_dates() -> None:
 async def test_rescheduling_at_a_stale_version_is_refused_and_changes_nothing() -> None:
     uow = InMemoryUnitOfWork()
     release = await handlers.plan_release(plan(), uow, META)
-    move = RescheduleRelease(release.id, date(2026, 12, 8), date(2026, 12, 9), "late")
+    move = RescheduleRelease(release.id, date(2026, 12, 8), date(2026, 12, 9), "late", by="rita")
     await handlers.reschedule_release(move, 1, uow, META)
     with pytest.raises(ConcurrencyError):
         await handlers.reschedule_release(move, 1, uow, META)

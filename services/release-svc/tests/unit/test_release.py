@@ -10,6 +10,7 @@ from ferry.events.release import ReleasePlanned, ReleaseRescheduled
 from release_svc.domain.release import (
     AlreadyPlanned,
     InvalidPlan,
+    NotTheReleaseManager,
     PlanRelease,
     Release,
     RescheduleRelease,
@@ -20,7 +21,7 @@ RELEASE = uuid4()
 
 
 def plan(start: date = date(2026, 12, 1), end: date = date(2026, 12, 5)) -> PlanRelease:
-    return PlanRelease(RELEASE, "Payments", "2026.12", start, end)
+    return PlanRelease(RELEASE, "Payments", "2026.12", start, end, release_manager="rita")
 
 
 def test_planning_a_new_release_decides_release_planned() -> None:
@@ -57,12 +58,19 @@ def test_replay_rebuilds_state_and_version_from_events() -> None:
 
 def test_rescheduling_to_the_same_dates_decides_nothing() -> None:
     release = Release.replay(RELEASE, Release(RELEASE).plan(plan()))
-    same = RescheduleRelease(RELEASE, date(2026, 12, 1), date(2026, 12, 5), "no change")
+    same = RescheduleRelease(RELEASE, date(2026, 12, 1), date(2026, 12, 5), "no change", by="rita")
     assert release.reschedule(same) == []
 
 
 def test_an_unplanned_release_cannot_be_rescheduled() -> None:
     with pytest.raises(InvalidTransition):
         Release(RELEASE).reschedule(
-            RescheduleRelease(RELEASE, date(2026, 12, 1), date(2026, 12, 5), "x")
+            RescheduleRelease(RELEASE, date(2026, 12, 1), date(2026, 12, 5), "x", by="rita")
         )
+
+
+def test_only_the_release_manager_may_change_the_plan() -> None:
+    release = Release.replay(RELEASE, Release(RELEASE).plan(plan()))
+    move = RescheduleRelease(RELEASE, date(2026, 12, 8), date(2026, 12, 9), "late", by="mallory")
+    with pytest.raises(NotTheReleaseManager, match="rita"):
+        release.reschedule(move)

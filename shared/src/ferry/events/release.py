@@ -28,6 +28,8 @@ class ReleasePlanned(ReleaseEvent):
     version: str
     planned_start: date
     planned_end: date
+    release_manager: str
+    """The subject who planned it and manages it."""
 
 
 class ReleaseRescheduled(ReleaseEvent):

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from dml_svc import handlers
 from dml_svc.domain.library import LibraryEntry
+from ferry.auth import Reader
 from ferry.http import etag, problem_responses
 from ferry.service import UoW
 
@@ -42,7 +43,7 @@ class LibraryEntryOut(BaseModel):
     response_model=LibraryEntryOut,
     responses=problem_responses({404: "No entry for this release"}),
 )
-async def get_entry(release_id: UUID, uow: UoW, response: Response) -> LibraryEntryOut:
+async def get_entry(release_id: UUID, uow: UoW, response: Response, _: Reader) -> LibraryEntryOut:
     """The library entry of a release, opened when release-svc planned it."""
     async with uow:
         entry = await handlers.get_entry(uow, release_id)

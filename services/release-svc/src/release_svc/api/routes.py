@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Header, Request, Response
 
 from ferry import commands
+from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
 from ferry.http import etag, expected_version, problem_responses
 from ferry.idempotency import IdempotencyKey, Reply, json_reply
@@ -17,10 +18,13 @@ from release_svc.api.schemas import ReleaseOut, ReleasePlanIn, ScheduleIn
 from release_svc.domain.release import PlanRelease, RescheduleRelease
 
 router = APIRouter(prefix="/releases", tags=["releases"])
+ReleaseManager = Annotated[Principal, allow(Role.RELEASE_MANAGER)]
 
 PROBLEMS = problem_responses(
     {
         400: "Malformed request",
+        401: "No valid bearer token",
+        403: "The caller's roles do not allow this, or a rule names why not",
         404: "No such release",
         409: "Conflict with the release's current state or a newer version (re-read it)",
         428: "If-Match missing",
@@ -40,10 +44,14 @@ IdempotencyKeyHeader = Annotated[
 
 @router.post("", status_code=201, response_model=ReleaseOut, responses=PROBLEMS)
 async def plan_release(
-    plan: ReleasePlanIn, request: Request, meta: RequestMeta, key: IdempotencyKeyHeader = None
+    plan: ReleasePlanIn,
+    request: Request,
+    caller: ReleaseManager,
+    meta: RequestMeta,
+    key: IdempotencyKeyHeader = None,
 ) -> Response:
-    """Plan a release → `ReleasePlanned`."""
-    cmd = PlanRelease(release_id=uuid4(), **plan.model_dump())
+    """Plan a release → `ReleasePlanned`; the caller becomes its release manager."""
+    cmd = PlanRelease(release_id=uuid4(), release_manager=caller.subject, **plan.model_dump())
 
     async def work(uow: UnitOfWork) -> Reply:
         release = await handlers.plan_release(cmd, uow, meta)
@@ -53,7 +61,9 @@ async def plan_release(
             {"Location": f"/releases/{release.id}", "ETag": etag(release.version)},
         )
 
-    idempotency = IdempotencyKey.of("POST /releases", key, await request.body()) if key else None
+    # Scoped to the caller: one client's key never replays another's reply.
+    scope = f"POST /releases {caller.subject}"
+    idempotency = IdempotencyKey.of(scope, key, await request.body()) if key else None
     return _response(await commands.run(request.app.state.db, work, idempotency))
 
 
@@ -62,12 +72,14 @@ async def reschedule_release(
     release_id: UUID,
     schedule: ScheduleIn,
     request: Request,
+    caller: ReleaseManager,
     meta: RequestMeta,
     if_match: Annotated[str | None, Header(description='ETag read, e.g. "1"')] = None,
 ) -> Response:
-    """Move a release's planned dates → `ReleaseRescheduled`. Requires `If-Match`."""
+    """Move a release's planned dates → `ReleaseRescheduled`. Requires `If-Match`; only the
+    release's own manager may."""
     version = expected_version(if_match)
-    cmd = RescheduleRelease(release_id=release_id, **schedule.model_dump())
+    cmd = RescheduleRelease(release_id=release_id, by=caller.subject, **schedule.model_dump())
 
     async def work(uow: UnitOfWork) -> Reply:
         release = await handlers.reschedule_release(cmd, version, uow, meta)
@@ -82,7 +94,7 @@ def _response(reply: Reply) -> Response:
 
 
 @router.get("/{release_id}", response_model=ReleaseOut, responses=PROBLEMS)
-async def get_release(release_id: UUID, uow: UoW, response: Response) -> ReleaseOut:
+async def get_release(release_id: UUID, uow: UoW, response: Response, _: Reader) -> ReleaseOut:
     """One release; its `ETag` is the version to send back in `If-Match`."""
     async with uow:
         release = await handlers.get_release(uow, release_id)

@@ -63,6 +63,7 @@ class ReleaseOut(BaseModel):
     status: str
     planned_start: date | None
     planned_end: date | None
+    release_manager: str
     stream_version: int
 
     @classmethod
@@ -74,5 +75,6 @@ class ReleaseOut(BaseModel):
             status=str(release.status),
             planned_start=release.planned_start,
             planned_end=release.planned_end,
+            release_manager=release.release_manager,
             stream_version=release.version,
         )

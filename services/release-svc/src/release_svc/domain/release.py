@@ -8,7 +8,7 @@ from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
-from ferry.errors import Conflict, InvalidTransition, Unprocessable
+from ferry.errors import Conflict, Forbidden, InvalidTransition, Unprocessable
 from ferry.events.release import ReleaseEvent, ReleasePlanned, ReleaseRescheduled
 
 
@@ -24,6 +24,10 @@ class InvalidPlan(Unprocessable):
         self.field = field
 
 
+class NotTheReleaseManager(Forbidden):
+    """Only a release's manager may change its plan."""
+
+
 class AlreadyPlanned(Conflict):
     """A release with this id exists already."""
 
@@ -37,6 +41,7 @@ class PlanRelease:
     version: str
     planned_start: date
     planned_end: date
+    release_manager: str
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class RescheduleRelease:
     planned_start: date
     planned_end: date
     reason: str
+    by: str
 
 
 def _check_dates(start: date, end: date) -> None:
@@ -65,6 +71,7 @@ class Release:
     release_version: str = ""
     planned_start: date | None = None
     planned_end: date | None = None
+    release_manager: str = ""
 
     @classmethod
     def replay(cls, release_id: UUID, events: Iterable[ReleaseEvent]) -> Release:
@@ -88,12 +95,17 @@ class Release:
                 version=cmd.version,
                 planned_start=cmd.planned_start,
                 planned_end=cmd.planned_end,
+                release_manager=cmd.release_manager,
             )
         ]
 
     def reschedule(self, cmd: RescheduleRelease) -> list[ReleaseEvent]:
         if self.status is not Status.PLANNED:
             raise InvalidTransition(self.id, str(self.status), "reschedule")
+        if cmd.by != self.release_manager:
+            raise NotTheReleaseManager(
+                f"only the release's manager, {self.release_manager}, may change its plan"
+            )
         _check_dates(cmd.planned_start, cmd.planned_end)
         if (cmd.planned_start, cmd.planned_end) == (self.planned_start, self.planned_end):
             return []
@@ -115,6 +127,7 @@ class Release:
                 self.release_version = event.version
                 self.planned_start = event.planned_start
                 self.planned_end = event.planned_end
+                self.release_manager = event.release_manager
             case ReleaseRescheduled():
                 self.planned_start = event.planned_start
                 self.planned_end = event.planned_end
