@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import re
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -222,3 +226,38 @@ def test_a_service_without_a_trusted_issuer_refuses_to_start(infra: Infra) -> No
     bare = ReleaseSettings(database_url=infra.database_url, port=1)
     with pytest.raises(ConfigurationError, match="FERRY_AUTH_ISSUER"):
         create_app(release_spec(bare))
+
+
+@pytest.fixture
+def jwks_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A real HTTP server publishing a JWKS document, as an IdP's `jwks_uri` does."""
+    document = tmp_path / "jwks.json"
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json", document
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_keys_come_from_the_issuers_jwks_url_and_follow_a_rotation(
+    infra: Infra, topic_prefix: str, tmp_path: Path, jwks_server: tuple[str, Path]
+) -> None:
+    url, document = jwks_server
+    old, new = DevIssuer(tmp_path / "old"), DevIssuer(tmp_path / "new")
+    document.write_text(old.jwks_file.read_text())
+    s = settings(ReleaseSettings, infra, topic_prefix, auth_jwks_url=url, auth_jwks_file=None)
+    path = f"/releases/{uuid.uuid4()}"
+    async with serving(release_spec(s)) as api:
+        assert (await api.get(path, headers=old.bearer("rita", "viewer"))).status_code == 404
+        assert (await api.get(path, headers=new.bearer("rita", "viewer"))).status_code == 401
+        # The IdP rotates: it publishes the new key beside the old one.
+        keys = json.loads(old.jwks_file.read_text())["keys"]
+        keys += json.loads(new.jwks_file.read_text())["keys"]
+        document.write_text(json.dumps({"keys": keys}))
+        await asyncio.sleep(1.1)  # refetches are at most one a second
+        assert (await api.get(path, headers=new.bearer("rita", "viewer"))).status_code == 404
+        assert (await api.get(path, headers=old.bearer("rita", "viewer"))).status_code == 404
