@@ -15,12 +15,12 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import REGISTRY
 
 from dml_svc.handlers import on_release_planned
+from ferry.consuming import Dispatcher, caused_by
 from ferry.db import Database
 from ferry.envelope import Envelope, Meta
 from ferry.events import LibraryEntryOpened, ReleasePlanned
 from ferry.kafka import Consumer, Publisher
 from ferry.outbox import OutboxRelay
-from ferry.service import Dispatcher, caused_by
 from ferry.testing import envelope_for
 from release_svc.config import Settings as ReleaseSettings
 from release_svc.main import spec as release_spec

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,21 +15,18 @@ from asgi_correlation_id import correlation_id
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ferry import http, metrics, migrations
+from ferry import http, migrations
 from ferry.auth import KeySet, Principal, TokenVerifier, authenticate
+from ferry.consuming import Dispatcher, EventHandler
 from ferry.db import Database, UnitOfWork
-from ferry.envelope import Envelope, Meta
-from ferry.errors import ConcurrencyError, FerryError
-from ferry.events import REGISTRY, Event
-from ferry.events.base import UnreadableEvent
+from ferry.envelope import Meta
+from ferry.events import Event
 from ferry.kafka import Consumer, Publisher
 from ferry.outbox import OutboxRelay
 from ferry.settings import ServiceSettings
+from ferry.workers import Workers
 
 log = logging.getLogger(__name__)
-
-EventHandler = Callable[[Any, Envelope, UnitOfWork], Awaitable[None]]
-"""Applies one event of another service inside `uow`; the caller claims and commits."""
 
 
 @dataclass(frozen=True)
@@ -44,60 +41,6 @@ class ServiceSpec:
     """The topic its outbox relays to (unprefixed), or None for a service that publishes nothing."""
     consumes: Mapping[str, Mapping[type[Event], EventHandler]] = field(default_factory=dict)
     """Per topic (unprefixed): the event types it handles and their handlers."""
-
-
-class Dispatcher:
-    """Turns a record into at most one applied event: parse, claim, handle, commit."""
-
-    def __init__(
-        self, consumer: str, db: Database, handlers: Mapping[type[Event], EventHandler]
-    ) -> None:
-        self._consumer = consumer
-        self._db = db
-        self._handlers = handlers
-
-    async def __call__(self, envelope: Envelope) -> None:
-        try:
-            event = REGISTRY.parse(envelope)
-        except UnreadableEvent as exc:
-            log.error("skipping unreadable event: %s", exc)
-            return self._count(envelope, "unreadable")
-        handler = self._handlers.get(type(event)) if event is not None else None
-        if event is None or handler is None:
-            return self._count(envelope, "ignored")
-        token = correlation_id.set(envelope.correlationid)
-        try:
-            self._count(envelope, await self._apply(handler, event, envelope))
-        finally:
-            correlation_id.reset(token)
-
-    async def _apply(self, handler: EventHandler, event: Event, envelope: Envelope) -> str:
-        async with self._db.unit_of_work() as uow:
-            # The claim commits with the handler's changes: a redelivery finds it and stops.
-            if not await uow.inbox.claim(envelope.id, self._consumer):
-                return "duplicate"
-            try:
-                await handler(event, envelope, uow)
-            except ConcurrencyError:
-                raise  # another writer moved the stream: the consumer retries the record
-            except FerryError as exc:
-                # A rule refused it: retrying cannot help, so record it as handled.
-                log.warning("%s refused %s %s: %s", self._consumer, envelope.type, envelope.id, exc)
-                await uow.rollback()
-                await uow.begin()
-                await uow.inbox.claim(envelope.id, self._consumer)
-                await uow.commit()
-                return "rejected"
-            await uow.commit()
-            return "applied"
-
-    def _count(self, envelope: Envelope, outcome: str) -> None:
-        metrics.EVENTS_CONSUMED.labels(self._consumer, envelope.type, outcome).inc()
-
-
-def caused_by(envelope: Envelope, actor: str) -> Meta:
-    """Metadata for an event a consumer appends because of `envelope`."""
-    return Meta(actor=actor, correlation_id=envelope.correlationid, causation_id=str(envelope.id))
 
 
 def request_meta(caller: Annotated[Principal, Depends(authenticate)]) -> Meta:
@@ -194,38 +137,6 @@ def _jobs(
         )
         jobs.append(("consumer", consumer.run()))
     return jobs
-
-
-class Workers:
-    """The service's background jobs (outbox relay, consumer), run until shutdown.
-
-    They loop forever; one that ends anyway is a bug, logged with its traceback and reported
-    by `/readyz`, so the orchestrator restarts the process.
-    """
-
-    def __init__(self) -> None:
-        self._tasks: list[asyncio.Task[None]] = []
-        self._stopping = False
-
-    def start(self, jobs: list[tuple[str, Coroutine[Any, Any, None]]]) -> None:
-        for name, job in jobs:
-            task = asyncio.create_task(job, name=name)
-            task.add_done_callback(self._ended)
-            self._tasks.append(task)
-
-    def dead(self) -> list[str]:
-        return [task.get_name() for task in self._tasks if task.done()]
-
-    async def stop(self) -> None:
-        self._stopping = True
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    def _ended(self, task: asyncio.Task[None]) -> None:
-        if self._stopping or task.cancelled():
-            return
-        log.critical("background job %s ended", task.get_name(), exc_info=task.exception())
 
 
 def _health_router(

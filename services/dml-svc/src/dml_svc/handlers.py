@@ -6,12 +6,12 @@ from uuid import UUID
 
 from dml_svc.domain.library import LibraryEntry
 from ferry.aggregate import rebuild, record
+from ferry.consuming import caused_by
 from ferry.envelope import Envelope
 from ferry.errors import NotFound
 from ferry.events.dml import LibraryEntryEvent
 from ferry.events.release import ReleasePlanned
 from ferry.eventstore import WithEvents
-from ferry.service import caused_by
 
 ACTOR = "service:dml-svc"
 

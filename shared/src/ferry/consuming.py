@@ -1,0 +1,75 @@
+"""Consuming other services' events: each applied at most once, in its own transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from asgi_correlation_id import correlation_id
+
+from ferry import metrics
+from ferry.db import Database, UnitOfWork
+from ferry.envelope import Envelope, Meta
+from ferry.errors import ConcurrencyError, FerryError
+from ferry.events import REGISTRY, Event
+from ferry.events.base import UnreadableEvent
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[Any, Envelope, UnitOfWork], Awaitable[None]]
+"""Applies one event of another service inside `uow`; the caller claims and commits."""
+
+
+class Dispatcher:
+    """Turns a record into at most one applied event: parse, claim, handle, commit."""
+
+    def __init__(
+        self, consumer: str, db: Database, handlers: Mapping[type[Event], EventHandler]
+    ) -> None:
+        self._consumer = consumer
+        self._db = db
+        self._handlers = handlers
+
+    async def __call__(self, envelope: Envelope) -> None:
+        try:
+            event = REGISTRY.parse(envelope)
+        except UnreadableEvent as exc:
+            log.error("skipping unreadable event: %s", exc)
+            return self._count(envelope, "unreadable")
+        handler = self._handlers.get(type(event)) if event is not None else None
+        if event is None or handler is None:
+            return self._count(envelope, "ignored")
+        token = correlation_id.set(envelope.correlationid)
+        try:
+            self._count(envelope, await self._apply(handler, event, envelope))
+        finally:
+            correlation_id.reset(token)
+
+    async def _apply(self, handler: EventHandler, event: Event, envelope: Envelope) -> str:
+        async with self._db.unit_of_work() as uow:
+            # The claim commits with the handler's changes: a redelivery finds it and stops.
+            if not await uow.inbox.claim(envelope.id, self._consumer):
+                return "duplicate"
+            try:
+                await handler(event, envelope, uow)
+            except ConcurrencyError:
+                raise  # another writer moved the stream: the consumer retries the record
+            except FerryError as exc:
+                # A rule refused it: retrying cannot help, so record it as handled.
+                log.warning("%s refused %s %s: %s", self._consumer, envelope.type, envelope.id, exc)
+                await uow.rollback()
+                await uow.begin()
+                await uow.inbox.claim(envelope.id, self._consumer)
+                await uow.commit()
+                return "rejected"
+            await uow.commit()
+            return "applied"
+
+    def _count(self, envelope: Envelope, outcome: str) -> None:
+        metrics.EVENTS_CONSUMED.labels(self._consumer, envelope.type, outcome).inc()
+
+
+def caused_by(envelope: Envelope, actor: str) -> Meta:
+    """Metadata for an event a consumer appends because of `envelope`."""
+    return Meta(actor=actor, correlation_id=envelope.correlationid, causation_id=str(envelope.id))
