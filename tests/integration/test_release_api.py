@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from ferry.db import Database
+from release_svc.adapters import release_list
 from release_svc.config import Settings
 from release_svc.main import spec
 from tests.support.infra import Infra
@@ -229,3 +230,65 @@ async def test_a_database_outage_is_a_503_to_retry_not_a_500(
         assert answer.headers["content-type"] == "application/problem+json"
         assert answer.headers["Retry-After"] == "1"
         assert (await api.get("/readyz")).status_code == 503
+
+
+async def test_the_release_list_filters_and_pages_in_planned_order(
+    api: httpx.AsyncClient, infra: Infra
+) -> None:
+    plans = [
+        {
+            "name": f"Payments {n}",
+            "version": f"1.{n}",
+            "planned_start": f"2027-01-{n:02}",
+            "planned_end": f"2027-01-{n + 2:02}",
+        }
+        for n in range(1, 8)
+    ]
+    for plan in reversed(plans):
+        assert (await api.post("/releases", json=plan)).status_code == 201
+    other = infra.issuer.bearer("otto", "release-manager")
+    lone = {**PLAN, "name": "Ledger", "planned_start": "2027-01-04", "planned_end": "2027-01-05"}
+    assert (await api.post("/releases", json=lone, headers=other)).status_code == 201
+
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        params = {"release_manager": "rita", "limit": "3", **({"cursor": cursor} if cursor else {})}
+        page = (await api.get("/releases", params=params)).json()
+        seen += [item["name"] for item in page["items"]]
+        if (cursor := page["next"]) is None:
+            break
+    assert seen == [p["name"] for p in plans]
+
+    window = await api.get(
+        "/releases", params={"planned_from": "2027-01-05", "planned_to": "2027-01-05"}
+    )
+    items = window.json()["items"]
+    assert sorted(i["name"] for i in items) == ["Ledger", "Payments 3", "Payments 4", "Payments 5"]
+    starts = [i["planned_start"] for i in items]
+    assert starts == sorted(starts)
+    named = await api.get("/releases", params={"name": "ledg"})
+    assert [i["release_manager"] for i in named.json()["items"]] == ["otto"]
+    assert (await api.get("/releases", params={"cursor": "bogus"})).status_code == 400
+    assert (await api.get("/releases", params={"limit": "0"})).status_code == 422
+
+
+async def test_the_release_list_follows_a_reschedule_and_rebuilds_from_events(
+    api: httpx.AsyncClient, release_settings: Settings
+) -> None:
+    created = await api.post("/releases", json=PLAN)
+    move = {"planned_start": "2026-12-20", "planned_end": "2026-12-24", "reason": "freeze"}
+    path = f"{created.headers['Location']}/schedule"
+    assert (await api.put(path, json=move, headers={"If-Match": '"1"'})).status_code == 200
+    before = (await api.get("/releases")).json()["items"]
+    assert before[0]["planned_start"] == "2026-12-20"
+
+    db = Database(release_settings.database_url, release_settings.db_schema, "probe")
+    try:
+        async with db.unit_of_work() as uow:
+            await uow.execute(f'DELETE FROM "{release_settings.db_schema}".release_list')
+            assert await release_list.rebuild(uow) == 1
+            await uow.commit()
+    finally:
+        await db.dispose()
+    assert (await api.get("/releases")).json()["items"] == before

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from ferry import commands
 from ferry.auth import Principal, Reader, Role, allow
@@ -14,7 +15,14 @@ from ferry.http import etag, expected_version, problem_responses
 from ferry.idempotency import IdempotencyKey, Reply, json_reply
 from ferry.service import RequestMeta, UoW
 from release_svc import handlers
-from release_svc.api.schemas import ReleaseOut, ReleasePlanIn, ScheduleIn
+from release_svc.adapters import release_list
+from release_svc.api.schemas import (
+    ReleaseOut,
+    ReleasePage,
+    ReleasePlanIn,
+    ReleaseSummary,
+    ScheduleIn,
+)
 from release_svc.domain.release import PlanRelease, RescheduleRelease
 
 router = APIRouter(prefix="/releases", tags=["releases"])
@@ -55,6 +63,7 @@ async def plan_release(
 
     async def work(uow: UnitOfWork) -> Reply:
         release = await handlers.plan_release(cmd, uow, meta)
+        await release_list.save(uow, release)
         return json_reply(
             201,
             ReleaseOut.of(release).model_dump(mode="json"),
@@ -83,6 +92,7 @@ async def reschedule_release(
 
     async def work(uow: UnitOfWork) -> Reply:
         release = await handlers.reschedule_release(cmd, version, uow, meta)
+        await release_list.save(uow, release)
         body = ReleaseOut.of(release).model_dump(mode="json")
         return json_reply(200, body, {"ETag": etag(release.version)})
 
@@ -91,6 +101,31 @@ async def reschedule_release(
 
 def _response(reply: Reply) -> Response:
     return Response(reply.body, reply.status_code, reply.headers, media_type="application/json")
+
+
+@router.get("", response_model=ReleasePage, responses=PROBLEMS)
+async def list_releases(
+    uow: UoW,
+    _: Reader,
+    status: Annotated[str | None, Query(max_length=40)] = None,
+    release_manager: Annotated[str | None, Query(max_length=200)] = None,
+    planned_from: Annotated[
+        date | None, Query(description="only releases still planned on or after this day")
+    ] = None,
+    planned_to: Annotated[
+        date | None, Query(description="only releases starting on or before this day")
+    ] = None,
+    name: Annotated[str | None, Query(max_length=200, description="part of the name")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200, description="`next` of a page")] = None,
+) -> ReleasePage:
+    """Releases in planned order, filtered, a page at a time (follow `next`)."""
+    filters = release_list.Filters(status, release_manager, planned_from, planned_to, name)
+    async with uow:
+        rows, next_cursor = await release_list.page(uow, filters, limit, cursor)
+    return ReleasePage(
+        items=[ReleaseSummary.model_validate(dict(row)) for row in rows], next=next_cursor
+    )
 
 
 @router.get("/{release_id}", response_model=ReleaseOut, responses=PROBLEMS)

@@ -78,3 +78,23 @@ class ReleaseOut(BaseModel):
             release_manager=release.release_manager,
             stream_version=release.version,
         )
+
+
+class ReleaseSummary(BaseModel):
+    """A release as the list shows it."""
+
+    release_id: UUID
+    name: str
+    version: str
+    status: str
+    planned_start: date
+    planned_end: date
+    release_manager: str
+    stream_version: int
+
+
+class ReleasePage(BaseModel):
+    """A page of releases; `next` is the cursor of the following page, or null at the end."""
+
+    items: list[ReleaseSummary]
+    next: str | None

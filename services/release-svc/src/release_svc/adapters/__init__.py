@@ -1,0 +1,1 @@
+"""release-svc's PostgreSQL adapters: its read models."""

@@ -1,0 +1,121 @@
+"""The release list: one row per release, kept with every change, for browsing and filters.
+
+Written in the same unit of work as the release's events, so it is never behind them; and
+rebuildable from those events (`rebuild`) should it ever be lost or change shape.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from ferry.db import UnitOfWork
+from ferry.errors import BadRequest
+from release_svc import handlers
+from release_svc.domain.release import Release
+
+COLUMNS = (
+    "release_id, name, version, status, planned_start, planned_end, release_manager, stream_version"
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a page of the list is restricted to; None means any."""
+
+    status: str | None = None
+    release_manager: str | None = None
+    planned_from: date | None = None
+    """Releases still planned on or after this day (their end is not before it)."""
+    planned_to: date | None = None
+    """Releases starting on or before this day."""
+    name: str | None = None
+    """A part of the name, any case."""
+
+
+def _table(uow: UnitOfWork) -> str:
+    return f'"{uow.schema}".release_list'
+
+
+async def save(uow: UnitOfWork, release: Release) -> None:
+    """Store the release as it now is."""
+    await uow.execute(
+        f"INSERT INTO {_table(uow)} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+        "ON CONFLICT (release_id) DO UPDATE SET name = $2, version = $3, status = $4, "
+        "planned_start = $5, planned_end = $6, release_manager = $7, stream_version = $8",
+        release.id,
+        release.name,
+        release.release_version,
+        str(release.status),
+        release.planned_start,
+        release.planned_end,
+        release.release_manager,
+        release.version,
+    )
+
+
+def encode_cursor(row: asyncpg.Record) -> str:
+    return base64.urlsafe_b64encode(f"{row['planned_start']}|{row['release_id']}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[date, UUID]:
+    try:
+        start, release_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return date.fromisoformat(start), UUID(release_id)
+    except ValueError as exc:
+        raise BadRequest("cursor: not a cursor this API gave out") from exc
+
+
+async def page(
+    uow: UnitOfWork, filters: Filters, limit: int, cursor: str | None
+) -> tuple[list[asyncpg.Record], str | None]:
+    """Up to `limit` releases in planned order after `cursor`, and the next page's cursor."""
+    where: list[str] = []
+    args: list[Any] = []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if filters.status is not None:
+        where.append(f"status = {arg(filters.status)}")
+    if filters.release_manager is not None:
+        where.append(f"release_manager = {arg(filters.release_manager)}")
+    if filters.planned_from is not None:
+        where.append(f"planned_end >= {arg(filters.planned_from)}")
+    if filters.planned_to is not None:
+        where.append(f"planned_start <= {arg(filters.planned_to)}")
+    if filters.name is not None:
+        escaped = filters.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(f"name ILIKE {arg(f'%{escaped}%')}")
+    if cursor is not None:
+        start, release_id = _decode_cursor(cursor)
+        where.append(f"(planned_start, release_id) > ({arg(start)}, {arg(release_id)})")
+    sql = f"SELECT {COLUMNS} FROM {_table(uow)}"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    # One row more than asked tells whether there is a next page.
+    sql += f" ORDER BY planned_start, release_id LIMIT {arg(limit + 1)}"
+    rows = await uow.fetch(sql, *args)
+    if len(rows) > limit:
+        return rows[:limit], encode_cursor(rows[limit - 1])
+    return rows, None
+
+
+async def rebuild(uow: UnitOfWork) -> int:
+    """Recreate every row from the release streams; the number of releases."""
+    await uow.execute(f"DELETE FROM {_table(uow)}")
+    streams = await uow.fetch(
+        f'SELECT DISTINCT stream_id FROM "{uow.schema}".events WHERE stream_id LIKE $1',
+        "release-%",
+    )
+    for row in streams:
+        release = await handlers.load_release(uow, UUID(row["stream_id"].removeprefix("release-")))
+        if release.exists:
+            await save(uow, release)
+    return len(streams)
