@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from ferry.db import driver_dsn
+from ferry.db import Database, driver_dsn
 from ferry.pool import ConnectionPool, PoolClosed
 from tests.support.infra import Infra
 
@@ -61,3 +61,28 @@ async def test_a_failed_setup_frees_its_slot(infra: Infra) -> None:
         with pytest.raises(RuntimeError, match="setup failed"):
             await asyncio.wait_for(pool.acquire(), 10)
     await pool.close()
+
+
+async def test_a_unit_of_work_cancelled_mid_statement_leaves_no_busy_connection(
+    infra: Infra,
+) -> None:
+    db = Database(infra.database_url, "public", source="test")
+    try:
+        async with db.unit_of_work() as uow:
+            first = uow.conn
+        task = asyncio.ensure_future(_sleep_in_uow(db))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert first.is_closed()  # the cancelled unit of work's connection, reused LIFO, dropped
+        async with db.unit_of_work() as uow:
+            assert uow.conn is not first
+            assert await uow.fetchval("SELECT 1") == 1
+    finally:
+        await db.dispose()
+
+
+async def _sleep_in_uow(db: Database) -> None:
+    async with db.unit_of_work() as uow:
+        await uow.fetchval("SELECT pg_sleep(5)")

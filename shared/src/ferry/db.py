@@ -106,12 +106,22 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        conn, pool = self._conn, self._pool
+        if conn is None or pool is None:
+            return
+        if exc is not None and not isinstance(exc, Exception):
+            # Cancelled (a client went away, shutdown) perhaps mid-statement: the connection
+            # may still be busy, so it is dropped, which also rolls back whatever it held.
+            self._conn = None
+            self._pending.clear()
+            self._tx = None
+            await pool.release(conn, discard=True)
+            return
         try:
             await self.rollback()
         finally:
-            conn, self._conn = self._conn, None
-            if conn is not None and self._pool is not None:
-                await self._pool.release(conn)
+            self._conn = None
+            await pool.release(conn)
 
     @property
     def schema(self) -> str:

@@ -51,11 +51,12 @@ class ConnectionPool:
             self._slots.release()
             raise
 
-    async def release(self, conn: asyncpg.Connection) -> None:
+    async def release(self, conn: asyncpg.Connection, *, discard: bool = False) -> None:
+        """Take a connection back; `discard` it when it may be in the middle of something."""
         try:
             if conn.is_closed():
                 return
-            if self._closed or conn.is_in_transaction():
+            if discard or self._closed or conn.is_in_transaction():
                 # Left mid-transaction by a cancelled task: dropping it rolls back for free.
                 conn.terminate()
                 return
