@@ -133,6 +133,7 @@ def planned(release_id: UUID, i: int) -> ReleasePlanned:
         planned_start=date(2030, 1, 1),
         planned_end=date(2030, 1, 31),
         release_manager="bench",
+        identifier="REL-2030-0001",
     )
 
 

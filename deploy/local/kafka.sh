@@ -125,7 +125,10 @@ start() {
         local cluster_id
         cluster_id="$("$FERRY_PYTHON" -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode())')"
         log "formatting storage in $K_DATA (cluster id $cluster_id)"
-        "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$K_PROPS" >"$K_LOGS/format.out" 2>&1 ||
+        # --cluster-id=<id>, not -t <id>: a base64url id may begin with '-', and the
+        # tool's argument parser would take it for an option.
+        "${jvm[@]}" kafka.tools.StorageTool format "--cluster-id=$cluster_id" -c "$K_PROPS" \
+            >"$K_LOGS/format.out" 2>&1 ||
             die "formatting Kafka storage failed, see $K_LOGS/format.out"
     fi
 

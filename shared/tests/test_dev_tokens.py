@@ -38,7 +38,7 @@ async def test_a_minted_token_verifies_with_its_subject_and_roles(
     assert await verifier(tmp_path).verify(token) == Principal(
         "alice", frozenset({Role.TESTER, Role.VIEWER})
     )
-    with pytest.raises(Unauthenticated, match="(?i)audience"):
+    with pytest.raises(Unauthenticated, match=r"(?i)audience"):
         await verifier(tmp_path, audience="elsewhere").verify(token)
 
 

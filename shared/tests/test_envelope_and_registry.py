@@ -20,6 +20,7 @@ def planned_envelope(**data_overrides: object) -> Envelope:
         "planned_start": "2026-12-01",
         "planned_end": "2026-12-02",
         "release_manager": "rita",
+        "identifier": "REL-2026-0001",
         **data_overrides,
     }
     return Envelope(
@@ -82,6 +83,7 @@ def test_event_data_leaves_the_type_to_the_envelope() -> None:
         planned_start=date(2026, 1, 1),
         planned_end=date(2026, 1, 2),
         release_manager="rita",
+        identifier="REL-2026-0001",
     )
     assert "type" not in event.data()
     assert event.stream_id() == f"release-{event.release_id}"

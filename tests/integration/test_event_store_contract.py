@@ -60,6 +60,7 @@ def planned(name: str = "Payments") -> ReleasePlanned:
         planned_start=date(2026, 12, 1),
         planned_end=date(2026, 12, 2),
         release_manager="rita",
+        identifier="REL-2026-0001",
     )
 
 

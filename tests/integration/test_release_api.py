@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -108,7 +109,7 @@ async def test_unknown_and_malformed_release_ids(api: httpx.AsyncClient) -> None
     assert missing.headers["content-type"] == "application/problem+json"
     malformed = await api.get("/releases/not-a-uuid")
     assert malformed.status_code == 422
-    assert "release_id" in malformed.json()["detail"]
+    assert "release_ref" in malformed.json()["detail"]
 
 
 async def test_two_concurrent_changes_at_one_version_one_wins_one_gets_409(
@@ -292,3 +293,18 @@ async def test_the_release_list_follows_a_reschedule_and_rebuilds_from_events(
     finally:
         await db.dispose()
     assert (await api.get("/releases")).json()["items"] == before
+
+
+async def test_releases_are_numbered_per_year_and_found_by_their_identifier(
+    api: httpx.AsyncClient,
+) -> None:
+    answers = await asyncio.gather(*(api.post("/releases", json=PLAN) for _ in range(4)))
+    year = datetime.now(UTC).year
+    identifiers = sorted(a.json()["identifier"] for a in answers)
+    assert identifiers == [f"REL-{year}-{n:04d}" for n in range(1, 5)]  # no gap, no repeat
+    first = next(a for a in answers if a.json()["identifier"] == identifiers[0])
+    by_identifier = await api.get(f"/releases/{identifiers[0].lower()}")
+    assert by_identifier.json() == first.json()
+    assert (await api.get(f"/releases/REL-{year}-9999")).status_code == 404
+    listed = (await api.get("/releases")).json()["items"]
+    assert sorted(i["identifier"] for i in listed) == identifiers

@@ -18,6 +18,7 @@ async def test_a_planned_release_opens_one_library_entry_caused_by_it() -> None:
         planned_start=date(2026, 12, 1),
         planned_end=date(2026, 12, 2),
         release_manager="rita",
+        identifier="REL-2026-0001",
     )
     envelope = envelope_for(event, correlation_id="c-9")
     uow = InMemoryUnitOfWork()

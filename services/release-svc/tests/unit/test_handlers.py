@@ -18,7 +18,13 @@ META = Meta(actor="alice", correlation_id="c-1")
 
 def plan() -> PlanRelease:
     return PlanRelease(
-        uuid4(), "Payments", "2026.12", date(2026, 12, 1), date(2026, 12, 5), release_manager="rita"
+        uuid4(),
+        "Payments",
+        "2026.12",
+        date(2026, 12, 1),
+        date(2026, 12, 5),
+        release_manager="rita",
+        identifier="REL-2026-0001",
     )
 
 

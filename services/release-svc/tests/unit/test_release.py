@@ -21,7 +21,15 @@ RELEASE = uuid4()
 
 
 def plan(start: date = date(2026, 12, 1), end: date = date(2026, 12, 5)) -> PlanRelease:
-    return PlanRelease(RELEASE, "Payments", "2026.12", start, end, release_manager="rita")
+    return PlanRelease(
+        RELEASE,
+        "Payments",
+        "2026.12",
+        start,
+        end,
+        release_manager="rita",
+        identifier="REL-2026-0001",
+    )
 
 
 def test_planning_a_new_release_decides_release_planned() -> None:

@@ -30,6 +30,8 @@ class ReleasePlanned(ReleaseEvent):
     planned_end: date
     release_manager: str
     """The subject who planned it and manages it."""
+    identifier: str
+    """Human-readable and unique, e.g. REL-2026-0042."""
 
 
 class ReleaseRescheduled(ReleaseEvent):

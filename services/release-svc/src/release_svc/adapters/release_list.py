@@ -20,7 +20,8 @@ from release_svc import handlers
 from release_svc.domain.release import Release
 
 COLUMNS = (
-    "release_id, name, version, status, planned_start, planned_end, release_manager, stream_version"
+    "release_id, identifier, name, version, status, planned_start, planned_end, "
+    "release_manager, stream_version"
 )
 
 
@@ -45,10 +46,12 @@ def _table(uow: UnitOfWork) -> str:
 async def save(uow: UnitOfWork, release: Release) -> None:
     """Store the release as it now is."""
     await uow.execute(
-        f"INSERT INTO {_table(uow)} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-        "ON CONFLICT (release_id) DO UPDATE SET name = $2, version = $3, status = $4, "
-        "planned_start = $5, planned_end = $6, release_manager = $7, stream_version = $8",
+        f"INSERT INTO {_table(uow)} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "ON CONFLICT (release_id) DO UPDATE SET identifier = $2, name = $3, version = $4, "
+        "status = $5, planned_start = $6, planned_end = $7, release_manager = $8, "
+        "stream_version = $9",
         release.id,
+        release.identifier,
         release.name,
         release.release_version,
         str(release.status),
@@ -119,3 +122,11 @@ async def rebuild(uow: UnitOfWork) -> int:
         if release.exists:
             await save(uow, release)
     return len(streams)
+
+
+async def release_id_of(uow: UnitOfWork, identifier: str) -> UUID | None:
+    """The id of the release with this human-readable identifier, if there is one."""
+    found: UUID | None = await uow.fetchval(
+        f"SELECT release_id FROM {_table(uow)} WHERE identifier = $1", identifier
+    )
+    return found

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from ferry import commands
 from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
+from ferry.errors import NotFound
 from ferry.http import etag, expected_version, problem_responses
 from ferry.idempotency import IdempotencyKey, Reply, json_reply
 from ferry.service import RequestMeta, UoW
 from release_svc import handlers
-from release_svc.adapters import release_list
+from release_svc.adapters import release_list, release_numbers
 from release_svc.api.schemas import (
     ReleaseOut,
     ReleasePage,
@@ -26,6 +27,9 @@ from release_svc.api.schemas import (
 from release_svc.domain.release import PlanRelease, RescheduleRelease
 
 router = APIRouter(prefix="/releases", tags=["releases"])
+IDENTIFIER_OR_UUID = (
+    r"^(?i:REL-\d{4}-\d{4,}|[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12})$"
+)
 ReleaseManager = Annotated[Principal, allow(Role.RELEASE_MANAGER)]
 
 PROBLEMS = problem_responses(
@@ -58,10 +62,17 @@ async def plan_release(
     meta: RequestMeta,
     key: IdempotencyKeyHeader = None,
 ) -> Response:
-    """Plan a release → `ReleasePlanned`; the caller becomes its release manager."""
-    cmd = PlanRelease(release_id=uuid4(), release_manager=caller.subject, **plan.model_dump())
+    """Plan a release → `ReleasePlanned`; the caller becomes its release manager, and the
+    release gets its identifier, `REL-<year>-<number>`."""
 
     async def work(uow: UnitOfWork) -> Reply:
+        identifier = await release_numbers.next_identifier(uow, datetime.now(UTC).year)
+        cmd = PlanRelease(
+            release_id=uuid4(),
+            release_manager=caller.subject,
+            identifier=identifier,
+            **plan.model_dump(),
+        )
         release = await handlers.plan_release(cmd, uow, meta)
         await release_list.save(uow, release)
         return json_reply(
@@ -128,10 +139,27 @@ async def list_releases(
     )
 
 
-@router.get("/{release_id}", response_model=ReleaseOut, responses=PROBLEMS)
-async def get_release(release_id: UUID, uow: UoW, response: Response, _: Reader) -> ReleaseOut:
-    """One release; its `ETag` is the version to send back in `If-Match`."""
+@router.get("/{release_ref}", response_model=ReleaseOut, responses=PROBLEMS)
+async def get_release(
+    release_ref: Annotated[
+        str,
+        Path(
+            pattern=IDENTIFIER_OR_UUID,
+            description="the release's id or its identifier, e.g. REL-2026-0042",
+        ),
+    ],
+    uow: UoW,
+    response: Response,
+    _: Reader,
+) -> ReleaseOut:
+    """One release, by id or identifier; its `ETag` is the version to send in `If-Match`."""
     async with uow:
+        if release_ref.upper().startswith("REL-"):
+            release_id = await release_list.release_id_of(uow, release_ref.upper())
+            if release_id is None:
+                raise NotFound(f"no release {release_ref}")
+        else:
+            release_id = UUID(release_ref)
         release = await handlers.get_release(uow, release_id)
     response.headers["ETag"] = etag(release.version)
     return ReleaseOut.of(release)

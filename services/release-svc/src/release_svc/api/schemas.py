@@ -58,6 +58,7 @@ class ReleaseOut(BaseModel):
     """A release as release-svc knows it."""
 
     id: UUID
+    identifier: str
     name: str
     version: str
     status: str
@@ -70,6 +71,7 @@ class ReleaseOut(BaseModel):
     def of(cls, release: Release) -> ReleaseOut:
         return cls(
             id=release.id,
+            identifier=release.identifier,
             name=release.name,
             version=release.release_version,
             status=str(release.status),
@@ -84,6 +86,7 @@ class ReleaseSummary(BaseModel):
     """A release as the list shows it."""
 
     release_id: UUID
+    identifier: str | None
     name: str
     version: str
     status: str

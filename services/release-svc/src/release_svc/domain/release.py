@@ -42,6 +42,7 @@ class PlanRelease:
     planned_start: date
     planned_end: date
     release_manager: str
+    identifier: str
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Release:
     planned_start: date | None = None
     planned_end: date | None = None
     release_manager: str = ""
+    identifier: str = ""
 
     @classmethod
     def replay(cls, release_id: UUID, events: Iterable[ReleaseEvent]) -> Release:
@@ -96,6 +98,7 @@ class Release:
                 planned_start=cmd.planned_start,
                 planned_end=cmd.planned_end,
                 release_manager=cmd.release_manager,
+                identifier=cmd.identifier,
             )
         ]
 
@@ -128,6 +131,7 @@ class Release:
                 self.planned_start = event.planned_start
                 self.planned_end = event.planned_end
                 self.release_manager = event.release_manager
+                self.identifier = event.identifier
             case ReleaseRescheduled():
                 self.planned_start = event.planned_start
                 self.planned_end = event.planned_end
