@@ -8,6 +8,7 @@ A service's `migrations/env.py` calls `run_env()`; its first revision calls
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import asyncpg
@@ -33,9 +34,15 @@ def _config(url: str, schema: str, migrations: Path) -> Config:
     return config
 
 
+_ONE_AT_A_TIME = threading.Lock()
+
+
 def upgrade(url: str, schema: str, migrations: Path) -> None:
     """Bring the schema to the newest revision. Blocking: call it in a thread from async code."""
-    command.upgrade(_config(url, schema, migrations), "head")
+    # Alembic's `context` and `op` are process-wide: two upgrades in one process (replicas in
+    # a test, several services in one interpreter) would run each other's steps.
+    with _ONE_AT_A_TIME:
+        command.upgrade(_config(url, schema, migrations), "head")
 
 
 def head(migrations: Path) -> str | None:
