@@ -92,6 +92,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     )
     publisher = Publisher(settings.kafka_bootstrap_servers, client_id=spec.name)
     verifier = token_verifier(settings)
+    relay = OutboxRelay(db, publisher, settings.topic(spec.publishes)) if spec.publishes else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,11 +101,14 @@ def create_app(spec: ServiceSpec) -> FastAPI:
                 migrations.upgrade, settings.database_url, settings.db_schema, spec.migrations
             )
         async with contextlib.AsyncExitStack() as stack:
-            # Callbacks run last-in first-out: the workers stop before what they use closes.
+            # Callbacks run last-in first-out: the workers stop, then what the last requests
+            # committed is published, then what they all used closes.
             stack.push_async_callback(db.dispose)
             stack.push_async_callback(publisher.close)
+            if relay is not None:
+                stack.push_async_callback(relay.drain, settings.shutdown_drain_seconds)
             stack.push_async_callback(workers.stop)
-            workers.start(_jobs(spec, db, publisher))
+            workers.start(_jobs(spec, db, relay))
             yield
 
     workers = Workers()
@@ -120,12 +124,11 @@ def create_app(spec: ServiceSpec) -> FastAPI:
 
 
 def _jobs(
-    spec: ServiceSpec, db: Database, publisher: Publisher
+    spec: ServiceSpec, db: Database, relay: OutboxRelay | None
 ) -> list[tuple[str, Coroutine[Any, Any, None]]]:
     settings = spec.settings
     jobs: list[tuple[str, Coroutine[Any, Any, None]]] = []
-    if spec.publishes:
-        relay = OutboxRelay(db, publisher, settings.topic(spec.publishes))
+    if relay is not None:
         jobs.append(("outbox-relay", relay.run()))
     handlers = {t: h for per_topic in spec.consumes.values() for t, h in per_topic.items()}
     if spec.consumes:

@@ -35,6 +35,8 @@ class ServiceSettings(BaseSettings):
     """The claim holding the caller's roles or groups (e.g. `roles`, `groups`)."""
     auth_role_map: dict[str, str] = {}
     """IdP group → Ferry role, as JSON: {"rel-managers": "release-manager"}."""
+    shutdown_drain_seconds: float = Field(5.0, ge=0)
+    """On shutdown, how long the outbox relay may keep publishing what is committed."""
     log_level: str = "INFO"
     db_pool_size: int = 10
 
