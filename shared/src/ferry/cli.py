@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import uvicorn
 
-from ferry import logs, migrations
+from ferry import logs, migrations, tracing
 from ferry.service import ServiceSpec, create_app
 
 
@@ -24,6 +24,7 @@ def main(build: Callable[[], ServiceSpec], argv: Sequence[str] | None = None) ->
     args = parser.parse_args(argv)
     settings = spec.settings
     logs.configure(spec.name, settings.log_level)
+    tracing.configure(spec.name, settings.otlp_endpoint)
     if args.command == "migrate":
         migrations.upgrade(settings.database_url, settings.db_schema, spec.migrations)
         return

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from asgi_correlation_id import correlation_id
+from opentelemetry.trace import SpanKind
 
 from ferry import metrics
 from ferry.db import Database, UnitOfWork
@@ -14,6 +15,7 @@ from ferry.envelope import Envelope, Meta
 from ferry.errors import ConcurrencyError, FerryError
 from ferry.events import REGISTRY, Event
 from ferry.events.base import UnreadableEvent
+from ferry.tracing import context_of, current_traceparent, tracer
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,16 @@ class Dispatcher:
             return self._count(envelope, "ignored")
         token = correlation_id.set(envelope.correlationid)
         try:
-            self._count(envelope, await self._apply(handler, event, envelope))
+            with tracer.start_as_current_span(
+                f"consume {envelope.type}",
+                context=context_of(envelope.traceparent),
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "ferry.consumer": self._consumer,
+                    "cloudevents.event_id": str(envelope.id),
+                },
+            ):
+                self._count(envelope, await self._apply(handler, event, envelope))
         finally:
             correlation_id.reset(token)
 
@@ -72,4 +83,9 @@ class Dispatcher:
 
 def caused_by(envelope: Envelope, actor: str) -> Meta:
     """Metadata for an event a consumer appends because of `envelope`."""
-    return Meta(actor=actor, correlation_id=envelope.correlationid, causation_id=str(envelope.id))
+    return Meta(
+        actor=actor,
+        correlation_id=envelope.correlationid,
+        causation_id=str(envelope.id),
+        traceparent=current_traceparent(),
+    )

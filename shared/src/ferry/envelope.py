@@ -20,6 +20,8 @@ class Meta:
     causation_id: str | None = None
     roles: tuple[str, ...] = ()
     """The actor's roles when it acted (from its token)."""
+    traceparent: str | None = None
+    """The W3C trace context of the work that caused the event."""
 
 
 class Envelope(BaseModel):
@@ -28,7 +30,8 @@ class Envelope(BaseModel):
     Extensions: `correlationid` (the conversation, from `X-Correlation-ID`), `causationid`
     (the event or request that caused this one), `actor` (who did it: a token's subject, or
     `service:<name>`), `actorroles` (the actor's roles then, comma-separated) and
-    `streamversion` (the event's version within its aggregate's stream).
+    `streamversion` (the event's version within its aggregate's stream), and `traceparent`
+    (CloudEvents' distributed-tracing extension: the trace the event belongs to).
     """
 
     # extra="ignore": unknown extension attributes from newer producers are not an error.
@@ -45,6 +48,7 @@ class Envelope(BaseModel):
     causationid: str | None = None
     actor: str
     actorroles: str | None = None
+    traceparent: str | None = None
     streamversion: int
     data: dict[str, Any]
 

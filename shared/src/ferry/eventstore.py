@@ -95,6 +95,7 @@ def seal(
             causationid=meta.causation_id,
             actor=meta.actor,
             actorroles=",".join(meta.roles) or None,
+            traceparent=meta.traceparent,
             streamversion=expected_version + offset,
             data=event.data(),
         )
@@ -112,6 +113,7 @@ def _metadata(envelope: Envelope) -> str:
             "causationid": envelope.causationid,
             "actor": envelope.actor,
             "actorroles": envelope.actorroles,
+            "traceparent": envelope.traceparent,
         }
     ).decode()
 
@@ -130,6 +132,7 @@ def envelope_from_row(row: Any) -> Envelope:
         causationid=meta["causationid"],
         actor=meta["actor"],
         actorroles=meta.get("actorroles"),
+        traceparent=meta.get("traceparent"),
         streamversion=row["stream_version"],
         data=row["data"],
     )

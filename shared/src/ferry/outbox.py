@@ -9,12 +9,14 @@ import time
 from collections.abc import Sequence
 
 import asyncpg
+from opentelemetry.trace import SpanKind
 
 from ferry import metrics
 from ferry.db import Database, driver_dsn
 from ferry.envelope import Envelope
 from ferry.eventstore import envelope_from_row
 from ferry.kafka import Message, Publisher
+from ferry.tracing import context_of, tracer
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +113,23 @@ class OutboxRelay:
 
     async def publish(self, envelopes: Sequence[Envelope]) -> None:
         """Hand a batch to Kafka and wait until every record is acknowledged."""
-        await self._publisher.publish(
-            [Message(self._topic, e.subject, e.to_json()) for e in envelopes]
-        )
+        with contextlib.ExitStack() as spans:
+            # One span per event, in the trace of the request that caused it.
+            for envelope in envelopes:
+                spans.enter_context(
+                    tracer.start_as_current_span(
+                        f"publish {envelope.type}",
+                        context=context_of(envelope.traceparent),
+                        kind=SpanKind.PRODUCER,
+                        attributes={
+                            "messaging.destination.name": self._topic,
+                            "cloudevents.event_id": str(envelope.id),
+                        },
+                    )
+                )
+            await self._publisher.publish(
+                [Message(self._topic, e.subject, e.to_json()) for e in envelopes]
+            )
 
     async def _wait_for_work(self) -> None:
         # The poll is a safety net for a missed notification, not the normal path.

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import orjson
 from asgi_correlation_id import correlation_id
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ferry import http, migrations
@@ -24,6 +25,7 @@ from ferry.events import Event
 from ferry.kafka import Consumer, Publisher
 from ferry.outbox import OutboxRelay
 from ferry.settings import ServiceSettings
+from ferry.tracing import current_traceparent
 from ferry.workers import Workers
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ def request_meta(caller: Annotated[Principal, Depends(authenticate)]) -> Meta:
         correlation_id=cid,
         causation_id=f"http:{cid}",
         roles=tuple(sorted(caller.roles)),
+        traceparent=current_traceparent(),
     )
 
 
@@ -117,6 +120,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     app.state.publisher = publisher
     app.state.verifier = verifier
     http.install(app, spec.name)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     app.include_router(_health_router(spec, db, publisher, workers))
     for router in spec.routers:
         app.include_router(router)

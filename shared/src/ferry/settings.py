@@ -37,6 +37,8 @@ class ServiceSettings(BaseSettings):
     """IdP group → Ferry role, as JSON: {"rel-managers": "release-manager"}."""
     shutdown_drain_seconds: float = Field(5.0, ge=0)
     """On shutdown, how long the outbox relay may keep publishing what is committed."""
+    otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    """Where to send traces (an OpenTelemetry collector's OTLP/HTTP base URL); unset: none."""
     log_level: str = "INFO"
     db_pool_size: int = 10
 

@@ -1,0 +1,44 @@
+"""OpenTelemetry traces across HTTP → outbox → Kafka → consumers.
+
+The W3C `traceparent` of the request travels in each event's envelope (the CloudEvents
+distributed-tracing extension), so the relay's publish span and every consumer's span join
+the trace of the request that caused them. Spans are exported over OTLP/HTTP when
+`OTEL_EXPORTER_OTLP_ENDPOINT` is set; otherwise tracing stays the API's no-op.
+"""
+
+from __future__ import annotations
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+tracer = trace.get_tracer("ferry")
+_propagator = TraceContextTextMapPropagator()
+
+
+def configure(service: str, otlp_endpoint: str | None) -> None:
+    """Export this process's spans to `otlp_endpoint` (the collector's base URL), if given."""
+    if not otlp_endpoint:
+        return
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    exporter = OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+
+
+def current_traceparent() -> str | None:
+    """The `traceparent` of the active span, to carry in an envelope."""
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier)
+    return carrier.get("traceparent")
+
+
+def context_of(traceparent: str | None) -> Context | None:
+    """The trace context an envelope's `traceparent` continues, if it has one."""
+    if not traceparent:
+        return None
+    return _propagator.extract({"traceparent": traceparent})
