@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ferry import http, migrations
+from ferry import http, migrations, tracing
 from ferry.auth import KeySet, Principal, TokenVerifier, authenticate
 from ferry.consuming import Dispatcher, EventHandler
 from ferry.db import Database, UnitOfWork
@@ -106,6 +106,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
         async with contextlib.AsyncExitStack() as stack:
             # Callbacks run last-in first-out: the workers stop, then what the last requests
             # committed is published, then what they all used closes.
+            stack.push_async_callback(asyncio.to_thread, tracing.flush)
             stack.push_async_callback(db.dispose)
             stack.push_async_callback(publisher.close)
             if relay is not None:

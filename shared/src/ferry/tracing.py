@@ -30,6 +30,14 @@ def configure(service: str, otlp_endpoint: str | None) -> None:
     trace.set_tracer_provider(provider)
 
 
+def flush(timeout: float = 5.0) -> None:
+    """Send the spans still batched. Blocking. A process stopped by SIGTERM never runs its
+    exit handlers (uvicorn re-raises the signal), so shutdown must call this itself."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        provider.force_flush(timeout_millis=int(timeout * 1000))
+
+
 def current_traceparent() -> str | None:
     """The `traceparent` of the active span, to carry in an envelope."""
     carrier: dict[str, str] = {}
