@@ -21,6 +21,7 @@ from tests.k8s.rendered import (
     Obj,
     Rendered,
     container_env,
+    containers,
     pod_spec,
     render,
     workloads,
@@ -167,3 +168,13 @@ def test_every_ferry_variable_is_a_setting(
         assert settings.host == "0.0.0.0", f"{where}: binds only to localhost"
         ports = [p["containerPort"] for p in container["ports"]]
         assert ports == [settings.port], f"{where}: listens on {settings.port}, not {ports}"
+
+
+def test_every_deployment_is_scraped_for_metrics_on_its_port(rendered: Rendered) -> None:
+    for deployment in rendered.of_kind("Deployment"):
+        name = deployment["metadata"]["name"]
+        annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
+        assert annotations.get("prometheus.io/scrape") == "true", name
+        assert annotations.get("prometheus.io/path") == "/metrics", name
+        ports = {p["containerPort"] for c in containers(deployment) for p in c.get("ports", [])}
+        assert int(annotations.get("prometheus.io/port", 0)) in ports, name
