@@ -15,16 +15,7 @@ from release_svc.config import Settings as ReleaseSettings
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
-def env_names(settings: type[ServiceSettings]) -> set[str]:
-    prefix = settings.model_config.get("env_prefix", "")
-    names = set()
-    for name, field in settings.model_fields.items():
-        alias = field.validation_alias
-        names.add(alias if isinstance(alias, str) else f"{prefix}{name}".upper())
-    return names
-
-
 @pytest.mark.parametrize("settings", [ReleaseSettings, DmlSettings, DeploySettings, ElsSettings])
 def test_every_setting_is_documented(settings: type[ServiceSettings]) -> None:
-    missing = sorted(name for name in env_names(settings) if f"`{name}`" not in README)
+    missing = sorted(name for name in settings.environment_variables() if f"`{name}`" not in README)
     assert not missing, f"README's Configuration section lacks {missing}"

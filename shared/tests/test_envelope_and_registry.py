@@ -8,6 +8,7 @@ import pytest
 from ferry.envelope import Envelope
 from ferry.events import REGISTRY, EventRegistry, ReleasePlanned
 from ferry.events.base import UnreadableEvent
+from ferry.testing import release_planned
 
 
 def planned_envelope(**data_overrides: object) -> Envelope:
@@ -76,14 +77,6 @@ def test_registry_refuses_a_type_registered_twice() -> None:
 
 
 def test_event_data_leaves_the_type_to_the_envelope() -> None:
-    event = ReleasePlanned(
-        release_id=uuid4(),
-        name="n",
-        version="1",
-        planned_start=date(2026, 1, 1),
-        planned_end=date(2026, 1, 2),
-        release_manager="rita",
-        identifier="REL-2026-0001",
-    )
+    event = release_planned()
     assert "type" not in event.data()
     assert event.stream_id() == f"release-{event.release_id}"

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.support.infra import Infra
-from tests.support.services import Process, eventually, free_port, read_topic
+from tests.support.services import eventually, read_topic, start_service
 
 PLAN = {
     "name": "Payments",
@@ -26,20 +25,7 @@ PLAN = {
 async def test_sigterm_under_load_loses_no_accepted_request_and_no_event(
     infra: Infra, topic_prefix: str, tmp_path: Path
 ) -> None:
-    port = free_port()
-    service = Process(
-        "release_svc",
-        {
-            "FERRY_DATABASE_URL": infra.database_url,
-            "FERRY_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
-            "FERRY_TOPIC_PREFIX": topic_prefix,
-            "FERRY_RELEASE_PORT": str(port),
-            "FERRY_RELEASE_DB_SCHEMA": f"e2e_stop_{uuid.uuid4().hex[:8]}",
-            **infra.auth_env(),
-        },
-        tmp_path / "release-svc.log",
-    )
-    base = f"http://127.0.0.1:{port}"
+    service, base = start_service("release", infra, topic_prefix, tmp_path / "release-svc.log")
     accepted: list[str] = []
     answered_otherwise: list[int] = []
     # A fresh connection per request: a refused connection is a request never accepted.

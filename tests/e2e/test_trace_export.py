@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.support.infra import Infra
-from tests.support.services import Process, eventually, free_port
+from tests.support.services import eventually, start_service
 
 
 class Collector(BaseHTTPRequestHandler):
@@ -48,23 +48,16 @@ def collector() -> Iterator[str]:
 async def test_spans_are_exported_to_the_configured_collector(
     infra: Infra, topic_prefix: str, collector: str, tmp_path: Path
 ) -> None:
-    port = free_port()
-    service = Process(
-        "release_svc",
-        {
-            "FERRY_DATABASE_URL": infra.database_url,
-            "FERRY_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
-            "FERRY_TOPIC_PREFIX": topic_prefix,
-            "FERRY_RELEASE_PORT": str(port),
-            "FERRY_RELEASE_DB_SCHEMA": f"e2e_otel_{uuid.uuid4().hex[:8]}",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": collector,
-            **infra.auth_env(),
-        },
+    service, base = start_service(
+        "release",
+        infra,
+        topic_prefix,
         tmp_path / "release-svc.log",
+        OTEL_EXPORTER_OTLP_ENDPOINT=collector,
     )
     try:
         headers = infra.issuer.bearer("rita", "viewer")
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as c:
+        async with httpx.AsyncClient(base_url=base, headers=headers) as c:
 
             async def answers() -> bool:
                 try:

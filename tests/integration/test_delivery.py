@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Sequence
-from datetime import date
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from ferry.envelope import Envelope, Meta
 from ferry.events import LibraryEntryOpened, ReleasePlanned
 from ferry.kafka import Consumer, Publisher
 from ferry.outbox import OutboxRelay
-from ferry.testing import envelope_for
+from ferry.testing import envelope_for, release_planned
 from release_svc.config import Settings as ReleaseSettings
 from release_svc.main import spec as release_spec
 from tests.support.infra import Infra
@@ -36,15 +35,7 @@ PLAN = {
 
 
 def planned_event() -> ReleasePlanned:
-    return ReleasePlanned(
-        release_id=uuid.uuid4(),
-        name="Payments",
-        version="1.0",
-        planned_start=date(2026, 12, 1),
-        planned_end=date(2026, 12, 2),
-        release_manager="rita",
-        identifier="REL-2026-0001",
-    )
+    return release_planned()
 
 
 @contextlib.asynccontextmanager

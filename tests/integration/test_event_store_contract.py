@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from datetime import date
 from typing import Protocol
 
 import pytest
@@ -14,7 +13,7 @@ from ferry.db import Database
 from ferry.envelope import Envelope, Meta
 from ferry.errors import ConcurrencyError
 from ferry.events import Event, ReleasePlanned
-from ferry.testing import InMemoryEventStore
+from ferry.testing import InMemoryEventStore, release_planned
 
 META = Meta(actor="alice", correlation_id="corr-1")
 
@@ -53,15 +52,7 @@ def store(request: pytest.FixtureRequest) -> Store:
 
 
 def planned(name: str = "Payments") -> ReleasePlanned:
-    return ReleasePlanned(
-        release_id=uuid.uuid4(),
-        name=name,
-        version="1.0",
-        planned_start=date(2026, 12, 1),
-        planned_end=date(2026, 12, 2),
-        release_manager="rita",
-        identifier="REL-2026-0001",
-    )
+    return release_planned(name=name)
 
 
 def stream() -> str:

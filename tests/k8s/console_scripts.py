@@ -52,22 +52,14 @@ def spec_of(script: str) -> ServiceSpec:
 SERVICE_SCRIPTS = sorted(s for s in SCRIPTS if service_package(s))
 
 
-def env_names(settings: type[ServiceSettings]) -> set[str]:
-    """The environment variables a settings model reads: its aliases, else prefix + name."""
-    prefix = settings.model_config.get("env_prefix", "")
-    names = set()
-    for name, field in settings.model_fields.items():
-        alias = field.validation_alias
-        names.add(alias if isinstance(alias, str) else f"{prefix}{name}".upper())
-    return names
-
-
 def load_settings(
     script: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> ServiceSettings:
     """The settings the service would read from exactly `env`; unknown FERRY_* fail."""
     settings = settings_of(script)
-    unknown = sorted(n for n in env if n.startswith("FERRY_") and n not in env_names(settings))
+    unknown = sorted(
+        n for n in env if n.startswith("FERRY_") and n not in settings.environment_variables()
+    )
     assert not unknown, f"{script} reads no {unknown} (see {settings.__module__})"
     with monkeypatch.context() as m:
         for name in [n for n in os.environ if n.startswith("FERRY_")]:

@@ -14,7 +14,7 @@ from typing import Any
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 
-from tests.k8s.console_scripts import SERVICE_SCRIPTS, env_names, load_settings, settings_of
+from tests.k8s.console_scripts import SERVICE_SCRIPTS, load_settings, settings_of
 from tests.k8s.rendered import (
     OVERLAYS,
     STRIMZI,
@@ -151,7 +151,7 @@ def test_production_pins_its_image() -> None:
 def test_every_ferry_variable_is_a_setting(
     rendered: Rendered, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    every_setting = set().union(*(env_names(settings_of(s)) for s in SERVICE_SCRIPTS))
+    every_setting = set().union(*(settings_of(s).environment_variables() for s in SERVICE_SCRIPTS))
     for config_map in rendered.of_kind("ConfigMap"):
         unknown = sorted(n for n in config_map.get("data", {}) if n not in every_setting)
         assert not unknown, f"ConfigMap {config_map['metadata']['name']}: no setting {unknown}"

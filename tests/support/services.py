@@ -143,3 +143,21 @@ class Process:
 
     def tail(self, chars: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
+
+
+def start_service(
+    name: str, infra: Infra, topic_prefix: str, log: Path, **env: str
+) -> tuple[Process, str]:
+    """Service `name` (e.g. "release") as a process on a free port, in a schema of its own;
+    the process and its base URL."""
+    port = free_port()
+    settings = {
+        "FERRY_DATABASE_URL": infra.database_url,
+        "FERRY_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
+        "FERRY_TOPIC_PREFIX": topic_prefix,
+        f"FERRY_{name.upper()}_PORT": str(port),
+        f"FERRY_{name.upper()}_DB_SCHEMA": unique(f"e2e_{name}"),
+        **infra.auth_env(),
+        **env,
+    }
+    return Process(f"{name}_svc", settings, log), f"http://127.0.0.1:{port}"

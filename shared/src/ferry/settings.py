@@ -42,5 +42,15 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     db_pool_size: int = 10
 
+    @classmethod
+    def environment_variables(cls) -> set[str]:
+        """The names of the variables these settings read: a field's alias, else prefix + name."""
+        prefix = cls.model_config.get("env_prefix", "")
+        names = set()
+        for name, field in cls.model_fields.items():
+            alias = field.validation_alias
+            names.add(alias if isinstance(alias, str) else f"{prefix}{name}".upper())
+        return names
+
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import date
+from typing import Any
+from uuid import uuid4
 
 from ferry.envelope import Envelope, Meta
 from ferry.errors import ConcurrencyError
 from ferry.events.base import Event, EventRegistry
+from ferry.events.release import ReleasePlanned
 from ferry.eventstore import Replayed, replayed, seal
 
 
@@ -52,3 +56,17 @@ def envelope_for(event: Event, *, correlation_id: str = "test", actor: str = "te
     """`event` as another service would have published it: version 1 of its stream."""
     [envelope] = seal("test", event.stream_id(), 0, [event], Meta(actor, correlation_id))
     return envelope
+
+
+def release_planned(**overrides: Any) -> ReleasePlanned:
+    """A `ReleasePlanned` with sensible values; override what a test cares about."""
+    fields: dict[str, Any] = {
+        "release_id": uuid4(),
+        "name": "Payments",
+        "version": "1.0",
+        "planned_start": date(2026, 12, 1),
+        "planned_end": date(2026, 12, 2),
+        "release_manager": "rita",
+        "identifier": "REL-2026-0001",
+    }
+    return ReleasePlanned(**(fields | overrides))

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-from uuid import uuid4
-
 from dml_svc import handlers
-from ferry.events import ReleasePlanned
-from ferry.testing import InMemoryUnitOfWork, envelope_for
+from ferry.testing import InMemoryUnitOfWork, envelope_for, release_planned
 
 
 async def test_a_planned_release_opens_one_library_entry_caused_by_it() -> None:
-    event = ReleasePlanned(
-        release_id=uuid4(),
-        name="Payments",
-        version="1.0",
-        planned_start=date(2026, 12, 1),
-        planned_end=date(2026, 12, 2),
-        release_manager="rita",
-        identifier="REL-2026-0001",
-    )
+    event = release_planned()
     envelope = envelope_for(event, correlation_id="c-9")
     uow = InMemoryUnitOfWork()
     for _ in range(2):  # the domain, too, opens an entry once
