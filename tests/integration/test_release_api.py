@@ -308,3 +308,21 @@ async def test_releases_are_numbered_per_year_and_found_by_their_identifier(
     assert (await api.get(f"/releases/REL-{year}-9999")).status_code == 404
     listed = (await api.get("/releases")).json()["items"]
     assert sorted(i["identifier"] for i in listed) == identifiers
+
+
+async def test_a_cancelled_release_is_listed_as_such_and_refuses_changes(
+    api: httpx.AsyncClient,
+) -> None:
+    location = (await api.post("/releases", json=PLAN)).headers["Location"]
+    no_etag = await api.post(f"{location}/cancel", json={"reason": "budget cut"})
+    assert no_etag.status_code == 428
+    cancelled = await api.post(
+        f"{location}/cancel", json={"reason": "budget cut"}, headers={"If-Match": '"1"'}
+    )
+    assert cancelled.status_code == 200
+    assert (cancelled.json()["status"], cancelled.headers["ETag"]) == ("cancelled", '"2"')
+    again = await api.post(f"{location}/cancel", json={"reason": "x"}, headers={"If-Match": '"2"'})
+    assert again.status_code == 409
+    assert "cancelled" in again.json()["detail"]
+    listed = (await api.get("/releases", params={"status": "cancelled"})).json()["items"]
+    assert [i["release_id"] for i in listed] == [cancelled.json()["id"]]

@@ -9,7 +9,7 @@ from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, NotFound
 from ferry.events.release import ReleaseEvent
 from ferry.eventstore import WithEvents
-from release_svc.domain.release import PlanRelease, Release, RescheduleRelease
+from release_svc.domain.release import CancelRelease, PlanRelease, Release, RescheduleRelease
 
 
 def stream_id(release_id: UUID) -> str:
@@ -28,6 +28,14 @@ async def get_release(uow: WithEvents, release_id: UUID) -> Release:
     return release
 
 
+async def get_release_at(uow: WithEvents, release_id: UUID, expected_version: int) -> Release:
+    """The release, if it is still at the version the caller read (its `If-Match`)."""
+    release = await get_release(uow, release_id)
+    if release.version != expected_version:
+        raise ConcurrencyError(stream_id(release.id), expected_version)
+    return release
+
+
 async def plan_release(cmd: PlanRelease, uow: WithEvents, meta: Meta) -> Release:
     """Plan a release (appends `ReleasePlanned`); the caller commits."""
     release = await load_release(uow, cmd.release_id)
@@ -38,7 +46,13 @@ async def reschedule_release(
     cmd: RescheduleRelease, expected_version: int, uow: WithEvents, meta: Meta
 ) -> Release:
     """Move a release's dates, if it is still at `expected_version`; the caller commits."""
-    release = await get_release(uow, cmd.release_id)
-    if release.version != expected_version:
-        raise ConcurrencyError(stream_id(release.id), expected_version)
+    release = await get_release_at(uow, cmd.release_id, expected_version)
     return await record(uow.events, stream_id(release.id), release, release.reschedule(cmd), meta)
+
+
+async def cancel_release(
+    cmd: CancelRelease, expected_version: int, uow: WithEvents, meta: Meta
+) -> Release:
+    """Call a release off, if it is still at `expected_version`; the caller commits."""
+    release = await get_release_at(uow, cmd.release_id, expected_version)
+    return await record(uow.events, stream_id(release.id), release, release.cancel(cmd), meta)

@@ -9,6 +9,7 @@ from ferry.errors import InvalidTransition
 from ferry.events.release import ReleasePlanned, ReleaseRescheduled
 from release_svc.domain.release import (
     AlreadyPlanned,
+    CancelRelease,
     InvalidPlan,
     NotTheReleaseManager,
     PlanRelease,
@@ -82,3 +83,23 @@ def test_only_the_release_manager_may_change_the_plan() -> None:
     move = RescheduleRelease(RELEASE, date(2026, 12, 8), date(2026, 12, 9), "late", by="mallory")
     with pytest.raises(NotTheReleaseManager, match="rita"):
         release.reschedule(move)
+
+
+def test_a_cancelled_release_cannot_be_rescheduled_or_cancelled_again() -> None:
+    release = Release.replay(RELEASE, Release(RELEASE).plan(plan()))
+    release = Release.replay(
+        RELEASE,
+        [*Release(RELEASE).plan(plan()), *release.cancel(CancelRelease(RELEASE, "x", "rita"))],
+    )
+    assert release.status is Status.CANCELLED
+    move = RescheduleRelease(RELEASE, date(2026, 12, 8), date(2026, 12, 9), "late", by="rita")
+    with pytest.raises(InvalidTransition, match="cancelled"):
+        release.reschedule(move)
+    with pytest.raises(InvalidTransition, match="cancelled"):
+        release.cancel(CancelRelease(RELEASE, "again", "rita"))
+
+
+def test_only_the_release_manager_may_cancel() -> None:
+    release = Release.replay(RELEASE, Release(RELEASE).plan(plan()))
+    with pytest.raises(NotTheReleaseManager):
+        release.cancel(CancelRelease(RELEASE, "no budget", "mallory"))

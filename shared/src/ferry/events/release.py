@@ -42,3 +42,11 @@ class ReleaseRescheduled(ReleaseEvent):
     planned_start: date
     planned_end: date
     reason: str
+
+
+class ReleaseCancelled(ReleaseEvent):
+    """A release was called off before it was deployed."""
+
+    type: Literal["ReleaseCancelled"] = "ReleaseCancelled"
+    schema_version: Literal[1] = 1
+    reason: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Annotated
 from uuid import UUID, uuid4
@@ -18,13 +19,14 @@ from ferry.service import RequestMeta, UoW
 from release_svc import handlers
 from release_svc.adapters import release_list, release_numbers
 from release_svc.api.schemas import (
+    CancellationIn,
     ReleaseOut,
     ReleasePage,
     ReleasePlanIn,
     ReleaseSummary,
     ScheduleIn,
 )
-from release_svc.domain.release import PlanRelease, RescheduleRelease
+from release_svc.domain.release import CancelRelease, PlanRelease, Release, RescheduleRelease
 
 router = APIRouter(prefix="/releases", tags=["releases"])
 IDENTIFIER_OR_UUID = (
@@ -101,8 +103,31 @@ async def reschedule_release(
     version = expected_version(if_match)
     cmd = RescheduleRelease(release_id=release_id, by=caller.subject, **schedule.model_dump())
 
+    return await _change(request, lambda uow: handlers.reschedule_release(cmd, version, uow, meta))
+
+
+@router.post("/{release_id}/cancel", response_model=ReleaseOut, responses=PROBLEMS)
+async def cancel_release(
+    release_id: UUID,
+    cancellation: CancellationIn,
+    request: Request,
+    caller: ReleaseManager,
+    meta: RequestMeta,
+    if_match: Annotated[str | None, Header(description='ETag read, e.g. "1"')] = None,
+) -> Response:
+    """Call a release off before it is deployed → `ReleaseCancelled`. Requires `If-Match`;
+    only the release's own manager may."""
+    version = expected_version(if_match)
+    cmd = CancelRelease(release_id=release_id, reason=cancellation.reason, by=caller.subject)
+
+    return await _change(request, lambda uow: handlers.cancel_release(cmd, version, uow, meta))
+
+
+async def _change(request: Request, change: Callable[[UnitOfWork], Awaitable[Release]]) -> Response:
+    """Run a change to an existing release in one transaction; reply with the release."""
+
     async def work(uow: UnitOfWork) -> Reply:
-        release = await handlers.reschedule_release(cmd, version, uow, meta)
+        release = await change(uow)
         await release_list.save(uow, release)
         body = ReleaseOut.of(release).model_dump(mode="json")
         return json_reply(200, body, {"ETag": etag(release.version)})

@@ -54,6 +54,14 @@ class ScheduleIn(Dates):
     reason: Prose
 
 
+class CancellationIn(BaseModel):
+    """Why a release is called off."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Prose
+
+
 class ReleaseOut(BaseModel):
     """A release as release-svc knows it."""
 

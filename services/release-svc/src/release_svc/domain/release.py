@@ -9,11 +9,17 @@ from enum import StrEnum
 from uuid import UUID
 
 from ferry.errors import Conflict, Forbidden, InvalidTransition, Unprocessable
-from ferry.events.release import ReleaseEvent, ReleasePlanned, ReleaseRescheduled
+from ferry.events.release import (
+    ReleaseCancelled,
+    ReleaseEvent,
+    ReleasePlanned,
+    ReleaseRescheduled,
+)
 
 
 class Status(StrEnum):
     PLANNED = "planned"
+    CANCELLED = "cancelled"
 
 
 class InvalidPlan(Unprocessable):
@@ -52,6 +58,15 @@ class RescheduleRelease:
     release_id: UUID
     planned_start: date
     planned_end: date
+    reason: str
+    by: str
+
+
+@dataclass(frozen=True)
+class CancelRelease:
+    """Call a release off."""
+
+    release_id: UUID
     reason: str
     by: str
 
@@ -105,10 +120,7 @@ class Release:
     def reschedule(self, cmd: RescheduleRelease) -> list[ReleaseEvent]:
         if self.status is not Status.PLANNED:
             raise InvalidTransition(self.id, str(self.status), "reschedule")
-        if cmd.by != self.release_manager:
-            raise NotTheReleaseManager(
-                f"only the release's manager, {self.release_manager}, may change its plan"
-            )
+        self._check_manager(cmd.by)
         _check_dates(cmd.planned_start, cmd.planned_end)
         if (cmd.planned_start, cmd.planned_end) == (self.planned_start, self.planned_end):
             return []
@@ -120,6 +132,19 @@ class Release:
                 reason=cmd.reason,
             )
         ]
+
+    def cancel(self, cmd: CancelRelease) -> list[ReleaseEvent]:
+        # Later states (deployed and after) will refuse too: only until deployment.
+        if self.status is not Status.PLANNED:
+            raise InvalidTransition(self.id, str(self.status), "cancel")
+        self._check_manager(cmd.by)
+        return [ReleaseCancelled(release_id=self.id, reason=cmd.reason)]
+
+    def _check_manager(self, subject: str) -> None:
+        if subject != self.release_manager:
+            raise NotTheReleaseManager(
+                f"only the release's manager, {self.release_manager}, may change its plan"
+            )
 
     def apply(self, event: ReleaseEvent) -> None:
         """Evolve by one event; also how the release is rebuilt from its stream."""
@@ -135,4 +160,6 @@ class Release:
             case ReleaseRescheduled():
                 self.planned_start = event.planned_start
                 self.planned_end = event.planned_end
+            case ReleaseCancelled():
+                self.status = Status.CANCELLED
         self.version += 1
