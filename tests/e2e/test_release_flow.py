@@ -107,6 +107,20 @@ async def test_a_planned_release_flows_from_release_svc_to_every_service(
         what="els-svc learning of the release",
     )
 
+    cancelled = await client.post(
+        f"{stack['release']}/releases/{release_id}/cancel",
+        json={"reason": "budget cut"},
+        headers={"If-Match": '"1"'},
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    for service in ("deploy", "els"):
+        await eventually(
+            lambda service=service: _cancelled(
+                client, f"{stack[service]}/catalog/releases/{release_id}"
+            ),
+            what=f"{service}-svc learning of the cancellation",
+        )
+
     [opened] = await read_topic(
         infra.kafka_bootstrap, f"{topic_prefix}dml.events", expect=1, settle=0.5
     )
@@ -143,3 +157,8 @@ def test_migrate_is_a_step_of_its_own(infra: Infra, tmp_path: Path) -> None:
         assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
     log = done.stdout.decode()
     assert '"service": "release-svc"' in log
+
+
+async def _cancelled(client: httpx.AsyncClient, url: str) -> bool:
+    found = await answer(client, url)
+    return found is not None and found.json()["cancelled"] is True

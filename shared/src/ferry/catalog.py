@@ -1,6 +1,7 @@
 """A local read model of releases, for services that must know them without asking release-svc.
 
-Kept from `ReleasePlanned` and `LibraryEntryOpened`; rebuildable by replaying those topics.
+Kept from `ReleasePlanned`, `ReleaseCancelled` and `LibraryEntryOpened`; rebuildable by
+replaying those topics.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
 from ferry.errors import NotFound
 from ferry.events.dml import LibraryEntryOpened
-from ferry.events.release import ReleasePlanned
+from ferry.events.release import ReleaseCancelled, ReleasePlanned
 from ferry.http import problem_responses
 from ferry.service import UoW
 
@@ -30,6 +31,15 @@ def create_table(schema: str) -> None:
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("version", sa.Text, nullable=False),
         sa.Column("library_state", sa.Text, nullable=True),
+        schema=schema,
+    )
+
+
+def add_cancelled(schema: str) -> None:
+    """Second revision: whether the release was called off."""
+    op.add_column(
+        "release_catalog",
+        sa.Column("cancelled", sa.Boolean, nullable=False, server_default=sa.false()),
         schema=schema,
     )
 
@@ -60,6 +70,13 @@ async def on_library_entry_opened(event: LibraryEntryOpened, _: Envelope, uow: U
     )
 
 
+async def on_release_cancelled(event: ReleaseCancelled, _: Envelope, uow: UnitOfWork) -> None:
+    # Same topic and key as its ReleasePlanned, so the row is there already.
+    await uow.execute(
+        f"UPDATE {_table(uow)} SET cancelled = true WHERE release_id = $1", event.release_id
+    )
+
+
 class CatalogEntry(BaseModel):
     """What this service knows of a release."""
 
@@ -67,6 +84,7 @@ class CatalogEntry(BaseModel):
     name: str
     version: str
     library_state: str | None
+    cancelled: bool
 
 
 def router() -> APIRouter:
@@ -81,7 +99,7 @@ def router() -> APIRouter:
         """A release as this service learnt it from the event topics."""
         async with uow:
             row = await uow.fetchrow(
-                f"SELECT release_id, name, version, library_state FROM {_table(uow)} "
+                f"SELECT release_id, name, version, library_state, cancelled FROM {_table(uow)} "
                 "WHERE release_id = $1",
                 release_id,
             )

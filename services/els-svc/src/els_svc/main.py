@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from els_svc.config import Settings
 from ferry import catalog
-from ferry.events.release import ReleasePlanned
+from ferry.events.release import ReleaseCancelled, ReleasePlanned
 from ferry.service import ServiceSpec, create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -23,7 +23,10 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
         routers=[catalog.router()],
         publishes="els.events",
         consumes={
-            "release.events": {ReleasePlanned: catalog.on_release_planned},
+            "release.events": {
+                ReleasePlanned: catalog.on_release_planned,
+                ReleaseCancelled: catalog.on_release_cancelled,
+            },
             "deploy.events": {},
         },
     )
