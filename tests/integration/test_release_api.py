@@ -326,3 +326,22 @@ async def test_a_cancelled_release_is_listed_as_such_and_refuses_changes(
     assert "cancelled" in again.json()["detail"]
     listed = (await api.get("/releases", params={"status": "cancelled"})).json()["items"]
     assert [i["release_id"] for i in listed] == [cancelled.json()["id"]]
+
+
+async def test_a_plan_carries_its_type_and_description_and_the_list_filters_by_type(
+    api: httpx.AsyncClient,
+) -> None:
+    emergency = {**PLAN, "release_type": "emergency", "description": "CVE fix\\nfor payments"}
+    created = await api.post("/releases", json=emergency)
+    assert created.status_code == 201, created.text
+    assert (created.json()["release_type"], created.json()["description"]) == (
+        "emergency",
+        "CVE fix\\nfor payments",
+    )
+    plain = (await api.post("/releases", json=PLAN)).json()
+    assert (plain["release_type"], plain["description"]) == ("minor", "")
+    listed = (await api.get("/releases", params={"release_type": "emergency"})).json()["items"]
+    assert [i["release_id"] for i in listed] == [created.json()["id"]]
+    wrong = await api.post("/releases", json={**PLAN, "release_type": "huge"})
+    assert wrong.status_code == 422
+    assert "release_type" in wrong.json()["detail"]

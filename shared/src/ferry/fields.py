@@ -32,3 +32,10 @@ Prose = Annotated[
     AfterValidator(_no_control_characters_but_lines),
 ]
 """Free text that may span lines (a reason, a description)."""
+
+Notes = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=4000),
+    AfterValidator(_no_control_characters_but_lines),
+]
+"""Like `Prose`, but may be left empty (a description)."""

@@ -68,5 +68,7 @@ def release_planned(**overrides: Any) -> ReleasePlanned:
         "planned_end": date(2026, 12, 2),
         "release_manager": "rita",
         "identifier": "REL-2026-0001",
+        "release_type": "minor",
+        "description": "",
     }
     return ReleasePlanned(**(fields | overrides))

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from typing import ClassVar, Literal
 from uuid import UUID
 
 from ferry.events.base import Event
+
+
+class ReleaseType(StrEnum):
+    """How big a change a release is; an emergency release takes the emergency path."""
+
+    MAJOR = "major"
+    MINOR = "minor"
+    PATCH = "patch"
+    EMERGENCY = "emergency"
 
 
 class ReleaseEvent(Event):
@@ -32,6 +42,9 @@ class ReleasePlanned(ReleaseEvent):
     """The subject who planned it and manages it."""
     identifier: str
     """Human-readable and unique, e.g. REL-2026-0042."""
+    # Defaults: events stored before these fields existed still read as they meant.
+    release_type: ReleaseType = ReleaseType.MINOR
+    description: str = ""
 
 
 class ReleaseRescheduled(ReleaseEvent):

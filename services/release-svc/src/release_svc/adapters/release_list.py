@@ -20,7 +20,7 @@ from release_svc import handlers
 from release_svc.domain.release import Release
 
 COLUMNS = (
-    "release_id, identifier, name, version, status, planned_start, planned_end, "
+    "release_id, identifier, release_type, name, version, status, planned_start, planned_end, "
     "release_manager, stream_version"
 )
 
@@ -30,6 +30,7 @@ class Filters:
     """What a page of the list is restricted to; None means any."""
 
     status: str | None = None
+    release_type: str | None = None
     release_manager: str | None = None
     planned_from: date | None = None
     """Releases still planned on or after this day (their end is not before it)."""
@@ -46,12 +47,14 @@ def _table(uow: UnitOfWork) -> str:
 async def save(uow: UnitOfWork, release: Release) -> None:
     """Store the release as it now is."""
     await uow.execute(
-        f"INSERT INTO {_table(uow)} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-        "ON CONFLICT (release_id) DO UPDATE SET identifier = $2, name = $3, version = $4, "
-        "status = $5, planned_start = $6, planned_end = $7, release_manager = $8, "
-        "stream_version = $9",
+        f"INSERT INTO {_table(uow)} ({COLUMNS}) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+        "ON CONFLICT (release_id) DO UPDATE SET identifier = $2, release_type = $3, name = $4, "
+        "version = $5, status = $6, planned_start = $7, planned_end = $8, release_manager = $9, "
+        "stream_version = $10",
         release.id,
         release.identifier,
+        str(release.release_type),
         release.name,
         release.release_version,
         str(release.status),
@@ -87,6 +90,8 @@ async def page(
 
     if filters.status is not None:
         where.append(f"status = {arg(filters.status)}")
+    if filters.release_type is not None:
+        where.append(f"release_type = {arg(filters.release_type)}")
     if filters.release_manager is not None:
         where.append(f"release_manager = {arg(filters.release_manager)}")
     if filters.planned_from is not None:

@@ -13,6 +13,7 @@ from ferry import commands
 from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
 from ferry.errors import NotFound
+from ferry.events.release import ReleaseType
 from ferry.http import etag, expected_version, problem_responses
 from ferry.idempotency import IdempotencyKey, Reply, json_reply
 from ferry.service import RequestMeta, UoW
@@ -144,6 +145,7 @@ async def list_releases(
     uow: UoW,
     _: Reader,
     status: Annotated[str | None, Query(max_length=40)] = None,
+    release_type: ReleaseType | None = None,
     release_manager: Annotated[str | None, Query(max_length=200)] = None,
     planned_from: Annotated[
         date | None, Query(description="only releases still planned on or after this day")
@@ -156,7 +158,14 @@ async def list_releases(
     cursor: Annotated[str | None, Query(max_length=200, description="`next` of a page")] = None,
 ) -> ReleasePage:
     """Releases in planned order, filtered, a page at a time (follow `next`)."""
-    filters = release_list.Filters(status, release_manager, planned_from, planned_to, name)
+    filters = release_list.Filters(
+        status=status,
+        release_type=release_type,
+        release_manager=release_manager,
+        planned_from=planned_from,
+        planned_to=planned_to,
+        name=name,
+    )
     async with uow:
         rows, next_cursor = await release_list.page(uow, filters, limit, cursor)
     return ReleasePage(

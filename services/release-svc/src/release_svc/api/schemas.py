@@ -15,7 +15,8 @@ from pydantic import (
     field_validator,
 )
 
-from ferry.fields import Line, Prose
+from ferry.events.release import ReleaseType
+from ferry.fields import Line, Notes, Prose
 from release_svc.domain.release import Release
 
 VersionLabel = Annotated[
@@ -46,6 +47,8 @@ class ReleasePlanIn(Dates):
 
     name: Line = Field(examples=["Payments 2026.12"])
     version: VersionLabel = Field(examples=["2026.12.0"])
+    release_type: ReleaseType = ReleaseType.MINOR
+    description: Notes = ""
 
 
 class ScheduleIn(Dates):
@@ -67,7 +70,9 @@ class ReleaseOut(BaseModel):
 
     id: UUID
     identifier: str
+    release_type: ReleaseType
     name: str
+    description: str
     version: str
     status: str
     planned_start: date | None
@@ -80,7 +85,9 @@ class ReleaseOut(BaseModel):
         return cls(
             id=release.id,
             identifier=release.identifier,
+            release_type=release.release_type,
             name=release.name,
+            description=release.description,
             version=release.release_version,
             status=str(release.status),
             planned_start=release.planned_start,
@@ -95,6 +102,7 @@ class ReleaseSummary(BaseModel):
 
     release_id: UUID
     identifier: str | None
+    release_type: ReleaseType | None
     name: str
     version: str
     status: str

@@ -14,6 +14,7 @@ from ferry.events.release import (
     ReleaseEvent,
     ReleasePlanned,
     ReleaseRescheduled,
+    ReleaseType,
 )
 
 
@@ -49,6 +50,8 @@ class PlanRelease:
     planned_end: date
     release_manager: str
     identifier: str
+    release_type: ReleaseType = ReleaseType.MINOR
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,8 @@ class Release:
     planned_end: date | None = None
     release_manager: str = ""
     identifier: str = ""
+    release_type: ReleaseType = ReleaseType.MINOR
+    description: str = ""
 
     @classmethod
     def replay(cls, release_id: UUID, events: Iterable[ReleaseEvent]) -> Release:
@@ -114,6 +119,8 @@ class Release:
                 planned_end=cmd.planned_end,
                 release_manager=cmd.release_manager,
                 identifier=cmd.identifier,
+                release_type=cmd.release_type,
+                description=cmd.description,
             )
         ]
 
@@ -157,6 +164,8 @@ class Release:
                 self.planned_end = event.planned_end
                 self.release_manager = event.release_manager
                 self.identifier = event.identifier
+                self.release_type = event.release_type
+                self.description = event.description
             case ReleaseRescheduled():
                 self.planned_start = event.planned_start
                 self.planned_end = event.planned_end
