@@ -345,3 +345,49 @@ async def test_a_plan_carries_its_type_and_description_and_the_list_filters_by_t
     wrong = await api.post("/releases", json={**PLAN, "release_type": "huge"})
     assert wrong.status_code == 422
     assert "release_type" in wrong.json()["detail"]
+
+
+async def test_dependencies_refuse_unknown_releases_and_name_a_cycle(
+    api: httpx.AsyncClient,
+) -> None:
+    a, b, c = [(await api.post("/releases", json=PLAN)).json() for _ in range(3)]
+
+    async def depend(release: dict[str, object], on: list[str], version: int) -> httpx.Response:
+        return await api.put(
+            f"/releases/{release['id']}/dependencies",
+            json={"depends_on": on},
+            headers={"If-Match": f'"{version}"'},
+        )
+
+    assert (await depend(a, [b["id"]], 1)).status_code == 200
+    assert (await depend(b, [c["id"]], 1)).status_code == 200
+    closing = await depend(c, [a["id"]], 1)
+    assert closing.status_code == 422
+    detail = closing.json()["detail"]
+    assert "depends_on" in detail
+    assert f"{c['identifier']} → {a['identifier']} → {b['identifier']} → {c['identifier']}" in (
+        detail
+    )
+    unknown = await depend(c, ["00000000-0000-0000-0000-000000000000"], 1)
+    assert unknown.status_code == 422
+    shown = (await api.get(f"/releases/{a['id']}")).json()
+    assert shown["depends_on"] == [b["id"]]
+
+
+async def test_two_changes_that_together_close_a_cycle_cannot_both_succeed(
+    api: httpx.AsyncClient,
+) -> None:
+    a, b = [(await api.post("/releases", json=PLAN)).json() for _ in range(2)]
+    answers = await asyncio.gather(
+        api.put(
+            f"/releases/{a['id']}/dependencies",
+            json={"depends_on": [b["id"]]},
+            headers={"If-Match": '"1"'},
+        ),
+        api.put(
+            f"/releases/{b['id']}/dependencies",
+            json={"depends_on": [a["id"]]},
+            headers={"If-Match": '"1"'},
+        ),
+    )
+    assert sorted(answer.status_code for answer in answers) == [200, 422]

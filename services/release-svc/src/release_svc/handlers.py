@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Set
 from uuid import UUID
 
 from ferry.aggregate import rebuild, record
@@ -9,7 +10,13 @@ from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, NotFound
 from ferry.events.release import ReleaseEvent
 from ferry.eventstore import WithEvents
-from release_svc.domain.release import CancelRelease, PlanRelease, Release, RescheduleRelease
+from release_svc.domain.release import (
+    CancelRelease,
+    PlanRelease,
+    Release,
+    RescheduleRelease,
+    SetDependencies,
+)
 
 
 def stream_id(release_id: UUID) -> str:
@@ -56,3 +63,17 @@ async def cancel_release(
     """Call a release off, if it is still at `expected_version`; the caller commits."""
     release = await get_release_at(uow, cmd.release_id, expected_version)
     return await record(uow.events, stream_id(release.id), release, release.cancel(cmd), meta)
+
+
+async def set_dependencies(
+    cmd: SetDependencies,
+    expected_version: int,
+    uow: WithEvents,
+    meta: Meta,
+    graph: Mapping[UUID, Set[UUID]],
+    names: Mapping[UUID, str],
+) -> Release:
+    """Replace a release's dependencies, refusing unknown releases and cycles."""
+    release = await get_release_at(uow, cmd.release_id, expected_version)
+    new = release.set_dependencies(cmd, graph, names)
+    return await record(uow.events, stream_id(release.id), release, new, meta)

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from ferry.events.base import Event, EventRegistry
 from ferry.events.dml import LibraryEntryOpened
-from ferry.events.release import ReleaseCancelled, ReleasePlanned, ReleaseRescheduled
+from ferry.events.release import (
+    ReleaseCancelled,
+    ReleaseDependenciesSet,
+    ReleasePlanned,
+    ReleaseRescheduled,
+)
 
-REGISTRY = EventRegistry([ReleasePlanned, ReleaseRescheduled, ReleaseCancelled, LibraryEntryOpened])
+REGISTRY = EventRegistry(
+    [
+        ReleasePlanned,
+        ReleaseRescheduled,
+        ReleaseCancelled,
+        ReleaseDependenciesSet,
+        LibraryEntryOpened,
+    ]
+)
 """Every event type Ferry publishes; consumers parse with it and skip what it lacks."""
 
 __all__ = [

@@ -63,3 +63,11 @@ class ReleaseCancelled(ReleaseEvent):
     type: Literal["ReleaseCancelled"] = "ReleaseCancelled"
     schema_version: Literal[1] = 1
     reason: str
+
+
+class ReleaseDependenciesSet(ReleaseEvent):
+    """The releases a release depends on (all of them, replacing the earlier set)."""
+
+    type: Literal["ReleaseDependenciesSet"] = "ReleaseDependenciesSet"
+    schema_version: Literal[1] = 1
+    depends_on: list[UUID]

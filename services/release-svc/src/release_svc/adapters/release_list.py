@@ -17,6 +17,7 @@ import asyncpg
 from ferry.db import UnitOfWork
 from ferry.errors import BadRequest
 from release_svc import handlers
+from release_svc.adapters import dependency_graph
 from release_svc.domain.release import Release
 
 COLUMNS = (
@@ -116,8 +117,10 @@ async def page(
 
 
 async def rebuild(uow: UnitOfWork) -> int:
-    """Recreate every row from the release streams; the number of releases."""
+    """Recreate every row, and the dependency graph, from the release streams; the number
+    of releases."""
     await uow.execute(f"DELETE FROM {_table(uow)}")
+    await uow.execute(f'DELETE FROM "{uow.schema}".release_dependencies')
     streams = await uow.fetch(
         f'SELECT DISTINCT stream_id FROM "{uow.schema}".events WHERE stream_id LIKE $1',
         "release-%",
@@ -126,6 +129,7 @@ async def rebuild(uow: UnitOfWork) -> int:
         release = await handlers.load_release(uow, UUID(row["stream_id"].removeprefix("release-")))
         if release.exists:
             await save(uow, release)
+            await dependency_graph.save(uow, release)
     return len(streams)
 
 

@@ -18,16 +18,23 @@ from ferry.http import etag, expected_version, problem_responses
 from ferry.idempotency import IdempotencyKey, Reply, json_reply
 from ferry.service import RequestMeta, UoW
 from release_svc import handlers
-from release_svc.adapters import release_list, release_numbers
+from release_svc.adapters import dependency_graph, release_list, release_numbers
 from release_svc.api.schemas import (
     CancellationIn,
+    DependenciesIn,
     ReleaseOut,
     ReleasePage,
     ReleasePlanIn,
     ReleaseSummary,
     ScheduleIn,
 )
-from release_svc.domain.release import CancelRelease, PlanRelease, Release, RescheduleRelease
+from release_svc.domain.release import (
+    CancelRelease,
+    PlanRelease,
+    Release,
+    RescheduleRelease,
+    SetDependencies,
+)
 
 router = APIRouter(prefix="/releases", tags=["releases"])
 IDENTIFIER_OR_UUID = (
@@ -122,6 +129,31 @@ async def cancel_release(
     cmd = CancelRelease(release_id=release_id, reason=cancellation.reason, by=caller.subject)
 
     return await _change(request, lambda uow: handlers.cancel_release(cmd, version, uow, meta))
+
+
+@router.put("/{release_id}/dependencies", response_model=ReleaseOut, responses=PROBLEMS)
+async def set_dependencies(
+    release_id: UUID,
+    dependencies: DependenciesIn,
+    request: Request,
+    caller: ReleaseManager,
+    meta: RequestMeta,
+    if_match: Annotated[str | None, Header(description='ETag read, e.g. "1"')] = None,
+) -> Response:
+    """Set the releases this one depends on → `ReleaseDependenciesSet`. Unknown releases and
+    cycles are refused (422 naming the cycle). Requires `If-Match`; the release's manager."""
+    version = expected_version(if_match)
+    depends_on = frozenset(dependencies.depends_on)
+    cmd = SetDependencies(release_id=release_id, depends_on=depends_on, by=caller.subject)
+
+    async def change(uow: UnitOfWork) -> Release:
+        await dependency_graph.hold(uow)
+        graph, names = await dependency_graph.load(uow)
+        release = await handlers.set_dependencies(cmd, version, uow, meta, graph, names)
+        await dependency_graph.save(uow, release)
+        return release
+
+    return await _change(request, change)
 
 
 async def _change(request: Request, change: Callable[[UnitOfWork], Awaitable[Release]]) -> Response:

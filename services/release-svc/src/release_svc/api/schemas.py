@@ -65,6 +65,14 @@ class CancellationIn(BaseModel):
     reason: Prose
 
 
+class DependenciesIn(BaseModel):
+    """All the releases this one depends on (replacing the earlier set)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    depends_on: list[UUID] = Field(max_length=100)
+
+
 class ReleaseOut(BaseModel):
     """A release as release-svc knows it."""
 
@@ -78,6 +86,7 @@ class ReleaseOut(BaseModel):
     planned_start: date | None
     planned_end: date | None
     release_manager: str
+    depends_on: list[UUID]
     stream_version: int
 
     @classmethod
@@ -93,6 +102,7 @@ class ReleaseOut(BaseModel):
             planned_start=release.planned_start,
             planned_end=release.planned_end,
             release_manager=release.release_manager,
+            depends_on=sorted(release.depends_on),
             stream_version=release.version,
         )
 

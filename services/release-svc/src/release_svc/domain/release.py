@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -11,11 +11,13 @@ from uuid import UUID
 from ferry.errors import Conflict, Forbidden, InvalidTransition, Unprocessable
 from ferry.events.release import (
     ReleaseCancelled,
+    ReleaseDependenciesSet,
     ReleaseEvent,
     ReleasePlanned,
     ReleaseRescheduled,
     ReleaseType,
 )
+from release_svc.domain.dependencies import find_cycle
 
 
 class Status(StrEnum):
@@ -66,6 +68,19 @@ class RescheduleRelease:
 
 
 @dataclass(frozen=True)
+class SetDependencies:
+    """Say which releases a release depends on."""
+
+    release_id: UUID
+    depends_on: frozenset[UUID]
+    by: str
+
+
+class DependencyCycle(InvalidPlan):
+    """The dependencies would close a cycle."""
+
+
+@dataclass(frozen=True)
 class CancelRelease:
     """Call a release off."""
 
@@ -94,6 +109,7 @@ class Release:
     identifier: str = ""
     release_type: ReleaseType = ReleaseType.MINOR
     description: str = ""
+    depends_on: frozenset[UUID] = frozenset()
 
     @classmethod
     def replay(cls, release_id: UUID, events: Iterable[ReleaseEvent]) -> Release:
@@ -140,6 +156,22 @@ class Release:
             )
         ]
 
+    def set_dependencies(
+        self, cmd: SetDependencies, graph: Mapping[UUID, Set[UUID]], names: Mapping[UUID, str]
+    ) -> list[ReleaseEvent]:
+        """`graph`: every other known release's dependencies; `names`: their identifiers."""
+        if self.status is not Status.PLANNED:
+            raise InvalidTransition(self.id, str(self.status), "change the dependencies of")
+        self._check_manager(cmd.by)
+        if unknown := sorted(str(r) for r in cmd.depends_on - graph.keys() - {self.id}):
+            raise InvalidPlan("depends_on", f"no such releases: {', '.join(unknown)}")
+        if (cycle := find_cycle(self.id, cmd.depends_on, graph)) is not None:
+            named = " → ".join(names.get(r, str(r)) for r in cycle)
+            raise DependencyCycle("depends_on", f"would close the cycle {named}")
+        if cmd.depends_on == self.depends_on:
+            return []
+        return [ReleaseDependenciesSet(release_id=self.id, depends_on=sorted(cmd.depends_on))]
+
     def cancel(self, cmd: CancelRelease) -> list[ReleaseEvent]:
         # Later states (deployed and after) will refuse too: only until deployment.
         if self.status is not Status.PLANNED:
@@ -171,4 +203,6 @@ class Release:
                 self.planned_end = event.planned_end
             case ReleaseCancelled():
                 self.status = Status.CANCELLED
+            case ReleaseDependenciesSet():
+                self.depends_on = frozenset(event.depends_on)
         self.version += 1
