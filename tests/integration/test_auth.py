@@ -261,3 +261,22 @@ async def test_keys_come_from_the_issuers_jwks_url_and_follow_a_rotation(
         await asyncio.sleep(1.1)  # refetches are at most one a second
         assert (await api.get(path, headers=new.bearer("rita", "viewer"))).status_code == 404
         assert (await api.get(path, headers=old.bearer("rita", "viewer"))).status_code == 404
+
+
+async def test_a_releases_owners_may_change_its_plan_too(
+    release_api: httpx.AsyncClient, infra: Infra
+) -> None:
+    plan = {**PLAN, "owners": ["olga"], "escalation_contact": "payments-oncall"}
+    created = await release_api.post(
+        "/releases", json=plan, headers=infra.issuer.bearer("rita", "release-manager")
+    )
+    assert (created.json()["owners"], created.json()["escalation_contact"]) == (
+        ["olga"],
+        "payments-oncall",
+    )
+    move = {"planned_start": "2026-12-03", "planned_end": "2026-12-04", "reason": "late"}
+    as_olga = {**infra.issuer.bearer("olga", "release-manager"), "If-Match": '"1"'}
+    moved = await release_api.put(
+        f"{created.headers['Location']}/schedule", json=move, headers=as_olga
+    )
+    assert moved.status_code == 200

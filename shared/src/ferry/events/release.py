@@ -45,6 +45,10 @@ class ReleasePlanned(ReleaseEvent):
     # Defaults: events stored before these fields existed still read as they meant.
     release_type: ReleaseType = ReleaseType.MINOR
     description: str = ""
+    owners: list[str] = []
+    """Subjects who, besides the release manager, may change the plan."""
+    escalation_contact: str = ""
+    """The team or person deployment incidents and support escalate to."""
 
 
 class ReleaseRescheduled(ReleaseEvent):

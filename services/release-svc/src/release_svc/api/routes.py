@@ -81,7 +81,8 @@ async def plan_release(
             release_id=uuid4(),
             release_manager=caller.subject,
             identifier=identifier,
-            **plan.model_dump(),
+            owners=frozenset(plan.owners),
+            **plan.model_dump(exclude={"owners"}),
         )
         release = await handlers.plan_release(cmd, uow, meta)
         await release_list.save(uow, release)

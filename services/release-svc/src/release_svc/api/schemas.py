@@ -49,6 +49,12 @@ class ReleasePlanIn(Dates):
     version: VersionLabel = Field(examples=["2026.12.0"])
     release_type: ReleaseType = ReleaseType.MINOR
     description: Notes = ""
+    owners: list[Line] = Field(
+        default=[], max_length=50, description="subjects who may change the plan too"
+    )
+    escalation_contact: Notes = Field(
+        default="", description="the team or person deployment incidents escalate to"
+    )
 
 
 class ScheduleIn(Dates):
@@ -86,6 +92,8 @@ class ReleaseOut(BaseModel):
     planned_start: date | None
     planned_end: date | None
     release_manager: str
+    owners: list[str]
+    escalation_contact: str
     depends_on: list[UUID]
     stream_version: int
 
@@ -102,6 +110,8 @@ class ReleaseOut(BaseModel):
             planned_start=release.planned_start,
             planned_end=release.planned_end,
             release_manager=release.release_manager,
+            owners=sorted(release.owners),
+            escalation_contact=release.escalation_contact,
             depends_on=sorted(release.depends_on),
             stream_version=release.version,
         )

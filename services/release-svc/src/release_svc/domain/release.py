@@ -54,6 +54,8 @@ class PlanRelease:
     identifier: str
     release_type: ReleaseType = ReleaseType.MINOR
     description: str = ""
+    owners: frozenset[str] = frozenset()
+    escalation_contact: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,8 @@ class Release:
     identifier: str = ""
     release_type: ReleaseType = ReleaseType.MINOR
     description: str = ""
+    owners: frozenset[str] = frozenset()
+    escalation_contact: str = ""
     depends_on: frozenset[UUID] = frozenset()
 
     @classmethod
@@ -137,6 +141,8 @@ class Release:
                 identifier=cmd.identifier,
                 release_type=cmd.release_type,
                 description=cmd.description,
+                owners=sorted(cmd.owners),
+                escalation_contact=cmd.escalation_contact,
             )
         ]
 
@@ -180,9 +186,10 @@ class Release:
         return [ReleaseCancelled(release_id=self.id, reason=cmd.reason)]
 
     def _check_manager(self, subject: str) -> None:
-        if subject != self.release_manager:
+        if subject != self.release_manager and subject not in self.owners:
             raise NotTheReleaseManager(
-                f"only the release's manager, {self.release_manager}, may change its plan"
+                f"only the release's manager, {self.release_manager}, or its owners may "
+                "change its plan"
             )
 
     def apply(self, event: ReleaseEvent) -> None:
@@ -198,6 +205,8 @@ class Release:
                 self.identifier = event.identifier
                 self.release_type = event.release_type
                 self.description = event.description
+                self.owners = frozenset(event.owners)
+                self.escalation_contact = event.escalation_contact
             case ReleaseRescheduled():
                 self.planned_start = event.planned_start
                 self.planned_end = event.planned_end
