@@ -6,13 +6,13 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 from uuid import uuid4
 
 import asyncpg
 import orjson
 from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
@@ -137,7 +137,9 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def expected_version(if_match: str | None) -> int:
+def expected_version(
+    if_match: Annotated[str | None, Header(description='the ETag read, e.g. "1"')] = None,
+) -> int:
     """The stream version a client read, from its `If-Match: "<version>"` header."""
     if if_match is None:
         raise PreconditionRequired("send If-Match with the ETag of the version you read")
@@ -145,3 +147,7 @@ def expected_version(if_match: str | None) -> int:
     if found is None:
         raise BadRequest(f'If-Match must be an ETag like "3", not {if_match[:40]!r}')
     return int(found.group(1))
+
+
+ExpectedVersion = Annotated[int, Depends(expected_version)]
+"""A change's `If-Match`: required, and the version the client read."""

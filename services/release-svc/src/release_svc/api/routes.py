@@ -14,7 +14,7 @@ from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
 from ferry.errors import NotFound
 from ferry.events.release import ReleaseType
-from ferry.http import etag, expected_version, problem_responses
+from ferry.http import ExpectedVersion, etag, problem_responses
 from ferry.idempotency import IdempotencyKey, Reply, json_reply
 from ferry.service import RequestMeta, UoW
 from release_svc import handlers
@@ -105,11 +105,10 @@ async def reschedule_release(
     request: Request,
     caller: ReleaseManager,
     meta: RequestMeta,
-    if_match: Annotated[str | None, Header(description='ETag read, e.g. "1"')] = None,
+    version: ExpectedVersion,
 ) -> Response:
     """Move a release's planned dates → `ReleaseRescheduled`. Requires `If-Match`; only the
-    release's own manager may."""
-    version = expected_version(if_match)
+    release's manager or owners may."""
     cmd = RescheduleRelease(release_id=release_id, by=caller.subject, **schedule.model_dump())
 
     return await _change(request, lambda uow: handlers.reschedule_release(cmd, version, uow, meta))
@@ -122,11 +121,10 @@ async def cancel_release(
     request: Request,
     caller: ReleaseManager,
     meta: RequestMeta,
-    if_match: Annotated[str | None, Header(description='ETag read, e.g. "1"')] = None,
+    version: ExpectedVersion,
 ) -> Response:
     """Call a release off before it is deployed → `ReleaseCancelled`. Requires `If-Match`;
     only the release's own manager may."""
-    version = expected_version(if_match)
     cmd = CancelRelease(release_id=release_id, reason=cancellation.reason, by=caller.subject)
 
     return await _change(request, lambda uow: handlers.cancel_release(cmd, version, uow, meta))
@@ -139,11 +137,11 @@ async def set_dependencies(
     request: Request,
     caller: ReleaseManager,
     meta: RequestMeta,
-    if_match: Annotated[str | None, Header(description='ETag read, e.g. "1"')] = None,
+    version: ExpectedVersion,
 ) -> Response:
     """Set the releases this one depends on → `ReleaseDependenciesSet`. Unknown releases and
-    cycles are refused (422 naming the cycle). Requires `If-Match`; the release's manager."""
-    version = expected_version(if_match)
+    cycles are refused (422 naming the cycle). Requires `If-Match`; the release's manager or
+    owners."""
     depends_on = frozenset(dependencies.depends_on)
     cmd = SetDependencies(release_id=release_id, depends_on=depends_on, by=caller.subject)
 

@@ -147,9 +147,7 @@ class Release:
         ]
 
     def reschedule(self, cmd: RescheduleRelease) -> list[ReleaseEvent]:
-        if self.status is not Status.PLANNED:
-            raise InvalidTransition(self.id, str(self.status), "reschedule")
-        self._check_manager(cmd.by)
+        self._check_changeable(cmd.by, "reschedule")
         _check_dates(cmd.planned_start, cmd.planned_end)
         if (cmd.planned_start, cmd.planned_end) == (self.planned_start, self.planned_end):
             return []
@@ -166,9 +164,7 @@ class Release:
         self, cmd: SetDependencies, graph: Mapping[UUID, Set[UUID]], names: Mapping[UUID, str]
     ) -> list[ReleaseEvent]:
         """`graph`: every other known release's dependencies; `names`: their identifiers."""
-        if self.status is not Status.PLANNED:
-            raise InvalidTransition(self.id, str(self.status), "change the dependencies of")
-        self._check_manager(cmd.by)
+        self._check_changeable(cmd.by, "change the dependencies of")
         if unknown := sorted(str(r) for r in cmd.depends_on - graph.keys() - {self.id}):
             raise InvalidPlan("depends_on", f"no such releases: {', '.join(unknown)}")
         if (cycle := find_cycle(self.id, cmd.depends_on, graph)) is not None:
@@ -179,13 +175,14 @@ class Release:
         return [ReleaseDependenciesSet(release_id=self.id, depends_on=sorted(cmd.depends_on))]
 
     def cancel(self, cmd: CancelRelease) -> list[ReleaseEvent]:
-        # Later states (deployed and after) will refuse too: only until deployment.
-        if self.status is not Status.PLANNED:
-            raise InvalidTransition(self.id, str(self.status), "cancel")
-        self._check_manager(cmd.by)
+        self._check_changeable(cmd.by, "cancel")
         return [ReleaseCancelled(release_id=self.id, reason=cmd.reason)]
 
-    def _check_manager(self, subject: str) -> None:
+    def _check_changeable(self, subject: str, action: str) -> None:
+        """A plan changes while it is only planned (later states, up to deployment, will join
+        as the lifecycle grows), and only at the hands of its manager or owners."""
+        if self.status is not Status.PLANNED:
+            raise InvalidTransition(self.id, str(self.status), action)
         if subject != self.release_manager and subject not in self.owners:
             raise NotTheReleaseManager(
                 f"only the release's manager, {self.release_manager}, or its owners may "
