@@ -24,7 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from ferry import migrations
 from ferry.db import Database
 from ferry.envelope import Meta
-from ferry.events import ReleasePlanned, ReleaseRescheduled
+from ferry.events.release import ReleasePlanned, ReleaseRescheduled
 
 SOURCE = "bench"
 META = Meta(actor="bench", correlation_id="bench")

@@ -6,8 +6,9 @@ from uuid import uuid4
 import pytest
 
 from ferry.envelope import Envelope
-from ferry.events import REGISTRY, EventRegistry, ReleasePlanned
+from ferry.events import REGISTRY, EventRegistry
 from ferry.events.base import UnreadableEvent
+from ferry.events.release import ReleasePlanned
 from ferry.testing import release_planned
 
 

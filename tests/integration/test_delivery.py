@@ -17,7 +17,8 @@ from dml_svc.handlers import on_release_planned
 from ferry.consuming import Dispatcher, caused_by
 from ferry.db import Database
 from ferry.envelope import Envelope, Meta
-from ferry.events import LibraryEntryOpened, ReleasePlanned
+from ferry.events.dml import LibraryEntryOpened
+from ferry.events.release import ReleasePlanned
 from ferry.kafka import Consumer, Publisher
 from ferry.outbox import OutboxRelay
 from ferry.testing import envelope_for, release_planned

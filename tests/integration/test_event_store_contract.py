@@ -12,7 +12,8 @@ import pytest
 from ferry.db import Database
 from ferry.envelope import Envelope, Meta
 from ferry.errors import ConcurrencyError
-from ferry.events import Event, ReleasePlanned
+from ferry.events import Event
+from ferry.events.release import ReleasePlanned
 from ferry.testing import InMemoryEventStore, release_planned
 
 META = Meta(actor="alice", correlation_id="corr-1")

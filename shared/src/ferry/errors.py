@@ -17,12 +17,18 @@ Each maps to an RFC 9457 problem in one place (`ferry.http`).
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class FerryError(Exception):
     """Base of every error Ferry raises on purpose."""
 
     status = 500
     title = "Internal error"
+
+    def extensions(self) -> dict[str, Any]:
+        """Members the problem carries beside `detail`, e.g. `errors` naming each field."""
+        return {}
 
 
 class BadRequest(FerryError):

@@ -69,7 +69,7 @@ async def _validation_problem(_: Request, exc: Exception) -> Response:
 async def _ferry_problem(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, FerryError)
     headers = {"WWW-Authenticate": 'Bearer realm="ferry"'} if exc.status == 401 else None
-    return problem(exc.status, exc.title, str(exc), headers=headers)
+    return problem(exc.status, exc.title, str(exc), headers=headers, **exc.extensions())
 
 
 async def _http_problem(_: Request, exc: Exception) -> Response:

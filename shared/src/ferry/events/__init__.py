@@ -2,31 +2,51 @@
 
 from __future__ import annotations
 
+from ferry.events import deploy, dml, els, policy, release
 from ferry.events.base import Event, EventRegistry
-from ferry.events.dml import LibraryEntryOpened
-from ferry.events.release import (
-    ReleaseCancelled,
-    ReleaseDependenciesSet,
-    ReleasePlanned,
-    ReleaseRescheduled,
-)
+
+RELEASE_EVENTS: list[type[Event]] = [
+    release.ReleasePlanned,
+    release.ReleaseRescheduled,
+    release.ReleaseCancelled,
+    release.ReleaseDependenciesSet,
+    release.ReleaseScopeSet,
+    release.DeploymentWindowsSet,
+    release.CommunicationPlanSet,
+    release.CommunicationDue,
+    release.RiskAssessed,
+    release.BackoutPlanSet,
+    release.ReleasePackageBuilt,
+    release.ValidationResultRecorded,
+    release.ReleaseValidated,
+    release.ReleaseValidationFailed,
+    release.ApprovalGiven,
+    release.ReleaseApproved,
+    release.ReleaseRejected,
+    release.ReleaseMadeAvailable,
+    release.ReleaseDeployed,
+    release.ReleaseInEarlyLifeSupport,
+    release.ReleaseReadyForReview,
+    release.ReleaseClosed,
+    release.ReleaseReviewed,
+    release.ImprovementActionRaised,
+]
 
 REGISTRY = EventRegistry(
     [
-        ReleasePlanned,
-        ReleaseRescheduled,
-        ReleaseCancelled,
-        ReleaseDependenciesSet,
-        LibraryEntryOpened,
+        *RELEASE_EVENTS,
+        policy.ReleasePolicySet,
+        policy.FreezePeriodDeclared,
+        policy.FreezePeriodLifted,
+        dml.LibraryEntryOpened,
+        dml.MediaStaged,
+        dml.MediaRevoked,
+        dml.ReleaseAvailable,
+        deploy.DeploymentCompleted,
+        els.ElsStarted,
+        els.ElsExited,
     ]
 )
 """Every event type Ferry publishes; consumers parse with it and skip what it lacks."""
 
-__all__ = [
-    "REGISTRY",
-    "Event",
-    "EventRegistry",
-    "LibraryEntryOpened",
-    "ReleasePlanned",
-    "ReleaseRescheduled",
-]
+__all__ = ["REGISTRY", "Event", "EventRegistry"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import ClassVar, Literal
 from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from ferry.events.base import Event
 
@@ -17,6 +19,24 @@ class ReleaseType(StrEnum):
     MINOR = "minor"
     PATCH = "patch"
     EMERGENCY = "emergency"
+
+
+class Activity(StrEnum):
+    """The activities of a release, each with its own planned dates."""
+
+    BUILD = "build"
+    TEST = "test"
+    DEPLOYMENT = "deployment"
+    EARLY_LIFE_SUPPORT = "early_life_support"
+
+
+class Span(BaseModel):
+    """Planned first and last day of an activity."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    start: date
+    end: date
 
 
 class ReleaseEvent(Event):
@@ -49,6 +69,8 @@ class ReleasePlanned(ReleaseEvent):
     """Subjects who, besides the release manager, may change the plan."""
     escalation_contact: str = ""
     """The team or person deployment incidents and support escalate to."""
+    activities: dict[Activity, Span] = {}
+    """Planned dates of each activity that has them, within the release's."""
 
 
 class ReleaseRescheduled(ReleaseEvent):
@@ -59,6 +81,7 @@ class ReleaseRescheduled(ReleaseEvent):
     planned_start: date
     planned_end: date
     reason: str
+    activities: dict[Activity, Span] = {}
 
 
 class ReleaseCancelled(ReleaseEvent):
@@ -75,3 +98,319 @@ class ReleaseDependenciesSet(ReleaseEvent):
     type: Literal["ReleaseDependenciesSet"] = "ReleaseDependenciesSet"
     schema_version: Literal[1] = 1
     depends_on: list[UUID]
+
+
+# --- The plan's parts -------------------------------------------------------------------
+
+
+class ScopeKind(StrEnum):
+    """What kind of thing a release includes."""
+
+    SERVICE = "service"
+    APPLICATION = "application"
+    COMPONENT = "component"
+    DOCUMENTATION = "documentation"
+    TRAINING = "training"
+    PROCESS = "process"
+
+
+class ScopeItem(BaseModel):
+    """One thing the release includes: a service, a configuration item, a document, …"""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: ScopeKind
+    name: str
+    version: str = ""
+    description: str = ""
+
+
+class DeploymentWindow(BaseModel):
+    """When the release may be deployed to one environment; times carry their offset."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    environment: str
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class Milestone(StrEnum):
+    """A point of the plan a communication is timed against."""
+
+    RELEASE_START = "release_start"
+    RELEASE_END = "release_end"
+    BUILD_START = "build_start"
+    BUILD_END = "build_end"
+    TEST_START = "test_start"
+    TEST_END = "test_end"
+    DEPLOYMENT_START = "deployment_start"
+    DEPLOYMENT_END = "deployment_end"
+    EARLY_LIFE_SUPPORT_START = "early_life_support_start"
+    EARLY_LIFE_SUPPORT_END = "early_life_support_end"
+
+
+class CommunicationEntry(BaseModel):
+    """Tell `audience` `message` over `channel`, `offset` from `milestone` (negative: before)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    entry_id: str
+    """Stable while the entry's content stays the same."""
+    audience: str
+    channel: str
+    message: str
+    milestone: Milestone
+    offset: timedelta
+
+
+class Level(StrEnum):
+    """Likelihood, impact and risk, on one three-step scale."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class ValidationKind(StrEnum):
+    """The kinds of Service Validation and Testing a policy may require."""
+
+    FUNCTIONAL = "functional"
+    INTEGRATION = "integration"
+    PERFORMANCE = "performance"
+    SECURITY = "security"
+    USER_ACCEPTANCE = "user_acceptance"
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+class MediaRef(BaseModel):
+    """One DML media item of a package."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str
+    version: str
+    sha256: str
+
+
+class ReleaseScopeSet(ReleaseEvent):
+    """What the release includes (the whole scope, replacing the earlier one)."""
+
+    type: Literal["ReleaseScopeSet"] = "ReleaseScopeSet"
+    schema_version: Literal[1] = 1
+    items: list[ScopeItem]
+
+
+class DeploymentWindowsSet(ReleaseEvent):
+    """The release's deployment windows, per environment (all of them, replacing the earlier)."""
+
+    type: Literal["DeploymentWindowsSet"] = "DeploymentWindowsSet"
+    schema_version: Literal[1] = 1
+    windows: list[DeploymentWindow]
+    freeze_override: str = ""
+    """Why an emergency release's windows may lie in a freeze; empty when none do."""
+    overridden_freezes: list[UUID] = []
+
+
+class CommunicationPlanSet(ReleaseEvent):
+    """Who is told what, when (the whole plan, replacing the earlier one)."""
+
+    type: Literal["CommunicationPlanSet"] = "CommunicationPlanSet"
+    schema_version: Literal[1] = 1
+    entries: list[CommunicationEntry]
+
+
+class CommunicationDue(ReleaseEvent):
+    """A communication plan entry fell due: a notifier or dashboard may act on it."""
+
+    type: Literal["CommunicationDue"] = "CommunicationDue"
+    schema_version: Literal[1] = 1
+    entry: CommunicationEntry
+    due_at: AwareDatetime
+
+
+class RiskAssessed(ReleaseEvent):
+    """The release's risk and impact assessment (replacing the earlier one)."""
+
+    type: Literal["RiskAssessed"] = "RiskAssessed"
+    schema_version: Literal[1] = 1
+    likelihood: Level
+    impact: Level
+    risk_level: Level
+    affected_services: list[str]
+    mitigations: list[str]
+
+
+class BackoutPlanSet(ReleaseEvent):
+    """When and how to roll the release back (replacing the earlier plan)."""
+
+    type: Literal["BackoutPlanSet"] = "BackoutPlanSet"
+    schema_version: Literal[1] = 1
+    trigger_conditions: list[str]
+    steps: list[str]
+    """In the order they are taken."""
+
+
+# --- The lifecycle ----------------------------------------------------------------------
+
+
+class ReleasePackageBuilt(ReleaseEvent):
+    """The release's package: the DML media it consists of. A new package needs new tests."""
+
+    type: Literal["ReleasePackageBuilt"] = "ReleasePackageBuilt"
+    schema_version: Literal[1] = 1
+    revision: int
+    """Counts the release's packages from 1."""
+    media: list[MediaRef]
+    built_by: str
+
+
+class ValidationResultRecorded(ReleaseEvent):
+    """A tester recorded one kind of validation of the current package."""
+
+    type: Literal["ValidationResultRecorded"] = "ValidationResultRecorded"
+    schema_version: Literal[1] = 1
+    package_revision: int
+    kind: ValidationKind
+    outcome: Outcome
+    evidence: str
+    """A link to the test report."""
+    tester: str
+
+
+class ReleaseValidated(ReleaseEvent):
+    """Every kind of validation the policy requires passed on the current package."""
+
+    type: Literal["ReleaseValidated"] = "ReleaseValidated"
+    schema_version: Literal[1] = 1
+    package_revision: int
+    kinds: list[ValidationKind]
+
+
+class ReleaseValidationFailed(ReleaseEvent):
+    """A kind of validation the policy requires failed on the current package."""
+
+    type: Literal["ReleaseValidationFailed"] = "ReleaseValidationFailed"
+    schema_version: Literal[1] = 1
+    package_revision: int
+    failed: list[ValidationKind]
+
+
+class ApprovalSource(StrEnum):
+    API = "api"
+    CHANGE_TOOL = "change-tool"
+    """A decision from an external change tool, on `change.events`."""
+
+
+class ApprovalGiven(ReleaseEvent):
+    """One approver approved; the release is approved once the policy has enough of these."""
+
+    type: Literal["ApprovalGiven"] = "ApprovalGiven"
+    schema_version: Literal[1] = 1
+    approver: str
+    rfc: str
+    """The request for change the approval belongs to."""
+    source: ApprovalSource = ApprovalSource.API
+    comment: str = ""
+
+
+class ReleaseApproved(ReleaseEvent):
+    """Change Enablement approved the release for deployment."""
+
+    type: Literal["ReleaseApproved"] = "ReleaseApproved"
+    schema_version: Literal[1] = 1
+    rfc: str
+    approvers: list[str]
+    package_revision: int
+    media: list[MediaRef]
+    """The approved package, so the DML needs nothing else to make it available."""
+
+
+class ReleaseRejected(ReleaseEvent):
+    """Change Enablement rejected the release; a new package may be submitted."""
+
+    type: Literal["ReleaseRejected"] = "ReleaseRejected"
+    schema_version: Literal[1] = 1
+    rfc: str
+    rejected_by: str
+    reason: str
+    source: ApprovalSource = ApprovalSource.API
+
+
+class ReleaseMadeAvailable(ReleaseEvent):
+    """The DML announced the release's package available for deployment."""
+
+    type: Literal["ReleaseMadeAvailable"] = "ReleaseMadeAvailable"
+    schema_version: Literal[1] = 1
+
+
+class ReleaseDeployed(ReleaseEvent):
+    """deploy-svc completed a deployment of the release to one environment."""
+
+    type: Literal["ReleaseDeployed"] = "ReleaseDeployed"
+    schema_version: Literal[1] = 1
+    environment: str
+    deployment_id: UUID
+
+
+class ReleaseInEarlyLifeSupport(ReleaseEvent):
+    """Early Life Support began after a deployment."""
+
+    type: Literal["ReleaseInEarlyLifeSupport"] = "ReleaseInEarlyLifeSupport"
+    schema_version: Literal[1] = 1
+    environment: str
+
+
+class ReleaseReadyForReview(ReleaseEvent):
+    """Early Life Support ended: operations took the release over; it awaits its review."""
+
+    type: Literal["ReleaseReadyForReview"] = "ReleaseReadyForReview"
+    schema_version: Literal[1] = 1
+    environment: str
+
+
+class ReleaseClosed(ReleaseEvent):
+    """The release's life ended without a review, its policy not requiring one."""
+
+    type: Literal["ReleaseClosed"] = "ReleaseClosed"
+    schema_version: Literal[1] = 1
+    reason: str
+
+
+class ImprovementAction(BaseModel):
+    """An improvement the review asks for, handed to Continual Improvement."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    action_id: UUID
+    description: str
+    owner: str = ""
+    due: date | None = None
+
+
+class ReleaseReviewed(ReleaseEvent):
+    """The post-implementation review; the release is closed."""
+
+    type: Literal["ReleaseReviewed"] = "ReleaseReviewed"
+    schema_version: Literal[1] = 1
+    objectives_met: bool
+    deployment_outcome: str
+    incidents_during_els: int
+    els_duration_days: float | None
+    els_planned_days: float | None
+    went_well: list[str]
+    to_improve: list[str]
+    actions: list[ImprovementAction]
+    reviewed_by: str
+
+
+class ImprovementActionRaised(ReleaseEvent):
+    """One improvement action from a review, for Continual Improvement to take up."""
+
+    type: Literal["ImprovementActionRaised"] = "ImprovementActionRaised"
+    schema_version: Literal[1] = 1
+    action: ImprovementAction

@@ -17,7 +17,7 @@ from ferry.events.release import ReleaseType
 from ferry.http import ExpectedVersion, etag, problem_responses
 from ferry.idempotency import IdempotencyKey, Reply, json_reply
 from ferry.service import RequestMeta, UoW
-from release_svc import handlers
+from release_svc import handlers, projections
 from release_svc.adapters import dependency_graph, release_list, release_numbers
 from release_svc.api.schemas import (
     CancellationIn,
@@ -85,7 +85,7 @@ async def plan_release(
             **plan.model_dump(exclude={"owners"}),
         )
         release = await handlers.plan_release(cmd, uow, meta)
-        await release_list.save(uow, release)
+        await projections.save(uow, release)
         return json_reply(
             201,
             ReleaseOut.of(release).model_dump(mode="json"),
@@ -160,7 +160,7 @@ async def _change(request: Request, change: Callable[[UnitOfWork], Awaitable[Rel
 
     async def work(uow: UnitOfWork) -> Reply:
         release = await change(uow)
-        await release_list.save(uow, release)
+        await projections.save(uow, release)
         body = ReleaseOut.of(release).model_dump(mode="json")
         return json_reply(200, body, {"ETag": etag(release.version)})
 

@@ -1,0 +1,97 @@
+"""Freeze (blackout) periods: when nothing in their scope may be deployed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Set
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from ferry.errors import Conflict, InvalidTransition
+from ferry.events.policy import FreezeEvent, FreezePeriodDeclared, FreezePeriodLifted
+from ferry.events.release import DeploymentWindow
+from release_svc.domain.plan import InvalidPlan
+
+
+@dataclass(frozen=True)
+class FreezePeriod:
+    """A freeze in force. Empty `environments` or `services` means all of them."""
+
+    freeze_id: UUID
+    start: datetime
+    end: datetime
+    reason: str
+    environments: frozenset[str] = frozenset()
+    services: frozenset[str] = frozenset()
+
+    def covers(self, window: DeploymentWindow, services: Set[str]) -> bool:
+        """Whether deploying in `window` a release touching `services` falls in the freeze."""
+        overlaps = window.start < self.end and self.start < window.end
+        in_environment = not self.environments or window.environment in self.environments
+        in_services = not self.services or bool(self.services & services)
+        return overlaps and in_environment and in_services
+
+    def describe(self) -> str:
+        return f"freeze {self.freeze_id} ({self.reason}, {self.start} to {self.end})"
+
+
+def covering(
+    freezes: Iterable[FreezePeriod], window: DeploymentWindow, services: Set[str]
+) -> list[FreezePeriod]:
+    return [f for f in freezes if f.covers(window, services)]
+
+
+class FreezeAlreadyDeclared(Conflict):
+    """A freeze with this id exists already."""
+
+
+@dataclass
+class Freeze:
+    """The aggregate of one freeze period."""
+
+    id: UUID
+    version: int = 0
+    period: FreezePeriod | None = None
+    lifted: bool = False
+    lift_reason: str = ""
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    def declare(self, period: FreezePeriod) -> list[FreezeEvent]:
+        if self.exists:
+            raise FreezeAlreadyDeclared(f"freeze {self.id} is already declared")
+        if period.end <= period.start:
+            raise InvalidPlan("end", "must be after start")
+        return [
+            FreezePeriodDeclared(
+                freeze_id=period.freeze_id,
+                start=period.start,
+                end=period.end,
+                reason=period.reason,
+                environments=sorted(period.environments),
+                services=sorted(period.services),
+            )
+        ]
+
+    def lift(self, reason: str) -> list[FreezeEvent]:
+        if self.lifted:
+            raise InvalidTransition(self.id, "lifted", "lift")
+        return [FreezePeriodLifted(freeze_id=self.id, reason=reason)]
+
+    def apply(self, event: FreezeEvent) -> None:
+        match event:
+            case FreezePeriodDeclared():
+                self.period = FreezePeriod(
+                    event.freeze_id,
+                    event.start,
+                    event.end,
+                    event.reason,
+                    frozenset(event.environments),
+                    frozenset(event.services),
+                )
+            case FreezePeriodLifted():
+                self.lifted = True
+                self.lift_reason = event.reason
+        self.version += 1

@@ -1,0 +1,110 @@
+"""Release policies: what each type of release must pass before it may be approved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ferry.errors import Forbidden, InvalidTransition, Unprocessable
+from ferry.events.policy import ReleasePolicySet, SegregationRule
+from ferry.events.release import Level, ReleaseType, ValidationKind
+
+ALL_SEGREGATION = frozenset(SegregationRule)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The rules releases of one type follow."""
+
+    release_type: ReleaseType
+    required_validations: frozenset[ValidationKind]
+    approvers: int = 1
+    high_risk_approvers: int = 2
+    backout_plan_required: bool = True
+    segregation: frozenset[SegregationRule] = ALL_SEGREGATION
+    review_required: bool = True
+
+    def approvers_needed(self, risk: Level | None) -> int:
+        return self.high_risk_approvers if risk is Level.HIGH else self.approvers
+
+    def enforces(self, rule: SegregationRule) -> bool:
+        return rule in self.segregation
+
+    @classmethod
+    def of(cls, event: ReleasePolicySet) -> Policy:
+        return cls(
+            release_type=event.release_type,
+            required_validations=frozenset(event.required_validations),
+            approvers=event.approvers,
+            high_risk_approvers=event.high_risk_approvers,
+            backout_plan_required=event.backout_plan_required,
+            segregation=frozenset(event.segregation),
+            review_required=event.review_required,
+        )
+
+
+_F, _I, _U = ValidationKind.FUNCTIONAL, ValidationKind.INTEGRATION, ValidationKind.USER_ACCEPTANCE
+DEFAULTS = {
+    ReleaseType.MAJOR: Policy(ReleaseType.MAJOR, frozenset({_F, _I, _U})),
+    ReleaseType.MINOR: Policy(ReleaseType.MINOR, frozenset({_F, _I})),
+    ReleaseType.PATCH: Policy(ReleaseType.PATCH, frozenset({_F})),
+    # The emergency path: one approver whatever the risk, and a review afterwards.
+    ReleaseType.EMERGENCY: Policy(ReleaseType.EMERGENCY, frozenset({_F}), high_risk_approvers=1),
+}
+"""Policies in force until a release manager sets one."""
+
+
+class SegregationOfDuties(Forbidden):
+    """A segregation-of-duties rule of the release's policy forbids this."""
+
+    def __init__(self, rule: SegregationRule, message: str) -> None:
+        super().__init__(f"{rule}: {message}")
+        self.rule = rule
+
+    def extensions(self) -> dict[str, object]:
+        return {"rule": str(self.rule)}
+
+
+class RulesUnmet(Unprocessable):
+    """The release does not yet meet every rule its policy sets for this step."""
+
+    def __init__(self, unmet: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{rule}: {message}" for rule, message in unmet))
+        self.unmet = unmet
+
+    def extensions(self) -> dict[str, object]:
+        return {"errors": [{"rule": rule, "message": message} for rule, message in self.unmet]}
+
+
+@dataclass
+class ReleasePolicy:
+    """The policy aggregate of one release type; until first set, the default is in force."""
+
+    release_type: ReleaseType
+    version: int = 0
+    policy: Policy = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.policy = DEFAULTS[self.release_type]
+
+    def set(self, policy: Policy) -> list[ReleasePolicySet]:
+        if policy.release_type is not self.release_type:
+            raise InvalidTransition(self.release_type, str(self.release_type), "set the policy of")
+        if policy.approvers < 1 or policy.high_risk_approvers < policy.approvers:
+            raise Unprocessable("high_risk_approvers: must be at least approvers, at least 1")
+        if policy == self.policy and self.version:
+            return []
+        return [
+            ReleasePolicySet(
+                release_type=policy.release_type,
+                required_validations=sorted(policy.required_validations),
+                approvers=policy.approvers,
+                high_risk_approvers=policy.high_risk_approvers,
+                backout_plan_required=policy.backout_plan_required,
+                segregation=sorted(policy.segregation),
+                review_required=policy.review_required,
+            )
+        ]
+
+    def apply(self, event: ReleasePolicySet) -> None:
+        self.policy = Policy.of(event)
+        self.version += 1
