@@ -1,26 +1,38 @@
-"""Command handlers: load the release, let it decide, append what it decided."""
+"""Command handlers: load the release, gather what its decision needs, let it decide,
+append what it decided. The caller commits."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from uuid import UUID
 
 from ferry.aggregate import rebuild, record
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, NotFound
-from ferry.events.release import ReleaseEvent
+from ferry.events.policy import ReleasePolicySet
+from ferry.events.release import DeploymentWindow, MediaRef, ReleaseEvent, ReleaseType
 from ferry.eventstore import WithEvents
+from release_svc.domain.freezes import FreezePeriod
+from release_svc.domain.policy import Policy, ReleasePolicy
 from release_svc.domain.release import (
-    CancelRelease,
+    Approve,
+    BuildPackage,
     PlanRelease,
+    RecordValidation,
     Release,
-    RescheduleRelease,
     SetDependencies,
+    SetWindows,
 )
+
+Decision = Callable[[Release], Sequence[ReleaseEvent]]
 
 
 def stream_id(release_id: UUID) -> str:
     return f"{ReleaseEvent.stream_prefix}-{release_id}"
+
+
+def policy_stream_id(release_type: ReleaseType) -> str:
+    return f"{ReleasePolicySet.stream_prefix}-{release_type}"
 
 
 async def load_release(uow: WithEvents, release_id: UUID) -> Release:
@@ -43,26 +55,30 @@ async def get_release_at(uow: WithEvents, release_id: UUID, expected_version: in
     return release
 
 
+async def load_policy(uow: WithEvents, release_type: ReleaseType) -> ReleasePolicy:
+    """The policy of a release type; its default until a release manager sets one."""
+    stream = policy_stream_id(release_type)
+    return await rebuild(uow.events, stream, ReleasePolicy(release_type), ReleasePolicySet)
+
+
 async def plan_release(cmd: PlanRelease, uow: WithEvents, meta: Meta) -> Release:
-    """Plan a release (appends `ReleasePlanned`); the caller commits."""
+    """Plan a release (appends `ReleasePlanned`)."""
     release = await load_release(uow, cmd.release_id)
     return await record(uow.events, stream_id(release.id), release, release.plan(cmd), meta)
 
 
-async def reschedule_release(
-    cmd: RescheduleRelease, expected_version: int, uow: WithEvents, meta: Meta
+async def change(
+    uow: WithEvents, release_id: UUID, expected_version: int, meta: Meta, decide: Decision
 ) -> Release:
-    """Move a release's dates, if it is still at `expected_version`; the caller commits."""
-    release = await get_release_at(uow, cmd.release_id, expected_version)
-    return await record(uow.events, stream_id(release.id), release, release.reschedule(cmd), meta)
+    """Let the release, if still at `expected_version`, decide; append what it decided."""
+    release = await get_release_at(uow, release_id, expected_version)
+    return await record(uow.events, stream_id(release.id), release, decide(release), meta)
 
 
-async def cancel_release(
-    cmd: CancelRelease, expected_version: int, uow: WithEvents, meta: Meta
-) -> Release:
-    """Call a release off, if it is still at `expected_version`; the caller commits."""
-    release = await get_release_at(uow, cmd.release_id, expected_version)
-    return await record(uow.events, stream_id(release.id), release, release.cancel(cmd), meta)
+async def react(uow: WithEvents, release_id: UUID, meta: Meta, decide: Decision) -> Release:
+    """Like `change`, for what another service reports: no version to hold it to."""
+    release = await get_release(uow, release_id)
+    return await record(uow.events, stream_id(release.id), release, decide(release), meta)
 
 
 async def set_dependencies(
@@ -74,6 +90,72 @@ async def set_dependencies(
     names: Mapping[UUID, str],
 ) -> Release:
     """Replace a release's dependencies, refusing unknown releases and cycles."""
+    return await change(
+        uow, cmd.release_id, expected_version, meta, lambda r: r.set_dependencies(cmd, graph, names)
+    )
+
+
+async def set_windows(
+    cmd: SetWindows,
+    expected_version: int,
+    uow: WithEvents,
+    meta: Meta,
+    freezes: Sequence[FreezePeriod],
+    dependency_windows: Mapping[str, Sequence[DeploymentWindow]],
+) -> Release:
+    return await change(
+        uow,
+        cmd.release_id,
+        expected_version,
+        meta,
+        lambda r: r.set_windows(cmd, freezes, dependency_windows),
+    )
+
+
+async def build_package(
+    cmd: BuildPackage, expected_version: int, uow: WithEvents, meta: Meta, known: Set[MediaRef]
+) -> Release:
+    return await change(
+        uow, cmd.release_id, expected_version, meta, lambda r: r.build_package(cmd, known)
+    )
+
+
+async def policy_of(uow: WithEvents, release: Release) -> Policy:
+    return (await load_policy(uow, release.release_type)).policy
+
+
+async def record_validation(
+    cmd: RecordValidation, expected_version: int, uow: WithEvents, meta: Meta
+) -> Release:
     release = await get_release_at(uow, cmd.release_id, expected_version)
-    new = release.set_dependencies(cmd, graph, names)
+    policy = await policy_of(uow, release)
+    new = release.record_validation(cmd, policy)
     return await record(uow.events, stream_id(release.id), release, new, meta)
+
+
+async def approve(
+    cmd: Approve,
+    expected_version: int | None,
+    uow: WithEvents,
+    meta: Meta,
+    freezes: Sequence[FreezePeriod],
+) -> Release:
+    """Record an approval; `expected_version` None: a change tool's decision, taken as it
+    comes."""
+    if expected_version is None:
+        release = await get_release(uow, cmd.release_id)
+    else:
+        release = await get_release_at(uow, cmd.release_id, expected_version)
+    policy = await policy_of(uow, release)
+    new = release.approve(cmd, policy, freezes)
+    return await record(uow.events, stream_id(release.id), release, new, meta)
+
+
+async def set_policy(
+    policy: Policy, expected_version: int, uow: WithEvents, meta: Meta
+) -> ReleasePolicy:
+    current = await load_policy(uow, policy.release_type)
+    if current.version != expected_version:
+        raise ConcurrencyError(policy_stream_id(policy.release_type), expected_version)
+    stream = policy_stream_id(policy.release_type)
+    return await record(uow.events, stream, current, current.set(policy), meta)

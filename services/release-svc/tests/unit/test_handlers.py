@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from uuid import uuid4
 
@@ -9,9 +10,18 @@ import pytest
 
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, NotFound
+from ferry.events.release import Outcome, ReleaseType, ValidationKind
 from ferry.testing import InMemoryUnitOfWork
 from release_svc import handlers
-from release_svc.domain.release import PlanRelease, RescheduleRelease
+from release_svc.domain.lifecycle import Status
+from release_svc.domain.policy import DEFAULTS
+from release_svc.domain.release import (
+    BuildPackage,
+    PlanRelease,
+    RecordValidation,
+    RescheduleRelease,
+)
+from tests.support.releases import MEDIA
 
 META = Meta(actor="alice", correlation_id="c-1")
 
@@ -43,7 +53,7 @@ async def test_rescheduling_at_the_version_read_moves_the_dates() -> None:
     move = RescheduleRelease(
         release.id, date(2026, 12, 8), date(2026, 12, 9), "late supplier", by="rita"
     )
-    moved = await handlers.reschedule_release(move, 1, uow, META)
+    moved = await handlers.change(uow, release.id, 1, META, lambda r: r.reschedule(move))
     assert (moved.version, moved.planned_start) == (2, date(2026, 12, 8))
     reloaded = await handlers.get_release(uow, release.id)
     assert reloaded == moved
@@ -53,12 +63,41 @@ async def test_rescheduling_at_a_stale_version_is_refused_and_changes_nothing() 
     uow = InMemoryUnitOfWork()
     release = await handlers.plan_release(plan(), uow, META)
     move = RescheduleRelease(release.id, date(2026, 12, 8), date(2026, 12, 9), "late", by="rita")
-    await handlers.reschedule_release(move, 1, uow, META)
+    await handlers.change(uow, release.id, 1, META, lambda r: r.reschedule(move))
     with pytest.raises(ConcurrencyError):
-        await handlers.reschedule_release(move, 1, uow, META)
+        await handlers.change(uow, release.id, 1, META, lambda r: r.reschedule(move))
     assert len(uow.events.published) == 2
 
 
 async def test_an_unknown_release_is_not_found() -> None:
     with pytest.raises(NotFound):
         await handlers.get_release(InMemoryUnitOfWork(), uuid4())
+
+
+async def test_a_policy_is_the_default_until_set_and_then_versioned() -> None:
+    uow = InMemoryUnitOfWork()
+    default = await handlers.load_policy(uow, ReleaseType.MAJOR)
+    assert (default.version, default.policy) == (0, DEFAULTS[ReleaseType.MAJOR])
+    cab = replace(default.policy, approvers=2, high_risk_approvers=3)
+    changed = await handlers.set_policy(cab, 0, uow, META)
+    assert changed.version == 1
+    assert (await handlers.load_policy(uow, ReleaseType.MAJOR)).policy == cab
+    with pytest.raises(ConcurrencyError):
+        await handlers.set_policy(default.policy, 0, uow, META)
+
+
+async def test_validation_follows_the_policy_in_force() -> None:
+    uow = InMemoryUnitOfWork()
+    release = await handlers.plan_release(plan(), uow, META)
+    only_security = replace(
+        DEFAULTS[ReleaseType.MINOR], required_validations=frozenset({ValidationKind.SECURITY})
+    )
+    await handlers.set_policy(only_security, 0, uow, META)
+    release = await handlers.build_package(
+        BuildPackage(release.id, [MEDIA], by="rita"), 1, uow, META, {MEDIA}
+    )
+    result = RecordValidation(
+        release.id, ValidationKind.SECURITY, Outcome.PASSED, "https://ci.example/1", by="tess"
+    )
+    release = await handlers.record_validation(result, release.version, uow, META)
+    assert release.status is Status.VALIDATED

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ferry.events import deploy, dml, els, policy, release
+from ferry.events import change, deploy, dml, els, policy, release
 from ferry.events.base import Event, EventRegistry
 
 RELEASE_EVENTS: list[type[Event]] = [
@@ -45,6 +45,8 @@ REGISTRY = EventRegistry(
         deploy.DeploymentCompleted,
         els.ElsStarted,
         els.ElsExited,
+        change.ChangeApproved,
+        change.ChangeRejected,
     ]
 )
 """Every event type Ferry publishes; consumers parse with it and skip what it lacks."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Annotated
 from uuid import UUID, uuid4
@@ -10,15 +9,21 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from ferry import commands
-from ferry.auth import Principal, Reader, Role, allow
+from ferry.auth import Reader
 from ferry.db import UnitOfWork
 from ferry.errors import NotFound
 from ferry.events.release import ReleaseType
-from ferry.http import ExpectedVersion, etag, problem_responses
+from ferry.http import ExpectedVersion, etag
 from ferry.idempotency import IdempotencyKey, Reply, json_reply
 from ferry.service import RequestMeta, UoW
 from release_svc import handlers, projections
 from release_svc.adapters import dependency_graph, release_list, release_numbers
+from release_svc.api.common import (
+    PROBLEMS,
+    ReleaseManager,
+    change_release,
+    response,
+)
 from release_svc.api.schemas import (
     CancellationIn,
     DependenciesIn,
@@ -27,6 +32,7 @@ from release_svc.api.schemas import (
     ReleasePlanIn,
     ReleaseSummary,
     ScheduleIn,
+    spans,
 )
 from release_svc.domain.release import (
     CancelRelease,
@@ -39,19 +45,6 @@ from release_svc.domain.release import (
 router = APIRouter(prefix="/releases", tags=["releases"])
 IDENTIFIER_OR_UUID = (
     r"^(?i:REL-\d{4}-\d{4,}|[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12})$"
-)
-ReleaseManager = Annotated[Principal, allow(Role.RELEASE_MANAGER)]
-
-PROBLEMS = problem_responses(
-    {
-        400: "Malformed request",
-        401: "No valid bearer token",
-        403: "The caller's roles do not allow this, or a rule names why not",
-        404: "No such release",
-        409: "Conflict with the release's current state or a newer version (re-read it)",
-        428: "If-Match missing",
-        422: "Invalid field; `errors` names each",
-    }
 )
 IdempotencyKeyHeader = Annotated[
     str | None,
@@ -82,7 +75,8 @@ async def plan_release(
             release_manager=caller.subject,
             identifier=identifier,
             owners=frozenset(plan.owners),
-            **plan.model_dump(exclude={"owners"}),
+            activities=spans(plan.activities),
+            **plan.model_dump(exclude={"owners", "activities"}),
         )
         release = await handlers.plan_release(cmd, uow, meta)
         await projections.save(uow, release)
@@ -95,7 +89,7 @@ async def plan_release(
     # Scoped to the caller: one client's key never replays another's reply.
     scope = f"POST /releases {caller.subject}"
     idempotency = IdempotencyKey.of(scope, key, await request.body()) if key else None
-    return _response(await commands.run(request.app.state.db, work, idempotency))
+    return response(await commands.run(request.app.state.db, work, idempotency))
 
 
 @router.put("/{release_id}/schedule", response_model=ReleaseOut, responses=PROBLEMS)
@@ -109,9 +103,18 @@ async def reschedule_release(
 ) -> Response:
     """Move a release's planned dates → `ReleaseRescheduled`. Requires `If-Match`; only the
     release's manager or owners may."""
-    cmd = RescheduleRelease(release_id=release_id, by=caller.subject, **schedule.model_dump())
-
-    return await _change(request, lambda uow: handlers.reschedule_release(cmd, version, uow, meta))
+    cmd = RescheduleRelease(
+        release_id=release_id,
+        planned_start=schedule.planned_start,
+        planned_end=schedule.planned_end,
+        reason=schedule.reason,
+        activities=spans(schedule.activities),
+        by=caller.subject,
+    )
+    return await change_release(
+        request,
+        lambda uow: handlers.change(uow, release_id, version, meta, lambda r: r.reschedule(cmd)),
+    )
 
 
 @router.post("/{release_id}/cancel", response_model=ReleaseOut, responses=PROBLEMS)
@@ -127,7 +130,10 @@ async def cancel_release(
     only the release's own manager may."""
     cmd = CancelRelease(release_id=release_id, reason=cancellation.reason, by=caller.subject)
 
-    return await _change(request, lambda uow: handlers.cancel_release(cmd, version, uow, meta))
+    return await change_release(
+        request,
+        lambda uow: handlers.change(uow, release_id, version, meta, lambda r: r.cancel(cmd)),
+    )
 
 
 @router.put("/{release_id}/dependencies", response_model=ReleaseOut, responses=PROBLEMS)
@@ -152,23 +158,7 @@ async def set_dependencies(
         await dependency_graph.save(uow, release)
         return release
 
-    return await _change(request, change)
-
-
-async def _change(request: Request, change: Callable[[UnitOfWork], Awaitable[Release]]) -> Response:
-    """Run a change to an existing release in one transaction; reply with the release."""
-
-    async def work(uow: UnitOfWork) -> Reply:
-        release = await change(uow)
-        await projections.save(uow, release)
-        body = ReleaseOut.of(release).model_dump(mode="json")
-        return json_reply(200, body, {"ETag": etag(release.version)})
-
-    return _response(await commands.run(request.app.state.db, work))
-
-
-def _response(reply: Reply) -> Response:
-    return Response(reply.body, reply.status_code, reply.headers, media_type="application/json")
+    return await change_release(request, change)
 
 
 @router.get("", response_model=ReleasePage, responses=PROBLEMS)

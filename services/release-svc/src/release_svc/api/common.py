@@ -1,0 +1,60 @@
+"""What every release-svc route shares: problems, roles, running a change."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Request, Response
+
+from ferry import commands
+from ferry.auth import Principal, Role, allow
+from ferry.db import UnitOfWork
+from ferry.envelope import Meta
+from ferry.http import etag, problem_responses
+from ferry.idempotency import Reply, json_reply
+from release_svc import handlers, projections
+from release_svc.api.schemas import ReleaseOut
+from release_svc.domain.release import Release
+
+ReleaseManager = Annotated[Principal, allow(Role.RELEASE_MANAGER)]
+
+PROBLEMS = problem_responses(
+    {
+        400: "Malformed request",
+        401: "No valid bearer token",
+        403: "The caller's roles do not allow this, or a rule names why not",
+        404: "No such release",
+        409: "Conflict with the release's current state or a newer version (re-read it)",
+        428: "If-Match missing",
+        422: "Invalid field or unmet rule; `errors` names each",
+    }
+)
+
+
+async def change_release(
+    request: Request, change: Callable[[UnitOfWork], Awaitable[Release]]
+) -> Response:
+    """Run a change to an existing release in one transaction; reply with the release."""
+
+    async def work(uow: UnitOfWork) -> Reply:
+        release = await change(uow)
+        await projections.save(uow, release)
+        body = ReleaseOut.of(release).model_dump(mode="json")
+        return json_reply(200, body, {"ETag": etag(release.version)})
+
+    return response(await commands.run(request.app.state.db, work))
+
+
+def response(reply: Reply) -> Response:
+    return Response(reply.body, reply.status_code, reply.headers, media_type="application/json")
+
+
+async def decide(
+    request: Request, release_id: UUID, version: int, meta: Meta, decision: handlers.Decision
+) -> Response:
+    """A change the release decides from the command alone."""
+    return await change_release(
+        request, lambda uow: handlers.change(uow, release_id, version, meta, decision)
+    )

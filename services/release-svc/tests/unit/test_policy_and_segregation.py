@@ -1,0 +1,116 @@
+"""Approval under release policies, and the segregation-of-duties rules refusing and
+allowing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+from ferry.errors import Conflict
+from ferry.events.policy import SegregationRule
+from ferry.events.release import (
+    DeploymentWindow,
+    Level,
+    Outcome,
+    ReleaseApproved,
+    ReleaseType,
+    ValidationKind,
+)
+from release_svc.domain.freezes import FreezePeriod
+from release_svc.domain.lifecycle import Status
+from release_svc.domain.policy import DEFAULTS, RulesUnmet, SegregationOfDuties
+from release_svc.domain.release import Approve, AssessRisk, RecordValidation, Release, SetWindows
+from tests.support.releases import (
+    applied,
+    approved_by,
+    packaged,
+    planned,
+    ready_to_approve,
+    validated,
+    with_backout,
+)
+
+MINOR = DEFAULTS[ReleaseType.MINOR]
+
+
+def test_the_builder_may_not_validate_their_own_package() -> None:
+    release = packaged(planned(), by="bob")
+    cmd = RecordValidation(
+        release.id, ValidationKind.FUNCTIONAL, Outcome.PASSED, "https://ci/1", by="bob"
+    )
+    with pytest.raises(SegregationOfDuties) as refused:
+        release.record_validation(cmd, MINOR)
+    assert refused.value.rule is SegregationRule.BUILDER_CANNOT_VALIDATE
+    assert refused.value.status == 403
+    # Someone else may; and a policy without the rule lets the builder.
+    assert release.record_validation(replace(cmd, by="tess"), MINOR)
+    lax = replace(MINOR, segregation=frozenset())
+    assert release.record_validation(cmd, lax)
+
+
+def test_the_builder_may_not_approve_their_own_package() -> None:
+    release = validated(packaged(with_backout(planned()), by="bob"))
+    with pytest.raises(SegregationOfDuties) as refused:
+        approved_by(release, "bob")
+    assert refused.value.rule is SegregationRule.BUILDER_CANNOT_APPROVE
+    assert approved_by(release, "carl").status is Status.APPROVED
+
+
+def test_the_requester_of_an_emergency_change_may_not_approve_it_alone() -> None:
+    release = ready_to_approve(ReleaseType.EMERGENCY)  # requested by rita, its manager
+    assert release.package is not None
+    with pytest.raises(SegregationOfDuties) as refused:
+        approved_by(release, "rita")
+    assert refused.value.rule is SegregationRule.EMERGENCY_REQUESTER_CANNOT_APPROVE_ALONE
+    # One other approver is the emergency path; with a two-approver policy, the requester
+    # may be the second.
+    assert approved_by(release, "carl").status is Status.APPROVED
+    two = replace(DEFAULTS[ReleaseType.EMERGENCY], approvers=2, high_risk_approvers=2)
+    release = approved_by(ready_to_approve(ReleaseType.EMERGENCY), "carl", two)
+    assert release.status is Status.VALIDATED
+    assert approved_by(release, "rita", two).status is Status.APPROVED
+
+
+def test_a_high_risk_release_needs_the_policys_high_risk_approvers() -> None:
+    release = ready_to_approve()
+    cmd = AssessRisk(release.id, Level.HIGH, Level.HIGH, ["payments"], ["canary"], by="rita")
+    release = applied(release, release.assess_risk(cmd))
+    release = approved_by(release, "carl")
+    assert release.status is Status.VALIDATED
+    assert list(release.approvals) == ["carl"]
+    with pytest.raises(Conflict, match="already approved"):
+        approved_by(release, "carl")
+    decided = release.approve(
+        Approve(release.id, "RFC-1", by="cora"),
+        MINOR,
+        [],
+    )
+    assert isinstance(decided[-1], ReleaseApproved)
+    assert decided[-1].approvers == ["carl", "cora"]
+
+
+def test_unmet_rules_are_each_named() -> None:
+    release = validated(packaged(planned()))  # no backout plan
+    window = DeploymentWindow(
+        environment="production",
+        start=datetime(2026, 12, 3, 22, tzinfo=UTC),
+        end=datetime(2026, 12, 3, 23, tzinfo=UTC),
+    )
+    release = applied(
+        release, release.set_windows(SetWindows(release.id, [window], "rita"), [], {})
+    )
+    freeze = FreezePeriod(
+        uuid4(), datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 31, tzinfo=UTC), "year end"
+    )
+    with pytest.raises(RulesUnmet) as refused:
+        approved_by_with_freezes(release, [freeze])
+    rules = [rule for rule, _ in refused.value.unmet]
+    assert rules == ["backout-plan-required", "freeze"]
+    assert refused.value.status == 422
+
+
+def approved_by_with_freezes(release: Release, freezes: list[FreezePeriod]) -> object:
+    return release.approve(Approve(release.id, "RFC-1", by="carl"), MINOR, freezes)

@@ -1,0 +1,86 @@
+"""Releases in a given state, built by deciding and applying, as the service does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from uuid import uuid4
+
+from ferry.events.release import (
+    MediaRef,
+    Outcome,
+    ReleaseEvent,
+    ReleaseType,
+    ValidationKind,
+)
+from release_svc.domain.policy import DEFAULTS, Policy
+from release_svc.domain.release import (
+    Approve,
+    BuildPackage,
+    PlanRelease,
+    RecordValidation,
+    Release,
+    SetBackoutPlan,
+)
+
+MEDIA = MediaRef(name="payments.tar.gz", version="2026.12.0", sha256="a" * 64)
+
+
+def applied(release: Release, events: Sequence[ReleaseEvent]) -> Release:
+    for event in events:
+        release.apply(event)
+    return release
+
+
+def planned(release_type: ReleaseType = ReleaseType.MINOR, manager: str = "rita") -> Release:
+    release_id = uuid4()
+    cmd = PlanRelease(
+        release_id,
+        "Payments",
+        "2026.12.0",
+        date(2026, 12, 1),
+        date(2026, 12, 20),
+        release_manager=manager,
+        identifier="REL-2026-0001",
+        release_type=release_type,
+        owners=frozenset({"bob"}),
+    )
+    release = Release(release_id)
+    return applied(release, release.plan(cmd))
+
+
+def with_backout(release: Release) -> Release:
+    cmd = SetBackoutPlan(release.id, ["error rate over 5%"], ["switch back"], by="rita")
+    return applied(release, release.set_backout_plan(cmd))
+
+
+def packaged(release: Release, by: str = "bob") -> Release:
+    """Packaged by bob, one of the release's owners."""
+    cmd = BuildPackage(release.id, [MEDIA], by=by)
+    return applied(release, release.build_package(cmd, {MEDIA}))
+
+
+def with_result(
+    release: Release, kind: ValidationKind, outcome: Outcome = Outcome.PASSED, by: str = "tess"
+) -> Release:
+    cmd = RecordValidation(release.id, kind, outcome, "https://ci.example/report/1", by=by)
+    return applied(release, release.record_validation(cmd, policy_of(release)))
+
+
+def validated(release: Release) -> Release:
+    for kind in sorted(policy_of(release).required_validations):
+        release = with_result(release, kind)
+    return release
+
+
+def approved_by(release: Release, approver: str, policy: Policy | None = None) -> Release:
+    cmd = Approve(release.id, "RFC-1", by=approver)
+    return applied(release, release.approve(cmd, policy or policy_of(release), []))
+
+
+def policy_of(release: Release) -> Policy:
+    return DEFAULTS[release.release_type]
+
+
+def ready_to_approve(release_type: ReleaseType = ReleaseType.MINOR) -> Release:
+    return validated(packaged(with_backout(planned(release_type))))
