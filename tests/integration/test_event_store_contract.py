@@ -20,7 +20,9 @@ META = Meta(actor="alice", correlation_id="corr-1")
 
 
 class Store(Protocol):
-    async def load(self, stream_id: str) -> list[Envelope]: ...
+    async def load(
+        self, stream_id: str, *, after: int = 0, limit: int | None = None
+    ) -> list[Envelope]: ...
     async def append(
         self, stream_id: str, expected_version: int, new: Sequence[Event], meta: Meta
     ) -> list[Envelope]: ...
@@ -32,9 +34,11 @@ class CommittingPostgresStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def load(self, stream_id: str) -> list[Envelope]:
+    async def load(
+        self, stream_id: str, *, after: int = 0, limit: int | None = None
+    ) -> list[Envelope]:
         async with self._db.unit_of_work() as uow:
-            return await uow.events.load(stream_id)
+            return await uow.events.load(stream_id, after=after, limit=limit)
 
     async def append(
         self, stream_id: str, expected_version: int, new: Sequence[Event], meta: Meta
@@ -76,6 +80,19 @@ class TestEventStoreContract:
         assert {(e.actor, e.correlationid, e.source) for e in loaded} == {
             ("alice", "corr-1", loaded[0].source)
         }
+
+    async def test_a_stream_loads_a_page_at_a_time_after_a_version(self, store: Store) -> None:
+        sid = stream()
+        await store.append(sid, 0, [planned(name) for name in "abcde"], META)
+        pages = [await store.load(sid, after=after, limit=2) for after in (0, 2, 4, 5)]
+        assert [[e.data["name"] for e in page] for page in pages] == [
+            ["a", "b"],
+            ["c", "d"],
+            ["e"],
+            [],
+        ]
+        assert [e.streamversion for e in await store.load(sid, after=3)] == [4, 5]
+        assert await store.load(stream(), after=0, limit=2) == []
 
     async def test_appending_at_a_stale_version_fails(self, store: Store) -> None:
         sid = stream()

@@ -20,8 +20,11 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer
 
 from ferry.envelope import Envelope
+from ferry.events import Event
+from ferry.kafka import Message, Publisher
 from ferry.service import ServiceSpec, create_app
 from ferry.settings import ServiceSettings
+from ferry.testing import envelope_for
 from tests.support.infra import Infra
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -161,3 +164,13 @@ def start_service(
         **env,
     }
     return Process(f"{name}_svc", settings, log), f"http://127.0.0.1:{port}"
+
+
+async def publish(infra: Infra, topic: str, *events: Event, actor: str = "test") -> None:
+    """Put `events` on `topic` as the service (or outside tool) owning them would."""
+    publisher = Publisher(infra.kafka_bootstrap, "test-publisher")
+    try:
+        envelopes = [envelope_for(event, actor=actor) for event in events]
+        await publisher.publish([Message(topic, e.subject, e.to_json()) for e in envelopes])
+    finally:
+        await publisher.close()

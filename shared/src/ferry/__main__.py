@@ -1,8 +1,10 @@
-"""`ferry`: the command line. For now: `ferry token`, which mints a development token."""
+"""`ferry`: the command line: `ferry token` mints a development token, `ferry schema` prints
+an inbound topic's JSON Schema."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -10,6 +12,7 @@ from pathlib import Path
 
 from ferry.auth import Role
 from ferry.devauth import DevIssuer
+from ferry.events.schema import INBOUND, topic_schema
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -37,7 +40,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=Path(os.environ.get("FERRY_STATE_DIR", ".ferry/dev")),
         help="the local stack's state folder (FERRY_STATE_DIR, default .ferry/dev)",
     )
+    schema = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of an inbound topic's records",
+        description="Print the JSON Schema that records an outside tool publishes must meet.",
+    )
+    schema.add_argument("topic", choices=sorted(INBOUND))
     args = parser.parse_args(argv)
+    if args.command == "schema":
+        sys.stdout.write(json.dumps(topic_schema(args.topic), indent=2) + "\n")
+        return
     issuer = DevIssuer(args.state_dir / "auth")
     sys.stdout.write(issuer.mint(args.sub, args.role, ttl=args.ttl) + "\n")
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar
 
 from ferry.envelope import Meta
+from ferry.errors import ConcurrencyError, NotFound
 from ferry.events import REGISTRY, Event
 from ferry.eventstore import EventStore
 
@@ -32,6 +33,31 @@ async def rebuild(events: EventStore, stream_id: str, aggregate: A, kind: type[E
     # must expect it, not the number applied.
     aggregate.version = stream.version
     return aggregate
+
+
+async def existing(
+    events: EventStore, stream_id: str, aggregate: A, kind: type[Event], missing: str
+) -> A:
+    """Like `rebuild`, for an aggregate that must exist: `NotFound(missing)` if it does not."""
+    found = await rebuild(events, stream_id, aggregate, kind)
+    if found.version == 0:
+        raise NotFound(missing)
+    return found
+
+
+async def at_version(
+    events: EventStore,
+    stream_id: str,
+    aggregate: A,
+    kind: type[Event],
+    missing: str,
+    expected_version: int,
+) -> A:
+    """Like `existing`, if still at the version the caller read (its `If-Match`)."""
+    found = await existing(events, stream_id, aggregate, kind, missing)
+    if found.version != expected_version:
+        raise ConcurrencyError(stream_id, expected_version)
+    return found
 
 
 async def record(

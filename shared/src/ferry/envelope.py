@@ -8,7 +8,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 import orjson
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,20 @@ class Envelope(BaseModel):
     datacontenttype: Literal["application/json"] = "application/json"
     correlationid: str
     causationid: str | None = None
-    actor: str
+    actor: str = "external"
     actorroles: str | None = None
     traceparent: str | None = None
-    streamversion: int
+    streamversion: int = 0
+    """0 for an event from outside Ferry (on an inbound topic), which has no stream here."""
     data: dict[str, Any]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _conversation_starts_here(cls, values: Any) -> Any:
+        # Outside tools need not know the extension: their event starts its own conversation.
+        if isinstance(values, dict) and not values.get("correlationid") and "id" in values:
+            return {**values, "correlationid": str(values["id"])}
+        return values
 
     def to_json(self) -> bytes:
         return orjson.dumps(self.model_dump(mode="json"))

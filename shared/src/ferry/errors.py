@@ -97,6 +97,19 @@ class Unprocessable(FerryError):
     title = "Unprocessable request"
 
 
+class InvalidField(Unprocessable):
+    """A field's value breaks a rule the schema cannot state (e.g. one that needs the state).
+
+    Its problem names the field in `errors`, like a schema violation does."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+    def extensions(self) -> dict[str, Any]:
+        return {"errors": [{"field": self.field, "message": str(self)}]}
+
+
 class IdempotencyKeyReused(Unprocessable):
     """An Idempotency-Key was sent again with a different request."""
 

@@ -28,8 +28,11 @@ if TYPE_CHECKING:
 class EventStore(Protocol):
     """What handlers need from an event store; PostgreSQL and in-memory implement it."""
 
-    async def load(self, stream_id: str) -> list[Envelope]:
-        """All events of a stream in version order (empty for an unknown stream)."""
+    async def load(
+        self, stream_id: str, *, after: int = 0, limit: int | None = None
+    ) -> list[Envelope]:
+        """A stream's events in version order (empty for an unknown stream): those after
+        version `after`, at most `limit` of them (None: all)."""
         ...
 
     async def replay(self, stream_id: str, registry: EventRegistry) -> Replayed:
@@ -159,8 +162,9 @@ class _Statements:
         columns = "(event_id, stream_id, stream_version, type, data, metadata)"
         to_outbox = f"INSERT INTO {outbox} (position) SELECT position FROM appended"
         return _Statements(
+            # LIMIT NULL is no limit: one statement serves a whole stream and a page of it.
             load=f"SELECT event_id, stream_version, type, data, metadata FROM {events} "
-            "WHERE stream_id = $1 ORDER BY stream_version",
+            "WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version LIMIT $3",
             replay=f"SELECT type, data FROM {events} WHERE stream_id = $1 ORDER BY stream_version",
             # The common case, one event, takes scalars: no arrays to encode and unnest.
             append_one=f"""WITH appended AS (
@@ -187,8 +191,10 @@ class PostgresEventStore:
         self.appended: list[Envelope] = []
         """What this transaction appended; counted in metrics once it commits."""
 
-    async def load(self, stream_id: str) -> list[Envelope]:
-        rows = await self._uow.fetch(self._sql.load, stream_id)
+    async def load(
+        self, stream_id: str, *, after: int = 0, limit: int | None = None
+    ) -> list[Envelope]:
+        rows = await self._uow.fetch(self._sql.load, stream_id, after, limit)
         return [envelope_from_row(row) for row in rows]
 
     async def replay(self, stream_id: str, registry: EventRegistry) -> Replayed:

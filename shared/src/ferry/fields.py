@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, StringConstraints
 
 
 def _no_control_characters(value: str) -> str:
@@ -39,3 +40,17 @@ Notes = Annotated[
     AfterValidator(_no_control_characters_but_lines),
 ]
 """Like `Prose`, but may be left empty (a description)."""
+
+
+def _convertible_to_utc(moment: datetime) -> datetime:
+    # Year 9999 at -05:00 lies past year 9999 in UTC: refused here, not an error when stored.
+    try:
+        moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("is out of range") from exc
+    return moment
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_convertible_to_utc)]
+"""A point in time with its UTC offset, kept as given (a naive time is refused: whose midnight
+would it be?)."""

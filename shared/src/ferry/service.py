@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,6 +30,9 @@ from ferry.workers import Workers
 
 log = logging.getLogger(__name__)
 
+Job = Callable[[Database], Coroutine[Any, Any, None]]
+"""A background job of a service's own: given the service's database, runs until cancelled."""
+
 
 @dataclass(frozen=True)
 class ServiceSpec:
@@ -43,6 +46,9 @@ class ServiceSpec:
     """The topic its outbox relays to (unprefixed), or None for a service that publishes nothing."""
     consumes: Mapping[str, Mapping[type[Event], EventHandler]] = field(default_factory=dict)
     """Per topic (unprefixed): the event types it handles and their handlers."""
+    jobs: Mapping[str, Job] = field(default_factory=dict)
+    """Its own background jobs, by name: run beside the relay and consumers, and reported by
+    `/readyz` should one end."""
 
 
 def request_meta(caller: Annotated[Principal, Depends(authenticate)]) -> Meta:
@@ -144,6 +150,7 @@ def _jobs(
             handle=Dispatcher(spec.name, db, handlers),
         )
         jobs.append(("consumer", consumer.run()))
+    jobs.extend((name, job(db)) for name, job in spec.jobs.items())
     return jobs
 
 

@@ -23,8 +23,11 @@ class InMemoryEventStore:
         self._streams: dict[str, list[Envelope]] = defaultdict(list)
         self.published: list[Envelope] = []
 
-    async def load(self, stream_id: str) -> list[Envelope]:
-        return list(self._streams.get(stream_id, []))
+    async def load(
+        self, stream_id: str, *, after: int = 0, limit: int | None = None
+    ) -> list[Envelope]:
+        later = [e for e in self._streams.get(stream_id, []) if e.streamversion > after]
+        return later[:limit]
 
     async def replay(self, stream_id: str, registry: EventRegistry) -> Replayed:
         return replayed(((e.type, e.data) for e in self._streams.get(stream_id, [])), registry)

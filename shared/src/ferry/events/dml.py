@@ -6,7 +6,10 @@ from enum import StrEnum
 from typing import ClassVar, Literal
 from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict
+
 from ferry.events.base import Event
+from ferry.events.release import MediaRef
 
 
 class LibraryEntryEvent(Event):
@@ -26,6 +29,43 @@ class LibraryEntryOpened(LibraryEntryEvent):
     schema_version: Literal[1] = 1
     name: str
     version: str
+
+
+class PackageValidated(LibraryEntryEvent):
+    """release-svc validated the release's package (this revision of it)."""
+
+    type: Literal["PackageValidated"] = "PackageValidated"
+    schema_version: Literal[1] = 1
+    package_revision: int
+
+
+class ManifestItem(BaseModel):
+    """One media item of a release's manifest."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str
+    version: str
+    sha256: str
+    size: int
+
+
+class PackageApproved(LibraryEntryEvent):
+    """release-svc approved the release's package: these media, this revision."""
+
+    type: Literal["PackageApproved"] = "PackageApproved"
+    schema_version: Literal[1] = 1
+    package_revision: int
+    media: list[MediaRef]
+
+
+class ReleaseAvailabilityRefused(LibraryEntryEvent):
+    """The approved package cannot be made available (media missing, altered or revoked)."""
+
+    type: Literal["ReleaseAvailabilityRefused"] = "ReleaseAvailabilityRefused"
+    schema_version: Literal[1] = 1
+    package_revision: int
+    reasons: list[str]
 
 
 class MediaKind(StrEnum):
@@ -60,6 +100,15 @@ class MediaStaged(MediaEvent):
     supplier: str = ""
 
 
+class MediaAuthorized(MediaEvent):
+    """The media moved from quarantine into the definitive library, for a release."""
+
+    type: Literal["MediaAuthorized"] = "MediaAuthorized"
+    schema_version: Literal[1] = 1
+    sha256: str
+    release_id: UUID
+
+
 class MediaRevoked(MediaEvent):
     """A librarian withdrew the media (e.g. a vulnerability); nothing may use it now."""
 
@@ -74,7 +123,19 @@ class ReleaseAvailable(LibraryEntryEvent):
 
     type: Literal["ReleaseAvailable"] = "ReleaseAvailable"
     schema_version: Literal[1] = 1
+    package_revision: int = 0
     manifest: str
     """The manifest as signed: canonical JSON of release id, version, media and time."""
     signature: str
-    """Ed25519 over `manifest`, base64."""
+    """Ed25519 over the manifest's UTF-8 bytes, base64."""
+    key_id: str = ""
+    """Which of the library's signing keys signed it (its public key's sha256, hex)."""
+
+
+class MediaRetrieved(MediaEvent):
+    """Someone downloaded the media: who, what (the digest), when (the envelope's time)."""
+
+    type: Literal["MediaRetrieved"] = "MediaRetrieved"
+    schema_version: Literal[1] = 1
+    sha256: str
+    retrieved_by: str
