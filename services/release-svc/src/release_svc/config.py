@@ -1,4 +1,4 @@
-"""release-svc settings: the shared ones plus its port and schema."""
+"""release-svc settings: the shared ones plus its port, schema and communications poll."""
 
 from __future__ import annotations
 
@@ -12,3 +12,5 @@ class Settings(ServiceSettings):
     db_schema: str = Field(
         "release", pattern=r"^[a-z_][a-z0-9_]*$", validation_alias="FERRY_RELEASE_DB_SCHEMA"
     )
+    communication_poll_seconds: float = Field(30.0, gt=0)
+    """How often to look for communication plan entries that fell due."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence, Set
 from uuid import UUID
 
-from ferry.aggregate import rebuild, record
+from ferry.aggregate import at_version, existing, rebuild, record
 from ferry.envelope import Meta
-from ferry.errors import ConcurrencyError, NotFound
+from ferry.errors import ConcurrencyError
 from ferry.events.policy import ReleasePolicySet
 from ferry.events.release import DeploymentWindow, MediaRef, ReleaseEvent, ReleaseType
 from ferry.eventstore import WithEvents
@@ -41,18 +41,16 @@ async def load_release(uow: WithEvents, release_id: UUID) -> Release:
 
 
 async def get_release(uow: WithEvents, release_id: UUID) -> Release:
-    release = await load_release(uow, release_id)
-    if not release.exists:
-        raise NotFound(f"no release {release_id}")
-    return release
+    stream, missing = stream_id(release_id), f"no release {release_id}"
+    return await existing(uow.events, stream, Release(release_id), ReleaseEvent, missing)
 
 
 async def get_release_at(uow: WithEvents, release_id: UUID, expected_version: int) -> Release:
     """The release, if it is still at the version the caller read (its `If-Match`)."""
-    release = await get_release(uow, release_id)
-    if release.version != expected_version:
-        raise ConcurrencyError(stream_id(release.id), expected_version)
-    return release
+    stream, missing = stream_id(release_id), f"no release {release_id}"
+    return await at_version(
+        uow.events, stream, Release(release_id), ReleaseEvent, missing, expected_version
+    )
 
 
 async def load_policy(uow: WithEvents, release_type: ReleaseType) -> ReleasePolicy:

@@ -2,24 +2,60 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from ferry.events.change import ChangeApproved, ChangeRejected
+from ferry.events.deploy import DeploymentCompleted
+from ferry.events.dml import MediaRevoked, MediaStaged, ReleaseAvailable
+from ferry.events.els import ElsExited, ElsStarted
 from ferry.service import ServiceSpec, create_app
-from release_svc.api.routes import router
+from release_svc import communications, consumers
+from release_svc.api import freezes, history, lifecycle, planning, policies, routes, schedule
 from release_svc.config import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def spec(settings: Settings | None = None) -> ServiceSpec:
+    settings = settings or Settings()
     return ServiceSpec(
         name="release-svc",
-        settings=settings or Settings(),
+        settings=settings,
         migrations=MIGRATIONS,
-        routers=[router],
+        routers=[
+            routes.router,
+            planning.router,
+            lifecycle.router,
+            policies.router,
+            freezes.router,
+            schedule.router,
+            history.router,
+        ],
         publishes="release.events",
+        consumes={
+            "dml.events": {
+                MediaStaged: consumers.on_media_staged,
+                MediaRevoked: consumers.on_media_revoked,
+                ReleaseAvailable: consumers.on_release_available,
+            },
+            "deploy.events": {DeploymentCompleted: consumers.on_deployment_completed},
+            "els.events": {
+                ElsStarted: consumers.on_els_started,
+                ElsExited: consumers.on_els_exited,
+            },
+            "change.events": {
+                ChangeApproved: consumers.on_change_approved,
+                ChangeRejected: consumers.on_change_rejected,
+            },
+        },
+        jobs={
+            "communications": functools.partial(
+                communications.run, every=settings.communication_poll_seconds
+            )
+        },
     )
 
 

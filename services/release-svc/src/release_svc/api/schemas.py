@@ -31,7 +31,7 @@ from ferry.events.release import (
     Span,
     ValidationKind,
 )
-from ferry.fields import Line, Notes, Prose
+from ferry.fields import Line, Moment, Notes, Prose
 from release_svc.domain.policy import Policy
 from release_svc.domain.release import Release
 
@@ -132,8 +132,8 @@ class WindowIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     environment: Name
-    start: AwareDatetime = Field(examples=["2026-12-03T22:00:00+01:00"])
-    end: AwareDatetime
+    start: Moment = Field(examples=["2026-12-03T22:00:00+01:00"])
+    end: Moment
 
 
 class WindowsIn(BaseModel):

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
-from ferry.errors import Unprocessable
+from ferry.errors import InvalidField
 from ferry.events.release import (
     Activity,
     CommunicationEntry,
@@ -17,15 +17,8 @@ from ferry.events.release import (
 )
 
 
-class InvalidPlan(Unprocessable):
+class InvalidPlan(InvalidField):
     """A release plan that breaks a rule, naming the field at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-
-    def extensions(self) -> dict[str, object]:
-        return {"errors": [{"field": self.field, "message": str(self)}]}
 
 
 def check_dates(start: date, end: date, activities: Mapping[Activity, Span]) -> None:

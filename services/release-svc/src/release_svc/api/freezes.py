@@ -1,0 +1,124 @@
+"""Routes of freeze (blackout) periods: declare, list, read, lift.
+
+A freeze changes no release: the schedule flags the windows it covers, and a release's
+windows and approval are checked against the freezes in force.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Request, Response
+
+from ferry import commands
+from ferry.auth import Principal, Reader, Role, allow
+from ferry.db import UnitOfWork
+from ferry.http import ExpectedVersion, etag, problem_responses
+from ferry.idempotency import IdempotencyKey, Reply, json_reply
+from ferry.service import RequestMeta, UoW
+from release_svc import freeze_handlers
+from release_svc.adapters import freeze_periods
+from release_svc.api import common
+from release_svc.api.filters import Cursor, Limit, ScopeQuery
+from release_svc.api.routes import IdempotencyKeyHeader
+from release_svc.api.schedule_schemas import FreezeIn, FreezeOut, FreezePage, LiftIn
+from release_svc.domain.freezes import Freeze, FreezePeriod
+
+router = APIRouter(prefix="/freezes", tags=["freezes"])
+FreezeAuthority = Annotated[Principal, allow(Role.RELEASE_MANAGER, Role.CHANGE_AUTHORITY)]
+
+PROBLEMS = problem_responses(
+    {
+        400: "Malformed request",
+        401: "No valid bearer token",
+        403: "The caller's roles do not allow this",
+        404: "No such freeze",
+        409: "The freeze is lifted already, or changed since it was read (re-read it)",
+        428: "If-Match missing",
+        422: "Invalid field; `errors` names each",
+    }
+)
+
+
+@router.post("", status_code=201, response_model=FreezeOut, responses=PROBLEMS)
+async def declare_freeze(
+    freeze: FreezeIn,
+    request: Request,
+    caller: FreezeAuthority,
+    meta: RequestMeta,
+    key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Declare a freeze period → `FreezePeriodDeclared`: nothing in its environments and
+    services (empty: all) may be deployed from `start` to `end`. Releases are not changed;
+    the schedule flags the windows it covers."""
+    period = FreezePeriod(
+        freeze_id=uuid4(),
+        start=freeze.start,
+        end=freeze.end,
+        reason=freeze.reason,
+        environments=frozenset(freeze.environments),
+        services=frozenset(freeze.services),
+    )
+    # Scoped to the caller: one client's key never replays another's reply.
+    scope = f"POST /freezes {caller.subject}"
+    idempotency = IdempotencyKey.of(scope, key, await request.body()) if key else None
+    run = _run(lambda uow: freeze_handlers.declare_freeze(period, uow, meta), status=201)
+    return common.response(await commands.run(request.app.state.db, run, idempotency))
+
+
+@router.post("/{freeze_id}/lift", response_model=FreezeOut, responses=PROBLEMS)
+async def lift_freeze(
+    freeze_id: UUID,
+    lift: LiftIn,
+    request: Request,
+    _: FreezeAuthority,
+    meta: RequestMeta,
+    version: ExpectedVersion,
+) -> Response:
+    """Lift a freeze → `FreezePeriodLifted`; it no longer applies. Requires `If-Match`."""
+    run = _run(lambda uow: freeze_handlers.lift_freeze(freeze_id, lift.reason, version, uow, meta))
+    return common.response(await commands.run(request.app.state.db, run))
+
+
+def _run(
+    change: Callable[[UnitOfWork], Awaitable[Freeze]], status: int = 200
+) -> Callable[[UnitOfWork], Awaitable[Reply]]:
+    """The work of one freeze change: its events and its row in one transaction."""
+
+    async def work(uow: UnitOfWork) -> Reply:
+        freeze = await change(uow)
+        await freeze_periods.save(uow, freeze)
+        headers = {"ETag": etag(freeze.version)}
+        if status == 201:
+            headers["Location"] = f"/freezes/{freeze.id}"
+        return json_reply(status, FreezeOut.of(freeze).model_dump(mode="json"), headers)
+
+    return work
+
+
+@router.get("", response_model=FreezePage, responses=PROBLEMS)
+async def list_freezes(
+    uow: UoW,
+    _: Reader,
+    where: ScopeQuery,
+    include_lifted: bool = False,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> FreezePage:
+    """Freezes in the order they start, a page at a time (follow `next`): those overlapping
+    `from` to `to` that apply to `environment` and `service`; lifted ones only if asked."""
+    async with uow:
+        filters = freeze_periods.Filters(where, include_lifted)
+        freezes, next_cursor = await freeze_periods.list_page(uow, filters, limit, cursor)
+    return FreezePage(items=[FreezeOut.of(f) for f in freezes], next=next_cursor)
+
+
+@router.get("/{freeze_id}", response_model=FreezeOut, responses=PROBLEMS)
+async def get_freeze(freeze_id: UUID, uow: UoW, response: Response, _: Reader) -> FreezeOut:
+    """One freeze; its `ETag` is the version to send in `If-Match` to lift it."""
+    async with uow:
+        freeze = await freeze_handlers.get_freeze(uow, freeze_id)
+    response.headers["ETag"] = etag(freeze.version)
+    return FreezeOut.of(freeze)

@@ -1,0 +1,149 @@
+"""Routes that move a release through its life: package, validation, approval, review."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Request, Response
+
+from ferry.auth import Principal, Role, allow
+from ferry.db import UnitOfWork
+from ferry.events.release import ImprovementAction
+from ferry.http import ExpectedVersion
+from ferry.service import RequestMeta
+from release_svc import handlers
+from release_svc.adapters import freeze_periods, known_media
+from release_svc.api.common import PROBLEMS, ReleaseManager, change_release, decide
+from release_svc.api.schemas import (
+    ApprovalIn,
+    PackageIn,
+    RejectionIn,
+    ReleaseOut,
+    ReviewIn,
+    ValidationIn,
+)
+from release_svc.domain.release import (
+    Approve,
+    BuildPackage,
+    RecordValidation,
+    Reject,
+    Release,
+    Review,
+)
+
+router = APIRouter(prefix="/releases/{release_id}", tags=["release lifecycle"])
+Tester = Annotated[Principal, allow(Role.TESTER)]
+ChangeAuthority = Annotated[Principal, allow(Role.CHANGE_AUTHORITY)]
+
+
+@router.put("/package", response_model=ReleaseOut, responses=PROBLEMS)
+async def build_package(
+    release_id: UUID,
+    package: PackageIn,
+    request: Request,
+    caller: ReleaseManager,
+    meta: RequestMeta,
+    version: ExpectedVersion,
+) -> Response:
+    """The DML media the release consists of → `ReleasePackageBuilt`. Each must be media
+    the DML announced, with the same sha256, and not revoked (422 naming it otherwise). A
+    new package needs validating afresh. The caller is recorded as its builder."""
+    media = package.to_media()
+    cmd = BuildPackage(release_id=release_id, media=media, by=caller.subject)
+
+    async def change(uow: UnitOfWork) -> Release:
+        known = await known_media.known(uow, media)
+        return await handlers.build_package(cmd, version, uow, meta, known)
+
+    return await change_release(request, change)
+
+
+@router.post("/validations", response_model=ReleaseOut, responses=PROBLEMS)
+async def record_validation(
+    release_id: UUID,
+    result: ValidationIn,
+    request: Request,
+    caller: Tester,
+    meta: RequestMeta,
+    version: ExpectedVersion,
+) -> Response:
+    """A tester's result of one kind of validation of the current package →
+    `ValidationResultRecorded`, then `ReleaseValidated` once every kind the policy requires
+    has passed, or `ReleaseValidationFailed` when a required kind fails."""
+    cmd = RecordValidation(
+        release_id=release_id,
+        kind=result.kind,
+        outcome=result.outcome,
+        evidence=str(result.evidence),
+        by=caller.subject,
+    )
+    return await change_release(
+        request, lambda uow: handlers.record_validation(cmd, version, uow, meta)
+    )
+
+
+@router.post("/approvals", response_model=ReleaseOut, responses=PROBLEMS)
+async def approve(
+    release_id: UUID,
+    approval: ApprovalIn,
+    request: Request,
+    caller: ChangeAuthority,
+    meta: RequestMeta,
+    version: ExpectedVersion,
+) -> Response:
+    """A change authority approves the validated release under an RFC → `ApprovalGiven`, and
+    `ReleaseApproved` once the policy's number of distinct approvers is reached. Unmet
+    policy rules answer 422 naming each; segregation of duties 403 naming the rule."""
+    cmd = Approve(
+        release_id=release_id, rfc=approval.rfc, comment=approval.comment, by=caller.subject
+    )
+
+    async def change(uow: UnitOfWork) -> Release:
+        freezes = await freeze_periods.in_force(uow)
+        return await handlers.approve(cmd, version, uow, meta, freezes)
+
+    return await change_release(request, change)
+
+
+@router.post("/rejection", response_model=ReleaseOut, responses=PROBLEMS)
+async def reject(
+    release_id: UUID,
+    rejection: RejectionIn,
+    request: Request,
+    caller: ChangeAuthority,
+    meta: RequestMeta,
+    version: ExpectedVersion,
+) -> Response:
+    """A change authority rejects the release → `ReleaseRejected`; a new package may be
+    submitted."""
+    cmd = Reject(
+        release_id=release_id, rfc=rejection.rfc, reason=rejection.reason, by=caller.subject
+    )
+    return await decide(request, release_id, version, meta, lambda r: r.reject(cmd))
+
+
+@router.post("/review", response_model=ReleaseOut, responses=PROBLEMS)
+async def review(
+    release_id: UUID,
+    findings: ReviewIn,
+    request: Request,
+    caller: ReleaseManager,
+    meta: RequestMeta,
+    version: ExpectedVersion,
+) -> Response:
+    """The post-implementation review, once Early Life Support has ended →
+    `ReleaseReviewed` (the release is closed) and one `ImprovementActionRaised` per action,
+    for Continual Improvement."""
+    cmd = Review(
+        release_id=release_id,
+        objectives_met=findings.objectives_met,
+        deployment_outcome=findings.deployment_outcome,
+        incidents_during_els=findings.incidents_during_els,
+        els_duration_days=findings.els_duration_days,
+        went_well=findings.went_well,
+        to_improve=findings.to_improve,
+        actions=[ImprovementAction(action_id=uuid4(), **a.model_dump()) for a in findings.actions],
+        by=caller.subject,
+    )
+    return await decide(request, release_id, version, meta, lambda r: r.conduct_review(cmd))

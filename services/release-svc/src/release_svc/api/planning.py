@@ -1,0 +1,128 @@
+"""Routes for the parts of a release's plan: scope, windows, communication, risk, backout.
+
+Each replaces its part whole, requires `If-Match`, and is open to the release's manager
+and owners while the release is not yet deployed.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+
+from ferry.db import UnitOfWork
+from ferry.events.release import ScopeItem
+from ferry.http import ExpectedVersion
+from ferry.service import RequestMeta
+from release_svc import handlers
+from release_svc.adapters import freeze_periods, schedule
+from release_svc.api.common import PROBLEMS, ReleaseManager, change_release, decide
+from release_svc.api.schemas import (
+    BackoutPlanIn,
+    CommunicationPlanIn,
+    ReleaseOut,
+    RiskIn,
+    ScopeIn,
+    WindowsIn,
+)
+from release_svc.domain.release import (
+    AssessRisk,
+    PlannedCommunication,
+    Release,
+    SetBackoutPlan,
+    SetCommunicationPlan,
+    SetScope,
+    SetWindows,
+)
+
+router = APIRouter(prefix="/releases/{release_id}", tags=["release plan"])
+
+
+@router.put("/scope", response_model=ReleaseOut, responses=PROBLEMS)
+async def set_scope(
+    release_id: UUID,
+    scope: ScopeIn,
+    request: Request,
+    caller: ReleaseManager,
+    meta: RequestMeta,
+    version: ExpectedVersion,
+) -> Response:
+    """The services, applications, components, documentation, training and process items
+    the release includes → `ReleaseScopeSet`."""
+    items = [ScopeItem(**item.model_dump()) for item in scope.items]
+    cmd = SetScope(release_id=release_id, items=items, by=caller.subject)
+    return await decide(request, release_id, version, meta, lambda r: r.set_scope(cmd))
+
+
+@router.put("/windows", response_model=ReleaseOut, responses=PROBLEMS)
+async def set_windows(
+    release_id: UUID,
+    windows: WindowsIn,
+    request: Request,
+    caller: ReleaseManager,
+    meta: RequestMeta,
+    version: ExpectedVersion,
+) -> Response:
+    """Deployment windows per environment → `DeploymentWindowsSet`. Refused (422) when a
+    window starts before a window of a release this one depends on, in the same
+    environment, or falls in a freeze — unless an emergency release gives
+    `freeze_override`, which is recorded."""
+    cmd = SetWindows(
+        release_id=release_id,
+        windows=windows.to_windows(),
+        freeze_override=windows.freeze_override,
+        by=caller.subject,
+    )
+
+    async def change(uow: UnitOfWork) -> Release:
+        release = await handlers.get_release(uow, release_id)
+        freezes = await freeze_periods.in_force(uow)
+        theirs = await schedule.windows_of(uow, release.depends_on)
+        return await handlers.set_windows(cmd, version, uow, meta, freezes, theirs)
+
+    return await change_release(request, change)
+
+
+@router.put("/communication-plan", response_model=ReleaseOut, responses=PROBLEMS)
+async def set_communication_plan(
+    release_id: UUID,
+    plan: CommunicationPlanIn,
+    request: Request,
+    caller: ReleaseManager,
+    meta: RequestMeta,
+    version: ExpectedVersion,
+) -> Response:
+    """Who is told what, when, relative to a milestone → `CommunicationPlanSet`; each entry
+    is announced by `CommunicationDue` when it falls due."""
+    entries = [PlannedCommunication(**entry.model_dump()) for entry in plan.entries]
+    cmd = SetCommunicationPlan(release_id=release_id, entries=entries, by=caller.subject)
+    return await decide(request, release_id, version, meta, lambda r: r.set_communication_plan(cmd))
+
+
+@router.put("/risk", response_model=ReleaseOut, responses=PROBLEMS)
+async def assess_risk(
+    release_id: UUID,
+    risk: RiskIn,
+    request: Request,
+    caller: ReleaseManager,
+    meta: RequestMeta,
+    version: ExpectedVersion,
+) -> Response:
+    """The risk and impact assessment → `RiskAssessed`; the risk level is likelihood by
+    impact, and a high one needs the policy's `high_risk_approvers`."""
+    cmd = AssessRisk(release_id=release_id, by=caller.subject, **risk.model_dump())
+    return await decide(request, release_id, version, meta, lambda r: r.assess_risk(cmd))
+
+
+@router.put("/backout-plan", response_model=ReleaseOut, responses=PROBLEMS)
+async def set_backout_plan(
+    release_id: UUID,
+    plan: BackoutPlanIn,
+    request: Request,
+    caller: ReleaseManager,
+    meta: RequestMeta,
+    version: ExpectedVersion,
+) -> Response:
+    """When to roll back and the ordered steps to take → `BackoutPlanSet`."""
+    cmd = SetBackoutPlan(release_id=release_id, by=caller.subject, **plan.model_dump())
+    return await decide(request, release_id, version, meta, lambda r: r.set_backout_plan(cmd))

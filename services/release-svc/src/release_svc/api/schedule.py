@@ -1,0 +1,73 @@
+"""Routes of the deployment schedule: every release's windows with their conflicts, as JSON
+pages and as an iCalendar feed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Response
+
+from ferry.auth import Reader
+from ferry.errors import Unprocessable
+from ferry.http import problem_responses
+from ferry.service import UoW
+from release_svc import ical
+from release_svc.adapters import freeze_periods, schedule
+from release_svc.api.filters import Cursor, Limit, ScheduleQuery
+from release_svc.api.schedule_schemas import ScheduleEntryOut, SchedulePage
+from release_svc.schedule_feed import freeze_event, window_event
+
+router = APIRouter(tags=["schedule"])
+FEED_MOST = 5000
+"""Windows in one calendar feed at most; more must be narrowed with `from` and `to`."""
+
+PROBLEMS = problem_responses(
+    {
+        400: "Malformed request, or a cursor this API did not give out",
+        401: "No valid bearer token",
+        403: "The caller's roles do not allow this",
+        422: "Invalid field; `errors` names each",
+    }
+)
+
+
+@router.get("/schedule", response_model=SchedulePage, responses=PROBLEMS)
+async def get_schedule(
+    uow: UoW, _: Reader, filters: ScheduleQuery, limit: Limit = 50, cursor: Cursor = None
+) -> SchedulePage:
+    """Deployment windows in the order they open, a page at a time (follow `next`), each
+    with its `conflicts`: overlapping windows changing a service in one environment, a
+    window in a freeze in force (not overridden), a window before that of a release it
+    depends on. Filters: windows overlapping `from` to `to`, `environment`, `service`,
+    `owner` (release manager or owner), `status`."""
+    async with uow:
+        shown, next_cursor = await schedule.schedule_page(uow, filters, limit, cursor)
+    return SchedulePage(items=[ScheduleEntryOut.of(s) for s in shown], next=next_cursor)
+
+
+@router.get(
+    "/schedule.ics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/calendar": {}}, "description": "An RFC 5545 calendar"},
+        **PROBLEMS,
+    },
+)
+async def get_schedule_calendar(uow: UoW, _: Reader, filters: ScheduleQuery) -> Response:
+    """The schedule as an iCalendar feed: a VEVENT per window (its conflicts in the
+    description) and per freeze in force (`CATEGORIES:FREEZE`), with the filters of
+    `/schedule` (freezes by time, environment and service only)."""
+    async with uow:
+        shown, more = await schedule.schedule_page(uow, filters, FEED_MOST, None)
+        if more is not None:
+            raise Unprocessable(
+                f"from: more than {FEED_MOST} windows match; narrow the feed with from and to"
+            )
+        freezes = await freeze_periods.in_force(uow, filters.scope)
+    events = [*(window_event(s) for s in shown), *(freeze_event(f) for f in freezes)]
+    body = ical.calendar(events, name="Ferry release schedule", now=datetime.now(UTC))
+    return Response(
+        body,
+        media_type=ical.MEDIA_TYPE,
+        headers={"Content-Disposition": 'inline; filename="ferry-schedule.ics"'},
+    )

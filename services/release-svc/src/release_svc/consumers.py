@@ -1,0 +1,112 @@
+"""What release-svc does with other services' events: the release's life after approval
+(from the DML, deploy-svc and els-svc), the media packages are checked against, and
+approvals from an external change tool."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from ferry.consuming import caused_by
+from ferry.db import UnitOfWork
+from ferry.envelope import Envelope
+from ferry.errors import NotFound
+from ferry.events.change import ChangeApproved, ChangeDecision, ChangeRejected
+from ferry.events.deploy import DeploymentCompleted
+from ferry.events.dml import MediaRevoked, MediaStaged, ReleaseAvailable
+from ferry.events.els import ElsExited, ElsStarted
+from ferry.events.release import ApprovalSource
+from release_svc import handlers, projections
+from release_svc.adapters import freeze_periods, known_media, release_list
+from release_svc.domain.release import Approve, Reject
+
+ACTOR = "service:release-svc"
+
+
+async def on_media_staged(event: MediaStaged, _: Envelope, uow: UnitOfWork) -> None:
+    await known_media.staged(uow, event)
+
+
+async def on_media_revoked(event: MediaRevoked, _: Envelope, uow: UnitOfWork) -> None:
+    await known_media.revoked(uow, event)
+
+
+async def _react(
+    uow: UnitOfWork, release_id: UUID, envelope: Envelope, decision: handlers.Decision
+) -> None:
+    meta = caused_by(envelope, ACTOR)
+    release = await handlers.react(uow, release_id, meta, decision)
+    await projections.save(uow, release)
+
+
+async def on_release_available(
+    event: ReleaseAvailable, envelope: Envelope, uow: UnitOfWork
+) -> None:
+    await _react(uow, event.release_id, envelope, lambda r: r.made_available())
+
+
+async def on_deployment_completed(
+    event: DeploymentCompleted, envelope: Envelope, uow: UnitOfWork
+) -> None:
+    await _react(
+        uow,
+        event.release_id,
+        envelope,
+        lambda r: r.deployed(event.environment, event.deployment_id),
+    )
+
+
+async def on_els_started(event: ElsStarted, envelope: Envelope, uow: UnitOfWork) -> None:
+    await _react(
+        uow, event.release_id, envelope, lambda r: r.early_life_support_started(event.environment)
+    )
+
+
+async def on_els_exited(event: ElsExited, envelope: Envelope, uow: UnitOfWork) -> None:
+    release = await handlers.get_release(uow, event.release_id)
+    policy = await handlers.policy_of(uow, release)
+    await _react(
+        uow,
+        event.release_id,
+        envelope,
+        lambda r: r.early_life_support_ended(event.environment, policy),
+    )
+
+
+async def _release_id(uow: UnitOfWork, decision: ChangeDecision) -> UUID:
+    if decision.release.upper().startswith("REL-"):
+        found = await release_list.release_id_of(uow, decision.release.upper())
+        if found is None:
+            raise NotFound(f"no release {decision.release}")
+        return found
+    try:
+        return UUID(decision.release)
+    except ValueError as exc:
+        raise NotFound(f"no release {decision.release!r}") from exc
+
+
+async def on_change_approved(event: ChangeApproved, envelope: Envelope, uow: UnitOfWork) -> None:
+    """The change tool's approval counts as one approver's, under the same rules."""
+    cmd = Approve(
+        release_id=await _release_id(uow, event),
+        rfc=event.rfc,
+        by=event.decided_by,
+        comment=event.comment,
+        source=ApprovalSource.CHANGE_TOOL,
+    )
+    freezes = await freeze_periods.in_force(uow)
+    meta = caused_by(envelope, event.decided_by)
+    release = await handlers.approve(cmd, None, uow, meta, freezes)
+    await projections.save(uow, release)
+
+
+async def on_change_rejected(event: ChangeRejected, envelope: Envelope, uow: UnitOfWork) -> None:
+    cmd = Reject(
+        release_id=await _release_id(uow, event),
+        rfc=event.rfc,
+        reason=event.reason,
+        by=event.decided_by,
+        source=ApprovalSource.CHANGE_TOOL,
+    )
+    meta = caused_by(envelope, event.decided_by)
+    release = await handlers.react(uow, cmd.release_id, meta, lambda r: r.reject(cmd))
+    await projections.save(uow, release)
