@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ferry import migrations
 from ferry.db import Database
@@ -38,6 +42,7 @@ def stack(infra: Infra, topic_prefix: str, tmp_path: Path) -> Iterator[dict[str,
         env[f"FERRY_{name.upper()}_PORT"] = str(port)
         env[f"FERRY_{name.upper()}_DB_SCHEMA"] = f"e2e_{name}_{run}"
         urls[name] = f"http://127.0.0.1:{port}"
+    env["FERRY_DML_MEDIA_DIR"] = str(tmp_path / "dml-media")
     processes = [Process(module, env, tmp_path / f"{module}.log") for module in SERVICES.values()]
     try:
         yield urls
@@ -140,6 +145,120 @@ async def _library_open(client: httpx.AsyncClient, url: str) -> dict[str, str] |
         return None
     body: dict[str, str] = found.json()
     return body
+
+
+@pytest.mark.timeout(180)
+async def test_a_release_goes_from_plan_to_approved_across_the_services(
+    stack: dict[str, str], client: httpx.AsyncClient, infra: Infra, topic_prefix: str
+) -> None:
+    """Every hand a real organisation has in it: a librarian stages the media, the release
+    manager plans and packages, a tester validates, a change authority approves."""
+    for name, url in stack.items():
+        await eventually(lambda url=url: ready(client, url), timeout=60, what=f"{name} ready")
+    release, dml = stack["release"], stack["dml"]
+    librarian = infra.issuer.bearer("lib", "dml-librarian")
+    tester = infra.issuer.bearer("tess", "tester")
+    cab = infra.issuer.bearer("carl", "change-authority")
+
+    content = b"payments-api 2026.12.0\n" * 4096
+    staged = await client.put(
+        f"{dml}/media/payments-api.tar.gz/2026.12.0",
+        content=content,
+        headers={**librarian, "Content-Type": "application/gzip"},
+    )
+    assert staged.status_code == 201, staged.text
+    media = {k: staged.json()[k] for k in ("name", "version", "sha256")}
+
+    created = await client.post(
+        f"{release}/releases",
+        json={
+            "name": "Payments 2026.12",
+            "version": "2026.12.0",
+            "planned_start": "2026-12-01",
+            "planned_end": "2026-12-20",
+        },
+        headers={"X-Correlation-ID": "e2e-approval"},
+    )
+    assert created.status_code == 201, created.text
+    path = f"{release}/releases/{created.json()['id']}"
+    backout = await client.put(
+        f"{path}/backout-plan",
+        json={"trigger_conditions": ["error rate above 2%"], "steps": ["switch back"]},
+        headers={"If-Match": created.headers["ETag"]},
+    )
+    assert backout.status_code == 200, backout.text
+
+    async def packaged() -> httpx.Response | None:
+        answer = await client.put(
+            f"{path}/package",
+            json={"media": [media]},
+            headers={"If-Match": backout.headers["ETag"]},
+        )
+        return answer if answer.status_code == 200 else None
+
+    built = await eventually(packaged, what="release-svc learning of the staged media")
+    etag = built.headers["ETag"]
+
+    # The tester takes the staged media from the DML to test them, then reports.
+    taken = await client.get(f"{dml}/media/payments-api.tar.gz/2026.12.0/content", headers=tester)
+    assert taken.content == content
+    for kind in ("functional", "integration"):
+        tested = await client.post(
+            f"{path}/validations",
+            json={"kind": kind, "outcome": "passed", "evidence": f"https://ci.example/{kind}"},
+            headers={**tester, "If-Match": etag},
+        )
+        assert tested.status_code == 200, tested.text
+        etag = tested.headers["ETag"]
+    approved = await client.post(
+        f"{path}/approvals", json={"rfc": "RFC-2026-12"}, headers={**cab, "If-Match": etag}
+    )
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "approved"
+    assert approved.json()["package"]["media"] == [media]
+
+    # Validated and approved: the DML makes the package definitive and says so, signed.
+    release_id = created.json()["id"]
+    available = await eventually(
+        lambda: _status(client, path, "available"), what="the release to become available"
+    )
+    entry = (await client.get(f"{dml}/library/releases/{release_id}")).json()
+    key = (await client.get(f"{dml}/library/signing-key")).json()
+    public_key = serialization.load_pem_public_key(key["public_key_pem"].encode())
+    assert isinstance(public_key, Ed25519PublicKey)
+    signed = entry["available"]
+    public_key.verify(base64.b64decode(signed["signature"]), signed["manifest"].encode())
+    manifest = json.loads(signed["manifest"])
+    assert manifest["release_id"] == release_id
+    assert manifest["media"] == [{**media, "size": len(content)}]
+    assert signed["key_id"] == key["key_id"]
+    deployer = infra.issuer.bearer("dora", "deployer")
+    definitive = f"{dml}/media/payments-api.tar.gz/2026.12.0/content"
+    assert (await client.get(definitive, headers=deployer)).content == content
+    assert (await client.get(definitive, headers=tester)).status_code == 403
+
+    events = await read_topic(
+        infra.kafka_bootstrap, f"{topic_prefix}release.events", expect=9, settle=0.5
+    )
+    assert [e.type for e in events] == [
+        "ReleasePlanned",
+        "BackoutPlanSet",
+        "ReleasePackageBuilt",
+        "ValidationResultRecorded",
+        "ValidationResultRecorded",
+        "ReleaseValidated",
+        "ApprovalGiven",
+        "ReleaseApproved",
+        "ReleaseMadeAvailable",
+    ]
+    assert [e.actor for e in events[-4:]] == ["tess", "carl", "carl", "service:release-svc"]
+    assert events[0].correlationid == "e2e-approval"
+    assert available.json()["stream_version"] == 9
+
+
+async def _status(client: httpx.AsyncClient, url: str, status: str) -> httpx.Response | None:
+    found = await client.get(url)
+    return found if found.json()["status"] == status else None
 
 
 async def test_migrate_is_a_step_of_its_own(infra: Infra) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from uuid import UUID
 
 from dml_svc.domain.library import LibraryEntry
-from ferry.aggregate import rebuild, record
+from dml_svc.domain.media import Media, MediaState, StageMedia, check_label, media_id
+from ferry.aggregate import existing, rebuild, record
 from ferry.consuming import caused_by
-from ferry.envelope import Envelope
+from ferry.envelope import Envelope, Meta
 from ferry.errors import NotFound
-from ferry.events.dml import LibraryEntryEvent
+from ferry.events.dml import LibraryEntryEvent, MediaEvent
 from ferry.events.release import ReleasePlanned
 from ferry.eventstore import WithEvents
 
@@ -26,10 +27,9 @@ async def load_entry(uow: WithEvents, release_id: UUID) -> LibraryEntry:
 
 
 async def get_entry(uow: WithEvents, release_id: UUID) -> LibraryEntry:
-    entry = await load_entry(uow, release_id)
-    if not entry.exists:
-        raise NotFound(f"the library has no entry for release {release_id}")
-    return entry
+    missing = f"the library has no entry for release {release_id}"
+    entry = LibraryEntry(release_id)
+    return await existing(uow.events, stream_id(release_id), entry, LibraryEntryEvent, missing)
 
 
 async def on_release_planned(event: ReleasePlanned, envelope: Envelope, uow: WithEvents) -> None:
@@ -37,3 +37,36 @@ async def on_release_planned(event: ReleasePlanned, envelope: Envelope, uow: Wit
     entry = await load_entry(uow, event.release_id)
     new = entry.open(event.name, event.version)
     await record(uow.events, stream_id(entry.release_id), entry, new, caused_by(envelope, ACTOR))
+
+
+def media_stream_id(media: UUID) -> str:
+    return f"{MediaEvent.stream_prefix}-{media}"
+
+
+async def load_media(uow: WithEvents, name: str, version: str) -> Media:
+    found = Media(media_id(check_label("name", name), check_label("version", version)))
+    return await rebuild(uow.events, media_stream_id(found.id), found, MediaEvent)
+
+
+async def get_media(uow: WithEvents, name: str, version: str) -> Media:
+    found = await load_media(uow, name, version)
+    if not found.exists:
+        raise NotFound(f"the library has no {name}@{version}")
+    return found
+
+
+async def stage_media(cmd: StageMedia, uow: WithEvents, meta: Meta) -> tuple[Media, bool]:
+    """Stage media → `MediaStaged`; True if it is new, False if the same bytes were there."""
+    found = await load_media(uow, cmd.name, cmd.version)
+    new = found.stage(cmd)
+    await record(uow.events, media_stream_id(found.id), found, new, meta)
+    return found, bool(new)
+
+
+async def retrieve_media(
+    uow: WithEvents, name: str, version: str, by: str, may_take: frozenset[MediaState], meta: Meta
+) -> Media:
+    """Record a download → `MediaRetrieved`, if the caller may take media in its state."""
+    found = await get_media(uow, name, version)
+    new = found.retrieve(by, may_take)
+    return await record(uow.events, media_stream_id(found.id), found, new, meta)

@@ -6,23 +6,43 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from dml_svc.api.routes import router
+from dml_svc.adapters.blobs import LocalBlobStore
+from dml_svc.adapters.signing import Signer
+from dml_svc.api import media, routes
+from dml_svc.availability import Availability
 from dml_svc.config import Settings
 from dml_svc.handlers import on_release_planned
-from ferry.events.release import ReleasePlanned
+from ferry.events.release import ReleaseApproved, ReleasePlanned, ReleaseValidated
 from ferry.service import ServiceSpec, create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def spec(settings: Settings | None = None) -> ServiceSpec:
+    settings = settings or Settings()
+    blobs = LocalBlobStore(settings.media_dir / "blobs")
+    signer = (
+        Signer.from_file(settings.signing_key_file)
+        if settings.signing_key_file
+        else Signer.development(settings.media_dir / "keys")
+    )
+    availability = Availability(signer)
     return ServiceSpec(
         name="dml-svc",
-        settings=settings or Settings(),
+        settings=settings,
         migrations=MIGRATIONS,
-        routers=[router],
+        routers=[
+            routes.router_for(signer),
+            media.router_for(blobs, settings.max_upload_bytes),
+        ],
         publishes="dml.events",
-        consumes={"release.events": {ReleasePlanned: on_release_planned}},
+        consumes={
+            "release.events": {
+                ReleasePlanned: on_release_planned,
+                ReleaseValidated: availability.on_release_validated,
+                ReleaseApproved: availability.on_release_approved,
+            }
+        },
     )
 
 

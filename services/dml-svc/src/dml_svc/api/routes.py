@@ -1,4 +1,4 @@
-"""Routes of the Definitive Media Library."""
+"""Routes of the library's release entries and its signing key."""
 
 from __future__ import annotations
 
@@ -8,12 +8,21 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from dml_svc import handlers
+from dml_svc.adapters.signing import Signer
 from dml_svc.domain.library import LibraryEntry
 from ferry.auth import Reader
+from ferry.events.release import MediaRef
 from ferry.http import etag, problem_responses
 from ferry.service import UoW
 
-router = APIRouter(prefix="/library", tags=["library"])
+
+class SignedManifest(BaseModel):
+    package_revision: int
+    manifest: str
+    """Canonical JSON, exactly the text signed."""
+    signature: str
+    """Ed25519 over the manifest's UTF-8 bytes, base64."""
+    key_id: str
 
 
 class LibraryEntryOut(BaseModel):
@@ -23,29 +32,55 @@ class LibraryEntryOut(BaseModel):
     name: str
     version: str
     state: str
-    media: list[str]
+    media: list[MediaRef]
+    """The approved package's media."""
+    available: SignedManifest | None
+    refused: list[str]
+    """Why the approved package could not be made available, if it could not."""
     stream_version: int
 
     @classmethod
     def of(cls, entry: LibraryEntry) -> LibraryEntryOut:
+        available = entry.available
         return cls(
             release_id=entry.release_id,
             name=entry.name,
             version=entry.release_version,
             state=str(entry.state),
-            media=[],
+            media=list(entry.approved_media),
+            available=SignedManifest.model_validate(available.model_dump()) if available else None,
+            refused=entry.refusals,
             stream_version=entry.version,
         )
 
 
-@router.get(
-    "/releases/{release_id}",
-    response_model=LibraryEntryOut,
-    responses=problem_responses({404: "No entry for this release"}),
-)
-async def get_entry(release_id: UUID, uow: UoW, response: Response, _: Reader) -> LibraryEntryOut:
-    """The library entry of a release, opened when release-svc planned it."""
-    async with uow:
-        entry = await handlers.get_entry(uow, release_id)
-    response.headers["ETag"] = etag(entry.version)
-    return LibraryEntryOut.of(entry)
+class SigningKeyOut(BaseModel):
+    algorithm: str = "Ed25519"
+    key_id: str
+    public_key_pem: str
+
+
+def router_for(signer: Signer) -> APIRouter:
+    router = APIRouter(prefix="/library", tags=["library"])
+
+    @router.get(
+        "/releases/{release_id}",
+        response_model=LibraryEntryOut,
+        responses=problem_responses({404: "No entry for this release"}),
+    )
+    async def get_entry(
+        release_id: UUID, uow: UoW, response: Response, _: Reader
+    ) -> LibraryEntryOut:
+        """The library entry of a release: opened when release-svc planned it, available with
+        a signed manifest once its package is validated and approved."""
+        async with uow:
+            entry = await handlers.get_entry(uow, release_id)
+        response.headers["ETag"] = etag(entry.version)
+        return LibraryEntryOut.of(entry)
+
+    @router.get("/signing-key", response_model=SigningKeyOut)
+    async def signing_key(_: Reader) -> SigningKeyOut:
+        """The public key that verifies the library's manifests."""
+        return SigningKeyOut(key_id=signer.key_id, public_key_pem=signer.public_pem)
+
+    return router

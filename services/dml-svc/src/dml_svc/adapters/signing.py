@@ -1,0 +1,56 @@
+"""The library's Ed25519 signing key: from configuration in production, generated into
+the media folder on first use for local development."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+log = logging.getLogger(__name__)
+
+
+class Signer:
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        self._key = key
+        raw = key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        self.public_pem = (
+            key.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+        self.key_id = hashlib.sha256(raw).hexdigest()
+
+    def sign(self, text: str) -> str:
+        return base64.b64encode(self._key.sign(text.encode())).decode()
+
+    @classmethod
+    def from_file(cls, path: Path) -> Signer:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"{path} is not an Ed25519 private key")
+        return cls(key)
+
+    @classmethod
+    def development(cls, folder: Path) -> Signer:
+        """A key kept in `folder`, made on first use; never for production."""
+        path = folder / "signing-key.pem"
+        if not path.exists():
+            log.warning("no FERRY_DML_SIGNING_KEY_FILE: generating a development key at %s", path)
+            folder.mkdir(parents=True, exist_ok=True)
+            pem = Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            path.touch(mode=0o600)
+            path.write_bytes(pem)
+        return cls.from_file(path)

@@ -1,0 +1,190 @@
+"""Routes of the library's media: upload (streamed), list, metadata and download."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from dml_svc import handlers
+from dml_svc.adapters import media_list
+from dml_svc.adapters.blobs import BlobStore, DigestMismatch, TooLarge
+from dml_svc.domain.digests import declared_sha256, repr_digest
+from dml_svc.domain.media import Media, MediaImmutable, MediaState, StageMedia
+from ferry import commands
+from ferry.auth import Principal, Reader, Role, allow
+from ferry.db import UnitOfWork
+from ferry.events.dml import MediaKind
+from ferry.http import etag, problem_responses
+from ferry.idempotency import Reply, json_reply
+from ferry.service import RequestMeta, UoW
+
+LABEL = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$"
+Label = Annotated[str, Path(pattern=LABEL, description="letters, digits, '.', '_', '+', '-'")]
+MEDIA_TYPE = r"^[\w.+-]+/[\w.+-]+$"
+PROBLEMS = problem_responses(
+    {
+        401: "No valid bearer token",
+        403: "The caller's roles do not reach this media",
+        404: "No such media",
+        409: "name@version exists with other bytes, or the media is revoked",
+        411: "Content-Length missing",
+        413: "Larger than the library accepts",
+        422: "Invalid field, or the bytes do not match the declared digest",
+    }
+)
+Librarian = Annotated[Principal, allow(Role.DML_LIBRARIAN)]
+Taker = Annotated[Principal, allow(Role.TESTER, Role.DEPLOYER, Role.DML_LIBRARIAN)]
+
+# Staged media are for validating; definitive ones for deploying; librarians keep both.
+REACH = {
+    Role.TESTER: frozenset({MediaState.STAGED}),
+    Role.DEPLOYER: frozenset({MediaState.DEFINITIVE}),
+    Role.DML_LIBRARIAN: frozenset({MediaState.STAGED, MediaState.DEFINITIVE}),
+}
+
+
+class MediaOut(BaseModel):
+    name: str
+    version: str
+    kind: MediaKind
+    media_type: str
+    size: int
+    sha256: str
+    supplier: str
+    state: MediaState
+    stream_version: int
+
+    @classmethod
+    def of(cls, media: Media) -> MediaOut:
+        assert media.state is not None
+        return cls(
+            name=media.name,
+            version=media.media_version,
+            kind=media.kind,
+            media_type=media.media_type,
+            size=media.size,
+            sha256=media.sha256,
+            supplier=media.supplier,
+            state=media.state,
+            stream_version=media.version,
+        )
+
+
+class MediaPage(BaseModel):
+    items: list[MediaOut]
+    next: str | None
+
+
+def router_for(blobs: BlobStore, max_upload_bytes: int) -> APIRouter:
+    """The media routes over `blobs`, refusing uploads over `max_upload_bytes`."""
+    router = APIRouter(prefix="/media", tags=["media"])
+
+    @router.put("/{name}/{version}", response_model=MediaOut, status_code=201, responses=PROBLEMS)
+    async def upload(
+        name: Label,
+        version: Label,
+        request: Request,
+        caller: Librarian,
+        meta: RequestMeta,
+        kind: MediaKind = MediaKind.SOFTWARE,
+        supplier: Annotated[str, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = "",
+        content_type: Annotated[
+            str, Header(alias="Content-Type", pattern=MEDIA_TYPE)
+        ] = "application/octet-stream",
+        content_length: Annotated[int | None, Header(alias="Content-Length", ge=0)] = None,
+        repr_digest_: Annotated[str | None, Header(alias="Repr-Digest", max_length=500)] = None,
+        digest: Annotated[str | None, Header(alias="Digest", max_length=500)] = None,
+    ) -> Response:
+        """Stage media (quarantine) → `MediaStaged`. The body streams to disk while it is
+        hashed. Declare its digest with `Repr-Digest: sha-256=:<base64>:` (or `Digest`) to
+        have a corrupted upload refused. The same bytes again answer 200; other bytes under
+        the same name@version 409: the library never overwrites."""
+        if content_length is not None and content_length > max_upload_bytes:
+            raise TooLarge(f"{content_length} bytes exceed the limit of {max_upload_bytes}")
+        expect = declared_sha256(repr_digest_, digest)
+        async with request.app.state.db.unit_of_work() as uow:
+            held = (await handlers.load_media(uow, name, version)).sha256 or None
+        if held and expect and expect != held:
+            raise MediaImmutable(f"{name}@{version} is in the library with sha256 {held}")
+        # Stored before the metadata: should the transaction fail, the blob is an orphan a
+        # retry reuses, never metadata without bytes. Bytes differing from those already
+        # held under this name@version are not kept at all.
+        try:
+            blob = await blobs.put(request.stream(), max_upload_bytes, expect or held)
+        except DigestMismatch as exc:
+            if held and not expect:
+                raise MediaImmutable(
+                    f"{name}@{version} is in the library with other bytes (sha256 {held}); "
+                    "the library never overwrites: give the new bytes a new version"
+                ) from exc
+            raise
+        cmd = StageMedia(name, version, blob, kind, content_type, supplier)
+
+        async def work(uow: UnitOfWork) -> Reply:
+            media, new = await handlers.stage_media(cmd, uow, meta)
+            await media_list.save(uow, media)
+            body = MediaOut.of(media).model_dump(mode="json")
+            headers = {"ETag": etag(media.version), "Location": f"/media/{name}/{version}"}
+            return json_reply(201 if new else 200, body, headers)
+
+        reply = await commands.run(request.app.state.db, work)
+        return Response(reply.body, reply.status_code, reply.headers, media_type="application/json")
+
+    @router.get("", response_model=MediaPage, responses=PROBLEMS)
+    async def list_media(
+        uow: UoW,
+        _: Reader,
+        name: Annotated[str | None, Query(max_length=128)] = None,
+        kind: MediaKind | None = None,
+        state: MediaState | None = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        cursor: Annotated[str | None, Query(max_length=400)] = None,
+    ) -> MediaPage:
+        """Media by name and version, filtered, a page at a time (follow `next`)."""
+        filters = media_list.Filters(name, kind, state)
+        async with uow:
+            rows, next_cursor = await media_list.page(uow, filters, limit, cursor)
+        items = [
+            MediaOut(**{k: v for k, v in dict(row).items() if k != "media_id"}) for row in rows
+        ]
+        return MediaPage(items=items, next=next_cursor)
+
+    @router.get("/{name}/{version}", response_model=MediaOut, responses=PROBLEMS)
+    async def get_media(
+        name: Label, version: Label, uow: UoW, response: Response, _: Reader
+    ) -> MediaOut:
+        """One media item's metadata."""
+        async with uow:
+            media = await handlers.get_media(uow, name, version)
+        response.headers["ETag"] = etag(media.version)
+        return MediaOut.of(media)
+
+    @router.get("/{name}/{version}/content", responses=PROBLEMS)
+    async def download(
+        name: Label, version: Label, request: Request, caller: Taker, meta: RequestMeta
+    ) -> StreamingResponse:
+        """The media's bytes → `MediaRetrieved` (who, what, when). Staged media are for
+        testers and librarians; definitive ones for deployers and librarians."""
+        may_take = frozenset().union(*(REACH.get(role, frozenset()) for role in caller.roles))
+
+        # Recorded before the bytes flow: a download cut short was still a download.
+        async with request.app.state.db.unit_of_work() as uow:
+            media = await handlers.retrieve_media(
+                uow, name, version, caller.subject, may_take, meta
+            )
+            await uow.commit()
+        return StreamingResponse(
+            blobs.read(media.sha256),
+            media_type=media.media_type,
+            headers={
+                "Content-Length": str(media.size),
+                "Repr-Digest": repr_digest(media.sha256),
+                "Content-Disposition": f'attachment; filename="{media.name}"',
+                "ETag": etag(media.version),
+            },
+        )
+
+    return router

@@ -1,0 +1,65 @@
+"""Making a release available: when release-svc has validated and approved the same package,
+its media become definitive and a signed manifest announces it (`ReleaseAvailable`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from dml_svc import handlers
+from dml_svc.adapters import media_list
+from dml_svc.adapters.signing import Signer
+from dml_svc.domain import manifest
+from dml_svc.domain.library import LibraryEntry
+from dml_svc.domain.media import Media
+from ferry.aggregate import record
+from ferry.consuming import caused_by
+from ferry.db import UnitOfWork
+from ferry.envelope import Envelope, Meta
+from ferry.events.release import ReleaseApproved, ReleaseValidated
+
+
+class Availability:
+    """The consumer handlers that make approved packages available, signing with `signer`."""
+
+    def __init__(self, signer: Signer) -> None:
+        self._signer = signer
+
+    async def on_release_validated(
+        self, event: ReleaseValidated, envelope: Envelope, uow: UnitOfWork
+    ) -> None:
+        entry = await handlers.get_entry(uow, event.release_id)
+        meta = caused_by(envelope, handlers.ACTOR)
+        new = entry.note_validated(event.package_revision)
+        await record(uow.events, handlers.stream_id(entry.release_id), entry, new, meta)
+        await self._make_available_if_due(uow, entry, meta)
+
+    async def on_release_approved(
+        self, event: ReleaseApproved, envelope: Envelope, uow: UnitOfWork
+    ) -> None:
+        entry = await handlers.get_entry(uow, event.release_id)
+        meta = caused_by(envelope, handlers.ACTOR)
+        new = entry.note_approved(event.package_revision, event.media)
+        await record(uow.events, handlers.stream_id(entry.release_id), entry, new, meta)
+        await self._make_available_if_due(uow, entry, meta)
+
+    async def _make_available_if_due(
+        self, uow: UnitOfWork, entry: LibraryEntry, meta: Meta
+    ) -> None:
+        if not entry.due:
+            return
+        held: dict[tuple[str, str], Media] = {}
+        for ref in entry.approved_media:
+            held[(ref.name, ref.version)] = await handlers.load_media(uow, ref.name, ref.version)
+        stream = handlers.stream_id(entry.release_id)
+        if reasons := entry.check_package(held):
+            await record(uow.events, stream, entry, entry.refuse(reasons), meta)
+            return
+        for media in held.values():
+            authorized = media.authorize(entry.release_id)
+            await record(uow.events, handlers.media_stream_id(media.id), media, authorized, meta)
+            await media_list.save(uow, media)
+        text = manifest.canonical(
+            entry.release_id, entry.release_version, entry.manifest_items(held), datetime.now(UTC)
+        )
+        signed = entry.make_available(text, self._signer.sign(text), self._signer.key_id)
+        await record(uow.events, stream, entry, signed, meta)

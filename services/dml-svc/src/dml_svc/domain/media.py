@@ -1,0 +1,174 @@
+"""A media item of the library: one name@version, its bytes fixed forever once staged."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from uuid import UUID
+
+from ferry.errors import Conflict, Forbidden, InvalidField, InvalidTransition
+from ferry.events.dml import (
+    MediaAuthorized,
+    MediaEvent,
+    MediaKind,
+    MediaRetrieved,
+    MediaRevoked,
+    MediaStaged,
+)
+
+NAMESPACE = UUID("6f1c7b1e-5d5a-4c1e-9f0a-3d2b8c4e7a10")
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+
+
+class MediaState(StrEnum):
+    STAGED = "staged"
+    """In quarantine: testers may take it to validate a release."""
+    DEFINITIVE = "definitive"
+    """Authorised master copy: what deployments take."""
+    REVOKED = "revoked"
+    """Withdrawn; nothing may take it any more."""
+
+
+class InvalidMedia(InvalidField):
+    """Media metadata or a digest header the library refuses, naming the field."""
+
+
+class MediaImmutable(Conflict):
+    """name@version exists with other bytes; the library never overwrites."""
+
+
+class MayNotRetrieve(Forbidden):
+    """The caller's roles do not reach media in this state."""
+
+
+def check_label(field: str, value: str) -> str:
+    """Names and versions become parts of paths and headers: no traversal, no controls."""
+    if not _LABEL.fullmatch(value) or ".." in value:
+        raise InvalidMedia(
+            field, "1 to 128 letters, digits, '.', '_', '+', '-', starting alphanumeric, no '..'"
+        )
+    return value
+
+
+def media_id(name: str, version: str) -> UUID:
+    """One stream per name@version, so a second upload meets the first."""
+    return uuid.uuid5(NAMESPACE, f"{name}@{version}")
+
+
+@dataclass(frozen=True)
+class Blob:
+    """Bytes in the blob store, by content."""
+
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class StageMedia:
+    name: str
+    version: str
+    blob: Blob
+    kind: MediaKind
+    media_type: str
+    supplier: str
+
+
+@dataclass
+class Media:
+    """A media item as its events tell it."""
+
+    id: UUID
+    version: int = 0
+    state: MediaState | None = None
+    name: str = ""
+    media_version: str = ""
+    sha256: str = ""
+    size: int = 0
+    kind: MediaKind = MediaKind.SOFTWARE
+    media_type: str = ""
+    supplier: str = ""
+
+    @classmethod
+    def replay(cls, media: UUID, events: Iterable[MediaEvent]) -> Media:
+        found = cls(media)
+        for event in events:
+            found.apply(event)
+        return found
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    def stage(self, cmd: StageMedia) -> list[MediaEvent]:
+        """Stage new media; the same bytes again decide nothing, other bytes are refused."""
+        check_label("name", cmd.name)
+        check_label("version", cmd.version)
+        if self.exists:
+            if self.sha256 == cmd.blob.sha256:
+                return []
+            raise MediaImmutable(
+                f"{self.name}@{self.media_version} is already in the library with sha256 "
+                f"{self.sha256}; the library never overwrites — give the new bytes a new version"
+            )
+        return [
+            MediaStaged(
+                media_id=self.id,
+                name=cmd.name,
+                version=cmd.version,
+                sha256=cmd.blob.sha256,
+                size=cmd.blob.size,
+                kind=cmd.kind,
+                media_type=cmd.media_type,
+                supplier=cmd.supplier,
+            )
+        ]
+
+    def authorize(self, release_id: UUID) -> list[MediaEvent]:
+        """Move staged media into the definitive library for `release_id`."""
+        if self.state is not MediaState.STAGED:
+            return []
+        return [
+            MediaAuthorized(
+                media_id=self.id,
+                name=self.name,
+                version=self.media_version,
+                sha256=self.sha256,
+                release_id=release_id,
+            )
+        ]
+
+    def retrieve(self, by: str, may_take: frozenset[MediaState]) -> list[MediaEvent]:
+        """Record a download by `by`, whose roles reach media in the states `may_take`."""
+        if self.state is MediaState.REVOKED:
+            raise InvalidTransition(self.id, str(self.state), "retrieve")
+        if self.state not in may_take:
+            raise MayNotRetrieve(f"{self.state} media are not for your roles")
+        return [
+            MediaRetrieved(
+                media_id=self.id,
+                name=self.name,
+                version=self.media_version,
+                sha256=self.sha256,
+                retrieved_by=by,
+            )
+        ]
+
+    def apply(self, event: MediaEvent) -> None:
+        match event:
+            case MediaStaged():
+                self.state = MediaState.STAGED
+                self.name = event.name
+                self.media_version = event.version
+                self.sha256 = event.sha256
+                self.size = event.size
+                self.kind = event.kind
+                self.media_type = event.media_type
+                self.supplier = event.supplier
+            case MediaAuthorized():
+                self.state = MediaState.DEFINITIVE
+            case MediaRevoked():
+                self.state = MediaState.REVOKED
+        self.version += 1

@@ -1,0 +1,159 @@
+"""dml-svc's media API against real PostgreSQL and Kafka, with the bytes on a real disk."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dml_svc.config import Settings
+from dml_svc.main import spec
+from tests.support.infra import Infra
+from tests.support.services import read_topic, serving, settings
+
+CONTENT = b"payments service, build 2026.12.0\n" * 1000
+SHA = hashlib.sha256(CONTENT).hexdigest()
+DIGEST = f"sha-256=:{base64.b64encode(bytes.fromhex(SHA)).decode()}:"
+LIMIT = 256 * 1024
+
+
+@pytest.fixture
+def dml_settings(infra: Infra, topic_prefix: str, tmp_path: Path) -> Settings:
+    return settings(
+        Settings, infra, topic_prefix, media_dir=tmp_path / "media", max_upload_bytes=LIMIT
+    )
+
+
+@pytest.fixture
+async def dml(dml_settings: Settings, infra: Infra) -> AsyncIterator[httpx.AsyncClient]:
+    """dml-svc, called by lib, a librarian."""
+    async with serving(
+        spec(dml_settings), headers=infra.issuer.bearer("lib", "dml-librarian")
+    ) as client:
+        yield client
+
+
+def stored(s: Settings) -> list[Path]:
+    return [p for p in (s.media_dir / "blobs").rglob("*") if p.is_file()]
+
+
+async def upload(dml: httpx.AsyncClient, path: str, body: bytes, **headers: str) -> httpx.Response:
+    return await dml.put(
+        path,
+        content=body,
+        headers={"Content-Type": "application/gzip", **headers},
+        params={"kind": "software", "supplier": "in-house"},
+    )
+
+
+async def test_an_upload_is_staged_announced_and_idempotent(
+    dml: httpx.AsyncClient, dml_settings: Settings
+) -> None:
+    first = await upload(
+        dml, "/media/payments-api.tar.gz/2026.12.0", CONTENT, **{"Repr-Digest": DIGEST}
+    )
+    assert first.status_code == 201, first.text
+    assert first.json()["sha256"] == SHA
+    assert first.json()["state"] == "staged"
+    again = await upload(dml, "/media/payments-api.tar.gz/2026.12.0", CONTENT)
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    other = await upload(dml, "/media/payments-api.tar.gz/2026.12.0", CONTENT + b"tampered")
+    assert other.status_code == 409
+    assert other.headers["content-type"] == "application/problem+json"
+    assert len(stored(dml_settings)) == 1  # the refused bytes were not kept
+    [announced] = await read_topic(
+        dml_settings.kafka_bootstrap_servers, dml_settings.topic("dml.events"), expect=1, settle=1
+    )
+    assert announced.type == "MediaStaged"
+    assert announced.data["sha256"] == SHA
+    assert announced.actor == "lib"
+
+
+async def test_a_wrong_digest_or_too_large_upload_stores_nothing(
+    dml: httpx.AsyncClient, dml_settings: Settings
+) -> None:
+    wrong = f"sha-256=:{base64.b64encode(bytes(32)).decode()}:"
+    mismatch = await upload(dml, "/media/a.tar.gz/1.0", CONTENT, **{"Repr-Digest": wrong})
+    assert mismatch.status_code == 422
+    too_large = await upload(dml, "/media/b.tar.gz/1.0", b"x" * (LIMIT + 1))
+    assert too_large.status_code == 413
+
+    async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: caught while streaming
+        for _ in range(LIMIT // 1024 + 2):
+            yield b"y" * 1024
+
+    streamed = await dml.put("/media/c.tar.gz/1.0", content=chunked())
+    assert streamed.status_code == 413
+    assert stored(dml_settings) == []
+    listed = await dml.get("/media")
+    assert listed.json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/media/.hidden/1.0", {}, "name"),
+        ("/media/a..b/1.0", {}, "name"),
+        ("/media/ok.tar.gz/1.0;rm", {}, "version"),
+        ("/media/ok.tar.gz/1.0", {"kind": "spaceship"}, "kind"),
+        ("/media/ok.tar.gz/1.0", {"supplier": "bad\x01"}, "supplier"),
+    ],
+)
+async def test_bad_names_and_metadata_are_refused_naming_the_field(
+    dml: httpx.AsyncClient, path: str, params: dict[str, str], field: str
+) -> None:
+    answer = await dml.put(path, content=b"abc", params=params)
+    assert answer.status_code == 422, answer.text
+    assert any(e["field"].endswith(field) for e in answer.json()["errors"])
+
+
+async def test_downloads_follow_the_state_and_are_recorded(
+    dml: httpx.AsyncClient, dml_settings: Settings, infra: Infra
+) -> None:
+    await upload(dml, "/media/payments-api.tar.gz/2026.12.0", CONTENT)
+    path = "/media/payments-api.tar.gz/2026.12.0/content"
+    tester = await dml.get(path, headers=infra.issuer.bearer("tess", "tester"))
+    assert tester.status_code == 200
+    assert tester.content == CONTENT
+    assert tester.headers["Repr-Digest"] == DIGEST
+    deployer = await dml.get(path, headers=infra.issuer.bearer("dora", "deployer"))
+    assert deployer.status_code == 403  # staged media are not for deployment
+    viewer = await dml.get(path, headers=infra.issuer.bearer("vic", "viewer"))
+    assert viewer.status_code == 403
+    assert (
+        await dml.get(
+            "/media/payments-api.tar.gz/2026.12.0", headers=infra.issuer.bearer("vic", "viewer")
+        )
+    ).status_code == 200
+    events = await read_topic(
+        dml_settings.kafka_bootstrap_servers, dml_settings.topic("dml.events"), expect=2, settle=1
+    )
+    retrieved = [e for e in events if e.type == "MediaRetrieved"]
+    assert [(e.data["retrieved_by"], e.data["sha256"]) for e in retrieved] == [("tess", SHA)]
+
+
+async def test_media_are_listed_and_filtered_a_page_at_a_time(dml: httpx.AsyncClient) -> None:
+    for n in range(3):
+        await upload(dml, f"/media/tool-{n}.zip/1.0", CONTENT + bytes([n]))
+    await dml.put(
+        "/media/guide.pdf/1.0",
+        content=b"%PDF",
+        params={"kind": "documentation"},
+        headers={"Content-Type": "application/pdf"},
+    )
+    first = (await dml.get("/media", params={"limit": 2})).json()
+    second = (await dml.get("/media", params={"limit": 2, "cursor": first["next"]})).json()
+    assert [m["name"] for m in first["items"] + second["items"]] == [
+        "guide.pdf",
+        "tool-0.zip",
+        "tool-1.zip",
+        "tool-2.zip",
+    ]
+    assert second["next"] is None
+    docs = (await dml.get("/media", params={"kind": "documentation"})).json()["items"]
+    assert [(m["name"], m["media_type"]) for m in docs] == [("guide.pdf", "application/pdf")]
