@@ -1,4 +1,6 @@
-"""The demo `make run` shows: a release planned in release-svc reaches every service.
+"""The demo `make run` shows: a release planned in release-svc reaches every service, then
+goes from plan to available in the DML through the hands of a librarian, its release
+manager, a tester and a change authority.
 
 demo.py --release URL --dml URL --deploy URL --els URL
 """
@@ -8,11 +10,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
+import time as clock
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -27,8 +30,8 @@ Probe = Callable[[], Awaitable[httpx.Response | None]]
 
 
 async def until(probe: Probe, what: str) -> httpx.Response:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    deadline = clock.monotonic() + 60
+    while clock.monotonic() < deadline:
         try:
             found = await probe()
         except httpx.TransportError:
@@ -85,9 +88,99 @@ async def demo(urls: dict[str, str], issuer: DevIssuer) -> None:
             "els-svc",
         )
         say("deploy-svc and els-svc know the release from the event topics")
+        await to_available(http, urls, issuer, release)
         token = "$(.venv/bin/ferry token --sub you --role viewer)"
         url = f"{urls['release']}/releases/{release['id']}"
         say(f'see it: curl -H "Authorization: Bearer {token}" {url}')
+        say(f'and its history: curl -H "Authorization: Bearer {token}" {url}/history')
+
+
+async def to_available(
+    http: httpx.AsyncClient, urls: dict[str, str], issuer: DevIssuer, release: dict[str, Any]
+) -> None:
+    """The worked example of docs/release-svc.md, run."""
+    librarian = issuer.bearer("lib", "dml-librarian")
+    tester = issuer.bearer("tess", "tester")
+    cab = issuer.bearer("carl", "change-authority")
+    content = f"payments-api {release['version']}\n".encode() * 1024
+    media_path = f"{urls['dml']}/media/payments-api.tar.gz/{release['version']}"
+    staged = await http.put(
+        media_path, content=content, headers={**librarian, "Content-Type": "application/gzip"}
+    )
+    staged.raise_for_status()
+    media = {k: staged.json()[k] for k in ("name", "version", "sha256")}
+    say(f"lib (dml-librarian) staged {media['name']}@{media['version']} → MediaStaged")
+
+    url = f"{urls['release']}/releases/{release['id']}"
+    window_start = datetime.combine(
+        date.fromisoformat(release["planned_start"]) + timedelta(days=2), time(22), UTC
+    )
+    etag = await change(
+        http,
+        f"{url}/windows",
+        "1",
+        {
+            "windows": [
+                {
+                    "environment": "production",
+                    "start": window_start.isoformat(),
+                    "end": (window_start + timedelta(hours=4)).isoformat(),
+                }
+            ]
+        },
+    )
+    backout = {"trigger_conditions": ["error rate above 2%"], "steps": ["switch back"]}
+    etag = await change(http, f"{url}/backout-plan", etag, backout)
+    say("rita set a production window and a backout plan")
+
+    async def packaged() -> httpx.Response | None:
+        answer = await http.put(
+            f"{url}/package", json={"media": [media]}, headers={"If-Match": f'"{etag}"'}
+        )
+        return answer if answer.status_code == 200 else None
+
+    etag = (await until(packaged, "release-svc to learn of the media")).headers["ETag"].strip('"')
+    say("rita packaged the release → ReleasePackageBuilt")
+    for kind in ("functional", "integration"):
+        etag = await change(
+            http,
+            f"{url}/validations",
+            etag,
+            {"kind": kind, "outcome": "passed", "evidence": f"https://ci.example/{kind}"},
+            tester,
+        )
+    say("tess (tester) passed it → ReleaseValidated")
+    await change(http, f"{url}/approvals", etag, {"rfc": "RFC-DEMO-1"}, cab)
+    say("carl (change-authority) approved it → ReleaseApproved")
+
+    async def available() -> httpx.Response | None:
+        answer = await http.get(url)
+        return answer if answer.json()["status"] == "available" else None
+
+    await until(available, "the DML to make the release available")
+    entry = (await http.get(f"{urls['dml']}/library/releases/{release['id']}")).json()
+    key = (await http.get(f"{urls['dml']}/library/signing-key")).json()["key_id"]
+    say(f"dml-svc made it definitive, manifest signed by key {key[:12]}… → ReleaseAvailable")
+    say(f"manifest: {entry['available']['manifest']}")
+
+
+async def change(
+    http: httpx.AsyncClient,
+    url: str,
+    etag: str,
+    body: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> str:
+    """PUT (or POST, for the lifecycle's actions) at version `etag`; the new version."""
+    method = "PUT" if url.rsplit("/", 1)[-1] in ("windows", "backout-plan", "package") else "POST"
+    answer = await http.request(
+        method, url, json=body, headers={**(headers or {}), "If-Match": f'"{etag}"'}
+    )
+    if answer.status_code != 200:
+        raise SystemExit(
+            f"[ferry demo] {method} {url} answered {answer.status_code}: {answer.text}"
+        )
+    return str(answer.headers["ETag"]).strip('"')
 
 
 def main() -> None:

@@ -31,6 +31,8 @@ while IFS= read -r line; do export "${line?}"; done <<<"$stack_env"
 
 # The services trust the development issuer, whose keys the demo makes on first use.
 export FERRY_AUTH_ISSUER=ferry-dev FERRY_AUTH_JWKS_FILE="$FERRY_STATE_DIR/auth/jwks.json"
+# The DML's media (and, with no FERRY_DML_SIGNING_KEY_FILE, its development signing key).
+export FERRY_DML_MEDIA_DIR="${FERRY_DML_MEDIA_DIR:-$FERRY_STATE_DIR/dml-media}"
 "$FERRY_REPO/.venv/bin/ferry" token --sub demo --role viewer --state-dir "$FERRY_STATE_DIR" >/dev/null
 
 logs="$FERRY_STATE_DIR/logs"
