@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from ferry.db import Database
-from release_svc.adapters import release_list
+from release_svc import projections
 from release_svc.config import Settings
 from release_svc.main import spec
 from tests.support.infra import Infra
@@ -274,25 +274,36 @@ async def test_the_release_list_filters_and_pages_in_planned_order(
     assert (await api.get("/releases", params={"limit": "0"})).status_code == 422
 
 
-async def test_the_release_list_follows_a_reschedule_and_rebuilds_from_events(
+async def test_the_read_models_follow_changes_and_rebuild_from_events(
     api: httpx.AsyncClient, release_settings: Settings
 ) -> None:
     created = await api.post("/releases", json=PLAN)
     move = {"planned_start": "2026-12-20", "planned_end": "2026-12-24", "reason": "freeze"}
     path = f"{created.headers['Location']}/schedule"
     assert (await api.put(path, json=move, headers={"If-Match": '"1"'})).status_code == 200
-    before = (await api.get("/releases")).json()["items"]
-    assert before[0]["planned_start"] == "2026-12-20"
+    window = {"environment": "production", "start": "2026-12-21T22:00:00Z"}
+    windows = {"windows": [{**window, "end": "2026-12-21T23:00:00Z"}]}
+    put_windows = f"{created.headers['Location']}/windows"
+    assert (await api.put(put_windows, json=windows, headers={"If-Match": '"2"'})).is_success
+    freeze = {"start": "2026-12-24T00:00:00Z", "end": "2026-12-27T00:00:00Z", "reason": "holidays"}
+    assert (await api.post("/freezes", json=freeze)).status_code == 201
+    policy = {"required_validations": ["functional"], "approvers": 1, "high_risk_approvers": 2}
+    assert (await api.put("/policies/minor", json=policy, headers={"If-Match": '"0"'})).is_success
+    reads = ("/releases", "/schedule", "/freezes")
+    before = [(await api.get(read)).json() for read in reads]
+    assert before[0]["items"][0]["planned_start"] == "2026-12-20"
 
     db = Database(release_settings.database_url, release_settings.db_schema, "probe")
+    schema = release_settings.db_schema
     try:
         async with db.unit_of_work() as uow:
-            await uow.execute(f'DELETE FROM "{release_settings.db_schema}".release_list')
-            assert await release_list.rebuild(uow) == 1
+            for table in ("release_list", "deployment_windows", "freeze_periods"):
+                await uow.execute(f'DELETE FROM "{schema}".{table}')
+            assert await projections.rebuild(uow) == 1
             await uow.commit()
     finally:
         await db.dispose()
-    assert (await api.get("/releases")).json()["items"] == before
+    assert [(await api.get(read)).json() for read in reads] == before
 
 
 async def test_releases_are_numbered_per_year_and_found_by_their_identifier(

@@ -16,8 +16,6 @@ import asyncpg
 
 from ferry.db import UnitOfWork
 from ferry.errors import BadRequest
-from release_svc import handlers
-from release_svc.adapters import dependency_graph
 from release_svc.domain.release import Release
 
 COLUMNS = (
@@ -114,23 +112,6 @@ async def page(
     if len(rows) > limit:
         return rows[:limit], encode_cursor(rows[limit - 1])
     return rows, None
-
-
-async def rebuild(uow: UnitOfWork) -> int:
-    """Recreate every row, and the dependency graph, from the release streams; the number
-    of releases."""
-    await uow.execute(f"DELETE FROM {_table(uow)}")
-    await uow.execute(f'DELETE FROM "{uow.schema}".release_dependencies')
-    streams = await uow.fetch(
-        f'SELECT DISTINCT stream_id FROM "{uow.schema}".events WHERE stream_id LIKE $1',
-        "release-%",
-    )
-    for row in streams:
-        release = await handlers.load_release(uow, UUID(row["stream_id"].removeprefix("release-")))
-        if release.exists:
-            await save(uow, release)
-            await dependency_graph.save(uow, release)
-    return len(streams)
 
 
 async def release_id_of(uow: UnitOfWork, identifier: str) -> UUID | None:
