@@ -18,7 +18,7 @@ from tests.support.services import read_topic, serving, settings
 CONTENT = b"payments service, build 2026.12.0\n" * 1000
 SHA = hashlib.sha256(CONTENT).hexdigest()
 DIGEST = f"sha-256=:{base64.b64encode(bytes.fromhex(SHA)).decode()}:"
-LIMIT = 256 * 1024
+LIMIT = 4 * 1024 * 1024
 
 
 @pytest.fixture
@@ -157,3 +157,45 @@ async def test_media_are_listed_and_filtered_a_page_at_a_time(dml: httpx.AsyncCl
     assert second["next"] is None
     docs = (await dml.get("/media", params={"kind": "documentation"})).json()["items"]
     assert [(m["name"], m["media_type"]) for m in docs] == [("guide.pdf", "application/pdf")]
+
+
+async def test_a_range_is_served_with_its_headers(dml: httpx.AsyncClient) -> None:
+    await upload(dml, "/media/payments-api.tar.gz/2026.12.0", CONTENT)
+    path = "/media/payments-api.tar.gz/2026.12.0/content"
+    whole = await dml.get(path)
+    assert whole.headers["ETag"] == f'"{SHA}"'
+    assert whole.headers["Accept-Ranges"] == "bytes"
+    assert int(whole.headers["Content-Length"]) == len(CONTENT)
+    part = await dml.get(path, headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206
+    assert part.content == CONTENT[100:200]
+    assert part.headers["Content-Range"] == f"bytes 100-199/{len(CONTENT)}"
+    tail = await dml.get(path, headers={"Range": "bytes=-10"})
+    assert tail.content == CONTENT[-10:]
+    outside = await dml.get(path, headers={"Range": f"bytes={len(CONTENT)}-"})
+    assert outside.status_code == 416
+
+
+async def test_corrupted_bytes_are_never_served_as_good_and_are_reported(
+    dml: httpx.AsyncClient, dml_settings: Settings
+) -> None:
+    big = CONTENT * 100  # several chunks, so some bytes flow before the damage is known
+    uploaded = await upload(dml, "/media/big.tar.gz/1.0", big)
+    [blob] = stored(dml_settings)
+    damaged = bytearray(blob.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x40
+    blob.write_bytes(damaged)
+
+    with pytest.raises(httpx.RemoteProtocolError):
+        await dml.get("/media/big.tar.gz/1.0/content")
+    blob.unlink()
+    missing = await dml.get("/media/big.tar.gz/1.0/content")
+    assert missing.status_code == 500
+    assert missing.headers["content-type"] == "application/problem+json"
+
+    events = await read_topic(
+        dml_settings.kafka_bootstrap_servers, dml_settings.topic("dml.events"), expect=5, settle=1
+    )
+    found = [e.data["found"] for e in events if e.type == "MediaCorruptionDetected"]
+    assert found == [hashlib.sha256(damaged).hexdigest(), "missing"]
+    assert uploaded.json()["sha256"] == hashlib.sha256(big).hexdigest()

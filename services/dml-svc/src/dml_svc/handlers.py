@@ -70,3 +70,12 @@ async def retrieve_media(
     found = await get_media(uow, name, version)
     new = found.retrieve(by, may_take)
     return await record(uow.events, media_stream_id(found.id), found, new, meta)
+
+
+async def record_corruption(
+    uow: WithEvents, name: str, version: str, found: str, detected_by: str, meta: Meta
+) -> Media:
+    """Record that the media's bytes no longer match → `MediaCorruptionDetected`."""
+    media = await get_media(uow, name, version)
+    new = media.corruption_detected(found, detected_by)
+    return await record(uow.events, media_stream_id(media.id), media, new, meta)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dml_svc.adapters.blobs import DigestMismatch, LocalBlobStore, TooLarge
+from dml_svc.adapters.blobs import CHUNK, Corrupted, DigestMismatch, LocalBlobStore, TooLarge
 
 
 async def chunks(*parts: bytes, then_fail: bool = False) -> AsyncIterator[bytes]:
@@ -49,3 +49,41 @@ async def test_a_refused_or_broken_upload_leaves_nothing(
     with pytest.raises(error):
         await store.put(stream(), limit=limit, expect=expect)  # type: ignore[operator]
     assert files(tmp_path) == []
+
+
+async def read(
+    store: LocalBlobStore, sha256: str, first: int = 0, last: int | None = None
+) -> bytes:
+    return b"".join([chunk async for chunk in store.read(sha256, first, last)])
+
+
+async def test_a_range_is_read_across_chunks(tmp_path: Path) -> None:
+    content = bytes(range(256)) * (3 * CHUNK // 256 + 7)
+    store = LocalBlobStore(tmp_path)
+    blob = await store.put(chunks(content), limit=len(content))
+    assert await read(store, blob.sha256) == content
+    for first, last in [(0, 0), (CHUNK - 1, CHUNK + 1), (2 * CHUNK + 3, len(content) - 1)]:
+        assert await read(store, blob.sha256, first, last) == content[first : last + 1]
+
+
+async def test_a_flipped_bit_is_never_served_as_good(tmp_path: Path) -> None:
+    content = b"payments" * CHUNK
+    store = LocalBlobStore(tmp_path)
+    blob = await store.put(chunks(content), limit=len(content))
+    [path] = files(tmp_path)
+    damaged = bytearray(path.read_bytes())
+    damaged[-1] ^= 0x01
+    path.write_bytes(damaged)
+    served: list[bytes] = []
+
+    async def download() -> None:
+        async for chunk in store.read(blob.sha256):
+            served.append(chunk)
+
+    with pytest.raises(Corrupted) as found:
+        await download()
+    assert len(b"".join(served)) < len(content)  # the final piece was held back
+    assert found.value.found == hashlib.sha256(damaged).hexdigest()
+    assert await store.verify(blob.sha256) == found.value.found
+    path.unlink()
+    assert await store.verify(blob.sha256) == "missing"

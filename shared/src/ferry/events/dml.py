@@ -109,6 +109,18 @@ class MediaAuthorized(MediaEvent):
     release_id: UUID
 
 
+class MediaCorruptionDetected(MediaEvent):
+    """The stored bytes no longer have the media's digest: found on download or by a scrub."""
+
+    type: Literal["MediaCorruptionDetected"] = "MediaCorruptionDetected"
+    schema_version: Literal[1] = 1
+    sha256: str
+    found: str
+    """The digest the bytes now have, or "missing"."""
+    detected_by: str
+    """`download` or `scrub`."""
+
+
 class MediaRevoked(MediaEvent):
     """A librarian withdrew the media (e.g. a vulnerability); nothing may use it now."""
 
@@ -139,3 +151,78 @@ class MediaRetrieved(MediaEvent):
     schema_version: Literal[1] = 1
     sha256: str
     retrieved_by: str
+
+
+# The Definitive Hardware Store: spares of hardware configuration items, kept in the DHS.
+
+
+class SpareEvent(Event):
+    """An event of one spare of the Definitive Hardware Store: a stock of one part, at one
+    revision level, in one location."""
+
+    stream_prefix: ClassVar[str] = "spare"
+    spare_id: UUID
+
+    def aggregate_id(self) -> str:
+        return str(self.spare_id)
+
+
+class SpareRegistered(SpareEvent):
+    """A librarian put a stock of a part into the store, for the configuration items listed."""
+
+    type: Literal["SpareRegistered"] = "SpareRegistered"
+    schema_version: Literal[1] = 1
+    model: str
+    part_number: str
+    revision: str
+    """The part's revision level."""
+    quantity: int
+    location: str
+    replaces: list[str]
+    """The configuration items a unit of this spare can replace in live."""
+
+
+class SpareWithdrawn(SpareEvent):
+    """Units left the store for live, under an approved request for change."""
+
+    type: Literal["SpareWithdrawn"] = "SpareWithdrawn"
+    schema_version: Literal[1] = 1
+    withdrawal: int
+    """The withdrawal's number within the spare (1, 2, …); returns and replacements name it."""
+    quantity: int
+    rfc: str
+    withdrawn_by: str
+    remaining: int
+    """Units left in the store."""
+
+
+class SpareReturned(SpareEvent):
+    """Units of a withdrawal came back to the store (not needed, or taken out of live again)."""
+
+    type: Literal["SpareReturned"] = "SpareReturned"
+    schema_version: Literal[1] = 1
+    withdrawal: int
+    quantity: int
+    returned_by: str
+
+
+class SpareReplaced(SpareEvent):
+    """Units of a withdrawal stay in live; new units of the same part and revision took their
+    place in the store."""
+
+    type: Literal["SpareReplaced"] = "SpareReplaced"
+    schema_version: Literal[1] = 1
+    withdrawal: int
+    quantity: int
+    replaced_by: str
+
+
+class SpareRevisionOutOfDate(SpareEvent):
+    """A configuration item the spare replaces runs a newer revision level in live now."""
+
+    type: Literal["SpareRevisionOutOfDate"] = "SpareRevisionOutOfDate"
+    schema_version: Literal[1] = 1
+    configuration_item: str
+    live_revision: str
+    revision: str
+    """The spare's own, older, revision level."""

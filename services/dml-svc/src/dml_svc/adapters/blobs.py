@@ -12,7 +12,7 @@ import os
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, BinaryIO, Protocol
 
 from dml_svc.domain.media import Blob
 from ferry.errors import FerryError, Unprocessable
@@ -23,6 +23,15 @@ CHUNK = 1 << 20
 class TooLarge(FerryError):
     status = 413
     title = "Content too large"
+
+
+class Corrupted(Exception):
+    """A stored blob no longer has the digest it is named by."""
+
+    def __init__(self, sha256: str, found: str) -> None:
+        super().__init__(f"blob {sha256} now hashes to {found}")
+        self.sha256 = sha256
+        self.found = found
 
 
 class DigestMismatch(Unprocessable):
@@ -41,11 +50,17 @@ class BlobStore(Protocol):
         """
         ...
 
-    def read(self, sha256: str) -> AsyncIterator[bytes]:
-        """The blob's bytes, a chunk at a time."""
+    def read(self, sha256: str, first: int = 0, last: int | None = None) -> AsyncIterator[bytes]:
+        """Bytes `first` to `last` (inclusive; None: to the end) of the blob, verified: the
+        whole blob is hashed as it is read and the final piece held back until the digest
+        matches, so corrupted bytes never complete a transfer (`Corrupted` instead)."""
         ...
 
     async def exists(self, sha256: str) -> bool: ...
+
+    async def verify(self, sha256: str) -> str:
+        """The blob's digest as it now is on disk ("missing" if it is gone)."""
+        ...
 
 
 class LocalBlobStore:
@@ -98,10 +113,43 @@ class LocalBlobStore:
         finally:
             os.close(directory)
 
-    async def read(self, sha256: str) -> AsyncIterator[bytes]:
-        with self._path(sha256).open("rb") as file:
-            while chunk := await asyncio.to_thread(file.read, CHUNK):
-                yield chunk
+    async def read(
+        self, sha256: str, first: int = 0, last: int | None = None
+    ) -> AsyncIterator[bytes]:
+        try:
+            file = self._path(sha256).open("rb")
+        except FileNotFoundError as exc:
+            raise Corrupted(sha256, "missing") from exc
+        digest = hashlib.sha256()
+        position, held = 0, b""
+        with file:
+            while chunk := await asyncio.to_thread(_read_hashing, file, digest):
+                start = max(first - position, 0)
+                stop = len(chunk) if last is None else min(last + 1 - position, len(chunk))
+                position += len(chunk)
+                if held:
+                    yield held
+                held = chunk[start:stop] if stop > start else b""
+        if (found := digest.hexdigest()) != sha256:
+            raise Corrupted(sha256, found)
+        if held:
+            yield held
 
     async def exists(self, sha256: str) -> bool:
         return self._path(sha256).is_file()
+
+    async def verify(self, sha256: str) -> str:
+        try:
+            with self._path(sha256).open("rb") as file:
+                digest = await asyncio.to_thread(hashlib.file_digest, file, "sha256")
+        except FileNotFoundError:
+            return "missing"
+        return digest.hexdigest()
+
+
+def _read_hashing(file: BinaryIO, digest: Any) -> bytes:
+    # In the worker thread, hashing as well as reading: sha256 of a MiB is a millisecond of
+    # CPU the event loop need not spend.
+    chunk = file.read(CHUNK)
+    digest.update(chunk)
+    return chunk

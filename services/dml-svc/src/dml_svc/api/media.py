@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -10,17 +12,21 @@ from pydantic import BaseModel
 
 from dml_svc import handlers
 from dml_svc.adapters import media_list
-from dml_svc.adapters.blobs import BlobStore, DigestMismatch, TooLarge
+from dml_svc.adapters.blobs import BlobStore, Corrupted, DigestMismatch, TooLarge
 from dml_svc.domain.digests import declared_sha256, repr_digest
 from dml_svc.domain.media import Media, MediaImmutable, MediaState, StageMedia
+from dml_svc.domain.ranges import byte_range
 from ferry import commands
 from ferry.auth import Principal, Reader, Role, allow
-from ferry.db import UnitOfWork
+from ferry.db import Database, UnitOfWork
+from ferry.envelope import Meta
+from ferry.errors import FerryError
 from ferry.events.dml import MediaKind
 from ferry.http import etag, problem_responses
 from ferry.idempotency import Reply, json_reply
 from ferry.service import RequestMeta, UoW
 
+log = logging.getLogger(__name__)
 LABEL = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$"
 Label = Annotated[str, Path(pattern=LABEL, description="letters, digits, '.', '_', '+', '-'")]
 MEDIA_TYPE = r"^[\w.+-]+/[\w.+-]+$"
@@ -164,27 +170,65 @@ def router_for(blobs: BlobStore, max_upload_bytes: int) -> APIRouter:
 
     @router.get("/{name}/{version}/content", responses=PROBLEMS)
     async def download(
-        name: Label, version: Label, request: Request, caller: Taker, meta: RequestMeta
+        name: Label,
+        version: Label,
+        request: Request,
+        caller: Taker,
+        meta: RequestMeta,
+        range_: Annotated[str | None, Header(alias="Range", max_length=200)] = None,
     ) -> StreamingResponse:
         """The media's bytes → `MediaRetrieved` (who, what, when). Staged media are for
-        testers and librarians; definitive ones for deployers and librarians."""
+        testers and librarians; definitive ones for deployers and librarians. One `Range`
+        of bytes may be asked for (206). The bytes are re-hashed as they stream: should they
+        no longer match the recorded digest, the transfer is cut off before its end and
+        `MediaCorruptionDetected` published."""
         may_take = frozenset().union(*(REACH.get(role, frozenset()) for role in caller.roles))
-
+        db = request.app.state.db
         # Recorded before the bytes flow: a download cut short was still a download.
-        async with request.app.state.db.unit_of_work() as uow:
+        async with db.unit_of_work() as uow:
             media = await handlers.retrieve_media(
                 uow, name, version, caller.subject, may_take, meta
             )
             await uow.commit()
+        if not await blobs.exists(media.sha256):
+            await _corrupted(db, name, version, "missing", meta)
+            raise MediaCorrupted(f"{name}@{version}: its stored bytes are missing")
+        span = byte_range(range_, media.size)
+        first, last = span or (0, media.size - 1)
+        headers = {
+            "Content-Length": str(last - first + 1),
+            "Accept-Ranges": "bytes",
+            "ETag": f'"{media.sha256}"',
+            "Repr-Digest": repr_digest(media.sha256),
+            "Content-Disposition": f'attachment; filename="{media.name}"',
+        }
+        if span:
+            headers["Content-Range"] = f"bytes {first}-{last}/{media.size}"
+
+        async def verified() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in blobs.read(media.sha256, first, last):
+                    yield chunk
+            except Corrupted as exc:
+                await _corrupted(db, name, version, exc.found, meta)
+                raise  # the server cuts the transfer short: the client sees it incomplete
+
         return StreamingResponse(
-            blobs.read(media.sha256),
-            media_type=media.media_type,
-            headers={
-                "Content-Length": str(media.size),
-                "Repr-Digest": repr_digest(media.sha256),
-                "Content-Disposition": f'attachment; filename="{media.name}"',
-                "ETag": etag(media.version),
-            },
+            verified(), 206 if span else 200, headers, media_type=media.media_type
         )
 
     return router
+
+
+class MediaCorrupted(FerryError):
+    status = 500
+    title = "Media corrupted"
+
+
+async def _corrupted(db: Database, name: str, version: str, found: str, meta: Meta) -> None:
+    log.error(
+        "%s@%s: stored bytes hash to %s; publishing MediaCorruptionDetected", name, version, found
+    )
+    async with db.unit_of_work() as uow:
+        await handlers.record_corruption(uow, name, version, found, "download", meta)
+        await uow.commit()

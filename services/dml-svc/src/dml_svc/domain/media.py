@@ -12,6 +12,7 @@ from uuid import UUID
 from ferry.errors import Conflict, Forbidden, InvalidField, InvalidTransition
 from ferry.events.dml import (
     MediaAuthorized,
+    MediaCorruptionDetected,
     MediaEvent,
     MediaKind,
     MediaRetrieved,
@@ -137,6 +138,18 @@ class Media:
                 version=self.media_version,
                 sha256=self.sha256,
                 release_id=release_id,
+            )
+        ]
+
+    def corruption_detected(self, found: str, detected_by: str) -> list[MediaEvent]:
+        return [
+            MediaCorruptionDetected(
+                media_id=self.id,
+                name=self.name,
+                version=self.media_version,
+                sha256=self.sha256,
+                found=found,
+                detected_by=detected_by,
             )
         ]
 
