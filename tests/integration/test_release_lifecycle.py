@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 
-from ferry.events.change import ChangeApproved
+from ferry.events.change import ChangeApproved, ChangeRejected
 from ferry.events.deploy import DeploymentCompleted
 from ferry.events.dml import MediaKind, MediaStaged, ReleaseAvailable
 from ferry.events.els import ElsExited, ElsStarted
@@ -84,17 +84,32 @@ async def staged_media(
     return await eventually(packaged, what="the package to be accepted")
 
 
-async def packaged_release(api: httpx.AsyncClient, infra: Infra, s: Settings) -> httpx.Response:
-    """A release rita planned with a backout plan, packaged once release-svc knew the media."""
-    release_id, etag = await planned_release(api, owners=["bob"])
-    backout = {"trigger_conditions": ["errors"], "steps": ["roll back"]}
-    etag = (await put(api, f"/releases/{release_id}/backout-plan", etag, backout)).headers["ETag"]
+async def packaged_release(
+    api: httpx.AsyncClient,
+    infra: Infra,
+    s: Settings,
+    *,
+    backout: bool = True,
+    **plan: Any,
+) -> httpx.Response:
+    """A release rita planned (with a backout plan unless not), packaged once release-svc
+    knew the media."""
+    release_id, etag = await planned_release(api, owners=["bob"], **plan)
+    if backout:
+        steps = {"trigger_conditions": ["errors"], "steps": ["roll back"]}
+        etag = (await put(api, f"/releases/{release_id}/backout-plan", etag, steps)).headers["ETag"]
     return await staged_media(infra, s, api, release_id, etag)
 
 
-async def validated(api: httpx.AsyncClient, infra: Infra, path: str, etag: str) -> str:
-    """tess passes the package on the kinds a minor release needs; the new ETag."""
-    for kind in ("functional", "integration"):
+async def validated(
+    api: httpx.AsyncClient,
+    infra: Infra,
+    path: str,
+    etag: str,
+    kinds: tuple[str, ...] = ("functional", "integration"),
+) -> str:
+    """tess passes the package on `kinds` (a minor release's by default); the new ETag."""
+    for kind in kinds:
         tested = await api.post(
             f"{path}/validations",
             json={"kind": kind, "outcome": "passed", "evidence": f"https://ci.example/{kind}"},
@@ -417,3 +432,114 @@ async def test_policies_are_read_and_replaced_with_if_match(api: httpx.AsyncClie
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "high_risk_approvers"
     assert (await put(api, "/policies/minor", '"1"', body)).status_code == 200
+
+
+async def approve(
+    api: httpx.AsyncClient, infra: Infra, path: str, etag: str, subject: str
+) -> httpx.Response:
+    return await api.post(
+        f"{path}/approvals",
+        json={"rfc": "RFC-1"},
+        headers=headers(infra, subject, "change-authority", etag),
+    )
+
+
+async def test_the_builder_may_not_approve_nor_the_emergency_requester_alone(
+    api: httpx.AsyncClient, infra: Infra, release_settings: Settings
+) -> None:
+    built = await packaged_release(api, infra, release_settings)  # rita built it
+    path = f"/releases/{built.json()['id']}"
+    etag = await validated(api, infra, path, built.headers["ETag"])
+    own = await approve(api, infra, path, etag, "rita")
+    assert own.status_code == 403
+    assert own.json()["rule"] == "builder-cannot-approve"
+    assert (await approve(api, infra, path, etag, "carl")).json()["status"] == "approved"
+
+    # An emergency release rita requested, bob (an owner) packaged: rita may not approve
+    # it alone; carl may.
+    release_id, etag = await planned_release(api, owners=["bob"], release_type="emergency")
+    path = f"/releases/{release_id}"
+    steps = {"trigger_conditions": ["errors"], "steps": ["roll back"]}
+    etag = (await put(api, f"{path}/backout-plan", etag, steps)).headers["ETag"]
+    bob = {**infra.issuer.bearer("bob", "release-manager")}
+    await staged_media(infra, release_settings, api, release_id, etag)
+    # rita packaged it in staged_media; bob packages again so rita is only the requester.
+    current = (await api.get(path)).headers["ETag"]
+    rebuilt = await api.put(
+        f"{path}/package", json={"media": [MEDIA]}, headers={**bob, "If-Match": current}
+    )
+    assert rebuilt.json()["package"]["built_by"] == "bob"
+    etag = await validated(api, infra, path, rebuilt.headers["ETag"], ("functional",))
+    alone = await approve(api, infra, path, etag, "rita")
+    assert alone.status_code == 403
+    assert alone.json()["rule"] == "emergency-requester-cannot-approve-alone"
+    assert (await approve(api, infra, path, etag, "carl")).json()["status"] == "approved"
+
+
+async def test_unmet_rules_are_named_and_a_rejection_may_be_followed_by_a_new_package(
+    api: httpx.AsyncClient, infra: Infra, release_settings: Settings
+) -> None:
+    built = await packaged_release(api, infra, release_settings, backout=False)
+    path = f"/releases/{built.json()['id']}"
+    etag = await validated(api, infra, path, built.headers["ETag"])
+    refused = await approve(api, infra, path, etag, "carl")
+    assert refused.status_code == 422
+    assert [e["rule"] for e in refused.json()["errors"]] == ["backout-plan-required"]
+
+    rejected = await api.post(
+        f"{path}/rejection",
+        json={"rfc": "RFC-1", "reason": "no way back"},
+        headers=headers(infra, "carl", "change-authority", etag),
+    )
+    assert rejected.json()["status"] == "rejected"
+    again = await put(api, f"{path}/package", rejected.headers["ETag"], {"media": [MEDIA]})
+    assert again.json()["status"] == "package_built"
+    assert again.json()["package"]["revision"] == 2
+
+
+async def test_a_change_tools_rejection_on_change_events_rejects(
+    api: httpx.AsyncClient, infra: Infra, release_settings: Settings
+) -> None:
+    built = await packaged_release(api, infra, release_settings)
+    path = f"/releases/{built.json()['id']}"
+    await validated(api, infra, path, built.headers["ETag"])
+    decision = ChangeRejected(
+        release=built.json()["id"], rfc="CHG1", decided_by="cab-chair", reason="too risky"
+    )
+    await publish(infra, release_settings.topic("change.events"), decision)
+
+    async def rejected() -> dict[str, Any] | None:
+        body = (await api.get(path)).json()
+        return body if body["status"] == "rejected" else None
+
+    await eventually(rejected, what="the change tool's rejection")
+
+
+async def test_freezes_refuse_windows_and_approvals_unless_an_emergency_overrides(
+    api: httpx.AsyncClient, infra: Infra, release_settings: Settings
+) -> None:
+    window = {"environment": "production", "start": "2026-12-22T20:00:00Z"}
+    windows = {"windows": [{**window, "end": "2026-12-22T22:00:00Z"}]}
+    # A window set before the freeze: the approval then names the freeze.
+    built = await packaged_release(api, infra, release_settings)
+    path = f"/releases/{built.json()['id']}"
+    etag = (await put(api, f"{path}/windows", built.headers["ETag"], windows)).headers["ETag"]
+    freeze = {"start": "2026-12-20T00:00:00Z", "end": "2027-01-02T00:00:00Z", "reason": "peak"}
+    assert (await api.post("/freezes", json=freeze)).status_code == 201
+    etag = await validated(api, infra, path, etag)
+    refused = await approve(api, infra, path, etag, "carl")
+    assert refused.status_code == 422
+    assert [e["rule"] for e in refused.json()["errors"]] == ["freeze"]
+
+    # New windows in it are refused; an emergency release may override, and it is recorded.
+    minor_id, minor_etag = await planned_release(api)
+    inside = await put(api, f"/releases/{minor_id}/windows", minor_etag, windows)
+    assert inside.status_code == 422
+    assert inside.json()["errors"][0]["field"] == "windows.0"
+    overriding = {**windows, "freeze_override": "payments outage"}
+    not_emergency = await put(api, f"/releases/{minor_id}/windows", minor_etag, overriding)
+    assert not_emergency.json()["errors"][0]["field"] == "freeze_override"
+    urgent_id, urgent_etag = await planned_release(api, release_type="emergency")
+    overridden = await put(api, f"/releases/{urgent_id}/windows", urgent_etag, overriding)
+    assert overridden.status_code == 200, overridden.text
+    assert overridden.json()["freeze_override"] == "payments outage"

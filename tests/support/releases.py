@@ -13,8 +13,10 @@ from ferry.events.release import (
     ReleaseType,
     ValidationKind,
 )
+from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.policy import DEFAULTS, Policy
 from release_svc.domain.release import (
+    ApprovalContext,
     Approve,
     BuildPackage,
     PlanRelease,
@@ -75,7 +77,15 @@ def validated(release: Release) -> Release:
 
 def approved_by(release: Release, approver: str, policy: Policy | None = None) -> Release:
     cmd = Approve(release.id, "RFC-1", by=approver)
-    return applied(release, release.approve(cmd, policy or policy_of(release), []))
+    return applied(release, release.approve(cmd, context(release, policy)))
+
+
+def context(
+    release: Release, policy: Policy | None = None, freezes: Sequence[FreezePeriod] = ()
+) -> ApprovalContext:
+    """What an approval of `release` is judged against: the DML holds its package."""
+    library = set(release.package.media) if release.package else set()
+    return ApprovalContext(policy or policy_of(release), freezes, library)
 
 
 def policy_of(release: Release) -> Policy:

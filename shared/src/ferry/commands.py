@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from fastapi import Response
+
 from ferry.db import Database, UnitOfWork
 from ferry.idempotency import IdempotencyKey, Reply
 
@@ -30,3 +32,13 @@ async def run(
             await uow.idempotency.remember(key, reply)
         await uow.commit()
         return reply
+
+
+async def respond(
+    db: Database,
+    work: Callable[[UnitOfWork], Awaitable[Reply]],
+    key: IdempotencyKey | None = None,
+) -> Response:
+    """`run`, answered as the HTTP response its reply describes."""
+    reply = await run(db, work, key)
+    return Response(reply.body, reply.status_code, reply.headers, media_type="application/json")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, datetime
+from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 
 def _no_control_characters(value: str) -> str:
@@ -42,15 +42,20 @@ Notes = Annotated[
 """Like `Prose`, but may be left empty (a description)."""
 
 
-def _convertible_to_utc(moment: datetime) -> datetime:
-    # Year 9999 at -05:00 lies past year 9999 in UTC: refused here, not an error when stored.
-    try:
-        moment.astimezone(UTC)
-    except OverflowError as exc:
-        raise ValueError("is out of range") from exc
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
+"""The days plans may name: far enough from the calendar's ends that arithmetic on them
+(a day after, a week before, a time zone away) never leaves it."""
+
+Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
+"""A day of a plan."""
+
+
+def _within_the_days(moment: datetime) -> datetime:
+    if not FIRST_DAY <= moment.date() <= LAST_DAY:
+        raise ValueError(f"must lie between {FIRST_DAY} and {LAST_DAY}")
     return moment
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_convertible_to_utc)]
+Moment = Annotated[AwareDatetime, AfterValidator(_within_the_days)]
 """A point in time with its UTC offset, kept as given (a naive time is refused: whose midnight
 would it be?)."""

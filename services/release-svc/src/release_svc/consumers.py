@@ -16,7 +16,7 @@ from ferry.events.dml import MediaRevoked, MediaStaged, ReleaseAvailable
 from ferry.events.els import ElsExited, ElsStarted
 from ferry.events.release import ApprovalSource
 from release_svc import handlers, projections
-from release_svc.adapters import freeze_periods, known_media, release_list
+from release_svc.adapters import known_media, release_list
 from release_svc.domain.release import Approve, Reject
 
 ACTOR = "service:release-svc"
@@ -93,9 +93,8 @@ async def on_change_approved(event: ChangeApproved, envelope: Envelope, uow: Uni
         comment=event.comment,
         source=ApprovalSource.CHANGE_TOOL,
     )
-    freezes = await freeze_periods.in_force(uow)
     meta = caused_by(envelope, event.decided_by)
-    release = await handlers.approve(cmd, None, uow, meta, freezes)
+    release = await handlers.approve(cmd, None, uow, meta)
     await projections.save(uow, release)
 
 

@@ -7,14 +7,17 @@ from collections.abc import Callable, Mapping, Sequence, Set
 from uuid import UUID
 
 from ferry.aggregate import at_version, existing, rebuild, record
+from ferry.db import UnitOfWork
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError
 from ferry.events.policy import ReleasePolicySet
 from ferry.events.release import DeploymentWindow, MediaRef, ReleaseEvent, ReleaseType
 from ferry.eventstore import WithEvents
+from release_svc.adapters import freeze_periods, known_media
 from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.policy import Policy, ReleasePolicy
 from release_svc.domain.release import (
+    ApprovalContext,
     Approve,
     BuildPackage,
     PlanRelease,
@@ -86,10 +89,16 @@ async def set_dependencies(
     meta: Meta,
     graph: Mapping[UUID, Set[UUID]],
     names: Mapping[UUID, str],
+    dependency_windows: Mapping[str, Sequence[DeploymentWindow]],
 ) -> Release:
-    """Replace a release's dependencies, refusing unknown releases and cycles."""
+    """Replace a release's dependencies, refusing unknown releases, cycles, and dependencies
+    that deploy later than this release."""
     return await change(
-        uow, cmd.release_id, expected_version, meta, lambda r: r.set_dependencies(cmd, graph, names)
+        uow,
+        cmd.release_id,
+        expected_version,
+        meta,
+        lambda r: r.set_dependencies(cmd, graph, names, dependency_windows),
     )
 
 
@@ -134,9 +143,8 @@ async def record_validation(
 async def approve(
     cmd: Approve,
     expected_version: int | None,
-    uow: WithEvents,
+    uow: UnitOfWork,
     meta: Meta,
-    freezes: Sequence[FreezePeriod],
 ) -> Release:
     """Record an approval; `expected_version` None: a change tool's decision, taken as it
     comes."""
@@ -144,8 +152,13 @@ async def approve(
         release = await get_release(uow, cmd.release_id)
     else:
         release = await get_release_at(uow, cmd.release_id, expected_version)
-    policy = await policy_of(uow, release)
-    new = release.approve(cmd, policy, freezes)
+    package = release.package.media if release.package else ()
+    context = ApprovalContext(
+        policy=await policy_of(uow, release),
+        freezes=await freeze_periods.in_force(uow),
+        library=await known_media.known(uow, package),
+    )
+    new = release.approve(cmd, context)
     return await record(uow.events, stream_id(release.id), release, new, meta)
 
 

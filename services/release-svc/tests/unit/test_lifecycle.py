@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from uuid import uuid4
 
 import pytest
@@ -33,6 +34,7 @@ from tests.support.releases import (
     MEDIA,
     applied,
     approved_by,
+    context,
     packaged,
     planned,
     ready_to_approve,
@@ -143,8 +145,8 @@ def test_a_rejected_release_may_be_packaged_again() -> None:
 
 def test_cancel_is_possible_until_deployed() -> None:
     release = approved_by(ready_to_approve(), "carl")
-    cancelled = release.cancel(CancelRelease(release.id, "business changed its mind", "rita"))
-    assert cancelled
+    cancel = CancelRelease(release.id, "business changed its mind", "rita")
+    assert applied(copy.deepcopy(release), release.cancel(cancel)).status is Status.CANCELLED
     release = applied(release, release.made_available())
     release = applied(release, release.deployed("staging", uuid4()))
     with pytest.raises(InvalidTransition, match="deployed"):
@@ -153,11 +155,7 @@ def test_cancel_is_possible_until_deployed() -> None:
 
 def test_approval_records_the_package_for_the_dml() -> None:
     release = ready_to_approve()
-    decided = release.approve(
-        Approve(release.id, "RFC-9", by="carl"),
-        DEFAULTS[release.release_type],
-        [],
-    )
+    decided = release.approve(Approve(release.id, "RFC-9", by="carl"), context(release))
     approved = decided[-1]
     assert isinstance(approved, ReleaseApproved)
     assert (approved.rfc, approved.approvers, approved.media) == ("RFC-9", ["carl"], [MEDIA])
@@ -181,3 +179,26 @@ def test_review_waits_for_the_end_of_early_life_support() -> None:
     release = approved_by(ready_to_approve(), "carl")
     with pytest.raises(InvalidTransition, match="approved"):
         release.conduct_review(Review(release.id, True, "ok", 0, [], [], [], by="rita"))
+
+
+@pytest.mark.parametrize("stop", ["cancelled", "closed", "never approved"])
+def test_what_other_services_report_is_recorded_but_moves_no_finished_release(stop: str) -> None:
+    if stop == "never approved":
+        release = planned()
+    else:
+        release = approved_by(ready_to_approve(), "carl")
+        release = applied(release, release.made_available())
+        if stop == "cancelled":
+            release = applied(release, release.cancel(CancelRelease(release.id, "x", "rita")))
+        else:
+            policy = DEFAULTS[release.release_type]
+            release = applied(release, release.deployed("production", uuid4()))
+            release = applied(release, release.early_life_support_started("production"))
+            release = applied(release, release.early_life_support_ended("production", policy))
+            review = Review(release.id, True, "ok", 0, [], [], [], by="rita")
+            release = applied(release, release.conduct_review(review))
+    before = release.status
+    release = applied(release, release.deployed("production", uuid4()))
+    release = applied(release, release.early_life_support_started("production"))
+    assert release.status is before
+    assert "production" in release.deployed_to

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -13,6 +13,7 @@ from ferry.events.release import (
     DeploymentWindowsSet,
     Level,
     Milestone,
+    ReleaseDependenciesSet,
     ReleaseType,
     ScopeItem,
     ScopeKind,
@@ -24,6 +25,7 @@ from release_svc.domain.release import (
     PlannedCommunication,
     RescheduleRelease,
     SetCommunicationPlan,
+    SetDependencies,
     SetScope,
     SetWindows,
 )
@@ -92,9 +94,10 @@ def test_a_window_may_not_open_before_its_dependencys_in_that_environment() -> N
     with pytest.raises(InvalidPlan, match="REL-2026-0007") as refused:
         release.set_windows(early, [], theirs)
     assert refused.value.field == "windows.1.start"
-    assert release.set_windows(
+    [later] = release.set_windows(
         SetWindows(release.id, [window("production", 6)], "rita"), [], theirs
     )
+    assert isinstance(later, DeploymentWindowsSet)
 
 
 def freeze(
@@ -141,9 +144,9 @@ def test_a_freeze_on_other_services_leaves_the_release_alone() -> None:
     scope = SetScope(release.id, [ScopeItem(kind=ScopeKind.SERVICE, name="payments")], "rita")
     release = applied(release, release.set_scope(scope))
     ledger_freeze = freeze(services=frozenset({"ledger"}))
-    assert release.set_windows(
-        SetWindows(release.id, [window("production", 22)], "rita"), [ledger_freeze], {}
-    )
+    cmd = SetWindows(release.id, [window("production", 22)], "rita")
+    [decided] = release.set_windows(cmd, [ledger_freeze], {})
+    assert isinstance(decided, DeploymentWindowsSet)
 
 
 def test_communications_fall_due_relative_to_their_milestone() -> None:
@@ -191,3 +194,19 @@ def test_an_unchanged_entry_keeps_its_id_and_a_gone_one_is_not_announced() -> No
     due = datetime(2026, 12, 22, tzinfo=UTC)
     assert first.communication_due(kept.entry_id, due)
     assert first.communication_due("gone", due) == []
+
+
+def test_a_dependency_that_deploys_later_than_this_release_is_refused() -> None:
+    release = planned()
+    mine = SetWindows(release.id, [window("production", 4)], "rita")
+    release = applied(release, release.set_windows(mine, [], {}))
+    dependency = uuid4()
+    graph: dict[UUID, set[UUID]] = {dependency: set()}
+    cmd = SetDependencies(release.id, frozenset({dependency}), "rita")
+    later = {"REL-2026-0009": [window("production", 5)]}
+    with pytest.raises(InvalidPlan, match="REL-2026-0009") as refused:
+        release.set_dependencies(cmd, graph, {}, later)
+    assert refused.value.field == "depends_on"
+    earlier = {"REL-2026-0009": [window("production", 3)]}
+    [decided] = release.set_dependencies(cmd, graph, {}, earlier)
+    assert isinstance(decided, ReleaseDependenciesSet)

@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import pytest
 
-from ferry.errors import Conflict
+from ferry.errors import Conflict, InvalidField
 from ferry.events.policy import SegregationRule
 from ferry.events.release import (
     DeploymentWindow,
@@ -18,14 +18,16 @@ from ferry.events.release import (
     ReleaseApproved,
     ReleaseType,
     ValidationKind,
+    ValidationResultRecorded,
 )
 from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.lifecycle import Status
-from release_svc.domain.policy import DEFAULTS, RulesUnmet, SegregationOfDuties
+from release_svc.domain.policy import DEFAULTS, ReleasePolicy, RulesUnmet, SegregationOfDuties
 from release_svc.domain.release import Approve, AssessRisk, RecordValidation, Release, SetWindows
 from tests.support.releases import (
     applied,
     approved_by,
+    context,
     packaged,
     planned,
     ready_to_approve,
@@ -46,9 +48,11 @@ def test_the_builder_may_not_validate_their_own_package() -> None:
     assert refused.value.rule is SegregationRule.BUILDER_CANNOT_VALIDATE
     assert refused.value.status == 403
     # Someone else may; and a policy without the rule lets the builder.
-    assert release.record_validation(replace(cmd, by="tess"), MINOR)
+    [by_tess] = release.record_validation(replace(cmd, by="tess"), MINOR)
+    assert isinstance(by_tess, ValidationResultRecorded)
     lax = replace(MINOR, segregation=frozenset())
-    assert release.record_validation(cmd, lax)
+    [by_bob] = release.record_validation(cmd, lax)
+    assert isinstance(by_bob, ValidationResultRecorded)
 
 
 def test_the_builder_may_not_approve_their_own_package() -> None:
@@ -83,11 +87,7 @@ def test_a_high_risk_release_needs_the_policys_high_risk_approvers() -> None:
     assert list(release.approvals) == ["carl"]
     with pytest.raises(Conflict, match="already approved"):
         approved_by(release, "carl")
-    decided = release.approve(
-        Approve(release.id, "RFC-1", by="cora"),
-        MINOR,
-        [],
-    )
+    decided = release.approve(Approve(release.id, "RFC-1", by="cora"), context(release))
     assert isinstance(decided[-1], ReleaseApproved)
     assert decided[-1].approvers == ["carl", "cora"]
 
@@ -113,4 +113,57 @@ def test_unmet_rules_are_each_named() -> None:
 
 
 def approved_by_with_freezes(release: Release, freezes: list[FreezePeriod]) -> object:
-    return release.approve(Approve(release.id, "RFC-1", by="carl"), MINOR, freezes)
+    return release.approve(
+        Approve(release.id, "RFC-1", by="carl"), context(release, MINOR, freezes)
+    )
+
+
+def test_approval_rechecks_the_policy_in_force_and_the_library() -> None:
+    release = ready_to_approve()  # functional and integration passed
+    stricter = replace(
+        MINOR, required_validations=MINOR.required_validations | {ValidationKind.SECURITY}
+    )
+    with pytest.raises(RulesUnmet) as refused:
+        release.approve(Approve(release.id, "RFC-1", by="carl"), context(release, stricter))
+    assert refused.value.unmet[0][0] == "required-validations"
+    assert "security" in refused.value.unmet[0][1]
+    revoked = replace(context(release), library=set())
+    with pytest.raises(RulesUnmet) as refused:
+        release.approve(Approve(release.id, "RFC-1", by="carl"), revoked)
+    assert [rule for rule, _ in refused.value.unmet] == ["media-in-library"]
+
+
+def test_a_validation_failure_voids_earlier_approvals() -> None:
+    release = ready_to_approve()
+    cmd = AssessRisk(release.id, Level.HIGH, Level.HIGH, [], [], by="rita")
+    release = applied(release, release.assess_risk(cmd))
+    release = approved_by(release, "carl")  # one of the two a high risk needs
+    failed = RecordValidation(
+        release.id, ValidationKind.FUNCTIONAL, Outcome.FAILED, "https://ci/2", by="tess"
+    )
+    release = applied(release, release.record_validation(failed, MINOR))
+    assert release.approvals == {}
+
+
+def test_approval_carries_the_segregation_rules_for_deployment() -> None:
+    release = ready_to_approve()
+    [_, approved] = release.approve(Approve(release.id, "RFC-1", by="carl"), context(release))
+    assert isinstance(approved, ReleaseApproved)
+    assert "approver-cannot-deploy-to-production" in approved.segregation
+
+
+@pytest.mark.parametrize(
+    ("release_type", "change", "field"),
+    [
+        (ReleaseType.EMERGENCY, {"review_required": False}, "review_required"),
+        (ReleaseType.MINOR, {"required_validations": frozenset()}, "required_validations"),
+        (ReleaseType.MINOR, {"approvers": 3, "high_risk_approvers": 2}, "high_risk_approvers"),
+    ],
+)
+def test_a_policy_that_would_break_its_path_is_refused(
+    release_type: ReleaseType, change: dict[str, object], field: str
+) -> None:
+    aggregate = ReleasePolicy(release_type)
+    with pytest.raises(InvalidField) as refused:
+        aggregate.set(replace(DEFAULTS[release_type], **change))  # type: ignore[arg-type]
+    assert refused.value.field == field

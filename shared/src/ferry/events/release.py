@@ -328,6 +328,9 @@ class ReleaseApproved(ReleaseEvent):
     package_revision: int
     media: list[MediaRef]
     """The approved package, so the DML needs nothing else to make it available."""
+    segregation: list[str] = []
+    """The segregation-of-duties rules of the release's policy (e.g.
+    `approver-cannot-deploy-to-production`, for deploy-svc to enforce)."""
 
 
 class ReleaseRejected(ReleaseEvent):

@@ -44,11 +44,7 @@ async def change_release(
         body = ReleaseOut.of(release).model_dump(mode="json")
         return json_reply(200, body, {"ETag": etag(release.version)})
 
-    return response(await commands.run(request.app.state.db, work))
-
-
-def response(reply: Reply) -> Response:
-    return Response(reply.body, reply.status_code, reply.headers, media_type="application/json")
+    return await commands.respond(request.app.state.db, work)
 
 
 async def decide(

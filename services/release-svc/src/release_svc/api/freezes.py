@@ -20,7 +20,6 @@ from ferry.idempotency import IdempotencyKey, Reply, json_reply
 from ferry.service import RequestMeta, UoW
 from release_svc import freeze_handlers
 from release_svc.adapters import freeze_periods
-from release_svc.api import common
 from release_svc.api.filters import Cursor, Limit, ScopeQuery
 from release_svc.api.routes import IdempotencyKeyHeader
 from release_svc.api.schedule_schemas import FreezeIn, FreezeOut, FreezePage, LiftIn
@@ -65,7 +64,7 @@ async def declare_freeze(
     scope = f"POST /freezes {caller.subject}"
     idempotency = IdempotencyKey.of(scope, key, await request.body()) if key else None
     run = _run(lambda uow: freeze_handlers.declare_freeze(period, uow, meta), status=201)
-    return common.response(await commands.run(request.app.state.db, run, idempotency))
+    return await commands.respond(request.app.state.db, run, idempotency)
 
 
 @router.post("/{freeze_id}/lift", response_model=FreezeOut, responses=PROBLEMS)
@@ -79,7 +78,7 @@ async def lift_freeze(
 ) -> Response:
     """Lift a freeze → `FreezePeriodLifted`; it no longer applies. Requires `If-Match`."""
     run = _run(lambda uow: freeze_handlers.lift_freeze(freeze_id, lift.reason, version, uow, meta))
-    return common.response(await commands.run(request.app.state.db, run))
+    return await commands.respond(request.app.state.db, run)
 
 
 def _run(

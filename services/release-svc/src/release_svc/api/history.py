@@ -72,7 +72,8 @@ async def release_history(
     uow: UoW,
     _: Reader,
     after: Annotated[
-        int, Query(ge=0, description="the `stream_version` the previous page ended at")
+        int,
+        Query(ge=0, le=2**31 - 1, description="the `stream_version` the previous page ended at"),
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> HistoryPage:

@@ -13,7 +13,7 @@ from ferry.events.release import ImprovementAction
 from ferry.http import ExpectedVersion
 from ferry.service import RequestMeta
 from release_svc import handlers
-from release_svc.adapters import freeze_periods, known_media
+from release_svc.adapters import known_media
 from release_svc.api.common import PROBLEMS, ReleaseManager, change_release, decide
 from release_svc.api.schemas import (
     ApprovalIn,
@@ -98,12 +98,7 @@ async def approve(
     cmd = Approve(
         release_id=release_id, rfc=approval.rfc, comment=approval.comment, by=caller.subject
     )
-
-    async def change(uow: UnitOfWork) -> Release:
-        freezes = await freeze_periods.in_force(uow)
-        return await handlers.approve(cmd, version, uow, meta, freezes)
-
-    return await change_release(request, change)
+    return await change_release(request, lambda uow: handlers.approve(cmd, version, uow, meta))
 
 
 @router.post("/rejection", response_model=ReleaseOut, responses=PROBLEMS)

@@ -12,7 +12,7 @@ from ferry.http import ExpectedVersion, etag
 from ferry.idempotency import Reply, json_reply
 from ferry.service import RequestMeta, UoW
 from release_svc import handlers
-from release_svc.api.common import PROBLEMS, ReleaseManager, response
+from release_svc.api.common import PROBLEMS, ReleaseManager
 from release_svc.api.schemas import PolicyIn, PolicyOut
 
 router = APIRouter(prefix="/policies", tags=["release policies"])
@@ -55,4 +55,4 @@ async def set_policy(
         out = PolicyOut.of(found.policy, found.version).model_dump(mode="json")
         return json_reply(200, out, {"ETag": etag(found.version)})
 
-    return response(await commands.run(request.app.state.db, work))
+    return await commands.respond(request.app.state.db, work)

@@ -17,12 +17,11 @@ from ferry.http import ExpectedVersion, etag
 from ferry.idempotency import IdempotencyKey, Reply, json_reply
 from ferry.service import RequestMeta, UoW
 from release_svc import handlers, projections
-from release_svc.adapters import dependency_graph, release_list, release_numbers
+from release_svc.adapters import dependency_graph, release_list, release_numbers, schedule
 from release_svc.api.common import (
     PROBLEMS,
     ReleaseManager,
     change_release,
-    response,
 )
 from release_svc.api.schemas import (
     CancellationIn,
@@ -34,6 +33,7 @@ from release_svc.api.schemas import (
     ScheduleIn,
     spans,
 )
+from release_svc.domain.lifecycle import Status
 from release_svc.domain.release import (
     CancelRelease,
     PlanRelease,
@@ -89,7 +89,7 @@ async def plan_release(
     # Scoped to the caller: one client's key never replays another's reply.
     scope = f"POST /releases {caller.subject}"
     idempotency = IdempotencyKey.of(scope, key, await request.body()) if key else None
-    return response(await commands.run(request.app.state.db, work, idempotency))
+    return await commands.respond(request.app.state.db, work, idempotency)
 
 
 @router.put("/{release_id}/schedule", response_model=ReleaseOut, responses=PROBLEMS)
@@ -154,7 +154,8 @@ async def set_dependencies(
     async def change(uow: UnitOfWork) -> Release:
         await dependency_graph.hold(uow)
         graph, names = await dependency_graph.load(uow)
-        release = await handlers.set_dependencies(cmd, version, uow, meta, graph, names)
+        theirs = await schedule.windows_of(uow, depends_on)
+        release = await handlers.set_dependencies(cmd, version, uow, meta, graph, names, theirs)
         await dependency_graph.save(uow, release)
         return release
 
@@ -165,7 +166,7 @@ async def set_dependencies(
 async def list_releases(
     uow: UoW,
     _: Reader,
-    status: Annotated[str | None, Query(max_length=40)] = None,
+    status: Status | None = None,
     release_type: ReleaseType | None = None,
     release_manager: Annotated[str | None, Query(max_length=200)] = None,
     planned_from: Annotated[

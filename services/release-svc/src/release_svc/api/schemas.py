@@ -31,7 +31,7 @@ from ferry.events.release import (
     Span,
     ValidationKind,
 )
-from ferry.fields import Line, Moment, Notes, Prose
+from ferry.fields import Day, Line, Moment, Notes, Prose
 from release_svc.domain.policy import Policy
 from release_svc.domain.release import Release
 
@@ -46,8 +46,8 @@ class Dates(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    planned_start: date
-    planned_end: date
+    planned_start: Day
+    planned_end: Day
 
     @field_validator("planned_end")
     @classmethod
@@ -57,6 +57,9 @@ class Dates(BaseModel):
             raise ValueError("must not be before planned_start")
         return end
 
+
+MAX_OFFSET = timedelta(days=3650)
+"""How far from its milestone a communication may be timed."""
 
 Name = Annotated[
     str,
@@ -70,8 +73,8 @@ Name = Annotated[
 class SpanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: date
-    end: date
+    start: Day
+    end: Day
 
 
 Activities = Annotated[
@@ -159,6 +162,8 @@ class CommunicationIn(BaseModel):
     milestone: Milestone
     offset: timedelta = Field(
         default=timedelta(0),
+        ge=-MAX_OFFSET,
+        le=MAX_OFFSET,
         description="ISO 8601 duration from the milestone; negative is before, e.g. -P7D",
         examples=["-P7D"],
     )
@@ -239,7 +244,7 @@ class ImprovementActionIn(BaseModel):
 
     description: Prose
     owner: Notes = Field(default="", max_length=200)
-    due: date | None = None
+    due: Day | None = None
 
 
 class ReviewIn(BaseModel):
@@ -249,8 +254,8 @@ class ReviewIn(BaseModel):
 
     objectives_met: bool
     deployment_outcome: Prose
-    incidents_during_els: int = Field(ge=0)
-    els_duration_days: float | None = Field(default=None, ge=0)
+    incidents_during_els: int = Field(ge=0, le=1_000_000)
+    els_duration_days: float | None = Field(default=None, ge=0, le=3650, allow_inf_nan=False)
     went_well: list[Prose] = Field(default=[], max_length=50)
     to_improve: list[Prose] = Field(default=[], max_length=50)
     actions: list[ImprovementActionIn] = Field(default=[], max_length=50)
@@ -261,7 +266,7 @@ class PolicyIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    required_validations: list[ValidationKind] = Field(max_length=len(ValidationKind))
+    required_validations: list[ValidationKind] = Field(min_length=1, max_length=len(ValidationKind))
     approvers: int = Field(ge=1, le=20)
     high_risk_approvers: int = Field(ge=1, le=20)
     backout_plan_required: bool = True

@@ -46,3 +46,12 @@ PACKAGE_MAY_CHANGE = frozenset(
 
 UNDER_VALIDATION = frozenset({Status.PACKAGE_BUILT, Status.VALIDATED, Status.VALIDATION_FAILED})
 """A package exists and is not yet approved: testers record results, approvers may reject."""
+
+DEPLOYABLE = frozenset({Status.APPROVED, Status.AVAILABLE, Status.DEPLOYED})
+"""A deployment reported in these states makes the release deployed; in others (cancelled,
+closed, never approved, already in Early Life Support) it is recorded, the state kept."""
+
+DEPLOYED_STATES = frozenset(
+    {Status.DEPLOYED, Status.IN_EARLY_LIFE_SUPPORT, Status.READY_FOR_REVIEW}
+)
+"""Deployed somewhere, and not yet closed: Early Life Support may (re)start."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ferry.errors import Forbidden, InvalidTransition, Unprocessable
+from ferry.errors import Forbidden, InvalidField, InvalidTransition, Unprocessable
 from ferry.events.policy import ReleasePolicySet, SegregationRule
 from ferry.events.release import Level, ReleaseType, ValidationKind
 
@@ -90,7 +90,12 @@ class ReleasePolicy:
         if policy.release_type is not self.release_type:
             raise InvalidTransition(self.release_type, str(self.release_type), "set the policy of")
         if policy.approvers < 1 or policy.high_risk_approvers < policy.approvers:
-            raise Unprocessable("high_risk_approvers: must be at least approvers, at least 1")
+            raise InvalidField("high_risk_approvers", "must be at least approvers, at least 1")
+        if not policy.required_validations:
+            raise InvalidField("required_validations", "name at least one kind")
+        if policy.release_type is ReleaseType.EMERGENCY and not policy.review_required:
+            # What makes the short emergency path acceptable is the look back afterwards.
+            raise InvalidField("review_required", "an emergency release is always reviewed")
         if policy == self.policy and self.version:
             return []
         return [

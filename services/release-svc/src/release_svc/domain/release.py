@@ -200,6 +200,17 @@ class Approve:
 
 
 @dataclass(frozen=True)
+class ApprovalContext:
+    """What an approval is judged against besides the release itself."""
+
+    policy: Policy
+    freezes: Sequence[FreezePeriod]
+    """The freezes in force."""
+    library: Set[MediaRef]
+    """Those of the package's media the DML holds and has not revoked."""
+
+
+@dataclass(frozen=True)
 class Reject:
     release_id: UUID
     rfc: str
@@ -221,6 +232,20 @@ class Review:
     actions: Sequence[ImprovementAction]
     by: str
     els_duration_days: float | None = None
+
+
+def _before_dependency(
+    window: DeploymentWindow, dependency_windows: Mapping[str, Sequence[DeploymentWindow]]
+) -> str | None:
+    """Why `window` opens too early for a release it depends on, or None if it does not."""
+    for dependency, theirs in dependency_windows.items():
+        for their in theirs:
+            if their.environment == window.environment and window.start < their.start:
+                return (
+                    f"{dependency}, which this release depends on, deploys to "
+                    f"{window.environment} only from {their.start}"
+                )
+    return None
 
 
 @dataclass(frozen=True)
@@ -361,15 +386,23 @@ class Release:
         ]
 
     def set_dependencies(
-        self, cmd: SetDependencies, graph: Mapping[UUID, Set[UUID]], names: Mapping[UUID, str]
+        self,
+        cmd: SetDependencies,
+        graph: Mapping[UUID, Set[UUID]],
+        names: Mapping[UUID, str],
+        dependency_windows: Mapping[str, Sequence[DeploymentWindow]],
     ) -> list[ReleaseEvent]:
-        """`graph`: every other known release's dependencies; `names`: their identifiers."""
+        """`graph`: every other known release's dependencies; `names`: their identifiers;
+        `dependency_windows`: the windows of the releases in `cmd`, by identifier."""
         self._check_plan_changeable(cmd.by, "change the dependencies of")
         if unknown := sorted(str(r) for r in cmd.depends_on - graph.keys() - {self.id}):
             raise InvalidPlan("depends_on", f"no such releases: {', '.join(unknown)}")
         if (cycle := find_cycle(self.id, cmd.depends_on, graph)) is not None:
             named = " → ".join(names.get(r, str(r)) for r in cycle)
             raise DependencyCycle("depends_on", f"would close the cycle {named}")
+        for window in self.windows:
+            if (early := _before_dependency(window, dependency_windows)) is not None:
+                raise InvalidPlan("depends_on", f"this release's window is too early: {early}")
         if cmd.depends_on == self.depends_on:
             return []
         return [ReleaseDependenciesSet(release_id=self.id, depends_on=sorted(cmd.depends_on))]
@@ -395,14 +428,8 @@ class Release:
             if window.environment in seen:
                 raise InvalidPlan(f"windows.{i}.environment", "one window per environment")
             seen.add(window.environment)
-            for dependency, theirs in dependency_windows.items():
-                for their in theirs:
-                    if their.environment == window.environment and window.start < their.start:
-                        raise InvalidPlan(
-                            f"windows.{i}.start",
-                            f"{dependency}, which this release depends on, deploys to "
-                            f"{window.environment} only from {their.start}",
-                        )
+            if (early := _before_dependency(window, dependency_windows)) is not None:
+                raise InvalidPlan(f"windows.{i}.start", early)
         frozen = self._frozen_windows(cmd.windows, freezes)
         overridden: set[UUID] = set()
         if frozen and not cmd.freeze_override:
@@ -565,9 +592,8 @@ class Release:
             )
         return new
 
-    def approve(
-        self, cmd: Approve, policy: Policy, freezes: Sequence[FreezePeriod]
-    ) -> list[ReleaseEvent]:
+    def approve(self, cmd: Approve, context: ApprovalContext) -> list[ReleaseEvent]:
+        policy = context.policy
         self._check_state("approve", {Status.VALIDATED})
         assert self.package is not None
         if (
@@ -590,7 +616,7 @@ class Release:
             )
         if cmd.by in self.approvals:
             raise Conflict(f"{cmd.by} has already approved this package")
-        self._check_approval_rules(policy, freezes)
+        self._check_approval_rules(context)
         new: list[ReleaseEvent] = [
             ApprovalGiven(
                 release_id=self.id,
@@ -609,15 +635,27 @@ class Release:
                     approvers=approvers,
                     package_revision=self.package.revision,
                     media=list(self.package.media),
+                    segregation=sorted(policy.segregation),
                 )
             )
         return new
 
-    def _check_approval_rules(self, policy: Policy, freezes: Sequence[FreezePeriod]) -> None:
-        unmet: list[tuple[str, str]] = []
+    def _check_approval_rules(self, context: ApprovalContext) -> None:
+        assert self.package is not None
+        policy, unmet = context.policy, list[tuple[str, str]]()
+        passed = {k for k, r in self.results.items() if r.outcome is Outcome.PASSED}
+        if missing := sorted(policy.required_validations - passed):
+            # The policy may have changed since the release was validated.
+            kinds = ", ".join(missing)
+            unmet.append(("required-validations", f"not passed on this package: {kinds}"))
         if policy.backout_plan_required and self.backout_plan is None:
             unmet.append(("backout-plan-required", "the release has no backout plan"))
-        for i, freeze in self._frozen_windows(self.windows, freezes):
+        for media in self.package.media:
+            if media not in context.library:
+                unmet.append(
+                    ("media-in-library", f"{media.name}@{media.version} is revoked or unknown")
+                )
+        for i, freeze in self._frozen_windows(self.windows, context.freezes):
             if freeze.freeze_id not in self.overridden_freezes:
                 window = self.windows[i]
                 unmet.append(
@@ -663,7 +701,8 @@ class Release:
         new: list[ReleaseEvent] = [
             ReleaseReadyForReview(release_id=self.id, environment=environment)
         ]
-        if not policy.review_required and self.in_els == {environment}:
+        last = self.in_els == {environment} and self.status is Status.IN_EARLY_LIFE_SUPPORT
+        if not policy.review_required and last:
             new.append(ReleaseClosed(release_id=self.id, reason="its policy requires no review"))
         return new
 
@@ -780,6 +819,7 @@ class Release:
                 self.status = Status.VALIDATED
             case ReleaseValidationFailed():
                 self.status = Status.VALIDATION_FAILED
+                self.approvals = {}  # whoever approved before the failure approved other facts
             case ApprovalGiven():
                 self.approvals[event.approver] = event.rfc
             case ReleaseApproved():
@@ -792,14 +832,15 @@ class Release:
                 self.status = Status.AVAILABLE
             case ReleaseDeployed():
                 self.deployed_to |= {event.environment}
-                if not self.in_els:
+                if self.status in lifecycle.DEPLOYABLE:
                     self.status = Status.DEPLOYED
             case ReleaseInEarlyLifeSupport():
                 self.in_els |= {event.environment}
-                self.status = Status.IN_EARLY_LIFE_SUPPORT
+                if self.status in lifecycle.DEPLOYED_STATES:
+                    self.status = Status.IN_EARLY_LIFE_SUPPORT
             case ReleaseReadyForReview():
                 self.in_els -= {event.environment}
-                if not self.in_els:
+                if self.status is Status.IN_EARLY_LIFE_SUPPORT and not self.in_els:
                     self.status = Status.READY_FOR_REVIEW
             case ReleaseReviewed():
                 self.review = event
