@@ -30,7 +30,7 @@ from dml_svc.config import Settings as DmlSettings
 from dml_svc.main import spec as dml_spec
 from els_svc.config import Settings as ElsSettings
 from els_svc.main import spec as els_spec
-from ferry.auth import Allow, Role
+from ferry.auth import Allow, Capability, Role
 from ferry.devauth import AUDIENCE, ISSUER, DevIssuer
 from ferry.service import ConfigurationError, ServiceSpec, create_app
 from release_svc.config import Settings as ReleaseSettings
@@ -57,12 +57,27 @@ def declared_roles(dependant: Dependant) -> frozenset[Role] | None:
     return None
 
 
+def by_capability(dependant: Dependant) -> bool:
+    """Whether a route authenticates by a secret in its URL instead of a bearer token."""
+    return any(isinstance(d.call, Capability) or by_capability(d) for d in dependant.dependencies)
+
+
+def capability_routes(app: FastAPI) -> list[tuple[str, set[str]]]:
+    return [
+        (route.path, route.methods)
+        for route in iter_route_contexts(app.routes)
+        if getattr(route, "dependant", None) is not None and by_capability(route.dependant)
+    ]
+
+
 def guarded_routes(app: FastAPI) -> list[tuple[str, set[str], frozenset[Role]]]:
     """Every API route of the app but the public ones, with the roles it declares."""
     routes = []
     for route in iter_route_contexts(app.routes):
         if getattr(route, "dependant", None) is None or route.path in PUBLIC:
             continue  # the docs pages, and health and metrics, which anyone may read
+        if by_capability(route.dependant):
+            continue  # a secret in the URL grants it; tested below
         roles = declared_roles(route.dependant)
         assert roles is not None, f"{route.methods} {route.path} declares no allowed roles"
         routes.append((route.path, route.methods, roles))
@@ -100,6 +115,21 @@ async def test_every_route_lets_in_exactly_the_roles_it_declares(
                     else:
                         assert answer.status_code == 403, (method, template, role)
                         assert answer.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_a_route_granted_by_a_url_secret_refuses_any_other_secret_whatever_the_token(
+    service: str, infra: Infra, topic_prefix: str
+) -> None:
+    make_spec, settings_cls = SERVICES[service]
+    spec = make_spec(settings(settings_cls, infra, topic_prefix))
+    async with serving(spec) as client:
+        for template, methods in capability_routes(create_app(spec)):
+            path = re.sub(r"\{[^}]+\}", "x" * 43, template)
+            for method in methods:
+                for headers in ({}, infra.issuer.bearer("root", *Role)):
+                    answer = await client.request(method, path, headers=headers)
+                    assert answer.status_code == 404, (method, template)
 
 
 def b64(data: bytes | str) -> str:

@@ -177,3 +177,9 @@ def allow(*roles: Role) -> Any:
 
 Reader = Annotated[Principal, allow(*EVERYONE)]
 """A caller allowed to read: any role."""
+
+
+class Capability:
+    """Base of a dependency that authenticates by a secret in the URL instead of a bearer
+    token, for clients that cannot send one (a calendar app subscribing to a feed). Such a
+    route declares no roles: the secret is what grants it, to what its holder may read."""

@@ -13,7 +13,16 @@ from ferry.events.dml import MediaRevoked, MediaStaged, ReleaseAvailable
 from ferry.events.els import ElsExited, ElsStarted
 from ferry.service import ServiceSpec, create_app
 from release_svc import communications, consumers
-from release_svc.api import freezes, history, lifecycle, planning, policies, routes, schedule
+from release_svc.api import (
+    feeds,
+    freezes,
+    history,
+    lifecycle,
+    planning,
+    policies,
+    routes,
+    schedule,
+)
 from release_svc.config import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -32,6 +41,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
             policies.router,
             freezes.router,
             schedule.router,
+            feeds.router,
             history.router,
         ],
         publishes="release.events",

@@ -127,7 +127,7 @@ async def cancel_release(
     version: ExpectedVersion,
 ) -> Response:
     """Call a release off before it is deployed → `ReleaseCancelled`. Requires `If-Match`;
-    only the release's own manager may."""
+    only the release's manager or owners may."""
     cmd = CancelRelease(release_id=release_id, reason=cancellation.reason, by=caller.subject)
 
     return await change_release(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Response
 
 from ferry.auth import Reader
+from ferry.db import UnitOfWork
 from ferry.errors import Unprocessable
 from ferry.http import problem_responses
 from ferry.service import UoW
@@ -56,14 +57,20 @@ async def get_schedule(
 async def get_schedule_calendar(uow: UoW, _: Reader, filters: ScheduleQuery) -> Response:
     """The schedule as an iCalendar feed: a VEVENT per window (its conflicts in the
     description) and per freeze in force (`CATEGORIES:FREEZE`), with the filters of
-    `/schedule` (freezes by time, environment and service only)."""
+    `/schedule` (freezes by time, environment and service only). Calendar apps that cannot
+    send a bearer token subscribe to a feed token's URL instead (`/schedule/feed-tokens`)."""
     async with uow:
-        shown, more = await schedule.schedule_page(uow, filters, FEED_MOST, None)
-        if more is not None:
-            raise Unprocessable(
-                f"from: more than {FEED_MOST} windows match; narrow the feed with from and to"
-            )
-        freezes = await freeze_periods.in_force(uow, filters.scope)
+        return await calendar(uow, filters)
+
+
+async def calendar(uow: UnitOfWork, filters: schedule.Filters) -> Response:
+    """The iCalendar response of the schedule `filters` select."""
+    shown, more = await schedule.schedule_page(uow, filters, FEED_MOST, None)
+    if more is not None:
+        raise Unprocessable(
+            f"from: more than {FEED_MOST} windows match; narrow the feed with from and to"
+        )
+    freezes = await freeze_periods.in_force(uow, filters.scope)
     events = [*(window_event(s) for s in shown), *(freeze_event(f) for f in freezes)]
     body = ical.calendar(events, name="Ferry release schedule", now=datetime.now(UTC))
     return Response(
