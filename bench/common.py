@@ -51,6 +51,7 @@ class Config:
     outbox_warmup_seconds: float
     profile: bool
     settle: float
+    media_bytes: int
 
     @property
     def raw_url(self) -> str:

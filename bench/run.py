@@ -1,4 +1,5 @@
-"""Ferry's benchmarks: event-store append and replay, and outbox-to-Kafka latency.
+"""Ferry's benchmarks: event-store append and replay, outbox-to-Kafka latency, and the DML's
+media upload, verified download and memory.
 
 Usage (from the repository root, with the local stack up):
 
@@ -28,6 +29,7 @@ import uvloop
 
 from bench.append import bench_append
 from bench.common import BenchError, Config, Figure, progress
+from bench.media import bench_media
 from bench.outbox import bench_outbox
 from bench.replay import bench_replay
 
@@ -87,7 +89,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--settle", type=float, default=10.0, help="seconds to wait before measuring (10)"
     )
     parser.add_argument(
-        "--only", choices=["append", "replay", "outbox"], action="append", help="run only these"
+        "--only",
+        choices=["append", "replay", "outbox", "media"],
+        action="append",
+        help="run only these",
     )
     return parser.parse_args(argv)
 
@@ -112,6 +117,7 @@ def config(args: argparse.Namespace) -> Config:
         outbox_seconds=3.0 if quick else 10.0,
         outbox_warmup_seconds=1.0,
         profile=bool(args.profile),
+        media_bytes=(128 << 20) if quick else (1 << 30),
     )
 
 
@@ -120,6 +126,7 @@ async def run(cfg: Config, only: Sequence[str]) -> list[Figure]:
         "append": bench_append,
         "replay": bench_replay,
         "outbox": bench_outbox,
+        "media": bench_media,
     }
     if cfg.settle > 0:
         # A broker started a moment ago is still compiling and loading on both cores.
@@ -140,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
-    only: list[str] = args.only or ["append", "replay", "outbox"]
+    only: list[str] = args.only or ["append", "replay", "outbox", "media"]
     started = datetime.now(UTC)
     load_before = os.getloadavg()
     if load_before[0] > 0.5 * (os.cpu_count() or 1):

@@ -6,14 +6,17 @@ import base64
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from uuid import uuid4
 
 import httpx
 import pytest
 
 from dml_svc.config import Settings
 from dml_svc.main import spec
+from ferry.events.release import MediaRef, ReleaseApproved, ReleaseValidated
+from ferry.testing import release_planned
 from tests.support.infra import Infra
-from tests.support.services import read_topic, serving, settings
+from tests.support.services import eventually, publish, read_topic, serving, settings
 
 CONTENT = b"payments service, build 2026.12.0\n" * 1000
 SHA = hashlib.sha256(CONTENT).hexdigest()
@@ -24,7 +27,12 @@ LIMIT = 4 * 1024 * 1024
 @pytest.fixture
 def dml_settings(infra: Infra, topic_prefix: str, tmp_path: Path) -> Settings:
     return settings(
-        Settings, infra, topic_prefix, media_dir=tmp_path / "media", max_upload_bytes=LIMIT
+        Settings,
+        infra,
+        topic_prefix,
+        media_dir=tmp_path / "media",
+        max_upload_bytes=LIMIT,
+        scrub_interval_seconds=0,
     )
 
 
@@ -199,3 +207,104 @@ async def test_corrupted_bytes_are_never_served_as_good_and_are_reported(
     found = [e.data["found"] for e in events if e.type == "MediaCorruptionDetected"]
     assert found == [hashlib.sha256(damaged).hexdigest(), "missing"]
     assert uploaded.json()["sha256"] == hashlib.sha256(big).hexdigest()
+
+
+async def test_a_scrub_reports_a_blob_whose_bytes_changed(
+    dml: httpx.AsyncClient, dml_settings: Settings, infra: Infra
+) -> None:
+    await upload(dml, "/media/good.tar.gz/1.0", CONTENT)
+    await upload(dml, "/media/bad.tar.gz/1.0", CONTENT + b"x")
+    damaged = next(p for p in stored(dml_settings) if p.name != SHA)
+    damaged.write_bytes(b"y" + damaged.read_bytes()[1:])
+    asked = await dml.post("/integrity/scrubs")
+    assert asked.status_code == 202
+
+    async def finished() -> dict[str, object] | None:
+        scrub = (await dml.get(asked.headers["Location"])).json()
+        return scrub if scrub["finished_at"] else None
+
+    scrub = await eventually(finished, what="the scrub to finish")
+    assert (scrub["total"], scrub["checked"]) == (2, 2)
+    [found] = scrub["corrupted"]  # type: ignore[misc]
+    assert (found["name"], found["found"]) == (
+        "bad.tar.gz",
+        hashlib.sha256(damaged.read_bytes()).hexdigest(),
+    )
+    viewer = infra.issuer.bearer("vic", "viewer")
+    assert (await dml.post("/integrity/scrubs", headers=viewer)).status_code == 403
+    assert (await dml.get("/integrity/scrubs", headers=viewer)).json()[0]["scrub_id"] == scrub[
+        "scrub_id"
+    ]
+    events = await read_topic(
+        dml_settings.kafka_bootstrap_servers, dml_settings.topic("dml.events"), expect=3, settle=1
+    )
+    [detected] = [e for e in events if e.type == "MediaCorruptionDetected"]
+    assert (detected.data["detected_by"], detected.actor) == ("scrub", "service:dml-svc")
+
+
+async def test_revoked_media_and_releases_are_for_nobody(
+    dml: httpx.AsyncClient, dml_settings: Settings, infra: Infra
+) -> None:
+    staged = await upload(dml, "/media/payments-api.tar.gz/2026.12.0", CONTENT)
+    media = {k: staged.json()[k] for k in ("name", "version", "sha256")}
+    release_id = uuid4()
+    topic = dml_settings.topic("release.events")
+    await publish(infra, topic, release_planned(release_id=release_id))
+    approved = ReleaseApproved(
+        release_id=release_id,
+        rfc="RFC-1",
+        approvers=["carl"],
+        package_revision=1,
+        media=[MediaRef(**media)],
+    )
+    await publish(
+        infra,
+        topic,
+        ReleaseValidated(release_id=release_id, package_revision=1, kinds=["functional"]),
+        approved,
+    )
+    path = f"/library/releases/{release_id}"
+
+    async def available() -> httpx.Response | None:
+        entry = await dml.get(path)
+        return entry if entry.status_code == 200 and entry.json()["state"] == "available" else None
+
+    entry = await eventually(available, what="the release to become available")
+    deployer = infra.issuer.bearer("dora", "deployer")
+    content = "/media/payments-api.tar.gz/2026.12.0/content"
+    assert (await dml.get(content, headers=deployer)).status_code == 200  # definitive now
+
+    no_match = await dml.post(
+        f"{path}/revoke", json={"reason": "CVE-2026-1234"}, headers={"If-Match": '"1"'}
+    )
+    assert no_match.status_code == 409
+    revoked = await dml.post(
+        f"{path}/revoke",
+        json={"reason": "CVE-2026-1234"},
+        headers={"If-Match": entry.headers["ETag"]},
+    )
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["state"] == "revoked"
+    assert (await dml.get(content, headers=deployer)).status_code == 409
+    assert (await dml.get("/media/payments-api.tar.gz/2026.12.0")).json()["state"] == "revoked"
+
+    other = await upload(dml, "/media/tool.zip/1.0", CONTENT + b"!")
+    etag = other.headers["ETag"]
+    first = await dml.post(
+        "/media/tool.zip/1.0/revoke", json={"reason": "licence ended"}, headers={"If-Match": etag}
+    )
+    assert first.json()["state"] == "revoked"
+    again = await dml.post(
+        "/media/tool.zip/1.0/revoke",
+        json={"reason": "again"},
+        headers={"If-Match": first.headers["ETag"]},
+    )
+    assert again.status_code == 409
+    events = await read_topic(
+        dml_settings.kafka_bootstrap_servers, dml_settings.topic("dml.events"), expect=10, settle=1
+    )
+    assert sorted(e.data["name"] for e in events if e.type == "MediaRevoked") == [
+        "payments-api.tar.gz",
+        "tool.zip",
+    ]
+    assert [e.type for e in events if e.type == "ReleaseRevoked"] == ["ReleaseRevoked"]

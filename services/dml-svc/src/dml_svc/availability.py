@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from dml_svc import handlers
-from dml_svc.adapters import media_list
+from dml_svc.adapters import approved_changes, media_list
 from dml_svc.adapters.signing import Signer
 from dml_svc.domain import manifest
 from dml_svc.domain.library import LibraryEntry
@@ -36,7 +36,11 @@ class Availability:
     async def on_release_approved(
         self, event: ReleaseApproved, envelope: Envelope, uow: UnitOfWork
     ) -> None:
-        entry = await handlers.get_entry(uow, event.release_id)
+        # The RFC counts for spare withdrawals even where the library holds no entry.
+        await approved_changes.remember_release_approval(uow, event)
+        entry = await handlers.load_entry(uow, event.release_id)
+        if not entry.exists:
+            return
         meta = caused_by(envelope, handlers.ACTOR)
         new = entry.note_approved(event.package_revision, event.media)
         await record(uow.events, handlers.stream_id(entry.release_id), entry, new, meta)

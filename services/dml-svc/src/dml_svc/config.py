@@ -21,3 +21,7 @@ class Settings(ServiceSettings):
     signing_key_file: Path | None = Field(None, validation_alias="FERRY_DML_SIGNING_KEY_FILE")
     """The Ed25519 private key (PEM) manifests are signed with; unset, a development key is
     made in the media folder."""
+    scrub_interval_seconds: float = Field(
+        86400, ge=0, validation_alias="FERRY_DML_SCRUB_INTERVAL_SECONDS"
+    )
+    """How often every blob is re-hashed (0: only on demand)."""

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from dml_svc.domain.library import LibraryEntry
 from dml_svc.domain.media import Media, MediaState, StageMedia, check_label, media_id
-from ferry.aggregate import existing, rebuild, record
+from ferry.aggregate import at_version, existing, rebuild, record
 from ferry.consuming import caused_by
 from ferry.envelope import Envelope, Meta
 from ferry.errors import NotFound
@@ -79,3 +79,38 @@ async def record_corruption(
     media = await get_media(uow, name, version)
     new = media.corruption_detected(found, detected_by)
     return await record(uow.events, media_stream_id(media.id), media, new, meta)
+
+
+async def revoke_media(
+    uow: WithEvents, name: str, version: str, reason: str, expected_version: int, meta: Meta
+) -> Media:
+    """Withdraw media → `MediaRevoked`, if still at the version the librarian read."""
+    found = Media(media_id(check_label("name", name), check_label("version", version)))
+    stream = media_stream_id(found.id)
+    missing = f"the library has no {name}@{version}"
+    media = await at_version(uow.events, stream, found, MediaEvent, missing, expected_version)
+    return await record(uow.events, stream, media, media.revoke(reason), meta)
+
+
+async def revoke_release(
+    uow: WithEvents, release_id: UUID, reason: str, expected_version: int, meta: Meta
+) -> tuple[LibraryEntry, list[Media]]:
+    """Withdraw a release → `ReleaseRevoked`, and `MediaRevoked` for each of its media not
+    revoked already."""
+    missing = f"the library has no entry for release {release_id}"
+    entry = await at_version(
+        uow.events,
+        stream_id(release_id),
+        LibraryEntry(release_id),
+        LibraryEntryEvent,
+        missing,
+        expected_version,
+    )
+    await record(uow.events, stream_id(release_id), entry, entry.revoke(reason), meta)
+    revoked = []
+    for ref in entry.approved_media:
+        media = await load_media(uow, ref.name, ref.version)
+        if media.exists and media.state is not MediaState.REVOKED:
+            await record(uow.events, media_stream_id(media.id), media, media.revoke(reason), meta)
+            revoked.append(media)
+    return entry, revoked

@@ -6,12 +6,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from dml_svc.adapters import approved_changes
 from dml_svc.adapters.blobs import LocalBlobStore
 from dml_svc.adapters.signing import Signer
-from dml_svc.api import media, routes
+from dml_svc.api import integrity, media, routes, spares
 from dml_svc.availability import Availability
 from dml_svc.config import Settings
 from dml_svc.handlers import on_release_planned
+from dml_svc.scrub import Scrubber
+from ferry.events.change import ChangeApproved, ChangeRejected
 from ferry.events.release import ReleaseApproved, ReleasePlanned, ReleaseValidated
 from ferry.service import ServiceSpec, create_app
 
@@ -27,6 +30,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
         else Signer.development(settings.media_dir / "keys")
     )
     availability = Availability(signer)
+    scrubber = Scrubber(blobs, settings.scrub_interval_seconds)
     return ServiceSpec(
         name="dml-svc",
         settings=settings,
@@ -34,14 +38,21 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
         routers=[
             routes.router_for(signer),
             media.router_for(blobs, settings.max_upload_bytes),
+            integrity.router,
+            spares.router,
         ],
         publishes="dml.events",
+        jobs={"scrub": scrubber.run},
         consumes={
             "release.events": {
                 ReleasePlanned: on_release_planned,
                 ReleaseValidated: availability.on_release_validated,
                 ReleaseApproved: availability.on_release_approved,
-            }
+            },
+            "change.events": {
+                ChangeApproved: approved_changes.on_change_approved,
+                ChangeRejected: approved_changes.on_change_rejected,
+            },
         },
     )
 

@@ -87,3 +87,13 @@ async def test_a_flipped_bit_is_never_served_as_good(tmp_path: Path) -> None:
     assert await store.verify(blob.sha256) == found.value.found
     path.unlink()
     assert await store.verify(blob.sha256) == "missing"
+
+
+async def test_a_download_left_early_stops_cleanly(tmp_path: Path) -> None:
+    content = b"z" * (3 * CHUNK)
+    store = LocalBlobStore(tmp_path)
+    blob = await store.put(chunks(content), limit=len(content))
+    download = store.read(blob.sha256)
+    first = await anext(download)
+    assert first == content[:CHUNK]
+    await download.aclose()  # the client went away: the read-ahead is waited for, not lost

@@ -48,6 +48,7 @@ REGISTRY = EventRegistry(
         dml.MediaCorruptionDetected,
         dml.MediaRetrieved,
         dml.ReleaseAvailable,
+        dml.ReleaseRevoked,
         dml.SpareRegistered,
         dml.SpareWithdrawn,
         dml.SpareReturned,

@@ -68,6 +68,15 @@ class ReleaseAvailabilityRefused(LibraryEntryEvent):
     reasons: list[str]
 
 
+class ReleaseRevoked(LibraryEntryEvent):
+    """A librarian withdrew the release's media (each gets `MediaRevoked`); deploy nothing of it."""
+
+    type: Literal["ReleaseRevoked"] = "ReleaseRevoked"
+    schema_version: Literal[1] = 1
+    reason: str
+    media: list[MediaRef]
+
+
 class MediaKind(StrEnum):
     SOFTWARE = "software"
     DOCUMENTATION = "documentation"

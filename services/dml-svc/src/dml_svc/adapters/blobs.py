@@ -10,14 +10,16 @@ import asyncio
 import hashlib
 import os
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from dml_svc.domain.media import Blob
 from ferry.errors import FerryError, Unprocessable
 
-CHUNK = 1 << 20
+CHUNK = 4 << 20
+"""Bytes hashed at a time, with their write (upload) or read (download): per-chunk costs
+(a thread hop, an ASGI message) dominate below a few MiB."""
 
 
 class TooLarge(FerryError):
@@ -81,17 +83,9 @@ class LocalBlobStore:
         self._incoming.mkdir(parents=True, exist_ok=True)
         temporary = self._incoming / uuid.uuid4().hex
         digest = hashlib.sha256()
-        size = 0
         try:
-            # Writes land in the page cache and return in microseconds; only the fsync
-            # below waits on the disk, so it alone leaves the event loop.
             with temporary.open("wb") as file:
-                async for chunk in chunks:
-                    size += len(chunk)
-                    if size > limit:
-                        raise TooLarge(f"the upload exceeds the limit of {limit} bytes")
-                    digest.update(chunk)
-                    file.write(chunk)
+                size = await _write_hashing(chunks, file, digest, limit)
                 file.flush()
                 await asyncio.to_thread(os.fsync, file.fileno())
             sha256 = digest.hexdigest()
@@ -123,13 +117,17 @@ class LocalBlobStore:
         digest = hashlib.sha256()
         position, held = 0, b""
         with file:
-            while chunk := await asyncio.to_thread(_read_hashing, file, digest):
-                start = max(first - position, 0)
-                stop = len(chunk) if last is None else min(last + 1 - position, len(chunk))
-                position += len(chunk)
-                if held:
-                    yield held
-                held = chunk[start:stop] if stop > start else b""
+            async with _Pipeline() as pipeline:
+                # The next chunk is read and hashed while this one is sent.
+                await pipeline.then(_read_hashing, file, digest)
+                while chunk := await pipeline.result():
+                    await pipeline.then(_read_hashing, file, digest)
+                    start = max(first - position, 0)
+                    stop = len(chunk) if last is None else min(last + 1 - position, len(chunk))
+                    position += len(chunk)
+                    if held:
+                        yield held
+                    held = chunk[start:stop] if stop > start else b""
         if (found := digest.hexdigest()) != sha256:
             raise Corrupted(sha256, found)
         if held:
@@ -145,6 +143,63 @@ class LocalBlobStore:
         except FileNotFoundError:
             return "missing"
         return digest.hexdigest()
+
+
+async def _write_hashing(
+    chunks: AsyncIterable[bytes], file: BinaryIO, digest: Any, limit: int
+) -> int:
+    """Write and hash what `chunks` yield; how many bytes. A MiB gathered at a time is
+    hashed and written in a worker thread while the next arrives: the two cores share the
+    work, and memory stays at two buffers whatever the size."""
+    size, buffer = 0, bytearray()
+    async with _Pipeline() as pipeline:
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(f"the upload exceeds the limit of {limit} bytes")
+            buffer += chunk
+            if len(buffer) >= CHUNK:
+                await pipeline.then(_hash_write, file, digest, bytes(buffer))
+                buffer.clear()
+        await pipeline.then(_hash_write, file, digest, bytes(buffer))
+        await pipeline.drain()
+    return size
+
+
+def _hash_write(file: BinaryIO, digest: Any, data: bytes) -> bytes:
+    digest.update(data)
+    file.write(data)
+    return data
+
+
+class _Pipeline:
+    """One step at a time in a worker thread, the event loop going on meanwhile: `then`
+    waits for the step before and starts the next. Leaving waits for a step still running,
+    so no thread touches a file after it is closed."""
+
+    def __init__(self) -> None:
+        self._step: asyncio.Future[bytes] | None = None
+
+    async def then(self, work: Callable[..., bytes], *args: Any) -> None:
+        await self.drain()
+        self._step = asyncio.ensure_future(asyncio.to_thread(work, *args))
+
+    async def result(self) -> bytes:
+        assert self._step is not None
+        step, self._step = self._step, None
+        return await step
+
+    async def drain(self) -> None:
+        if self._step is not None:
+            await self.result()
+
+    async def __aenter__(self) -> _Pipeline:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        # Cancelled or failed mid-way: the thread must finish before the file closes.
+        if self._step is not None:
+            await asyncio.wait([self._step])
 
 
 def _read_hashing(file: BinaryIO, digest: Any) -> bytes:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from dml_svc import handlers
 from dml_svc.adapters import media_list
@@ -22,7 +22,8 @@ from ferry.db import Database, UnitOfWork
 from ferry.envelope import Meta
 from ferry.errors import FerryError
 from ferry.events.dml import MediaKind
-from ferry.http import etag, problem_responses
+from ferry.fields import Prose
+from ferry.http import ExpectedVersion, etag, problem_responses
 from ferry.idempotency import Reply, json_reply
 from ferry.service import RequestMeta, UoW
 
@@ -35,7 +36,8 @@ PROBLEMS = problem_responses(
         401: "No valid bearer token",
         403: "The caller's roles do not reach this media",
         404: "No such media",
-        409: "name@version exists with other bytes, or the media is revoked",
+        409: "name@version exists with other bytes, the media is revoked, or If-Match is stale",
+        428: "If-Match missing",
         411: "Content-Length missing",
         413: "Larger than the library accepts",
         422: "Invalid field, or the bytes do not match the declared digest",
@@ -77,6 +79,12 @@ class MediaOut(BaseModel):
             state=media.state,
             stream_version=media.version,
         )
+
+
+class RevocationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Prose
 
 
 class MediaPage(BaseModel):
@@ -136,8 +144,30 @@ def router_for(blobs: BlobStore, max_upload_bytes: int) -> APIRouter:
             headers = {"ETag": etag(media.version), "Location": f"/media/{name}/{version}"}
             return json_reply(201 if new else 200, body, headers)
 
-        reply = await commands.run(request.app.state.db, work)
-        return Response(reply.body, reply.status_code, reply.headers, media_type="application/json")
+        return await commands.respond(request.app.state.db, work)
+
+    @router.post("/{name}/{version}/revoke", response_model=MediaOut, responses=PROBLEMS)
+    async def revoke(
+        name: Label,
+        version: Label,
+        revocation: RevocationIn,
+        request: Request,
+        _: Librarian,
+        meta: RequestMeta,
+        expected: ExpectedVersion,
+    ) -> Response:
+        """Withdraw media for good (e.g. a vulnerability was found) → `MediaRevoked`. Nobody
+        may download it any more, and deploy-svc refuses it. Requires `If-Match`."""
+
+        async def work(uow: UnitOfWork) -> Reply:
+            media = await handlers.revoke_media(
+                uow, name, version, revocation.reason, expected, meta
+            )
+            await media_list.save(uow, media)
+            body = MediaOut.of(media).model_dump(mode="json")
+            return json_reply(200, body, {"ETag": etag(media.version)})
+
+        return await commands.respond(request.app.state.db, work)
 
     @router.get("", response_model=MediaPage, responses=PROBLEMS)
     async def list_media(

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from dml_svc import handlers
+from dml_svc.adapters import media_list
 from dml_svc.adapters.signing import Signer
+from dml_svc.api.media import Librarian, RevocationIn
 from dml_svc.domain.library import LibraryEntry
+from ferry import commands
 from ferry.auth import Reader
+from ferry.db import UnitOfWork
 from ferry.events.release import MediaRef
-from ferry.http import etag, problem_responses
-from ferry.service import UoW
+from ferry.http import ExpectedVersion, etag, problem_responses
+from ferry.idempotency import Reply, json_reply
+from ferry.service import RequestMeta, UoW
 
 
 class SignedManifest(BaseModel):
@@ -77,6 +82,35 @@ def router_for(signer: Signer) -> APIRouter:
             entry = await handlers.get_entry(uow, release_id)
         response.headers["ETag"] = etag(entry.version)
         return LibraryEntryOut.of(entry)
+
+    @router.post(
+        "/releases/{release_id}/revoke",
+        response_model=LibraryEntryOut,
+        responses=problem_responses(
+            {404: "No entry for this release", 409: "Revoked already, or If-Match is stale"}
+        ),
+    )
+    async def revoke(
+        release_id: UUID,
+        revocation: RevocationIn,
+        request: Request,
+        _: Librarian,
+        meta: RequestMeta,
+        expected: ExpectedVersion,
+    ) -> Response:
+        """Withdraw a release → `ReleaseRevoked`, and `MediaRevoked` for each of its media:
+        nothing of it may be downloaded or deployed any more. Requires `If-Match`."""
+
+        async def work(uow: UnitOfWork) -> Reply:
+            entry, media = await handlers.revoke_release(
+                uow, release_id, revocation.reason, expected, meta
+            )
+            for item in media:
+                await media_list.save(uow, item)
+            body = LibraryEntryOut.of(entry).model_dump(mode="json")
+            return json_reply(200, body, {"ETag": etag(entry.version)})
+
+        return await commands.respond(request.app.state.db, work)
 
     @router.get("/signing-key", response_model=SigningKeyOut)
     async def signing_key(_: Reader) -> SigningKeyOut:

@@ -9,6 +9,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from dml_svc.domain.media import Media, MediaState
+from ferry.errors import InvalidTransition
 from ferry.events.dml import (
     LibraryEntryEvent,
     LibraryEntryOpened,
@@ -17,6 +18,7 @@ from ferry.events.dml import (
     PackageValidated,
     ReleaseAvailabilityRefused,
     ReleaseAvailable,
+    ReleaseRevoked,
 )
 from ferry.events.release import MediaRef
 
@@ -26,6 +28,8 @@ class EntryState(StrEnum):
     """Planned; media may be staged for it."""
     AVAILABLE = "available"
     """Its approved package is in the definitive library, described by a signed manifest."""
+    REVOKED = "revoked"
+    """A librarian withdrew its media: nothing of it may be deployed."""
 
 
 @dataclass
@@ -124,6 +128,16 @@ class LibraryEntry:
             )
         ]
 
+    def revoke(self, reason: str) -> list[LibraryEntryEvent]:
+        """Withdraw the release: its entry, and (the caller revokes them) its media."""
+        if self.state is EntryState.REVOKED:
+            raise InvalidTransition(self.release_id, str(self.state), "revoke")
+        return [
+            ReleaseRevoked(
+                release_id=self.release_id, reason=reason, media=list(self.approved_media)
+            )
+        ]
+
     def apply(self, event: LibraryEntryEvent) -> None:
         match event:
             case LibraryEntryOpened():
@@ -140,4 +154,6 @@ class LibraryEntry:
                 self.available = event
             case ReleaseAvailabilityRefused():
                 self.refusals = event.reasons
+            case ReleaseRevoked():
+                self.state = EntryState.REVOKED
         self.version += 1

@@ -141,6 +141,21 @@ class Media:
             )
         ]
 
+    def revoke(self, reason: str) -> list[MediaEvent]:
+        """Withdraw the media for good (a vulnerability, a licence ended): nothing may take
+        it any more. The bytes stay, as every version's master copy does."""
+        if self.state is MediaState.REVOKED:
+            raise InvalidTransition(f"{self.name}@{self.media_version}", str(self.state), "revoke")
+        return [
+            MediaRevoked(
+                media_id=self.id,
+                name=self.name,
+                version=self.media_version,
+                sha256=self.sha256,
+                reason=reason,
+            )
+        ]
+
     def corruption_detected(self, found: str, detected_by: str) -> list[MediaEvent]:
         return [
             MediaCorruptionDetected(
