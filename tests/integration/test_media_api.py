@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 from collections.abc import AsyncIterator
@@ -308,3 +309,49 @@ async def test_revoked_media_and_releases_are_for_nobody(
         "tool.zip",
     ]
     assert [e.type for e in events if e.type == "ReleaseRevoked"] == ["ReleaseRevoked"]
+
+
+async def test_purchased_software_carries_its_licence(dml: httpx.AsyncClient) -> None:
+    software = await upload(dml, "/media/vendor-db.tar.gz/14.2", CONTENT)
+    licence_doc = await dml.put(
+        "/media/vendor-db-licence.pdf/2026",
+        content=b"%PDF licence",
+        params={"kind": "licence", "supplier": "Vendor"},
+        headers={"Content-Type": "application/pdf"},
+    )
+    assert licence_doc.status_code == 201
+    body = {
+        "licence_name": "vendor-db-licence.pdf",
+        "licence_version": "2026",
+        "seats": 25,
+        "expires_on": "2027-12-31",
+        "terms": "production use, 25 cores",
+    }
+    attached = await dml.put(
+        "/media/vendor-db.tar.gz/14.2/licence",
+        json=body,
+        headers={"If-Match": software.headers["ETag"]},
+    )
+    assert attached.status_code == 200, attached.text
+    assert attached.json()["licence"]["seats"] == 25
+    listed = (await dml.get("/media", params={"name": "vendor-db.tar.gz"})).json()["items"]
+    assert listed[0]["licence"]["expires_on"] == "2027-12-31"
+    # A licence must be a licence, and only software has one.
+    not_a_licence = {**body, "licence_name": "vendor-db.tar.gz", "licence_version": "14.2"}
+    wrong = await dml.put(
+        "/media/vendor-db.tar.gz/14.2/licence",
+        json=not_a_licence,
+        headers={"If-Match": attached.headers["ETag"]},
+    )
+    assert (wrong.status_code, wrong.json()["errors"][0]["field"]) == (422, "licence")
+
+
+async def test_concurrent_uploads_of_one_name_and_version_keep_one(dml: httpx.AsyncClient) -> None:
+    bodies = [CONTENT + bytes([n]) for n in range(4)]
+    answers = await asyncio.gather(*(upload(dml, "/media/race.tar.gz/1.0", b) for b in bodies))
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
+    [winner] = [a for a in answers if a.status_code == 201]
+    kept = (await dml.get("/media/race.tar.gz/1.0")).json()
+    assert kept["sha256"] == winner.json()["sha256"]
+    downloaded = await dml.get("/media/race.tar.gz/1.0/content")
+    assert hashlib.sha256(downloaded.content).hexdigest() == kept["sha256"]

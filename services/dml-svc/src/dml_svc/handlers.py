@@ -5,7 +5,14 @@ from __future__ import annotations
 from uuid import UUID
 
 from dml_svc.domain.library import LibraryEntry
-from dml_svc.domain.media import Media, MediaState, StageMedia, check_label, media_id
+from dml_svc.domain.media import (
+    LicenceTerms,
+    Media,
+    MediaState,
+    StageMedia,
+    check_label,
+    media_id,
+)
 from ferry.aggregate import at_version, existing, rebuild, record
 from ferry.consuming import caused_by
 from ferry.envelope import Envelope, Meta
@@ -79,6 +86,24 @@ async def record_corruption(
     media = await get_media(uow, name, version)
     new = media.corruption_detected(found, detected_by)
     return await record(uow.events, media_stream_id(media.id), media, new, meta)
+
+
+async def attach_licence(
+    uow: WithEvents,
+    name: str,
+    version: str,
+    licence: tuple[str, str],
+    terms: LicenceTerms,
+    expected_version: int,
+    meta: Meta,
+) -> Media:
+    """Attach a licence (a media item of kind licence) to software → `LicenceAttached`."""
+    found = Media(media_id(check_label("name", name), check_label("version", version)))
+    stream = media_stream_id(found.id)
+    missing = f"the library has no {name}@{version}"
+    media = await at_version(uow.events, stream, found, MediaEvent, missing, expected_version)
+    document = await load_media(uow, *licence)
+    return await record(uow.events, stream, media, media.attach_licence(document, terms), meta)
 
 
 async def revoke_media(

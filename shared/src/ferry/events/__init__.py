@@ -45,6 +45,7 @@ REGISTRY = EventRegistry(
         dml.MediaStaged,
         dml.MediaAuthorized,
         dml.MediaRevoked,
+        dml.LicenceAttached,
         dml.MediaCorruptionDetected,
         dml.MediaRetrieved,
         dml.ReleaseAvailable,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import ClassVar, Literal
 from uuid import UUID
@@ -128,6 +129,19 @@ class MediaCorruptionDetected(MediaEvent):
     """The digest the bytes now have, or "missing"."""
     detected_by: str
     """`download` or `scrub`."""
+
+
+class LicenceAttached(MediaEvent):
+    """Purchased software's licence: its document (a media item of kind licence) and terms."""
+
+    type: Literal["LicenceAttached"] = "LicenceAttached"
+    schema_version: Literal[1] = 1
+    licence_name: str
+    licence_version: str
+    licence_sha256: str
+    seats: int | None = None
+    expires_on: date | None = None
+    terms: str = ""
 
 
 class MediaRevoked(MediaEvent):

@@ -11,7 +11,10 @@ from dml_svc.domain.media import Media
 from ferry.db import UnitOfWork
 from ferry.errors import BadRequest
 
-COLUMNS = "media_id, name, version, sha256, size, kind, media_type, supplier, state, stream_version"
+COLUMNS = (
+    "media_id, name, version, sha256, size, kind, media_type, supplier, state, stream_version, "
+    "licence"
+)
 
 
 @dataclass(frozen=True)
@@ -21,14 +24,25 @@ class Filters:
     state: str | None = None
 
 
+LICENCE_FIELDS = {
+    "licence_name",
+    "licence_version",
+    "licence_sha256",
+    "seats",
+    "expires_on",
+    "terms",
+}
+
+
 def _table(uow: UnitOfWork) -> str:
     return f'"{uow.schema}".media'
 
 
 async def save(uow: UnitOfWork, media: Media) -> None:
     await uow.execute(
-        f"INSERT INTO {_table(uow)} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-        "ON CONFLICT (media_id) DO UPDATE SET state = $9, stream_version = $10",
+        f"INSERT INTO {_table(uow)} ({COLUMNS}) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+        "ON CONFLICT (media_id) DO UPDATE SET state = $9, stream_version = $10, licence = $11",
         media.id,
         media.name,
         media.media_version,
@@ -39,6 +53,7 @@ async def save(uow: UnitOfWork, media: Media) -> None:
         media.supplier,
         str(media.state),
         media.version,
+        media.licence.model_dump(mode="json", include=LICENCE_FIELDS) if media.licence else None,
     )
 
 

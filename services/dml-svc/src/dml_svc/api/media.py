@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from dml_svc import handlers
 from dml_svc.adapters import media_list
 from dml_svc.adapters.blobs import BlobStore, Corrupted, DigestMismatch, TooLarge
 from dml_svc.domain.digests import declared_sha256, repr_digest
-from dml_svc.domain.media import Media, MediaImmutable, MediaState, StageMedia
+from dml_svc.domain.media import LicenceTerms, Media, MediaImmutable, MediaState, StageMedia
 from dml_svc.domain.ranges import byte_range
 from ferry import commands
 from ferry.auth import Principal, Reader, Role, allow
@@ -22,7 +23,7 @@ from ferry.db import Database, UnitOfWork
 from ferry.envelope import Meta
 from ferry.errors import FerryError
 from ferry.events.dml import MediaKind
-from ferry.fields import Prose
+from ferry.fields import Day, Notes, Prose
 from ferry.http import ExpectedVersion, etag, problem_responses
 from ferry.idempotency import Reply, json_reply
 from ferry.service import RequestMeta, UoW
@@ -54,6 +55,15 @@ REACH = {
 }
 
 
+class LicenceOut(BaseModel):
+    licence_name: str
+    licence_version: str
+    licence_sha256: str
+    seats: int | None
+    expires_on: date | None
+    terms: str
+
+
 class MediaOut(BaseModel):
     name: str
     version: str
@@ -63,6 +73,8 @@ class MediaOut(BaseModel):
     sha256: str
     supplier: str
     state: MediaState
+    licence: LicenceOut | None = None
+    """Purchased software's licence, if attached."""
     stream_version: int
 
     @classmethod
@@ -77,8 +89,23 @@ class MediaOut(BaseModel):
             sha256=media.sha256,
             supplier=media.supplier,
             state=media.state,
+            licence=LicenceOut.model_validate(media.licence.model_dump())
+            if media.licence
+            else None,
             stream_version=media.version,
         )
+
+
+class LicenceIn(BaseModel):
+    """The licence document (staged as media of kind licence) and its terms."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    licence_name: Annotated[str, StringConstraints(pattern=LABEL)]
+    licence_version: Annotated[str, StringConstraints(pattern=LABEL)]
+    seats: int | None = Field(default=None, ge=1, le=10_000_000)
+    expires_on: Day | None = None
+    terms: Notes = ""
 
 
 class RevocationIn(BaseModel):
@@ -162,6 +189,32 @@ def router_for(blobs: BlobStore, max_upload_bytes: int) -> APIRouter:
         async def work(uow: UnitOfWork) -> Reply:
             media = await handlers.revoke_media(
                 uow, name, version, revocation.reason, expected, meta
+            )
+            await media_list.save(uow, media)
+            body = MediaOut.of(media).model_dump(mode="json")
+            return json_reply(200, body, {"ETag": etag(media.version)})
+
+        return await commands.respond(request.app.state.db, work)
+
+    @router.put("/{name}/{version}/licence", response_model=MediaOut, responses=PROBLEMS)
+    async def attach_licence(
+        name: Label,
+        version: Label,
+        body: LicenceIn,
+        request: Request,
+        _: Librarian,
+        meta: RequestMeta,
+        expected: ExpectedVersion,
+    ) -> Response:
+        """Attach purchased software's licence: its document, a media item of kind licence
+        in the library, and its terms (seats, expiry) → `LicenceAttached`. Requires
+        `If-Match`; a later call renews it."""
+        terms = LicenceTerms(body.seats, body.expires_on, body.terms)
+        document = (body.licence_name, body.licence_version)
+
+        async def work(uow: UnitOfWork) -> Reply:
+            media = await handlers.attach_licence(
+                uow, name, version, document, terms, expected, meta
             )
             await media_list.save(uow, media)
             body = MediaOut.of(media).model_dump(mode="json")

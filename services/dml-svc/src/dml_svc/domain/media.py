@@ -6,11 +6,13 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
 from ferry.errors import Conflict, Forbidden, InvalidField, InvalidTransition
 from ferry.events.dml import (
+    LicenceAttached,
     MediaAuthorized,
     MediaCorruptionDetected,
     MediaEvent,
@@ -68,6 +70,13 @@ class Blob:
 
 
 @dataclass(frozen=True)
+class LicenceTerms:
+    seats: int | None = None
+    expires_on: date | None = None
+    terms: str = ""
+
+
+@dataclass(frozen=True)
 class StageMedia:
     name: str
     version: str
@@ -91,6 +100,7 @@ class Media:
     kind: MediaKind = MediaKind.SOFTWARE
     media_type: str = ""
     supplier: str = ""
+    licence: LicenceAttached | None = None
 
     @classmethod
     def replay(cls, media: UUID, events: Iterable[MediaEvent]) -> Media:
@@ -138,6 +148,28 @@ class Media:
                 version=self.media_version,
                 sha256=self.sha256,
                 release_id=release_id,
+            )
+        ]
+
+    def attach_licence(self, licence: Media, terms: LicenceTerms) -> list[MediaEvent]:
+        """Attach (or renew) the licence of purchased software: a licence media item."""
+        if self.kind is not MediaKind.SOFTWARE:
+            raise InvalidMedia("kind", f"only software has a licence, not {self.kind}")
+        if not licence.exists or licence.kind is not MediaKind.LICENCE:
+            raise InvalidMedia("licence", "must name a media item of kind licence")
+        if licence.state is MediaState.REVOKED:
+            raise InvalidMedia("licence", f"{licence.name}@{licence.media_version} is revoked")
+        return [
+            LicenceAttached(
+                media_id=self.id,
+                name=self.name,
+                version=self.media_version,
+                licence_name=licence.name,
+                licence_version=licence.media_version,
+                licence_sha256=licence.sha256,
+                seats=terms.seats,
+                expires_on=terms.expires_on,
+                terms=terms.terms,
             )
         ]
 
@@ -199,4 +231,6 @@ class Media:
                 self.state = MediaState.DEFINITIVE
             case MediaRevoked():
                 self.state = MediaState.REVOKED
+            case LicenceAttached():
+                self.licence = event
         self.version += 1
