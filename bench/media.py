@@ -201,7 +201,7 @@ async def _download(http: httpx.AsyncClient, path: str) -> int:
     """GET `path` and count the body's bytes, over a bare HTTP/1.1 connection: a general
     client's parsing in Python would cost more than the service measured."""
     url = httpx.URL(str(http.base_url)).join(path)
-    reader, writer = await asyncio.open_connection(url.host, url.port)
+    reader, writer = await asyncio.open_connection(url.host, url.port, limit=4 * CHUNK)
     try:
         auth = http.headers["Authorization"]
         request = f"GET {url.raw_path.decode()} HTTP/1.1\r\nHost: {url.host}\r\n"

@@ -355,3 +355,30 @@ async def test_concurrent_uploads_of_one_name_and_version_keep_one(dml: httpx.As
     assert kept["sha256"] == winner.json()["sha256"]
     downloaded = await dml.get("/media/race.tar.gz/1.0/content")
     assert hashlib.sha256(downloaded.content).hexdigest() == kept["sha256"]
+
+
+async def test_an_upload_cut_short_leaves_nothing_behind(
+    dml: httpx.AsyncClient, dml_settings: Settings, infra: Infra
+) -> None:
+    url = httpx.URL(str(dml.base_url))
+    _, writer = await asyncio.open_connection(url.host, url.port)
+    token = infra.issuer.bearer("lib", "dml-librarian")["Authorization"]
+    writer.write(
+        (
+            f"PUT /media/cut.tar.gz/1.0 HTTP/1.1\r\nHost: {url.host}\r\n"
+            f"Authorization: {token}\r\nContent-Length: {len(CONTENT)}\r\n\r\n"
+        ).encode()
+        + CONTENT[: len(CONTENT) // 2]
+    )
+    await writer.drain()
+    writer.close()  # the client dies half-way
+    await writer.wait_closed()
+
+    async def gone() -> bool:
+        # The upload began (its folder exists: no other upload made it) and left nothing.
+        incoming = dml_settings.media_dir / "blobs" / "incoming"
+        return incoming.exists() and not any(incoming.iterdir())
+
+    await eventually(gone, what="the partial upload to be removed")
+    assert stored(dml_settings) == []
+    assert (await dml.get("/media/cut.tar.gz/1.0")).status_code == 404
