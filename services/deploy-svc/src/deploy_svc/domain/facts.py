@@ -1,0 +1,67 @@
+"""What deploy-svc knows of releases, freezes and the library, from the other services'
+events: what a deployment plan is judged against. Plain values; `adapters.release_facts`
+keeps and reads them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime
+
+    def holds(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+
+@dataclass(frozen=True)
+class Freeze:
+    freeze_id: UUID
+    start: datetime
+    end: datetime
+    reason: str
+    environments: frozenset[str] = frozenset()
+    """Empty: every environment."""
+    services: frozenset[str] = frozenset()
+    """Empty: every service."""
+
+    def covers(self, environment: str, services: frozenset[str], moment: datetime) -> bool:
+        return (
+            self.start <= moment < self.end
+            and (not self.environments or environment in self.environments)
+            and (not self.services or bool(self.services & services))
+        )
+
+
+@dataclass(frozen=True)
+class SignedManifest:
+    """The DML's `ReleaseAvailable`: the manifest exactly as signed, and its signature."""
+
+    manifest: str
+    signature: str
+    key_id: str
+
+
+@dataclass(frozen=True)
+class ReleaseFacts:
+    release_id: UUID
+    identifier: str
+    version: str
+    cancelled: bool = False
+    windows: dict[str, Window] | None = None
+    """Per environment."""
+    overridden_freezes: frozenset[UUID] = frozenset()
+    depends_on: frozenset[UUID] = frozenset()
+    approvers: frozenset[str] = frozenset()
+    segregation: frozenset[str] = frozenset()
+    """The segregation-of-duties rules of the release's policy, from `ReleaseApproved`."""
+    services: frozenset[str] = frozenset()
+    configuration_items: frozenset[str] = frozenset()
+    available: SignedManifest | None = None
+    """Set once the DML made the release available."""
+    revoked: bool = False
+    """The DML revoked the release, or any of its media."""

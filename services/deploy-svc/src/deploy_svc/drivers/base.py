@@ -1,0 +1,67 @@
+"""What every driver implements, and what it is given."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from uuid import UUID
+
+
+class DriverError(Exception):
+    """The driver could not install, verify or roll back; the message says why."""
+
+
+class BadTargetSettings(ValueError):
+    """A target's settings this driver cannot use, naming the setting."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(f"{setting}: {message}")
+        self.setting = setting
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """A release's media, fetched from the DML and verified (digests and the manifest's
+    signature) before any driver sees them."""
+
+    release_id: UUID
+    version: str
+    """The release's version: what a target's folder or image tag is named after."""
+    media: Mapping[str, Path]
+    """Media name → a local file holding exactly its bytes."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One target's part of one deployment."""
+
+    deployment_id: UUID
+    target: str
+    settings: Mapping[str, object]
+    artifacts: Artifacts
+
+
+class Driver(Protocol):
+    """Install, verify and roll back on one target. Every step must be safe to repeat: after
+    a crash the deployment resumes, and a step may run again."""
+
+    name: str
+
+    def check(self, settings: Mapping[str, object]) -> None:
+        """Refuse settings this driver cannot use (`BadTargetSettings`), when an environment
+        is defined, not when a deployment reaches the target."""
+        ...
+
+    async def install(self, job: Job) -> str | None:
+        """Make `job.artifacts` live on the target; the version live before (None: none)."""
+        ...
+
+    async def verify(self, job: Job) -> None:
+        """Check the target works with the new version (`DriverError` if not)."""
+        ...
+
+    async def roll_back(self, job: Job, previous: str | None) -> None:
+        """Make `previous` live again on the target (None: take the release off)."""
+        ...
