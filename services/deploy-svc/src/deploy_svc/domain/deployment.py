@@ -1,0 +1,341 @@
+"""The Deployment aggregate: a release going to an environment, wave by wave.
+
+`decide_next` says what the executor should do next from the events so far; each step's
+outcome is recorded as an event, so after a crash the deployment resumes where it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from ferry.errors import Conflict, InvalidTransition
+from ferry.events.deploy import (
+    DeploymentAborted,
+    DeploymentCompleted,
+    DeploymentEvent,
+    DeploymentFailed,
+    DeploymentPaused,
+    DeploymentResumed,
+    DeploymentRolledBack,
+    DeploymentScheduled,
+    DeploymentStarted,
+    RollbackStarted,
+    Strategy,
+    TargetDeployed,
+    TargetFailed,
+    TargetRolledBack,
+    Wave,
+    WaveStarted,
+    WaveVerified,
+)
+
+
+class State(StrEnum):
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    ROLLING_BACK = "rolling_back"
+    ROLLED_BACK = "rolled_back"
+    ABORTED = "aborted"
+
+
+ACTIVE = frozenset({State.SCHEDULED, State.RUNNING, State.ROLLING_BACK})
+"""States in which a deployment holds its targets."""
+
+
+class AlreadyScheduled(Conflict):
+    """A deployment with this id exists already."""
+
+
+@dataclass(frozen=True)
+class ScheduleDeployment:
+    deployment_id: UUID
+    release_id: UUID
+    environment: str
+    release_version: str
+    strategy: Strategy
+    waves: Sequence[Wave]
+    scheduled_start: datetime
+    requested_by: str
+    services: Sequence[str] = ()
+    configuration_items: Sequence[str] = ()
+
+
+# What the executor is to do next.
+@dataclass(frozen=True)
+class Start:
+    pass
+
+
+@dataclass(frozen=True)
+class StartWave:
+    wave: int
+
+
+@dataclass(frozen=True)
+class DeployTarget:
+    wave: int
+    target: str
+
+
+@dataclass(frozen=True)
+class VerifyWave:
+    wave: int
+    soak_seconds: float
+
+
+@dataclass(frozen=True)
+class Complete:
+    pass
+
+
+@dataclass(frozen=True)
+class RollBackTarget:
+    target: str
+    previous: str | None
+
+
+@dataclass(frozen=True)
+class FinishRollback:
+    pass
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Nothing to do: not yet due, paused, or finished."""
+
+
+Step = (
+    Start
+    | StartWave
+    | DeployTarget
+    | VerifyWave
+    | Complete
+    | RollBackTarget
+    | FinishRollback
+    | Wait
+)
+
+
+@dataclass
+class Deployment:
+    id: UUID
+    version: int = 0
+    state: State | None = None
+    release_id: UUID | None = None
+    environment: str = ""
+    release_version: str = ""
+    strategy: Strategy = Strategy.BIG_BANG
+    waves: list[Wave] = field(default_factory=list)
+    scheduled_start: datetime | None = None
+    requested_by: str = ""
+    services: list[str] = field(default_factory=list)
+    configuration_items: list[str] = field(default_factory=list)
+    started_waves: set[int] = field(default_factory=set)
+    verified_waves: set[int] = field(default_factory=set)
+    deployed: dict[str, str | None] = field(default_factory=dict)
+    """Target → the version live there before, for each target switched."""
+    failed: dict[str, str] = field(default_factory=dict)
+    rolled_back: set[str] = field(default_factory=set)
+    paused: bool = False
+    reason: str = ""
+
+    @classmethod
+    def replay(cls, deployment_id: UUID, events: Iterable[DeploymentEvent]) -> Deployment:
+        found = cls(deployment_id)
+        for event in events:
+            found.apply(event)
+        return found
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    @property
+    def targets(self) -> list[str]:
+        return [t for wave in self.waves for t in wave.targets]
+
+    def schedule(self, cmd: ScheduleDeployment) -> list[DeploymentEvent]:
+        if self.exists:
+            raise AlreadyScheduled(f"deployment {self.id} exists already")
+        return [
+            DeploymentScheduled(
+                deployment_id=cmd.deployment_id,
+                release_id=cmd.release_id,
+                environment=cmd.environment,
+                release_version=cmd.release_version,
+                strategy=cmd.strategy,
+                waves=list(cmd.waves),
+                scheduled_start=cmd.scheduled_start,
+                requested_by=cmd.requested_by,
+                services=list(cmd.services),
+                configuration_items=list(cmd.configuration_items),
+            )
+        ]
+
+    # --- What to do next ----------------------------------------------------------------
+
+    def decide_next(self, now: datetime) -> Step:
+        if self.paused or self.state not in ACTIVE:
+            return Wait()
+        if self.state is State.ROLLING_BACK:
+            for target, previous in self.deployed.items():
+                if target not in self.rolled_back:
+                    return RollBackTarget(target, previous)
+            return FinishRollback()
+        if self.state is State.SCHEDULED:
+            assert self.scheduled_start is not None
+            return Start() if now >= self.scheduled_start else Wait()
+        for number, wave in enumerate(self.waves):
+            if number in self.verified_waves:
+                continue
+            if number not in self.started_waves:
+                return StartWave(number)
+            for target in wave.targets:
+                if target not in self.deployed:
+                    return DeployTarget(number, target)
+            return VerifyWave(number, wave.soak_seconds)
+        return Complete()
+
+    # --- Decisions on outcomes ------------------------------------------------------------
+
+    def _event(self, kind: type[DeploymentEvent], **fields: object) -> DeploymentEvent:
+        assert self.release_id is not None
+        return kind(
+            deployment_id=self.id,
+            release_id=self.release_id,
+            environment=self.environment,
+            **fields,
+        )
+
+    def start(self) -> list[DeploymentEvent]:
+        self._check(State.SCHEDULED, "start")
+        return [self._event(DeploymentStarted)]
+
+    def start_wave(self, wave: int) -> list[DeploymentEvent]:
+        return [self._event(WaveStarted, wave=wave)]
+
+    def target_deployed(
+        self, wave: int, target: str, previous: str | None
+    ) -> list[DeploymentEvent]:
+        return [self._event(TargetDeployed, wave=wave, target=target, previous_version=previous)]
+
+    def target_failed(self, wave: int, target: str, reason: str) -> list[DeploymentEvent]:
+        """A target failed to install or verify: the backout begins."""
+        return [
+            self._event(TargetFailed, wave=wave, target=target, reason=reason),
+            self._event(RollbackStarted, reason=f"{target}: {reason}"),
+        ]
+
+    def wave_verified(self, wave: int) -> list[DeploymentEvent]:
+        return [self._event(WaveVerified, wave=wave)]
+
+    def complete(self, at: datetime) -> list[DeploymentEvent]:
+        return [
+            self._event(
+                DeploymentCompleted,
+                services=self.services,
+                configuration_items=self.configuration_items,
+                completed_at=at,
+                deployed_by=self.requested_by,
+            )
+        ]
+
+    def fail(self, reason: str) -> list[DeploymentEvent]:
+        """Failed before any target was touched (e.g. the media did not verify)."""
+        if self.deployed:
+            return [self._event(RollbackStarted, reason=reason)]
+        return [self._event(DeploymentFailed, reason=reason)]
+
+    def target_rolled_back(self, target: str, version: str | None) -> list[DeploymentEvent]:
+        return [self._event(TargetRolledBack, target=target, version=version)]
+
+    def finish_rollback(self) -> list[DeploymentEvent]:
+        return [self._event(DeploymentRolledBack)]
+
+    # --- What people ask for --------------------------------------------------------------
+
+    def pause(self, by: str) -> list[DeploymentEvent]:
+        self._check_active("pause")
+        if self.paused:
+            raise InvalidTransition(self.id, "paused", "pause")
+        return [self._event(DeploymentPaused, by=by)]
+
+    def resume(self, by: str) -> list[DeploymentEvent]:
+        self._check_active("resume")
+        if not self.paused:
+            raise InvalidTransition(self.id, str(self.state), "resume")
+        return [self._event(DeploymentResumed, by=by)]
+
+    def abort(self, by: str, reason: str) -> list[DeploymentEvent]:
+        self._check_active("abort")
+        return [self._event(DeploymentAborted, by=by, reason=reason)]
+
+    def roll_back(self, by: str, reason: str) -> list[DeploymentEvent]:
+        """Follow the backout: every switched target back to what it was before."""
+        if self.state not in (State.RUNNING, State.COMPLETED):
+            raise InvalidTransition(self.id, str(self.state), "roll back")
+        return [self._event(RollbackStarted, reason=reason, requested_by=by)]
+
+    def _check(self, state: State, action: str) -> None:
+        if self.state is not state:
+            raise InvalidTransition(self.id, str(self.state), action)
+
+    def _check_active(self, action: str) -> None:
+        if self.state not in ACTIVE:
+            raise InvalidTransition(self.id, str(self.state), action)
+
+    # --- Evolution --------------------------------------------------------------------
+
+    def apply(self, event: DeploymentEvent) -> None:
+        self._apply(event)
+        self.version += 1
+
+    def _apply(self, event: DeploymentEvent) -> None:
+        match event:
+            case DeploymentScheduled():
+                self.state = State.SCHEDULED
+                self.release_id = event.release_id
+                self.environment = event.environment
+                self.release_version = event.release_version
+                self.strategy = event.strategy
+                self.waves = list(event.waves)
+                self.scheduled_start = event.scheduled_start
+                self.requested_by = event.requested_by
+                self.services = list(event.services)
+                self.configuration_items = list(event.configuration_items)
+            case DeploymentStarted():
+                self.state = State.RUNNING
+            case WaveStarted():
+                self.started_waves.add(event.wave)
+            case TargetDeployed():
+                self.deployed[event.target] = event.previous_version
+            case TargetFailed():
+                self.failed[event.target] = event.reason
+            case WaveVerified():
+                self.verified_waves.add(event.wave)
+            case DeploymentCompleted():
+                self.state = State.COMPLETED
+            case DeploymentFailed():
+                self.state = State.FAILED
+                self.reason = event.reason
+            case RollbackStarted():
+                self.state = State.ROLLING_BACK
+                self.reason = event.reason
+                self.paused = False
+            case TargetRolledBack():
+                self.rolled_back.add(event.target)
+            case DeploymentRolledBack():
+                self.state = State.ROLLED_BACK
+            case DeploymentPaused():
+                self.paused = True
+            case DeploymentResumed():
+                self.paused = False
+            case DeploymentAborted():
+                self.state = State.ABORTED
+                self.reason = event.reason

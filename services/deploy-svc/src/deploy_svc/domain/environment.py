@@ -1,0 +1,64 @@
+"""An environment and its targets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ferry.errors import InvalidField
+from ferry.events.deploy import EnvironmentDefined, EnvironmentEvent, TargetSpec
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+
+SettingsCheck = Callable[[Mapping[str, object]], None]
+"""A driver's check of a target's settings: raises `BadTargetSettings` naming the setting."""
+
+
+@dataclass
+class Environment:
+    name: str
+    version: int = 0
+    production: bool = False
+    targets: list[TargetSpec] = field(default_factory=list)
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    def target(self, name: str) -> TargetSpec | None:
+        return next((t for t in self.targets if t.name == name), None)
+
+    def define(
+        self, production: bool, targets: Sequence[TargetSpec], drivers: Mapping[str, SettingsCheck]
+    ) -> list[EnvironmentEvent]:
+        """Define (or redefine) the environment; `drivers`: each known driver's check."""
+        if not _NAME.fullmatch(self.name):
+            raise InvalidField("name", "lower-case letters, digits, '.', '_', '-'")
+        seen: set[str] = set()
+        for i, target in enumerate(targets):
+            if not _NAME.fullmatch(target.name):
+                raise InvalidField(f"targets.{i}.name", "lower-case letters, digits, '.', '_', '-'")
+            if target.name in seen:
+                raise InvalidField(f"targets.{i}.name", f"{target.name} is named twice")
+            seen.add(target.name)
+            check = drivers.get(target.driver)
+            if check is None:
+                known = ", ".join(sorted(drivers))
+                raise InvalidField(f"targets.{i}.driver", f"unknown driver; known: {known}")
+            try:
+                check(target.settings)
+            except ValueError as exc:  # BadTargetSettings names the setting
+                setting = getattr(exc, "setting", "")
+                raise InvalidField(f"targets.{i}.settings.{setting}".rstrip("."), str(exc)) from exc
+        if self.exists and (production, list(targets)) == (self.production, self.targets):
+            return []
+        return [
+            EnvironmentDefined(environment=self.name, production=production, targets=list(targets))
+        ]
+
+    def apply(self, event: EnvironmentEvent) -> None:
+        if isinstance(event, EnvironmentDefined):
+            self.production = event.production
+            self.targets = list(event.targets)
+        self.version += 1

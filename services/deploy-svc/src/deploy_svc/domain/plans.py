@@ -1,0 +1,90 @@
+"""Whether a deployment plan may be accepted: every rule of the issue's list, each refusal
+naming its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from deploy_svc.domain.environment import Environment
+from deploy_svc.domain.facts import Freeze, ReleaseFacts
+from ferry.errors import Conflict, Forbidden, InvalidField
+
+APPROVER_RULE = "approver-cannot-deploy-to-production"
+
+
+class NotDeployable(Conflict):
+    """The release or its environment does not allow this deployment now."""
+
+
+class SegregationOfDuties(Forbidden):
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(f"{rule}: {message}")
+        self.rule = rule
+
+    def extensions(self) -> dict[str, object]:
+        return {"rule": self.rule}
+
+
+@dataclass(frozen=True)
+class Plan:
+    release_id: UUID
+    environment: str
+    targets: Sequence[str]
+    start: datetime
+    by: str
+
+
+def judge(
+    plan: Plan,
+    release: ReleaseFacts | None,
+    environment: Environment,
+    freezes: Sequence[Freeze],
+    deployed_dependencies: Set[UUID],
+    busy: Mapping[str, UUID],
+    names: Mapping[UUID, str],
+) -> None:
+    """Refuse the plan unless every rule holds. `busy`: target → the active deployment
+    holding it; `names`: identifiers of the releases the release depends on."""
+    if release is None:
+        raise InvalidField("release_id", "deploy-svc has not heard of this release")
+    if not environment.exists:
+        raise InvalidField("environment", f"no environment {plan.environment}")
+    for i, target in enumerate(plan.targets):
+        if environment.target(target) is None:
+            raise InvalidField(f"targets.{i}", f"{plan.environment} has no target {target}")
+    if release.cancelled:
+        raise NotDeployable(f"{release.identifier} was cancelled")
+    if release.available is None:
+        raise NotDeployable(f"{release.identifier} is not available in the DML yet")
+    if release.revoked:
+        raise NotDeployable(f"{release.identifier} was revoked in the DML")
+    window = (release.windows or {}).get(plan.environment)
+    if window is None:
+        raise InvalidField("environment", f"{release.identifier} has no window for it")
+    if not window.holds(plan.start):
+        raise InvalidField(
+            "scheduled_start",
+            f"outside {release.identifier}'s {plan.environment} window, "
+            f"{window.start.isoformat()} to {window.end.isoformat()}",
+        )
+    for freeze in freezes:
+        if freeze.freeze_id in release.overridden_freezes:
+            continue
+        if freeze.covers(plan.environment, release.services, plan.start):
+            raise NotDeployable(f"{plan.environment} is frozen: {freeze.reason}")
+    if missing := release.depends_on - deployed_dependencies:
+        listed = ", ".join(sorted(names.get(r, str(r)) for r in missing))
+        raise NotDeployable(f"not yet deployed to {plan.environment}: {listed}")
+    if held := sorted(t for t in plan.targets if t in busy):
+        raise NotDeployable(f"held by deployment {busy[held[0]]}: {', '.join(held)}")
+    if (
+        environment.production
+        and APPROVER_RULE in release.segregation
+        and plan.by in release.approvers
+    ):
+        raise SegregationOfDuties(
+            APPROVER_RULE, f"{plan.by} approved {release.identifier} and so may not deploy it"
+        )

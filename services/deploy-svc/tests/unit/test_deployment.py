@@ -1,0 +1,132 @@
+"""A deployment's steps, decided from its events alone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+
+from deploy_svc.domain.deployment import (
+    Complete,
+    Deployment,
+    DeployTarget,
+    FinishRollback,
+    RollBackTarget,
+    ScheduleDeployment,
+    Start,
+    StartWave,
+    State,
+    VerifyWave,
+    Wait,
+)
+from deploy_svc.domain.waves import waves
+from ferry.errors import InvalidField, InvalidTransition
+from ferry.events.deploy import DeploymentEvent, Strategy, Wave
+
+NOW = datetime(2026, 12, 10, 22, tzinfo=UTC)
+STREAMS: dict[UUID, list[DeploymentEvent]] = {}
+"""Each scheduled deployment's first events, to replay from."""
+
+
+def applied(deployment: Deployment, events: list[DeploymentEvent]) -> Deployment:
+    for event in events:
+        deployment.apply(event)
+    return deployment
+
+
+def scheduled(*wave_targets: list[str], start: datetime = NOW) -> Deployment:
+    deployment = Deployment(uuid4())
+    cmd = ScheduleDeployment(
+        deployment.id,
+        uuid4(),
+        "production",
+        "2026.12.0",
+        Strategy.PHASED,
+        [Wave(targets=t, soak_seconds=5) for t in wave_targets],
+        start,
+        "dora",
+    )
+    STREAMS[deployment.id] = deployment.schedule(cmd)
+    return applied(deployment, STREAMS[deployment.id])
+
+
+def test_waves_by_strategy() -> None:
+    targets = [f"t{i}" for i in range(10)]
+    assert waves(Strategy.BIG_BANG, targets) == [targets]
+    assert waves(Strategy.CANARY, targets, canary=1) == [targets[:1], targets[1:]]
+    assert waves(Strategy.PHASED, targets, sizes=[2, 3]) == [targets[:2], targets[2:5], targets[5:]]
+    assert waves(Strategy.PHASED, targets, percentages=[10, 40, 50]) == [
+        targets[:1],
+        targets[1:5],
+        targets[5:],
+    ]
+    with pytest.raises(InvalidField):
+        waves(Strategy.CANARY, ["only"], canary=1)
+    with pytest.raises(InvalidField):
+        waves(Strategy.PHASED, targets)
+
+
+def test_a_deployment_goes_wave_by_wave_and_resumes_from_its_events() -> None:
+    deployment = scheduled(["a"], ["b", "c"], start=NOW + timedelta(minutes=5))
+    stream = list(STREAMS[deployment.id])
+    assert deployment.decide_next(NOW) == Wait()  # not yet due
+    later = NOW + timedelta(minutes=6)
+    expected = [
+        (Start(), deployment.start),
+        (StartWave(0), lambda: deployment.start_wave(0)),
+        (DeployTarget(0, "a"), lambda: deployment.target_deployed(0, "a", "2026.11.0")),
+        (VerifyWave(0, 5), lambda: deployment.wave_verified(0)),
+        (StartWave(1), lambda: deployment.start_wave(1)),
+        (DeployTarget(1, "b"), lambda: deployment.target_deployed(1, "b", "2026.11.0")),
+    ]
+    for step, outcome in expected:
+        assert deployment.decide_next(later) == step
+        events = outcome()
+        stream += events
+        applied(deployment, events)
+    # Killed here: the stream replayed resumes with the target not yet done, not redoing b.
+    resumed = Deployment.replay(deployment.id, stream)
+    assert resumed.decide_next(later) == DeployTarget(1, "c")
+    resumed = applied(resumed, resumed.target_deployed(1, "c", None))
+    resumed = applied(resumed, resumed.wave_verified(1))
+    assert resumed.decide_next(later) == Complete()
+    resumed = applied(resumed, resumed.complete(later))
+    assert resumed.state is State.COMPLETED
+    assert resumed.decide_next(later) == Wait()
+
+
+def test_a_failing_target_rolls_back_every_switched_target() -> None:
+    deployment = scheduled(["a", "b"])
+    for events in (deployment.start(), deployment.start_wave(0)):
+        deployment = applied(deployment, events)
+    deployment = applied(deployment, deployment.target_deployed(0, "a", "1.0"))
+    deployment = applied(deployment, deployment.target_failed(0, "b", "health check failed"))
+    assert deployment.state is State.ROLLING_BACK
+    assert deployment.decide_next(NOW) == RollBackTarget("a", "1.0")
+    deployment = applied(deployment, deployment.target_rolled_back("a", "1.0"))
+    assert deployment.decide_next(NOW) == FinishRollback()
+    deployment = applied(deployment, deployment.finish_rollback())
+    assert deployment.state is State.ROLLED_BACK
+
+
+def test_pause_resume_and_abort() -> None:
+    deployment = applied(scheduled(["a"]), [])
+    deployment = applied(deployment, deployment.start())
+    deployment = applied(deployment, deployment.pause("dora"))
+    assert deployment.decide_next(NOW) == Wait()
+    with pytest.raises(InvalidTransition):
+        deployment.pause("dora")
+    deployment = applied(deployment, deployment.resume("dora"))
+    assert deployment.decide_next(NOW) == StartWave(0)
+    deployment = applied(deployment, deployment.abort("dora", "wrong release"))
+    assert deployment.state is State.ABORTED
+    with pytest.raises(InvalidTransition, match="aborted"):
+        deployment.resume("dora")
+
+
+def test_media_that_do_not_verify_fail_it_before_any_target() -> None:
+    deployment = applied(scheduled(["a"]), [])
+    deployment = applied(deployment, deployment.start())
+    deployment = applied(deployment, deployment.fail("signature does not verify"))
+    assert deployment.state is State.FAILED

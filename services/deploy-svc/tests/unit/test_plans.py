@@ -1,0 +1,110 @@
+"""Each rule a deployment plan is judged by, refusing and letting through."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+
+from deploy_svc.domain.environment import Environment
+from deploy_svc.domain.facts import Freeze, ReleaseFacts, SignedManifest, Window
+from deploy_svc.domain.plans import NotDeployable, Plan, SegregationOfDuties, judge
+from ferry.errors import FerryError, InvalidField
+from ferry.events.deploy import EnvironmentDefined, TargetSpec
+
+START = datetime(2026, 12, 10, 22, tzinfo=UTC)
+DEPENDENCY = uuid4()
+
+
+def production() -> Environment:
+    environment = Environment("production")
+    environment.apply(
+        EnvironmentDefined(
+            environment="production",
+            production=True,
+            targets=[
+                TargetSpec(name="web-1", driver="local"),
+                TargetSpec(name="web-2", driver="local"),
+            ],
+        )
+    )
+    return environment
+
+
+RELEASE = ReleaseFacts(
+    release_id=uuid4(),
+    identifier="REL-2026-0001",
+    version="2026.12.0",
+    windows={"production": Window(START - timedelta(hours=1), START + timedelta(hours=3))},
+    depends_on=frozenset({DEPENDENCY}),
+    approvers=frozenset({"carl"}),
+    segregation=frozenset({"approver-cannot-deploy-to-production"}),
+    services=frozenset({"payments"}),
+    available=SignedManifest("{}", "sig", "key"),
+)
+PLAN = Plan(RELEASE.release_id, "production", ["web-1", "web-2"], START, "dora")
+FREEZE = Freeze(uuid4(), START - timedelta(days=1), START + timedelta(days=1), "year end")
+
+
+def check(
+    plan: Plan = PLAN,
+    release: ReleaseFacts | None = RELEASE,
+    freezes: list[Freeze] | None = None,
+    deployed: frozenset[UUID] = frozenset({DEPENDENCY}),
+    busy: dict[str, UUID] | None = None,
+) -> None:
+    judge(
+        plan,
+        release,
+        production(),
+        freezes or [],
+        deployed,
+        busy or {},
+        {DEPENDENCY: "REL-2026-0000"},
+    )
+
+
+def test_a_plan_meeting_every_rule_is_accepted() -> None:
+    check()
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "says"),
+    [
+        ({"release": None}, InvalidField, "not heard"),
+        ({"release": replace(RELEASE, cancelled=True)}, NotDeployable, "cancelled"),
+        ({"release": replace(RELEASE, available=None)}, NotDeployable, "not available"),
+        ({"release": replace(RELEASE, revoked=True)}, NotDeployable, "revoked"),
+        ({"plan": replace(PLAN, start=START + timedelta(hours=4))}, InvalidField, "outside"),
+        ({"plan": replace(PLAN, environment="staging")}, InvalidField, "no environment"),
+        ({"plan": replace(PLAN, targets=["web-9"])}, InvalidField, "no target web-9"),
+        ({"freezes": [FREEZE]}, NotDeployable, "year end"),
+        ({"deployed": frozenset()}, NotDeployable, "REL-2026-0000"),
+        ({"busy": {"web-2": UUID(int=7)}}, NotDeployable, "web-2"),
+        ({"plan": replace(PLAN, by="carl")}, SegregationOfDuties, "approver-cannot-deploy"),
+    ],
+)
+def test_each_rule_refuses_naming_why(
+    change: dict[str, object], error: type[FerryError], says: str
+) -> None:
+    with pytest.raises(error, match=says):
+        check(**change)  # type: ignore[arg-type]
+
+
+def test_an_overridden_freeze_and_a_freeze_elsewhere_let_it_through() -> None:
+    check(
+        release=replace(RELEASE, overridden_freezes=frozenset({FREEZE.freeze_id})), freezes=[FREEZE]
+    )
+    staging_only = replace(FREEZE, environments=frozenset({"staging"}))
+    other_service = replace(FREEZE, services=frozenset({"ledger"}))
+    check(freezes=[staging_only, other_service])
+
+
+def test_the_approver_rule_follows_the_policy_and_the_environment() -> None:
+    carl = replace(PLAN, by="carl")
+    check(plan=carl, release=replace(RELEASE, segregation=frozenset()))
+    environment = production()
+    environment.production = False
+    judge(carl, RELEASE, environment, [], frozenset({DEPENDENCY}), {}, {})
