@@ -54,11 +54,12 @@ def check(
     freezes: list[Freeze] | None = None,
     deployed: frozenset[UUID] = frozenset({DEPENDENCY}),
     busy: dict[str, UUID] | None = None,
+    environment: Environment | None = None,
 ) -> None:
     judge(
         plan,
         release,
-        production(),
+        environment or production(),
         freezes or [],
         deployed,
         busy or {},
@@ -78,7 +79,11 @@ def test_a_plan_meeting_every_rule_is_accepted() -> None:
         ({"release": replace(RELEASE, available=None)}, NotDeployable, "not available"),
         ({"release": replace(RELEASE, revoked=True)}, NotDeployable, "revoked"),
         ({"plan": replace(PLAN, start=START + timedelta(hours=4))}, InvalidField, "outside"),
-        ({"plan": replace(PLAN, environment="staging")}, InvalidField, "no environment"),
+        (
+            {"plan": replace(PLAN, environment="staging"), "environment": Environment("staging")},
+            InvalidField,
+            "no environment",
+        ),
         ({"plan": replace(PLAN, targets=["web-9"])}, InvalidField, "no target web-9"),
         ({"freezes": [FREEZE]}, NotDeployable, "year end"),
         ({"deployed": frozenset()}, NotDeployable, "REL-2026-0000"),
