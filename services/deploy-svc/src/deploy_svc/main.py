@@ -6,29 +6,51 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from deploy_svc import consumers
+from deploy_svc.api import routes, webhooks
 from deploy_svc.config import Settings
+from deploy_svc.drivers.registry import drivers
+from deploy_svc.executor import Executor
+from deploy_svc.library import Library
 from ferry import catalog
+from ferry.db import Database
 from ferry.events.dml import LibraryEntryOpened
-from ferry.events.release import ReleaseCancelled, ReleasePlanned
 from ferry.service import ServiceSpec, create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def spec(settings: Settings | None = None) -> ServiceSpec:
+    settings = settings or Settings()
     return ServiceSpec(
         name="deploy-svc",
-        settings=settings or Settings(),
+        settings=settings,
         migrations=MIGRATIONS,
-        routers=[catalog.router()],
+        routers=[
+            catalog.router(),
+            routes.router_for(drivers(settings)),
+            webhooks.router(settings),
+        ],
         publishes="deploy.events",
+        jobs={"executor": lambda db: _executor(settings, db).run(db)},
         consumes={
-            "release.events": {
-                ReleasePlanned: catalog.on_release_planned,
-                ReleaseCancelled: catalog.on_release_cancelled,
+            # The catalog's ReleasePlanned and ReleaseCancelled run within the facts' handlers.
+            "release.events": consumers.RELEASE_EVENTS,
+            "dml.events": {
+                LibraryEntryOpened: catalog.on_library_entry_opened,
+                **consumers.DML_EVENTS,
             },
-            "dml.events": {LibraryEntryOpened: catalog.on_library_entry_opened},
+            "deploy.events": consumers.DEPLOY_EVENTS,
         },
+    )
+
+
+def _executor(settings: Settings, db: Database) -> Executor:
+    return Executor(
+        drivers(settings, db),
+        Library.of(settings).fetch_release,
+        lease_seconds=settings.lease_seconds,
+        poll_seconds=settings.executor_poll_seconds,
     )
 
 

@@ -1,0 +1,1 @@
+"""deploy-svc's PostgreSQL adapters: its read models and repositories."""

@@ -1,0 +1,29 @@
+"""The environment list, kept with every definition."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from deploy_svc.domain.environment import Environment
+from ferry.db import UnitOfWork
+
+
+async def save(uow: UnitOfWork, environment: Environment) -> None:
+    await uow.execute(
+        f'INSERT INTO "{uow.schema}".environments (name, production, targets, stream_version) '
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE "
+        "SET production = $2, targets = $3, stream_version = $4",
+        environment.name,
+        environment.production,
+        [t.model_dump(mode="json") for t in environment.targets],
+        environment.version,
+    )
+
+
+async def all_(uow: UnitOfWork) -> list[asyncpg.Record]:
+    return list(
+        await uow.fetch(
+            f'SELECT name, production, targets, stream_version FROM "{uow.schema}".environments '
+            "ORDER BY name"
+        )
+    )

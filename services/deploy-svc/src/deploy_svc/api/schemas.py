@@ -1,0 +1,136 @@
+"""Request and response bodies of deploy-svc's API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from deploy_svc.domain.deployment import Deployment
+from deploy_svc.domain.environment import Environment
+from ferry.events.deploy import Strategy, TargetSpec, Wave
+from ferry.fields import Moment, Prose
+
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=63, pattern=r"^[a-z0-9][a-z0-9._-]*$")
+]
+
+
+class TargetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    driver: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    settings: dict[str, object] = Field(default={}, description="the driver's own settings")
+
+
+class EnvironmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    production: bool = False
+    targets: list[TargetIn] = Field(min_length=1, max_length=5000)
+
+
+class EnvironmentOut(BaseModel):
+    name: str
+    production: bool
+    targets: list[TargetSpec]
+    stream_version: int
+
+    @classmethod
+    def of(cls, environment: Environment) -> EnvironmentOut:
+        return cls(
+            name=environment.name,
+            production=environment.production,
+            targets=environment.targets,
+            stream_version=environment.version,
+        )
+
+
+class StrategyIn(BaseModel):
+    """Big bang (one wave), phased (`sizes` or `percentages` of the targets per wave, the
+    rest last) or canary (`canary` targets first, then the rest)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Strategy = Strategy.BIG_BANG
+    sizes: list[Annotated[int, Field(ge=1)]] = Field(default=[], max_length=100)
+    percentages: list[Annotated[float, Field(gt=0, le=100)]] = Field(default=[], max_length=100)
+    canary: int = Field(default=1, ge=1)
+    soak_seconds: float = Field(default=0, ge=0, le=86400, description="after each wave")
+
+
+class DeploymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    release_id: UUID
+    environment: Name
+    targets: list[Name] = Field(default=[], max_length=5000, description="empty: all of them")
+    strategy: StrategyIn = StrategyIn()
+    scheduled_start: Moment | None = Field(
+        default=None, description="when to start (inside the window); absent: now"
+    )
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Prose
+
+
+class DeploymentOut(BaseModel):
+    id: UUID
+    release_id: UUID | None
+    environment: str
+    release_version: str
+    state: str
+    paused: bool
+    strategy: Strategy
+    waves: list[Wave]
+    verified_waves: list[int]
+    deployed: list[str]
+    """Targets the new version is live on (or was, before a rollback)."""
+    failed: dict[str, str]
+    rolled_back: list[str]
+    reason: str
+    scheduled_start: datetime | None
+    requested_by: str
+    stream_version: int
+
+    @classmethod
+    def of(cls, deployment: Deployment) -> DeploymentOut:
+        return cls(
+            id=deployment.id,
+            release_id=deployment.release_id,
+            environment=deployment.environment,
+            release_version=deployment.release_version,
+            state=str(deployment.state),
+            paused=deployment.paused,
+            strategy=deployment.strategy,
+            waves=deployment.waves,
+            verified_waves=sorted(deployment.verified_waves),
+            deployed=sorted(deployment.deployed),
+            failed=deployment.failed,
+            rolled_back=sorted(deployment.rolled_back),
+            reason=deployment.reason,
+            scheduled_start=deployment.scheduled_start,
+            requested_by=deployment.requested_by,
+            stream_version=deployment.version,
+        )
+
+
+class DeploymentSummary(BaseModel):
+    deployment_id: UUID
+    release_id: UUID
+    environment: str
+    release_version: str
+    state: str
+    paused: bool
+    scheduled_start: datetime
+    requested_by: str
+    targets: list[str]
+    deployed: list[str]
+    reason: str
+    stream_version: int

@@ -1,0 +1,167 @@
+"""What deploy-svc learns from the other services' events, and from its own completed
+deployments: the release facts deployment plans are judged against
+(`adapters.release_facts`).
+
+The inbox makes each event count once; beyond that every handler upserts, because events
+of one release on two topics come in no set order (the DML's `ReleaseAvailable` may arrive
+before release-svc's `ReleasePlanned`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from deploy_svc.adapters import release_facts
+from deploy_svc.domain.facts import Freeze, SignedManifest, Window
+from deploy_svc.library import LibraryRefused, parse_manifest
+from ferry import catalog
+from ferry.consuming import EventHandler
+from ferry.db import UnitOfWork
+from ferry.envelope import Envelope
+from ferry.events import Event
+from ferry.events.deploy import DeploymentCompleted, DeploymentRolledBack
+from ferry.events.dml import MediaRevoked, ReleaseAvailable, ReleaseRevoked
+from ferry.events.policy import FreezePeriodDeclared, FreezePeriodLifted
+from ferry.events.release import (
+    DeploymentWindowsSet,
+    ReleaseApproved,
+    ReleaseCancelled,
+    ReleaseDependenciesSet,
+    ReleasePlanned,
+    ReleaseScopeSet,
+    ScopeItem,
+    ScopeKind,
+)
+
+CONFIGURATION_ITEMS = frozenset({ScopeKind.APPLICATION, ScopeKind.COMPONENT})
+"""Scope kinds that are configuration items a deployment changes."""
+
+
+def split_scope(items: Iterable[ScopeItem]) -> tuple[set[str], set[str]]:
+    """A scope's services and its configuration items (applications and components);
+    documentation, training and process items are not deployed."""
+    services, configuration_items = set(), set()
+    for item in items:
+        if item.kind is ScopeKind.SERVICE:
+            services.add(item.name)
+        elif item.kind in CONFIGURATION_ITEMS:
+            configuration_items.add(item.name)
+    return services, configuration_items
+
+
+def manifest_media(manifest: str) -> set[tuple[str, str]]:
+    """The (name, version) of each media item the manifest lists; none if it is not a
+    manifest at all (the library refuses to fetch such a release anyway)."""
+    try:
+        parsed = parse_manifest(manifest)
+    except LibraryRefused:
+        return set()
+    return {(item.name, item.version) for item in parsed.media}
+
+
+# --- release.events ----------------------------------------------------------------------
+
+
+async def on_release_planned(event: ReleasePlanned, envelope: Envelope, uow: UnitOfWork) -> None:
+    await catalog.on_release_planned(event, envelope, uow)
+    await release_facts.planned(uow, event.release_id, event.identifier, event.version)
+
+
+async def on_release_cancelled(
+    event: ReleaseCancelled, envelope: Envelope, uow: UnitOfWork
+) -> None:
+    await catalog.on_release_cancelled(event, envelope, uow)
+    await release_facts.cancelled(uow, event.release_id)
+
+
+async def on_release_scope_set(event: ReleaseScopeSet, _: Envelope, uow: UnitOfWork) -> None:
+    services, configuration_items = split_scope(event.items)
+    await release_facts.scope(uow, event.release_id, services, configuration_items)
+
+
+async def on_deployment_windows_set(
+    event: DeploymentWindowsSet, _: Envelope, uow: UnitOfWork
+) -> None:
+    windows = {w.environment: Window(w.start, w.end) for w in event.windows}
+    await release_facts.windows(uow, event.release_id, windows, event.overridden_freezes)
+
+
+async def on_release_dependencies_set(
+    event: ReleaseDependenciesSet, _: Envelope, uow: UnitOfWork
+) -> None:
+    await release_facts.dependencies(uow, event.release_id, event.depends_on)
+
+
+async def on_release_approved(event: ReleaseApproved, _: Envelope, uow: UnitOfWork) -> None:
+    await release_facts.approved(uow, event.release_id, event.approvers, event.segregation)
+
+
+async def on_freeze_declared(event: FreezePeriodDeclared, _: Envelope, uow: UnitOfWork) -> None:
+    freeze = Freeze(
+        freeze_id=event.freeze_id,
+        start=event.start,
+        end=event.end,
+        reason=event.reason,
+        environments=frozenset(event.environments),
+        services=frozenset(event.services),
+    )
+    await release_facts.freeze_declared(uow, freeze)
+
+
+async def on_freeze_lifted(event: FreezePeriodLifted, _: Envelope, uow: UnitOfWork) -> None:
+    await release_facts.freeze_lifted(uow, event.freeze_id)
+
+
+# --- dml.events --------------------------------------------------------------------------
+
+
+async def on_release_available(event: ReleaseAvailable, _: Envelope, uow: UnitOfWork) -> None:
+    # Kept as signed; its signature is checked when the media are fetched, against the key
+    # the DML serves then.
+    signed = SignedManifest(event.manifest, event.signature, event.key_id)
+    await release_facts.available(uow, event.release_id, signed, manifest_media(event.manifest))
+
+
+async def on_release_revoked(event: ReleaseRevoked, _: Envelope, uow: UnitOfWork) -> None:
+    await release_facts.release_revoked(uow, event.release_id)
+
+
+async def on_media_revoked(event: MediaRevoked, _: Envelope, uow: UnitOfWork) -> None:
+    await release_facts.media_revoked(uow, event.name, event.version)
+
+
+# --- deploy.events (deploy-svc's own) -----------------------------------------------------
+
+
+async def on_deployment_completed(event: DeploymentCompleted, _: Envelope, uow: UnitOfWork) -> None:
+    await release_facts.deployment_completed(
+        uow, event.deployment_id, event.release_id, event.environment
+    )
+
+
+async def on_deployment_rolled_back(
+    event: DeploymentRolledBack, _: Envelope, uow: UnitOfWork
+) -> None:
+    await release_facts.deployment_rolled_back(uow, event.deployment_id)
+
+
+# For `main.spec`'s `consumes`, per topic.
+RELEASE_EVENTS: Mapping[type[Event], EventHandler] = {
+    ReleasePlanned: on_release_planned,
+    ReleaseCancelled: on_release_cancelled,
+    ReleaseScopeSet: on_release_scope_set,
+    DeploymentWindowsSet: on_deployment_windows_set,
+    ReleaseDependenciesSet: on_release_dependencies_set,
+    ReleaseApproved: on_release_approved,
+    FreezePeriodDeclared: on_freeze_declared,
+    FreezePeriodLifted: on_freeze_lifted,
+}
+DML_EVENTS: Mapping[type[Event], EventHandler] = {
+    ReleaseAvailable: on_release_available,
+    ReleaseRevoked: on_release_revoked,
+    MediaRevoked: on_media_revoked,
+}
+DEPLOY_EVENTS: Mapping[type[Event], EventHandler] = {
+    DeploymentCompleted: on_deployment_completed,
+    DeploymentRolledBack: on_deployment_rolled_back,
+}

@@ -1,0 +1,215 @@
+"""The executor: runs due deployments step by step, each step's outcome an event.
+
+Each replica's executor leases one due deployment at a time (`adapters.deployments.claim`),
+so only one runs it; the lease is renewed at every step and lapses if the process dies
+(even by `kill -9`), when another replica, or this one restarted, takes the deployment up
+from its events: targets already done are not redone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+from deploy_svc import handlers
+from deploy_svc.adapters import deployments, release_facts
+from deploy_svc.domain import deployment as steps
+from deploy_svc.domain.deployment import Deployment
+from deploy_svc.domain.environment import Environment
+from deploy_svc.domain.facts import ReleaseFacts
+from deploy_svc.drivers.base import Artifacts, Driver, DriverError, Job
+from ferry.db import Database
+from ferry.envelope import Meta
+from ferry.errors import ConcurrencyError
+from ferry.events.deploy import DeploymentEvent
+
+log = logging.getLogger(__name__)
+ACTOR = "service:deploy-svc"
+
+Fetch = Callable[[ReleaseFacts], Awaitable[Artifacts]]
+"""Fetch a release's media from the DML and verify them; raises with the reason if not."""
+
+
+class Executor:
+    def __init__(
+        self,
+        drivers: Mapping[str, Driver],
+        fetch: Fetch,
+        *,
+        lease_seconds: float = 30.0,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._drivers = drivers
+        self._fetch = fetch
+        self._lease = timedelta(seconds=lease_seconds)
+        self._poll = poll_seconds
+        self.owner = f"{socket.gethostname()}-{os.getpid()}-{uuid4().hex[:8]}"
+
+    async def run(self, db: Database) -> None:
+        """Run due deployments until cancelled."""
+        while True:
+            try:
+                while (deployment_id := await self._claim(db)) is not None:
+                    await self.drive(db, deployment_id)
+            except Exception:
+                log.exception("executor: the pass failed; trying again")
+            await asyncio.sleep(self._poll)
+
+    async def _claim(self, db: Database) -> UUID | None:
+        async with db.unit_of_work() as uow:
+            now = datetime.now(UTC)
+            found = await deployments.claim(uow, self.owner, now, now + self._lease)
+            await uow.commit()
+        return found
+
+    async def _renew(self, db: Database, deployment_id: UUID) -> bool:
+        async with db.unit_of_work() as uow:
+            kept = await deployments.renew(
+                uow, deployment_id, self.owner, datetime.now(UTC) + self._lease
+            )
+            await uow.commit()
+        return kept
+
+    async def drive(self, db: Database, deployment_id: UUID) -> None:
+        """Take the deployment's next steps until it waits, ends or the lease is lost."""
+        run = _Run(db, deployment_id)
+        try:
+            while await self._renew(db, deployment_id):
+                deployment = await run.load()
+                step = deployment.decide_next(datetime.now(UTC))
+                if isinstance(step, steps.Wait):
+                    return
+                try:
+                    await self._take(run, deployment, step)
+                except ConcurrencyError:
+                    continue  # paused, aborted or rolled back meanwhile: decide again
+        finally:
+            async with db.unit_of_work() as uow:
+                await deployments.release(uow, deployment_id, self.owner)
+                await uow.commit()
+
+    async def _take(self, run: _Run, deployment: Deployment, step: steps.Step) -> None:
+        match step:
+            case steps.Start():
+                await run.record(deployment, deployment.start())
+            case steps.StartWave(wave=wave):
+                await run.record(deployment, deployment.start_wave(wave))
+            case steps.DeployTarget(wave=wave, target=target):
+                job = await self._job(run, deployment, target)
+                if isinstance(job, str):
+                    await run.record(deployment, deployment.fail(job))
+                    return
+                try:
+                    previous = await self._driver(job, run).install(job)
+                except DriverError as exc:
+                    await run.record(deployment, deployment.target_failed(wave, target, str(exc)))
+                    return
+                await run.record(deployment, deployment.target_deployed(wave, target, previous))
+            case steps.VerifyWave(wave=wave, soak_seconds=soak):
+                await self._verify(run, deployment, wave, soak)
+            case steps.Complete():
+                await run.record(deployment, deployment.complete(datetime.now(UTC)))
+            case steps.RollBackTarget(target=target, previous=previous):
+                job = await self._job(run, deployment, target)
+                if isinstance(job, str):
+                    raise DriverError(job)  # nothing to roll back with: retried, logged
+                await self._driver(job, run).roll_back(job, previous)
+                await run.record(deployment, deployment.target_rolled_back(target, previous))
+            case steps.FinishRollback():
+                await run.record(deployment, deployment.finish_rollback())
+
+    async def _verify(self, run: _Run, deployment: Deployment, wave: int, soak: float) -> None:
+        """Verify each target of the wave, let it soak (still holding the lease), verify
+        again: a problem that shows only under load fails the wave too."""
+        for check in ("before", "after") if soak else ("before",):
+            if check == "after" and not await self._soak(run, soak):
+                return
+            for target in deployment.waves[wave].targets:
+                job = await self._job(run, deployment, target)
+                if isinstance(job, str):
+                    await run.record(deployment, deployment.fail(job))
+                    return
+                try:
+                    await self._driver(job, run).verify(job)
+                except DriverError as exc:
+                    reason = f"verification failed: {exc}"
+                    await run.record(deployment, deployment.target_failed(wave, target, reason))
+                    return
+        await run.record(deployment, deployment.wave_verified(wave))
+
+    async def _soak(self, run: _Run, seconds: float) -> bool:
+        """Wait `seconds`, renewing the lease; False if it was lost or the deployment was
+        paused or stopped meanwhile."""
+        until = time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0:
+            await asyncio.sleep(min(left, self._lease.total_seconds() / 3))
+            if not await self._renew(run.db, run.deployment_id):
+                return False
+            current = await run.load()
+            if current.paused or current.state is not steps.State.RUNNING:
+                return False
+        return True
+
+    async def _job(self, run: _Run, deployment: Deployment, target: str) -> Job | str:
+        """The target's job, or why there can be none (the reason fails the deployment)."""
+        environment = await run.environment(deployment.environment)
+        spec = environment.target(target)
+        if spec is None:
+            return f"{target} is no longer a target of {deployment.environment}"
+        if spec.driver not in self._drivers:
+            return f"{target}: no driver {spec.driver}"
+        try:
+            artifacts = await run.artifacts(self._fetch)
+        except Exception as exc:  # the library refused: nothing may be installed
+            return f"the release's media did not verify: {exc}"
+        return Job(deployment.id, target, spec.settings, artifacts)
+
+    def _driver(self, job: Job, run: _Run) -> Driver:
+        return self._drivers[run.driver_of[job.target]]
+
+
+class _Run:
+    """One drive of one deployment: what it loads once, and how it records."""
+
+    def __init__(self, db: Database, deployment_id: UUID) -> None:
+        self.db = db
+        self.deployment_id = deployment_id
+        self.meta = Meta(actor=ACTOR, correlation_id=f"deployment-{deployment_id}")
+        self.driver_of: dict[str, str] = {}
+        self._artifacts: Artifacts | None = None
+        self._release: UUID | None = None
+
+    async def load(self) -> Deployment:
+        async with self.db.unit_of_work() as uow:
+            found = await handlers.get_deployment(uow, self.deployment_id)
+        self._release = found.release_id
+        return found
+
+    async def environment(self, name: str) -> Environment:
+        async with self.db.unit_of_work() as uow:
+            found = await handlers.load_environment(uow, name)
+        self.driver_of = {t.name: t.driver for t in found.targets}
+        return found
+
+    async def artifacts(self, fetch: Fetch) -> Artifacts:
+        if self._artifacts is None:
+            assert self._release is not None
+            async with self.db.unit_of_work() as uow:
+                facts = await release_facts.facts(uow, self._release)
+            if facts is None:
+                raise LookupError("deploy-svc no longer knows the release")
+            self._artifacts = await fetch(facts)
+        return self._artifacts
+
+    async def record(self, deployment: Deployment, new: Sequence[DeploymentEvent]) -> None:
+        """Append what `deployment` decided, if no one changed it since it was loaded."""
+        async with self.db.unit_of_work() as uow:
+            version = deployment.version
+            await handlers.change(uow, self.deployment_id, version, self.meta, lambda _: new)
+            await uow.commit()

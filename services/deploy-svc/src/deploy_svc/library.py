@@ -1,0 +1,298 @@
+"""Fetching a release's media from the DML, and only from it: the manifest's Ed25519
+signature is checked against the library's key, then every media item is streamed into a
+work folder, hashed as it is written, and checked against the manifest's sha256 and size.
+Drivers see the media only once all of that holds.
+
+The service identity is a bearer token (role `deployer`) read from a file at every request,
+so whatever writes that file (a sidecar, a cron job, `ferry token`) can rotate it freely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import BinaryIO
+from uuid import UUID, uuid4
+
+import httpx
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+
+from deploy_svc.config import Settings
+from deploy_svc.domain.facts import ReleaseFacts, SignedManifest
+from deploy_svc.drivers.base import Artifacts
+from ferry.errors import FerryError
+from ferry.events.dml import ManifestItem
+
+CHUNK = 1 << 20
+"""Bytes written and hashed per thread hop: per-chunk costs dominate below about a MiB."""
+LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+"""What the DML allows as a media name or version: safe as a file name, never `..`."""
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+MARKER = ".manifest"
+"""In a finished work folder: the manifest text its media were verified against."""
+
+
+class LibraryRefused(FerryError):
+    """The media cannot be trusted or fetched: a bad signature or key, a digest or size
+    that differs from the manifest, an HTTP error, a transfer cut short, or a work folder
+    that cannot be written. Nothing of the attempt is left in the work folder."""
+
+    status = 502
+    title = "Library refused"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Manifest(BaseModel):
+    """A release's manifest, as the DML signs it (`dml_svc.domain.manifest.canonical`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    release_id: UUID
+    version: str
+    media: list[ManifestItem]
+    time: AwareDatetime
+
+
+def key_id_of(key: Ed25519PublicKey) -> str:
+    """The DML's name for a key: its raw public bytes' sha256, hex."""
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
+def parse_manifest(text: str) -> Manifest:
+    """The manifest's contents, checked for what a file name and digest may be."""
+    try:
+        manifest = Manifest.model_validate(json.loads(text))
+    except (ValueError, ValidationError) as exc:
+        raise LibraryRefused(f"the manifest is not one the DML writes: {exc}") from exc
+    names = [item.name for item in manifest.media]
+    if len(set(names)) != len(names):
+        raise LibraryRefused("the manifest names one media item twice")
+    for item in manifest.media:
+        if not (LABEL.match(item.name) and LABEL.match(item.version)):
+            raise LibraryRefused(f"the manifest names media {item.name!r}@{item.version!r}")
+        if not SHA256.match(item.sha256) or item.size < 0:
+            raise LibraryRefused(f"{item.name}@{item.version}: no valid sha256 and size")
+    return manifest
+
+
+def verify(signed: SignedManifest, public_key_pem: str, key_id: str, release_id: UUID) -> Manifest:
+    """The manifest, if the library's key signed exactly this text for this release."""
+    try:
+        key = serialization.load_pem_public_key(public_key_pem.encode())
+    except ValueError as exc:
+        raise LibraryRefused(f"the DML's signing key is unreadable: {exc}") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise LibraryRefused("the DML's signing key is not an Ed25519 key")
+    if key_id_of(key) != key_id:
+        raise LibraryRefused(f"the DML's signing key is not the key {key_id} it claims to be")
+    if signed.key_id != key_id:
+        raise LibraryRefused(
+            f"the manifest was signed with key {signed.key_id or '(none)'}, "
+            f"not the DML's key {key_id}"
+        )
+    try:
+        key.verify(base64.b64decode(signed.signature, validate=True), signed.manifest.encode())
+    except (binascii.Error, InvalidSignature) as exc:
+        raise LibraryRefused("the manifest's signature does not verify") from exc
+    manifest = parse_manifest(signed.manifest)
+    if manifest.release_id != release_id:
+        raise LibraryRefused(f"the manifest is release {manifest.release_id}'s, not {release_id}'s")
+    return manifest
+
+
+class Library:
+    """dml-svc as deploy-svc's only source of media."""
+
+    def __init__(
+        self,
+        dml_url: str,
+        token_file: Path | None,
+        work_dir: Path,
+        *,
+        timeout: float = 60,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._url = dml_url.rstrip("/")
+        self._token_file = token_file
+        self._work_dir = work_dir
+        self._timeout = timeout
+        self._transport = transport
+
+    @classmethod
+    def of(cls, settings: Settings) -> Library:
+        return cls(settings.dml_url, settings.dml_token_file, settings.work_dir)
+
+    def folder(self, key: UUID | str) -> Path:
+        """Where `fetch(..., key=key)` puts the media."""
+        if not LABEL.match(str(key)):
+            raise ValueError(f"{key!r} cannot name a work folder")
+        return self._work_dir / str(key)
+
+    async def fetch(
+        self, release_id: UUID, signed: SignedManifest, *, key: UUID | str | None = None
+    ) -> Artifacts:
+        """The release's media, verified, in the work folder `key` (a deployment's id; by
+        default the release's). A folder verified before is re-hashed and reused."""
+        final = self.folder(key or release_id)
+        async with httpx.AsyncClient(
+            base_url=self._url, timeout=self._timeout, transport=self._transport
+        ) as client:
+            public_key_pem, key_id = await self._signing_key(client)
+            manifest = verify(signed, public_key_pem, key_id, release_id)
+            if await asyncio.to_thread(_intact, final, signed.manifest, manifest):
+                return _artifacts(manifest, final)
+            await asyncio.to_thread(shutil.rmtree, final, True)
+            incoming = self._work_dir / ".incoming" / uuid4().hex
+            try:
+                await asyncio.to_thread(incoming.mkdir, parents=True)
+                for item in manifest.media:
+                    await self._download(client, item, incoming / item.name)
+                await asyncio.to_thread((incoming / MARKER).write_text, signed.manifest)
+                moved = await asyncio.to_thread(_move_into_place, incoming, final)
+            except OSError as exc:
+                raise LibraryRefused(f"cannot write the work folder {final}: {exc}") from exc
+            finally:
+                # Refused or interrupted: no partial file is ever left for a driver to find.
+                await asyncio.to_thread(shutil.rmtree, incoming, True)
+        if not moved and not await asyncio.to_thread(_intact, final, signed.manifest, manifest):
+            raise LibraryRefused(f"{final} is another fetch's, and not this manifest's")
+        return _artifacts(manifest, final)
+
+    async def fetch_release(self, release: ReleaseFacts) -> Artifacts:
+        """`fetch` for what deploy-svc knows of the release (the executor's `Fetch`), into
+        the release's own work folder; refused at once if it is revoked or not available."""
+        if release.available is None:
+            raise LibraryRefused(f"{release.identifier} is not available in the DML")
+        if release.revoked:
+            raise LibraryRefused(f"{release.identifier} was revoked in the DML")
+        return await self.fetch(release.release_id, release.available)
+
+    def discard(self, key: UUID | str) -> None:
+        """Remove a work folder once its deployment no longer needs it."""
+        shutil.rmtree(self.folder(key), ignore_errors=True)
+
+    def _headers(self) -> dict[str, str]:
+        if self._token_file is None:
+            raise LibraryRefused("no service identity: set FERRY_DEPLOY_DML_TOKEN_FILE")
+        try:
+            token = self._token_file.read_text().strip()
+        except OSError as exc:
+            raise LibraryRefused(f"cannot read the service token: {exc}") from exc
+        if not token:
+            raise LibraryRefused(f"the service token file {self._token_file} is empty")
+        return {"Authorization": f"Bearer {token}"}
+
+    async def _signing_key(self, client: httpx.AsyncClient) -> tuple[str, str]:
+        try:
+            response = await client.get("/library/signing-key", headers=self._headers())
+        except httpx.HTTPError as exc:
+            raise LibraryRefused(f"the DML did not answer for its signing key: {exc!r}") from exc
+        if response.status_code != 200:
+            raise LibraryRefused(f"the DML's signing key: {_problem(response)}")
+        try:
+            body = response.json()
+            return str(body["public_key_pem"]), str(body["key_id"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise LibraryRefused(f"the DML's signing key came malformed: {exc!r}") from exc
+
+    async def _download(self, client: httpx.AsyncClient, item: ManifestItem, path: Path) -> None:
+        what = f"{item.name}@{item.version}"
+        digest, size = hashlib.sha256(), 0
+        url = f"/media/{item.name}/{item.version}/content"
+        try:
+            async with client.stream("GET", url, headers=self._headers()) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    raise LibraryRefused(f"{what}: {_problem(response)}")
+                etag = response.headers.get("ETag", "").strip('"')
+                if etag and etag != item.sha256:
+                    raise LibraryRefused(
+                        f"{what}: the DML serves {etag}, the manifest says {item.sha256}"
+                    )
+                with await asyncio.to_thread(path.open, "xb") as out:
+                    async for chunk in response.aiter_bytes(CHUNK):
+                        size += len(chunk)
+                        if size > item.size:
+                            raise LibraryRefused(
+                                f"{what}: more than the manifest's {item.size} bytes"
+                            )
+                        await asyncio.to_thread(_write, out, digest, chunk)
+        except httpx.HTTPError as exc:
+            raise LibraryRefused(f"{what}: the transfer broke off: {exc!r}") from exc
+        if size != item.size:
+            raise LibraryRefused(f"{what}: {size} bytes arrived, the manifest says {item.size}")
+        if digest.hexdigest() != item.sha256:
+            raise LibraryRefused(
+                f"{what}: the bytes hash to {digest.hexdigest()}, the manifest says {item.sha256}"
+            )
+
+
+def _write(out: BinaryIO, digest: hashlib._Hash, chunk: bytes) -> None:
+    digest.update(chunk)
+    out.write(chunk)
+
+
+def _problem(response: httpx.Response) -> str:
+    detail = ""
+    if response.headers.get("content-type", "").startswith("application/problem+json"):
+        try:
+            detail = str(response.json().get("detail", ""))
+        except ValueError:
+            detail = ""
+    return f"the DML answered {response.status_code}" + (f": {detail}" if detail else "")
+
+
+def _hash_file(path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as source:
+        while chunk := source.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _intact(folder: Path, text: str, manifest: Manifest) -> bool:
+    """Whether `folder` holds exactly the manifest's media. Re-hashed rather than trusted:
+    a crash or a hand may have changed a file since it was verified."""
+    marker = folder / MARKER
+    if not marker.is_file() or marker.read_text() != text:
+        return False
+    for item in manifest.media:
+        path = folder / item.name
+        if not path.is_file() or _hash_file(path) != (item.sha256, item.size):
+            return False
+    return True
+
+
+def _move_into_place(incoming: Path, final: Path) -> bool:
+    """Whether `incoming` became `final`; False if another fetch got there first."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(incoming, final)  # atomic: the folder is either absent or complete
+    except OSError:
+        if not final.is_dir():
+            raise
+        return False
+    return True
+
+
+def _artifacts(manifest: Manifest, folder: Path) -> Artifacts:
+    return Artifacts(
+        release_id=manifest.release_id,
+        version=manifest.version,
+        media={item.name: folder / item.name for item in manifest.media},
+    )

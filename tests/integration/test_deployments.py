@@ -1,0 +1,290 @@
+"""Deployments with the `local` driver, against a real dml-svc and deploy-svc, PostgreSQL
+and Kafka: release-svc's side of the conversation is published on its topic as it would."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+
+from deploy_svc.config import Settings as DeploySettings
+from deploy_svc.main import spec as deploy_spec
+from dml_svc.config import Settings as DmlSettings
+from dml_svc.main import spec as dml_spec
+from ferry.events.policy import FreezePeriodDeclared
+from ferry.events.release import (
+    DeploymentWindow,
+    DeploymentWindowsSet,
+    MediaRef,
+    ReleaseApproved,
+    ReleaseDependenciesSet,
+    ReleaseScopeSet,
+    ReleaseValidated,
+    ScopeItem,
+    ScopeKind,
+)
+from ferry.testing import release_planned
+from tests.support.infra import Infra
+from tests.support.services import eventually, publish, read_topic, serving, settings
+
+MEDIA = "payments-api.tar.gz"
+TARGETS = ["web-1", "web-2", "web-3", "web-4"]
+
+
+@dataclass
+class Stack:
+    infra: Infra
+    dml: httpx.AsyncClient
+    deploy: httpx.AsyncClient
+    release_topic: str
+    deploy_settings: DeploySettings
+    root: Path
+
+    def live(self, target: str) -> str | None:
+        current = self.root / target / "current"
+        return current.resolve().name if current.is_symlink() else None
+
+    async def release(self, version: str, **plan: Any) -> UUID:
+        """A release of `version`, staged, validated, approved and so available; its
+        production window around now."""
+        release_id = uuid4()
+        staged = await self.dml.put(
+            f"/media/{MEDIA}/{version}",
+            content=f"payments {version}\n".encode() * 1000,
+            headers={"Content-Type": "application/gzip"},
+        )
+        assert staged.status_code == 201, staged.text
+        media = MediaRef(name=MEDIA, version=version, sha256=staged.json()["sha256"])
+        now = datetime.now(UTC)
+        window = DeploymentWindow(
+            environment="production", start=now - timedelta(hours=1), end=now + timedelta(hours=2)
+        )
+        identifier = f"REL-2026-{version.replace('.', '')}"
+        await publish(
+            self.infra,
+            self.release_topic,
+            release_planned(release_id=release_id, version=version, identifier=identifier, **plan),
+            ReleaseScopeSet(
+                release_id=release_id, items=[ScopeItem(kind=ScopeKind.SERVICE, name="payments")]
+            ),
+            DeploymentWindowsSet(release_id=release_id, windows=[window]),
+            ReleaseValidated(release_id=release_id, package_revision=1, kinds=["functional"]),
+            ReleaseApproved(
+                release_id=release_id,
+                rfc="RFC-1",
+                approvers=["carl"],
+                package_revision=1,
+                media=[media],
+                segregation=["approver-cannot-deploy-to-production"],
+            ),
+        )
+        return release_id
+
+    async def plan(self, release_id: UUID, **body: Any) -> httpx.Response:
+        """POST a plan once deploy-svc has learnt the release is available."""
+        request = {"release_id": str(release_id), "environment": "production", **body}
+
+        async def answered() -> httpx.Response | None:
+            answer = await self.deploy.post("/deployments", json=request)
+            pending = answer.status_code in (409, 422) and (
+                "not available" in answer.text or "not heard" in answer.text
+            )
+            return None if pending else answer
+
+        return await eventually(answered, what="deploy-svc to learn of the release")
+
+    async def finished(self, deployment_id: str) -> dict[str, Any]:
+        async def done() -> dict[str, Any] | None:
+            body: dict[str, Any] = (await self.deploy.get(f"/deployments/{deployment_id}")).json()
+            return body if body["state"] in ("completed", "failed", "rolled_back") else None
+
+        return await eventually(done, timeout=60, what="the deployment to finish")
+
+
+@pytest.fixture
+async def stack(infra: Infra, topic_prefix: str, tmp_path: Path) -> AsyncIterator[Stack]:
+    dml_settings = settings(
+        DmlSettings, infra, topic_prefix, media_dir=tmp_path / "dml", scrub_interval_seconds=0
+    )
+    token = tmp_path / "deploy-svc.token"
+    token.write_text(infra.issuer.mint("deploy-svc", ["deployer"]))
+    librarian = infra.issuer.bearer("lib", "dml-librarian")
+    async with serving(dml_spec(dml_settings), headers=librarian) as dml:
+        deploy_settings = settings(
+            DeploySettings,
+            infra,
+            topic_prefix,
+            dml_url=str(dml.base_url).rstrip("/"),
+            dml_token_file=token,
+            work_dir=tmp_path / "work",
+            lease_seconds=3,
+            executor_poll_seconds=0.2,
+        )
+        dora = infra.issuer.bearer("dora", "deployer")
+        async with serving(deploy_spec(deploy_settings), headers=dora) as deploy:
+            root = tmp_path / "targets"
+            yield Stack(infra, dml, deploy, f"{topic_prefix}release.events", deploy_settings, root)
+
+
+async def define(stack: Stack, fail_on: str | None = None) -> None:
+    """Production: four local targets; `fail_on` a version web-3's verification refuses."""
+    targets = []
+    for name in TARGETS:
+        check = ["test", "-f", MEDIA]
+        if name == "web-3" and fail_on:
+            check = ["sh", "-c", f'test "$FERRY_RELEASE_VERSION" != "{fail_on}"']
+        settings = {"path": str(stack.root / name), "verify_command": check}
+        targets.append({"name": name, "driver": "local", "settings": settings})
+    current = await stack.deploy.get("/environments/production")
+    headers = {"If-Match": current.headers["ETag"]} if current.status_code == 200 else {}
+    answer = await stack.deploy.put(
+        "/environments/production",
+        json={"production": True, "targets": targets},
+        headers=headers,
+    )
+    assert answer.status_code == 200, answer.text
+
+
+async def test_a_phased_deployment_makes_the_version_live_everywhere(stack: Stack) -> None:
+    await define(stack)
+    release_id = await stack.release("1.0.0")
+    planned = await stack.plan(release_id, strategy={"kind": "phased", "sizes": [1, 2]})
+    assert planned.status_code == 201, planned.text
+    assert [w["targets"] for w in planned.json()["waves"]] == [
+        ["web-1"],
+        ["web-2", "web-3"],
+        ["web-4"],
+    ]
+    done = await stack.finished(planned.json()["id"])
+    assert done["state"] == "completed"
+    assert {t: stack.live(t) for t in TARGETS} == dict.fromkeys(TARGETS, "1.0.0")
+    events = await read_topic(
+        stack.infra.kafka_bootstrap,
+        stack.deploy_settings.topic("deploy.events"),
+        expect=11,
+        settle=0.5,
+    )
+    mine = [e for e in events if e.data.get("deployment_id") == planned.json()["id"]]
+    assert [e.type for e in mine].count("TargetDeployed") == 4
+    completed = mine[-1]
+    assert completed.type == "DeploymentCompleted"
+    assert (completed.data["services"], completed.data["deployed_by"]) == (["payments"], "dora")
+
+
+async def test_a_target_failing_verification_rolls_every_target_back(stack: Stack) -> None:
+    await define(stack, fail_on="2.0.0")
+    first = await stack.plan(await stack.release("1.0.0"))
+    assert (await stack.finished(first.json()["id"]))["state"] == "completed"
+    second = await stack.plan(
+        await stack.release("2.0.0"), strategy={"kind": "phased", "sizes": [2]}
+    )
+    done = await stack.finished(second.json()["id"])
+    assert done["state"] == "rolled_back"
+    assert "web-3" in done["failed"]
+    assert {t: stack.live(t) for t in TARGETS} == dict.fromkeys(TARGETS, "1.0.0")
+
+
+async def test_plans_the_rules_forbid_are_refused_naming_why(stack: Stack) -> None:
+    await define(stack)
+    release_id = await stack.release("1.0.0")
+    late = datetime.now(UTC) + timedelta(hours=5)
+    outside = await stack.plan(release_id, scheduled_start=late.isoformat())
+    assert (outside.status_code, outside.json()["errors"][0]["field"]) == (422, "scheduled_start")
+    carl = await stack.deploy.post(
+        "/deployments",
+        json={"release_id": str(release_id), "environment": "production"},
+        headers=stack.infra.issuer.bearer("carl", "deployer"),
+    )
+    assert (carl.status_code, carl.json()["rule"]) == (403, "approver-cannot-deploy-to-production")
+    # A later start holds the targets; a second plan for them is refused.
+    soon = datetime.now(UTC) + timedelta(minutes=30)
+    held = await stack.plan(release_id, scheduled_start=soon.isoformat())
+    assert held.status_code == 201, held.text
+    second = await stack.plan(release_id)
+    assert second.status_code == 409
+    assert "held by" in second.json()["detail"]
+    abort = await stack.deploy.post(
+        f"/deployments/{held.json()['id']}/abort",
+        json={"reason": "testing"},
+        headers={"If-Match": held.headers["ETag"]},
+    )
+    assert abort.json()["state"] == "aborted"
+
+    dependency = uuid4()
+    await publish(
+        stack.infra,
+        stack.release_topic,
+        ReleaseDependenciesSet(release_id=release_id, depends_on=[dependency]),
+    )
+    await eventually(
+        lambda: _refused(stack, release_id, "not yet deployed"), what="the dependency rule"
+    )
+    await publish(
+        stack.infra,
+        stack.release_topic,
+        ReleaseDependenciesSet(release_id=release_id, depends_on=[]),
+    )
+    freeze = FreezePeriodDeclared(
+        freeze_id=uuid4(),
+        start=datetime.now(UTC) - timedelta(hours=1),
+        end=datetime.now(UTC) + timedelta(hours=1),
+        reason="board meeting",
+        environments=[],
+        services=[],
+    )
+    await publish(stack.infra, stack.release_topic, freeze)
+    await eventually(lambda: _refused(stack, release_id, "board meeting"), what="the freeze")
+
+
+async def test_a_revoked_or_tampered_release_touches_no_target(stack: Stack) -> None:
+    await define(stack)
+    tampered = await stack.release("3.0.0")
+    blob = next(
+        p
+        for p in (Path(str(stack.deploy_settings.work_dir)).parent / "dml" / "blobs").rglob("*")
+        if p.is_file() and p.parent.name != "incoming"
+    )
+    blob.write_bytes(b"x" + blob.read_bytes()[1:])
+    planned = await stack.plan(tampered)
+    done = await stack.finished(planned.json()["id"])
+    assert done["state"] == "failed"
+    assert "did not verify" in done["reason"]
+    assert all(stack.live(t) is None for t in TARGETS)
+
+    revoked = await stack.release("4.0.0")
+    entry = await eventually(
+        lambda: _available(stack, revoked), what="the DML to make it available"
+    )
+    answer = await stack.dml.post(
+        f"/library/releases/{revoked}/revoke",
+        json={"reason": "CVE"},
+        headers={"If-Match": entry.headers["ETag"]},
+    )
+    assert answer.status_code == 200
+    await eventually(lambda: _refused(stack, revoked, "revoked"), what="the revocation")
+
+
+async def _refused(stack: Stack, release_id: UUID, why: str) -> bool:
+    # Starting later, so that a plan accepted while the rule is not yet known runs nothing.
+    later = (datetime.now(UTC) + timedelta(minutes=30)).isoformat()
+    body = {"release_id": str(release_id), "environment": "production", "scheduled_start": later}
+    answer = await stack.deploy.post("/deployments", json=body)
+    if answer.status_code == 201:  # not refused (yet): take it back
+        await stack.deploy.post(
+            f"/deployments/{answer.json()['id']}/abort",
+            json={"reason": "probe"},
+            headers={"If-Match": answer.headers["ETag"]},
+        )
+        return False
+    return why in answer.text
+
+
+async def _available(stack: Stack, release_id: UUID) -> httpx.Response | None:
+    entry = await stack.dml.get(f"/library/releases/{release_id}")
+    return entry if entry.status_code == 200 and entry.json()["state"] == "available" else None
