@@ -3,6 +3,7 @@ and Kafka: release-svc's side of the conversation is published on its topic as i
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,21 +20,12 @@ from dml_svc.config import Settings as DmlSettings
 from dml_svc.main import spec as dml_spec
 from ferry.events.policy import FreezePeriodDeclared
 from ferry.events.release import (
-    DeploymentWindow,
-    DeploymentWindowsSet,
-    MediaRef,
-    ReleaseApproved,
     ReleaseDependenciesSet,
-    ReleaseScopeSet,
-    ReleaseValidated,
-    ScopeItem,
-    ScopeKind,
 )
-from ferry.testing import release_planned
 from tests.support.infra import Infra
+from tests.support.published import MEDIA, approved_release
 from tests.support.services import eventually, publish, read_topic, serving, settings
 
-MEDIA = "payments-api.tar.gz"
 TARGETS = ["web-1", "web-2", "web-3", "web-4"]
 
 
@@ -51,40 +43,7 @@ class Stack:
         return current.resolve().name if current.is_symlink() else None
 
     async def release(self, version: str, **plan: Any) -> UUID:
-        """A release of `version`, staged, validated, approved and so available; its
-        production window around now."""
-        release_id = uuid4()
-        staged = await self.dml.put(
-            f"/media/{MEDIA}/{version}",
-            content=f"payments {version}\n".encode() * 1000,
-            headers={"Content-Type": "application/gzip"},
-        )
-        assert staged.status_code == 201, staged.text
-        media = MediaRef(name=MEDIA, version=version, sha256=staged.json()["sha256"])
-        now = datetime.now(UTC)
-        window = DeploymentWindow(
-            environment="production", start=now - timedelta(hours=1), end=now + timedelta(hours=2)
-        )
-        identifier = f"REL-2026-{version.replace('.', '')}"
-        await publish(
-            self.infra,
-            self.release_topic,
-            release_planned(release_id=release_id, version=version, identifier=identifier, **plan),
-            ReleaseScopeSet(
-                release_id=release_id, items=[ScopeItem(kind=ScopeKind.SERVICE, name="payments")]
-            ),
-            DeploymentWindowsSet(release_id=release_id, windows=[window]),
-            ReleaseValidated(release_id=release_id, package_revision=1, kinds=["functional"]),
-            ReleaseApproved(
-                release_id=release_id,
-                rfc="RFC-1",
-                approvers=["carl"],
-                package_revision=1,
-                media=[media],
-                segregation=["approver-cannot-deploy-to-production"],
-            ),
-        )
-        return release_id
+        return await approved_release(self.infra, self.dml, self.release_topic, version, **plan)
 
     async def plan(self, release_id: UUID, **body: Any) -> httpx.Response:
         """POST a plan once deploy-svc has learnt the release is available."""
@@ -288,3 +247,44 @@ async def _refused(stack: Stack, release_id: UUID, why: str) -> bool:
 async def _available(stack: Stack, release_id: UUID) -> httpx.Response | None:
     entry = await stack.dml.get(f"/library/releases/{release_id}")
     return entry if entry.status_code == 200 and entry.json()["state"] == "available" else None
+
+
+async def test_pause_resume_and_a_manual_rollback(stack: Stack) -> None:
+    await define(stack)
+    first = await stack.plan(await stack.release("1.0.0"))
+    assert (await stack.finished(first.json()["id"]))["state"] == "completed"
+    planned = await stack.plan(
+        await stack.release("2.0.0"),
+        strategy={"kind": "canary", "canary": 1, "soak_seconds": 2},
+    )
+    path = f"/deployments/{planned.json()['id']}"
+
+    async def soaking() -> httpx.Response | None:
+        answer = await stack.deploy.get(path)
+        return answer if answer.json()["deployed"] == ["web-1"] else None
+
+    current = await eventually(soaking, what="the canary to be deployed")
+    paused = await stack.deploy.post(f"{path}/pause", headers={"If-Match": current.headers["ETag"]})
+    assert paused.status_code == 200, paused.text
+    assert paused.json()["paused"] is True
+    stale = await stack.deploy.post(f"{path}/resume", headers={"If-Match": current.headers["ETag"]})
+    assert stale.status_code == 409
+    await asyncio.sleep(3)  # longer than the soak: a running deployment would have moved on
+    still = (await stack.deploy.get(path)).json()
+    assert (still["deployed"], still["verified_waves"]) == (["web-1"], [])
+    resumed = await stack.deploy.post(
+        f"{path}/resume", headers={"If-Match": paused.headers["ETag"]}
+    )
+    assert resumed.json()["paused"] is False
+    assert (await stack.finished(planned.json()["id"]))["state"] == "completed"
+    assert {t: stack.live(t) for t in TARGETS} == dict.fromkeys(TARGETS, "2.0.0")
+
+    done = await stack.deploy.get(path)
+    back = await stack.deploy.post(
+        f"{path}/rollback",
+        json={"reason": "payments errors"},
+        headers={"If-Match": done.headers["ETag"]},
+    )
+    assert back.status_code == 200, back.text
+    assert (await stack.finished(planned.json()["id"]))["state"] == "rolled_back"
+    assert {t: stack.live(t) for t in TARGETS} == dict.fromkeys(TARGETS, "1.0.0")

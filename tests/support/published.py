@@ -1,0 +1,66 @@
+"""A release as release-svc would publish it, for tests of the services downstream of it:
+its media staged in a real dml-svc, its events on release.events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+
+from ferry.events.release import (
+    DeploymentWindow,
+    DeploymentWindowsSet,
+    MediaRef,
+    ReleaseApproved,
+    ReleaseScopeSet,
+    ReleaseValidated,
+    ScopeItem,
+    ScopeKind,
+)
+from ferry.testing import release_planned
+from tests.support.infra import Infra
+from tests.support.services import publish
+
+MEDIA = "payments-api.tar.gz"
+
+
+async def approved_release(
+    infra: Infra, dml: httpx.AsyncClient, release_topic: str, version: str, **plan: Any
+) -> UUID:
+    """A release of `version`: its media staged in the DML (through `dml`, a librarian's
+    client), planned, scoped to the payments service, with a production window around now,
+    validated and approved — so the DML makes it available."""
+    release_id = uuid4()
+    staged = await dml.put(
+        f"/media/{MEDIA}/{version}",
+        content=f"payments {version}\n".encode() * 1000,
+        headers={"Content-Type": "application/gzip"},
+    )
+    assert staged.status_code == 201, staged.text
+    media = MediaRef(name=MEDIA, version=version, sha256=staged.json()["sha256"])
+    now = datetime.now(UTC)
+    window = DeploymentWindow(
+        environment="production", start=now - timedelta(hours=1), end=now + timedelta(hours=2)
+    )
+    identifier = f"REL-2026-{version.replace('.', '')}"
+    await publish(
+        infra,
+        release_topic,
+        release_planned(release_id=release_id, version=version, identifier=identifier, **plan),
+        ReleaseScopeSet(
+            release_id=release_id, items=[ScopeItem(kind=ScopeKind.SERVICE, name="payments")]
+        ),
+        DeploymentWindowsSet(release_id=release_id, windows=[window]),
+        ReleaseValidated(release_id=release_id, package_revision=1, kinds=["functional"]),
+        ReleaseApproved(
+            release_id=release_id,
+            rfc="RFC-1",
+            approvers=["carl"],
+            package_revision=1,
+            media=[media],
+            segregation=["approver-cannot-deploy-to-production"],
+        ),
+    )
+    return release_id
