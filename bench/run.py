@@ -1,5 +1,5 @@
 """Ferry's benchmarks: event-store append and replay, outbox-to-Kafka latency, and the DML's
-media upload, verified download and memory.
+media upload, verified download and memory, and deploy-svc's fan-out to many targets.
 
 Usage (from the repository root, with the local stack up):
 
@@ -29,6 +29,7 @@ import uvloop
 
 from bench.append import bench_append
 from bench.common import BenchError, Config, Figure, progress
+from bench.deploy import bench_deploy
 from bench.media import bench_media
 from bench.outbox import bench_outbox
 from bench.replay import bench_replay
@@ -90,7 +91,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=["append", "replay", "outbox", "media"],
+        choices=["append", "replay", "outbox", "media", "deploy"],
         action="append",
         help="run only these",
     )
@@ -127,6 +128,7 @@ async def run(cfg: Config, only: Sequence[str]) -> list[Figure]:
         "replay": bench_replay,
         "outbox": bench_outbox,
         "media": bench_media,
+        "deploy": bench_deploy,
     }
     if cfg.settle > 0:
         # A broker started a moment ago is still compiling and loading on both cores.
@@ -147,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
-    only: list[str] = args.only or ["append", "replay", "outbox", "media"]
+    only: list[str] = args.only or ["append", "replay", "outbox", "media", "deploy"]
     started = datetime.now(UTC)
     load_before = os.getloadavg()
     if load_before[0] > 0.5 * (os.cpu_count() or 1):

@@ -34,6 +34,14 @@ export FERRY_AUTH_ISSUER=ferry-dev FERRY_AUTH_JWKS_FILE="$FERRY_STATE_DIR/auth/j
 # The DML's media (and, with no FERRY_DML_SIGNING_KEY_FILE, its development signing key).
 export FERRY_DML_MEDIA_DIR="${FERRY_DML_MEDIA_DIR:-$FERRY_STATE_DIR/dml-media}"
 "$FERRY_REPO/.venv/bin/ferry" token --sub demo --role viewer --state-dir "$FERRY_STATE_DIR" >/dev/null
+# deploy-svc fetches media from dml-svc as itself (role `deployer`), reading this token file at
+# every request; it lasts a day (write it again for a longer run; no restart needed).
+(umask 077 && "$FERRY_REPO/.venv/bin/ferry" token --sub deploy-svc --role deployer --ttl 86400 \
+    --state-dir "$FERRY_STATE_DIR" >"$FERRY_STATE_DIR/deploy-svc.token")
+export FERRY_DEPLOY_DML_TOKEN_FILE="$FERRY_STATE_DIR/deploy-svc.token"
+export FERRY_DEPLOY_DML_URL="http://127.0.0.1:${PORTS[dml]}"
+export FERRY_DEPLOY_WORK_DIR="${FERRY_DEPLOY_WORK_DIR:-$FERRY_STATE_DIR/deploy-work}"
+export FERRY_DEPLOY_PUBLIC_URL="${FERRY_DEPLOY_PUBLIC_URL:-http://127.0.0.1:${PORTS[deploy]}}"
 
 logs="$FERRY_STATE_DIR/logs"
 mkdir -p "$logs"

@@ -26,6 +26,10 @@ WORKLOADS = {"Deployment", "Job", "StatefulSet", "DaemonSet"}
 
 Obj = dict[str, Any]
 
+API_CALLERS = {("Deployment", "ferry-deploy-svc")}
+"""(kind, command) of the workloads that call the Kubernetes API (deploy-svc's kubernetes
+driver): only their pods mount a ServiceAccount token."""
+
 
 def tool(name: str) -> str:
     """A command from PATH or from the venv this test runs in."""
@@ -66,6 +70,12 @@ def pod_spec(workload: Obj) -> Obj:
     return spec
 
 
+def calls_the_api(workload: Obj) -> bool:
+    """Whether the workload is one of API_CALLERS."""
+    commands = {c.get("command", [""])[0] for c in containers(workload)}
+    return any(workload["kind"] == kind and script in commands for kind, script in API_CALLERS)
+
+
 def containers(workload: Obj) -> list[Obj]:
     spec = pod_spec(workload)
     return [*spec.get("initContainers", []), *spec["containers"]]
@@ -82,6 +92,13 @@ def workloads(rendered: Rendered) -> Iterator[tuple[str, Obj, Obj, Obj]]:
             yield where, workload, pod_spec(workload), container
 
 
+# What a Secret holds for a variable, in a form its setting accepts; other Secrets: "secret".
+SECRET_PLACEHOLDERS = {
+    "FERRY_DATABASE_URL": "postgresql+asyncpg://secret:secret@secret:5432/secret",
+    "FERRY_DEPLOY_WEBHOOK_SECRETS": '{"automation": "secret"}',
+}
+
+
 def container_env(rendered: Rendered, container: Obj) -> dict[str, str]:
     """A container's environment, its ConfigMaps resolved (Secrets as a placeholder)."""
     env: dict[str, str] = {}
@@ -92,5 +109,24 @@ def container_env(rendered: Rendered, container: Obj) -> dict[str, str]:
         if "value" in var:
             env[var["name"]] = var["value"]
         elif "secretKeyRef" in var.get("valueFrom", {}):
-            env[var["name"]] = "postgresql+asyncpg://secret:secret@secret:5432/secret"
+            env[var["name"]] = SECRET_PLACEHOLDERS.get(var["name"], "secret")
     return env
+
+
+def selects(selector: Obj, labels: dict[str, str]) -> bool:
+    """Whether a label selector (matchLabels and matchExpressions) picks `labels`."""
+    for key, value in selector.get("matchLabels", {}).items():
+        if labels.get(key) != value:
+            return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator = expression["key"], expression["operator"]
+        values = expression.get("values", [])
+        held = {
+            "In": key in labels and labels[key] in values,
+            "NotIn": labels.get(key) not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }
+        if not held[operator]:
+            return False
+    return True

@@ -20,6 +20,7 @@ from tests.k8s.rendered import (
     STRIMZI,
     Obj,
     Rendered,
+    calls_the_api,
     container_env,
     containers,
     pod_spec,
@@ -53,7 +54,7 @@ def test_every_object_matches_the_kubernetes_schemas(rendered: Rendered) -> None
 def test_every_container_follows_the_security_policy(rendered: Rendered) -> None:
     assert rendered.of_kind("Deployment")
     assert rendered.of_kind("Job")
-    for where, _, pod, container in workloads(rendered):
+    for where, workload, pod, container in workloads(rendered):
         pod_sc, sc = pod.get("securityContext", {}), container.get("securityContext", {})
 
         def effective(key: str, pod_sc: Obj = pod_sc, sc: Obj = sc) -> Any:
@@ -74,7 +75,9 @@ def test_every_container_follows_the_security_policy(rendered: Rendered) -> None
         image = container["image"]
         assert ":" in image.rsplit("/", 1)[-1] or "@" in image, f"{where}: untagged {image}"
         assert not image.endswith(":latest"), f"{where}: {image}"
-        assert pod.get("automountServiceAccountToken") is False, f"{where}: API token mounted"
+        # Only the Kubernetes API's callers mount a token (test_deploy_svc checks their rights).
+        mounted = pod.get("automountServiceAccountToken")
+        assert mounted is calls_the_api(workload), f"{where}: automountServiceAccountToken"
 
 
 def test_every_deployment_has_probes_spread_and_companions(rendered: Rendered) -> None:
