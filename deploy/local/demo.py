@@ -13,7 +13,7 @@ import sys
 import time as clock
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ def ok(http: httpx.AsyncClient, url: str) -> Probe:
     return probe
 
 
-async def demo(urls: dict[str, str], issuer: DevIssuer) -> None:
+async def demo(urls: dict[str, str], issuer: DevIssuer, state_dir: Path) -> None:
     rita = issuer.bearer("rita", "release-manager")
     async with httpx.AsyncClient(timeout=10, headers=rita) as http:
         for name, url in urls.items():
@@ -89,6 +89,7 @@ async def demo(urls: dict[str, str], issuer: DevIssuer) -> None:
         )
         say("deploy-svc and els-svc know the release from the event topics")
         await to_available(http, urls, issuer, release)
+        await to_production(http, urls, issuer, release, state_dir)
         token = "$(.venv/bin/ferry token --sub you --role viewer)"
         url = f"{urls['release']}/releases/{release['id']}"
         say(f'see it: curl -H "Authorization: Bearer {token}" {url}')
@@ -112,9 +113,8 @@ async def to_available(
     say(f"lib (dml-librarian) staged {media['name']}@{media['version']} → MediaStaged")
 
     url = f"{urls['release']}/releases/{release['id']}"
-    window_start = datetime.combine(
-        date.fromisoformat(release["planned_start"]) + timedelta(days=2), time(22), UTC
-    )
+    # The window opens now, so that the demo can deploy at once.
+    window_start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     etag = await change(
         http,
         f"{url}/windows",
@@ -164,6 +164,56 @@ async def to_available(
     say(f"manifest: {entry['available']['manifest']}")
 
 
+async def to_production(
+    http: httpx.AsyncClient,
+    urls: dict[str, str],
+    issuer: DevIssuer,
+    release: dict[str, Any],
+    state_dir: Path,
+) -> None:
+    """The worked example of docs/deploy-svc.md, run: two local targets, a canary first."""
+    dora = issuer.bearer("dora", "deployer")
+    folders = {name: (state_dir / "targets" / name).resolve() for name in ("web-1", "web-2")}
+    targets = [
+        {"name": name, "driver": "local", "settings": {"path": str(folder)}}
+        for name, folder in folders.items()
+    ]
+    environment = f"{urls['deploy']}/environments/production"
+    current = await http.get(environment, headers=dora)
+    match = {"If-Match": current.headers["ETag"]} if current.status_code == 200 else {}
+    defined = await http.put(
+        environment, json={"production": True, "targets": targets}, headers={**dora, **match}
+    )
+    if defined.status_code != 200:
+        raise SystemExit(f"[ferry demo] defining production: {defined.text}")
+    plan = {
+        "release_id": release["id"],
+        "environment": "production",
+        "strategy": {"kind": "canary", "canary": 1},
+    }
+
+    async def planned() -> httpx.Response | None:
+        answer = await http.post(f"{urls['deploy']}/deployments", json=plan, headers=dora)
+        return answer if answer.status_code == 201 else None
+
+    deployment = (await until(planned, "deploy-svc to accept the plan")).json()
+    say("dora (deployer) planned a canary deployment to production → DeploymentScheduled")
+
+    async def finished() -> httpx.Response | None:
+        answer = await http.get(f"{urls['deploy']}/deployments/{deployment['id']}", headers=dora)
+        done = answer.json()["state"] in ("completed", "failed", "rolled_back")
+        return answer if done else None
+
+    outcome = (await until(finished, "the deployment to finish")).json()
+    if outcome["state"] != "completed":
+        raise SystemExit(
+            f"[ferry demo] the deployment ended {outcome['state']}: {outcome['reason']}"
+        )
+    for name, folder in folders.items():
+        say(f"{name}: {folder / 'current'} → {(folder / 'current').resolve().name}")
+    say("deploy-svc deployed it, web-1 first, then web-2 → DeploymentCompleted")
+
+
 async def change(
     http: httpx.AsyncClient,
     url: str,
@@ -190,7 +240,7 @@ def main() -> None:
     parser.add_argument("--state-dir", type=Path, required=True, help="the stack's state folder")
     args = parser.parse_args()
     urls = {n: getattr(args, n) for n in ("release", "dml", "deploy", "els")}
-    asyncio.run(demo(urls, DevIssuer(args.state_dir / "auth")))
+    asyncio.run(demo(urls, DevIssuer(args.state_dir / "auth"), args.state_dir))
 
 
 if __name__ == "__main__":
