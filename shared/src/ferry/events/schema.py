@@ -8,8 +8,12 @@ from typing import Any
 
 from ferry.events.base import Event
 from ferry.events.change import ChangeApproved, ChangeRejected
+from ferry.events.els import MetricObserved
 
-INBOUND: dict[str, Sequence[type[Event]]] = {"change.events": [ChangeApproved, ChangeRejected]}
+INBOUND: dict[str, Sequence[type[Event]]] = {
+    "change.events": [ChangeApproved, ChangeRejected],
+    "ops.signals": [MetricObserved],
+}
 """The topics outside tools publish to, and the event types each carries."""
 
 
@@ -46,7 +50,7 @@ def topic_schema(topic: str) -> dict[str, Any]:
             "source": {"type": "string"},
             "type": {"enum": [m.model_fields["type"].default for m in INBOUND[topic]]},
             "time": {"type": "string", "format": "date-time"},
-            "subject": {"type": "string", "description": "the RFC, as the Kafka key"},
+            "subject": {"type": "string", "description": "the Kafka key: the RFC, the signal id"},
             "datacontenttype": {"const": "application/json"},
             "correlationid": {"type": "string"},
             "actor": {"type": "string"},

@@ -1,0 +1,112 @@
+"""Judging "normal": observations gathered per period, each closed period measured against
+its criterion. Plain functions of the case's facts and the time."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from ferry.events.els import Aggregate, Criterion, Direction, Period
+
+LENGTH = {Period.HOUR: timedelta(hours=1), Period.DAY: timedelta(days=1)}
+GRACE = {Period.HOUR: timedelta(minutes=5), Period.DAY: timedelta(hours=1)}
+"""How long after a period ends its late signals are still waited for before it is judged."""
+
+
+@dataclass(frozen=True)
+class Observation:
+    metric: str
+    value: float
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One closed period of one criterion."""
+
+    start: datetime
+    value: float | None
+    """None: no observation in a period of a gauge (unknown, so it does not hold)."""
+    limit: float
+    holds: bool
+
+
+def period_start(moment: datetime, period: Period) -> datetime:
+    moment = moment.astimezone(UTC)
+    if period is Period.HOUR:
+        return moment.replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def limit_of(criterion: Criterion) -> float:
+    """The worst value that still holds."""
+    margin = abs(criterion.baseline) * criterion.tolerance
+    if criterion.direction is Direction.AT_MOST:
+        return criterion.baseline + margin
+    return criterion.baseline - margin
+
+
+def _aggregate(values: Sequence[float], aggregate: Aggregate) -> float | None:
+    if not values:
+        return 0.0 if aggregate is Aggregate.SUM else None
+    if aggregate is Aggregate.SUM:
+        return sum(values)
+    if aggregate is Aggregate.MAX:
+        return max(values)
+    return statistics.fmean(values)
+
+
+def measured(
+    criterion: Criterion, observations: Iterable[Observation], since: datetime, now: datetime
+) -> list[Measured]:
+    """The criterion's closed periods from the one holding `since` up to `now`, oldest
+    first. A period is closed once it ended and its grace for late signals passed."""
+    length, grace = LENGTH[criterion.period], GRACE[criterion.period]
+    buckets: dict[datetime, list[float]] = {}
+    for seen in observations:
+        if seen.metric == criterion.metric:
+            buckets.setdefault(period_start(seen.at, criterion.period), []).append(seen.value)
+    limit = limit_of(criterion)
+    result = []
+    start = period_start(since, criterion.period)
+    while start + length + grace <= now:
+        value = _aggregate(buckets.get(start, []), criterion.aggregate)
+        if value is None:
+            holds = False
+        elif criterion.direction is Direction.AT_MOST:
+            holds = value <= limit
+        else:
+            holds = value >= limit
+        result.append(Measured(start, value, limit, holds))
+        start += length
+    return result
+
+
+def held(criterion: Criterion, periods: Sequence[Measured]) -> bool:
+    """Whether the latest `consecutive` closed periods all held."""
+    latest = periods[-criterion.consecutive :]
+    return len(latest) == criterion.consecutive and all(p.holds for p in latest)
+
+
+def normal(criteria: Sequence[Criterion], per_criterion: Mapping[str, Sequence[Measured]]) -> bool:
+    return bool(criteria) and all(held(c, per_criterion[c.metric]) for c in criteria)
+
+
+def breaches(per_criterion: Mapping[str, Sequence[Measured]]) -> list[tuple[str, Measured]]:
+    """Every closed period beyond its tolerance (a gauge's unknown period is not one)."""
+    return [
+        (metric, period)
+        for metric, periods in per_criterion.items()
+        for period in periods
+        if period.value is not None and not period.holds
+    ]
+
+
+def extension(criteria: Sequence[Criterion]) -> timedelta:
+    """How much longer support goes on when the planned end passes without normal: enough
+    for the slowest criterion to hold its periods in a row once more."""
+    if not criteria:
+        return timedelta(days=7)
+    return max(LENGTH[c.period] * c.consecutive + GRACE[c.period] for c in criteria)
