@@ -288,3 +288,29 @@ async def test_pause_resume_and_a_manual_rollback(stack: Stack) -> None:
     assert back.status_code == 200, back.text
     assert (await stack.finished(planned.json()["id"]))["state"] == "rolled_back"
     assert {t: stack.live(t) for t in TARGETS} == dict.fromkeys(TARGETS, "1.0.0")
+
+
+async def test_a_revoked_release_can_still_be_rolled_back(stack: Stack) -> None:
+    await define(stack)
+    first = await stack.plan(await stack.release("1.0.0"))
+    assert (await stack.finished(first.json()["id"]))["state"] == "completed"
+    bad = await stack.release("2.0.0")
+    second = await stack.plan(bad)
+    assert (await stack.finished(second.json()["id"]))["state"] == "completed"
+    entry = await eventually(lambda: _available(stack, bad), what="the DML entry")
+    revoked = await stack.dml.post(
+        f"/library/releases/{bad}/revoke",
+        json={"reason": "CVE found"},
+        headers={"If-Match": entry.headers["ETag"]},
+    )
+    assert revoked.status_code == 200
+    path = f"/deployments/{second.json()['id']}"
+    current = await stack.deploy.get(path)
+    back = await stack.deploy.post(
+        f"{path}/rollback",
+        json={"reason": "CVE found"},
+        headers={"If-Match": current.headers["ETag"]},
+    )
+    assert back.status_code == 200, back.text
+    assert (await stack.finished(second.json()["id"]))["state"] == "rolled_back"
+    assert {t: stack.live(t) for t in TARGETS} == dict.fromkeys(TARGETS, "1.0.0")

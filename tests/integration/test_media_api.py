@@ -22,7 +22,7 @@ from tests.support.services import eventually, publish, read_topic, serving, set
 CONTENT = b"payments service, build 2026.12.0\n" * 1000
 SHA = hashlib.sha256(CONTENT).hexdigest()
 DIGEST = f"sha-256=:{base64.b64encode(bytes.fromhex(SHA)).decode()}:"
-LIMIT = 4 * 1024 * 1024
+LIMIT = 8 * 1024 * 1024
 
 
 @pytest.fixture
@@ -382,3 +382,17 @@ async def test_an_upload_cut_short_leaves_nothing_behind(
     await eventually(gone, what="the partial upload to be removed")
     assert stored(dml_settings) == []
     assert (await dml.get("/media/cut.tar.gz/1.0")).status_code == 404
+
+
+async def test_a_range_of_a_corrupted_blob_is_refused_not_served(
+    dml: httpx.AsyncClient, dml_settings: Settings
+) -> None:
+    big = bytes(range(256)) * (5 * 1024 * 1024 // 256)  # more than one 4 MiB piece
+    await upload(dml, "/media/ranged.bin/1.0", big)
+    [blob] = stored(dml_settings)
+    damaged = bytearray(blob.read_bytes())
+    damaged[50] ^= 0x01
+    blob.write_bytes(damaged)
+    answer = await dml.get("/media/ranged.bin/1.0/content", headers={"Range": "bytes=0-99"})
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/problem+json"

@@ -86,13 +86,46 @@ class Executor:
                 if isinstance(step, steps.Wait):
                     return
                 try:
-                    await self._take(run, deployment, step)
+                    if not await self._with_heartbeat(db, deployment_id, run, deployment, step):
+                        return  # the lease lapsed: another replica has the deployment now
                 except ConcurrencyError:
                     run.forget()  # paused, aborted or rolled back meanwhile: decide again
         finally:
             async with db.unit_of_work() as uow:
                 await deployments.release(uow, deployment_id, self.owner)
                 await uow.commit()
+
+    async def _with_heartbeat(
+        self,
+        db: Database,
+        deployment_id: UUID,
+        run: _Run,
+        deployment: Deployment,
+        step: steps.Step,
+    ) -> bool:
+        """Take `step`, renewing the lease while it runs (a rollout or a webhook may take
+        longer than the lease); False if the lease was lost, the step then cancelled."""
+        beat = self._lease.total_seconds() / 3
+
+        async def heartbeat() -> None:
+            while True:
+                await asyncio.sleep(beat)
+                if not await self._renew(db, deployment_id):
+                    return
+
+        taking = asyncio.create_task(self._take(run, deployment, step))
+        beating = asyncio.create_task(heartbeat())
+        try:
+            await asyncio.wait({taking, beating}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            beating.cancel()
+            if not taking.done():
+                taking.cancel()
+            await asyncio.gather(beating, return_exceptions=True)
+        if taking.cancelled():
+            return False
+        taking.result()  # raises what the step raised
+        return True
 
     async def _take(self, run: _Run, deployment: Deployment, step: steps.Step) -> None:
         match step:
@@ -110,13 +143,15 @@ class Executor:
                 except DriverError as exc:
                     await run.record(deployment, deployment.target_failed(wave, target, str(exc)))
                     return
-                await run.record(deployment, deployment.target_deployed(wave, target, previous))
+                await run.record_fact(
+                    deployment, lambda d: d.target_deployed(wave, target, previous)
+                )
             case steps.VerifyWave(wave=wave, soak_seconds=soak):
                 await self._verify(run, deployment, wave, soak)
             case steps.Complete():
                 await run.record(deployment, deployment.complete(datetime.now(UTC)))
             case steps.RollBackTarget(target=target, previous=previous):
-                job = await self._job(run, deployment, target)
+                job = await self._job(run, deployment, target, media=False)
                 if isinstance(job, str):
                     raise DriverError(job)  # nothing to roll back with: retried, logged
                 await self._driver(job, run).roll_back(job, previous)
@@ -156,14 +191,22 @@ class Executor:
                 return False
         return True
 
-    async def _job(self, run: _Run, deployment: Deployment, target: str) -> Job | str:
-        """The target's job, or why there can be none (the reason fails the deployment)."""
+    async def _job(
+        self, run: _Run, deployment: Deployment, target: str, *, media: bool = True
+    ) -> Job | str:
+        """The target's job, or why there can be none (the reason fails the deployment).
+        A rollback needs no media (`media=False`): it must work even once the release is
+        revoked or the DML is unreachable."""
         environment = await run.environment(deployment.environment)
         spec = environment.target(target)
         if spec is None:
             return f"{target} is no longer a target of {deployment.environment}"
         if spec.driver not in self._drivers:
             return f"{target}: no driver {spec.driver}"
+        if not media:
+            assert deployment.release_id is not None
+            nothing = Artifacts(deployment.release_id, deployment.release_version, {})
+            return Job(deployment.id, target, spec.settings, nothing)
         try:
             artifacts = await run.artifacts(self._fetch)
         except Exception as exc:  # the library refused: nothing may be installed
@@ -217,6 +260,18 @@ class _Run:
                 raise LookupError("deploy-svc no longer knows the release")
             self._artifacts = await fetch(facts)
         return self._artifacts
+
+    async def record_fact(
+        self, deployment: Deployment, fact: Callable[[Deployment], Sequence[DeploymentEvent]]
+    ) -> None:
+        """Record what happened on a target whatever happened to the deployment meanwhile
+        (a pause, an abort, a rollback asked for): a switched target must be known to be,
+        or no rollback would switch it back."""
+        try:
+            await self.record(deployment, fact(deployment))
+        except ConcurrencyError:
+            current = await self.load(fresh=True)
+            await self.record(current, fact(current))
 
     async def record(self, deployment: Deployment, new: Sequence[DeploymentEvent]) -> None:
         """Append what `deployment` decided, if no one changed it since it was loaded (else

@@ -16,7 +16,7 @@ from deploy_svc.domain.waves import waves
 from ferry.aggregate import at_version, existing, rebuild, record
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
-from ferry.errors import ConcurrencyError
+from ferry.errors import ConcurrencyError, PreconditionRequired
 from ferry.events.deploy import DeploymentEvent, EnvironmentEvent, Strategy, TargetSpec, Wave
 
 Decision = Callable[[Deployment], Sequence[DeploymentEvent]]
@@ -50,6 +50,8 @@ async def define_environment(
 ) -> Environment:
     """Define or redefine an environment; redefining needs the version read (`If-Match`)."""
     environment = await load_environment(uow, name)
+    if environment.exists and expected_version is None:
+        raise PreconditionRequired(f"{name} exists: send If-Match with the ETag you read")
     if environment.exists and expected_version != environment.version:
         raise ConcurrencyError(environment_stream(name), expected_version or 0)
     new = environment.define(production, targets, checks)

@@ -130,3 +130,13 @@ def test_media_that_do_not_verify_fail_it_before_any_target() -> None:
     deployment = applied(deployment, deployment.start())
     deployment = applied(deployment, deployment.fail("signature does not verify"))
     assert deployment.state is State.FAILED
+
+
+def test_a_backout_under_way_cannot_be_aborted() -> None:
+    deployment = scheduled(["a", "b"])
+    for events in (deployment.start(), deployment.start_wave(0)):
+        deployment = applied(deployment, events)
+    deployment = applied(deployment, deployment.target_deployed(0, "a", "1.0"))
+    deployment = applied(deployment, deployment.target_failed(0, "b", "broken"))
+    with pytest.raises(InvalidTransition, match="rolling_back"):
+        deployment.abort("dora", "stop it")

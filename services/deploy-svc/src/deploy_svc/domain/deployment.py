@@ -273,6 +273,9 @@ class Deployment:
         return [self._event(DeploymentResumed, by=by)]
 
     def abort(self, by: str, reason: str) -> list[DeploymentEvent]:
+        # A backout half done would leave targets on the new version with no way back.
+        if self.state is State.ROLLING_BACK:
+            raise InvalidTransition(self.id, str(self.state), "abort")
         self._check_active("abort")
         return [self._event(DeploymentAborted, by=by, reason=reason)]
 

@@ -53,6 +53,8 @@ def judge(
     if not environment.exists:
         raise InvalidField("environment", f"no environment {plan.environment}")
     for i, target in enumerate(plan.targets):
+        if target in plan.targets[:i]:
+            raise InvalidField(f"targets.{i}", f"{target} is named twice")
         if environment.target(target) is None:
             raise InvalidField(f"targets.{i}", f"{plan.environment} has no target {target}")
     if release.cancelled:

@@ -273,10 +273,16 @@ def router_for(blobs: BlobStore, max_upload_bytes: int) -> APIRouter:
                 uow, name, version, caller.subject, may_take, meta
             )
             await uow.commit()
-        if not await blobs.exists(media.sha256):
-            await _corrupted(db, name, version, "missing", meta)
-            raise MediaCorrupted(f"{name}@{version}: its stored bytes are missing")
         span = byte_range(range_, media.size)
+        # A range may end long before the blob does: the whole blob is checked first, as
+        # streaming the range alone would send its bytes before the digest could be known.
+        if span:
+            found = await blobs.verify(media.sha256)
+        else:
+            found = media.sha256 if await blobs.exists(media.sha256) else "missing"
+        if found != media.sha256:
+            await _corrupted(db, name, version, found, meta)
+            raise MediaCorrupted(f"{name}@{version}: its stored bytes no longer match")
         first, last = span or (0, media.size - 1)
         headers = {
             "Content-Length": str(last - first + 1),

@@ -27,6 +27,8 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     found = _RANGE.match(header.strip()) if header else None
     if found is None:
         return None
+    if size == 0:
+        raise RangeNotSatisfiable(size)
     first, last = found.groups()
     if not first and not last:
         return None
