@@ -121,6 +121,9 @@ class Consumer:
                 group_id=self._group_id,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
+                # A topic the subscription found without partitions (created a moment
+                # before) is looked up again within this, not the default five minutes.
+                metadata_max_age_ms=15_000,
             )
             try:
                 await consumer.start()

@@ -12,3 +12,5 @@ class Settings(ServiceSettings):
     db_schema: str = Field(
         "els", pattern=r"^[a-z_][a-z0-9_]*$", validation_alias="FERRY_ELS_DB_SCHEMA"
     )
+    evaluate_seconds: float = Field(60, gt=0, validation_alias="FERRY_ELS_EVALUATE_SECONDS")
+    """How often cases are judged as their periods close."""

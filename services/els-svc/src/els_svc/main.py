@@ -6,29 +6,37 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from els_svc import consumers, evaluator
+from els_svc.api import routes
 from els_svc.config import Settings
 from ferry import catalog
-from ferry.events.release import ReleaseCancelled, ReleasePlanned
+from ferry.events.deploy import DeploymentCompleted
+from ferry.events.els import MetricObserved
+from ferry.events.release import ReleaseCancelled, ReleasePlanned, ReleaseRescheduled
 from ferry.service import ServiceSpec, create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def spec(settings: Settings | None = None) -> ServiceSpec:
-    # deploy.events is subscribed already: DeploymentCompleted will open ELS cases.
+    settings = settings or Settings()
+    every = settings.evaluate_seconds
     return ServiceSpec(
         name="els-svc",
-        settings=settings or Settings(),
+        settings=settings,
         migrations=MIGRATIONS,
-        routers=[catalog.router()],
+        routers=[catalog.router(), routes.router],
         publishes="els.events",
         consumes={
             "release.events": {
-                ReleasePlanned: catalog.on_release_planned,
+                ReleasePlanned: consumers.on_release_planned,
+                ReleaseRescheduled: consumers.on_release_rescheduled,
                 ReleaseCancelled: catalog.on_release_cancelled,
             },
-            "deploy.events": {},
+            "deploy.events": {DeploymentCompleted: consumers.on_deployment_completed},
+            "ops.signals": {MetricObserved: consumers.on_metric_observed},
         },
+        jobs={"evaluator": lambda db: evaluator.run(db, every)},
     )
 
 

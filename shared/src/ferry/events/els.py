@@ -13,6 +13,8 @@ from ferry.events.base import Event
 
 
 class Period(StrEnum):
+    MINUTE = "minute"
+    """For signals that change fast (and for trying Ferry out)."""
     HOUR = "hour"
     DAY = "day"
 

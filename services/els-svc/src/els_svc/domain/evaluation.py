@@ -10,8 +10,16 @@ from datetime import UTC, datetime, timedelta
 
 from ferry.events.els import Aggregate, Criterion, Direction, Period
 
-LENGTH = {Period.HOUR: timedelta(hours=1), Period.DAY: timedelta(days=1)}
-GRACE = {Period.HOUR: timedelta(minutes=5), Period.DAY: timedelta(hours=1)}
+LENGTH = {
+    Period.MINUTE: timedelta(minutes=1),
+    Period.HOUR: timedelta(hours=1),
+    Period.DAY: timedelta(days=1),
+}
+GRACE = {
+    Period.MINUTE: timedelta(seconds=5),
+    Period.HOUR: timedelta(minutes=5),
+    Period.DAY: timedelta(hours=1),
+}
 """How long after a period ends its late signals are still waited for before it is judged."""
 
 
@@ -35,6 +43,8 @@ class Measured:
 
 def period_start(moment: datetime, period: Period) -> datetime:
     moment = moment.astimezone(UTC)
+    if period is Period.MINUTE:
+        return moment.replace(second=0, microsecond=0)
     if period is Period.HOUR:
         return moment.replace(minute=0, second=0, microsecond=0)
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)

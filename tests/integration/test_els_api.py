@@ -1,0 +1,210 @@
+"""els-svc against real PostgreSQL and Kafka: a completed deployment opens a case, the two
+sides agree what normal is, observations arrive by the API and on ops.signals, and the
+evaluator judges the periods (driven here at a chosen time, so no test waits a day)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from els_svc.config import Settings
+from els_svc.evaluator import evaluate_all
+from els_svc.main import spec
+from ferry.db import Database
+from ferry.events.deploy import DeploymentCompleted
+from ferry.events.els import MetricObserved
+from ferry.events.release import Activity, Span
+from ferry.testing import release_planned
+from tests.support.infra import Infra
+from tests.support.services import eventually, publish, read_topic, serving, settings
+
+START = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+CRITERIA = [
+    {"metric": "desk_calls", "baseline": 10, "tolerance": 0.2, "period": "day", "consecutive": 2},
+    {"metric": "p1_incidents", "baseline": 0, "tolerance": 0, "period": "day"},
+]
+
+
+@pytest.fixture
+def els_settings(infra: Infra, topic_prefix: str) -> Settings:
+    return settings(Settings, infra, topic_prefix, evaluate_seconds=3600)
+
+
+@pytest.fixture
+async def els(els_settings: Settings, infra: Infra) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(spec(els_settings), headers=infra.issuer.bearer("dora", "deployer")) as c:
+        yield c
+
+
+async def opened_case(infra: Infra, s: Settings, els: httpx.AsyncClient) -> dict[str, Any]:
+    """A release planned with an escalation contact and ELS dates, then deployed."""
+    release_id, deployment_id = uuid4(), uuid4()
+    today = START.date()
+    plan = release_planned(
+        release_id=release_id,
+        planned_start=today,
+        planned_end=today + timedelta(days=10),
+        escalation_contact="payments-oncall",
+        activities={Activity.EARLY_LIFE_SUPPORT: Span(start=today, end=today + timedelta(days=6))},
+    )
+    await publish(infra, s.topic("release.events"), plan)
+
+    async def known() -> bool:  # the plan comes days before the deployment, in life
+        return (await els.get(f"/catalog/releases/{release_id}")).status_code == 200
+
+    await eventually(known, what="els-svc to learn of the release")
+    completed = DeploymentCompleted(
+        deployment_id=deployment_id,
+        release_id=release_id,
+        environment="production",
+        services=["payments"],
+        completed_at=START + timedelta(hours=1),
+        deployed_by="dora",
+    )
+    await publish(infra, s.topic("deploy.events"), completed)
+
+    async def case() -> dict[str, Any] | None:
+        found = (await els.get("/cases", params={"release_id": str(release_id)})).json()
+        return found[0] if found else None
+
+    return await eventually(case, what="the case to open")
+
+
+async def judge(s: Settings, at: datetime) -> None:
+    db = Database(s.database_url, s.db_schema, "test-evaluator")
+    try:
+        await evaluate_all(db, at)
+    finally:
+        await db.dispose()
+
+
+async def test_from_a_completed_deployment_to_the_hand_over(
+    els: httpx.AsyncClient, infra: Infra, els_settings: Settings
+) -> None:
+    case = await opened_case(infra, els_settings, els)
+    assert case["escalation_contact"] == "payments-oncall"
+    assert case["planned_end"].startswith((START.date() + timedelta(days=7)).isoformat())
+    path = f"/cases/{case['id']}"
+    otto = infra.issuer.bearer("otto", "operations")
+
+    proposed = await els.post(
+        f"{path}/criteria",
+        json={"side": "deployment", "criteria": CRITERIA},
+        headers={"If-Match": f'"{case["stream_version"]}"'},
+    )
+    assert proposed.status_code == 200, proposed.text
+    same_side = await els.post(
+        f"{path}/criteria/agreement",
+        json={"side": "deployment"},
+        headers={"If-Match": proposed.headers["ETag"]},
+    )
+    assert same_side.status_code == 403
+    not_theirs = await els.post(
+        f"{path}/criteria/agreement",
+        json={"side": "operations"},
+        headers={"If-Match": proposed.headers["ETag"]},
+    )
+    assert not_theirs.status_code == 403  # dora has no operations role
+    agreed = await els.post(
+        f"{path}/criteria/agreement",
+        json={"side": "operations"},
+        headers={**otto, "If-Match": proposed.headers["ETag"]},
+    )
+    assert agreed.status_code == 200, agreed.text
+    assert agreed.json()["agreed_by"] == {"deployment": "dora", "operations": "otto"}
+
+    # Day 0: too many calls (escalated); days 1 and 2 within tolerance, one of them by two
+    # signals on ops.signals, one repeated.
+    day = lambda n, h=12: START + timedelta(days=n, hours=h)  # noqa: E731
+    observe = {"metric": "desk_calls", "value": 30, "observed_at": day(0).isoformat()}
+    assert (await els.post(f"{path}/observations", json=observe, headers=otto)).status_code == 200
+    await publish(
+        infra,
+        els_settings.topic("ops.signals"),
+        *[
+            MetricObserved(
+                signal_id=sid,
+                service="payments",
+                environment="production",
+                metric="desk_calls",
+                value=value,
+                observed_at=at,
+            )
+            for sid, value, at in [("s1", 6, day(1)), ("s2", 5, day(1, 18)), ("s1", 6, day(1))]
+        ],
+    )
+    observe = {"metric": "desk_calls", "value": 9, "observed_at": day(2).isoformat()}
+    await els.post(f"{path}/observations", json=observe, headers=otto)
+
+    async def counted() -> dict[str, Any] | None:
+        report = (await els.get(f"{path}/report")).json()
+        return report if report["case"]["stream_version"] >= 7 else None
+
+    await eventually(counted, timeout=60, what="the signals to be recorded")
+    await judge(els_settings, day(3, 2))
+    report = (await els.get(f"{path}/report")).json()
+    assert [m["criterion"]["metric"] for m in report["metrics"]] == ["desk_calls", "p1_incidents"]
+    assert report["case"]["state"] == "normal"
+
+    early = await els.post(f"{path}/exit", json={}, headers={**otto, "If-Match": '"1"'})
+    assert early.status_code == 409
+    current = await els.get(path)
+    exited = await els.post(
+        f"{path}/exit", json={}, headers={**otto, "If-Match": current.headers["ETag"]}
+    )
+    assert exited.status_code == 200, exited.text
+    assert exited.json()["state"] == "exited"
+
+    events = await read_topic(
+        infra.kafka_bootstrap, els_settings.topic("els.events"), expect=10, settle=1
+    )
+    types = [e.type for e in events]
+    assert types.count("ElsObservationRecorded") == 4  # the repeated signal counted once
+    for expected in (
+        "ElsStarted",
+        "ElsCriteriaAgreed",
+        "ElsEscalated",
+        "ElsNormalReached",
+        "ElsExited",
+    ):
+        assert expected in types
+    escalated = next(e for e in events if e.type == "ElsEscalated")
+    assert (escalated.data["value"], escalated.data["contact"]) == (30, "payments-oncall")
+
+
+async def test_support_work_and_an_override(
+    els: httpx.AsyncClient, infra: Infra, els_settings: Settings
+) -> None:
+    case = await opened_case(infra, els_settings, els)
+    path = f"/cases/{case['id']}"
+    otto = infra.issuer.bearer("otto", "operations")
+    linked = await els.post(f"{path}/incidents", json={"reference": "INC-42"}, headers=otto)
+    assert linked.json()["incidents"] == [{"reference": "INC-42", "kind": "incident"}]
+    task = {"title": "Runbook walk-through", "assignee": "otto", "due": str(date.today())}
+    tasks = (await els.post(f"{path}/tasks", json=task)).json()["tasks"]
+    done = await els.post(f"{path}/tasks/{tasks[0]['task_id']}/done", headers=otto)
+    assert done.json()["tasks"][0]["done_by"] == "otto"
+    vic = infra.issuer.bearer("vic", "viewer")
+    rated = await els.post(f"{path}/feedback", json={"rating": 4, "comment": "smooth"}, headers=vic)
+    assert rated.json()["feedback"] == [{"rating": 4, "comment": "smooth", "given_by": "vic"}]
+    bad = await els.post(f"{path}/feedback", json={"rating": 9}, headers=vic)
+    assert (bad.status_code, bad.json()["errors"][0]["field"]) == (422, "rating")
+
+    etag = (await els.get(path)).headers["ETag"]
+    refused = await els.post(f"{path}/exit", json={}, headers={**otto, "If-Match": etag})
+    assert (refused.status_code, refused.json()["errors"][0]["field"]) == (422, "override_reason")
+    not_ops = await els.post(
+        f"{path}/exit", json={"override_reason": "x"}, headers={"If-Match": etag}
+    )
+    assert not_ops.status_code == 403
+    exited = await els.post(
+        f"{path}/exit",
+        json={"override_reason": "the desk is confident"},
+        headers={**otto, "If-Match": etag},
+    )
+    assert exited.json()["override_reason"] == "the desk is confident"
