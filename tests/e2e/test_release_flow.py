@@ -10,7 +10,9 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,9 +21,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ferry import migrations
 from ferry.db import Database
+from ferry.events.els import MetricObserved
 from release_svc.main import MIGRATIONS
 from tests.support.infra import Infra
-from tests.support.services import Process, eventually, free_port, read_topic
+from tests.support.services import Process, eventually, free_port, publish, read_topic
 
 SERVICES = {"release": "release_svc", "dml": "dml_svc", "deploy": "deploy_svc", "els": "els_svc"}
 
@@ -42,7 +45,17 @@ def stack(infra: Infra, topic_prefix: str, tmp_path: Path) -> Iterator[dict[str,
         env[f"FERRY_{name.upper()}_PORT"] = str(port)
         env[f"FERRY_{name.upper()}_DB_SCHEMA"] = f"e2e_{name}_{run}"
         urls[name] = f"http://127.0.0.1:{port}"
-    env["FERRY_DML_MEDIA_DIR"] = str(tmp_path / "dml-media")
+    token = tmp_path / "deploy-svc.token"
+    token.write_text(infra.issuer.mint("deploy-svc", ["deployer"]))
+    env |= {
+        "FERRY_DML_MEDIA_DIR": str(tmp_path / "dml-media"),
+        "FERRY_DML_SCRUB_INTERVAL_SECONDS": "0",
+        "FERRY_DEPLOY_DML_URL": urls["dml"],
+        "FERRY_DEPLOY_DML_TOKEN_FILE": str(token),
+        "FERRY_DEPLOY_WORK_DIR": str(tmp_path / "deploy-work"),
+        "FERRY_DEPLOY_EXECUTOR_POLL_SECONDS": "0.2",
+        "FERRY_ELS_EVALUATE_SECONDS": "1",
+    }
     processes = [Process(module, env, tmp_path / f"{module}.log") for module in SERVICES.values()]
     try:
         yield urls
@@ -290,3 +303,143 @@ async def test_migrate_is_a_step_of_its_own(infra: Infra) -> None:
 async def _cancelled(client: httpx.AsyncClient, url: str) -> bool:
     found = await answer(client, url)
     return found is not None and found.json()["cancelled"] is True
+
+
+@pytest.mark.timeout(300)
+async def test_a_release_lives_from_plan_through_deployment_and_support_to_its_review(
+    stack: dict[str, str],
+    client: httpx.AsyncClient,
+    infra: Infra,
+    topic_prefix: str,
+    tmp_path: Path,
+) -> None:
+    """Plan, package, validate, approve; the DML makes it available; deploy-svc deploys it;
+    els-svc supports it until normal, on signals from ops.signals and the API; operations
+    take it over; release-svc shows it ready for its review."""
+    for name, url in stack.items():
+        await eventually(lambda url=url: ready(client, url), timeout=60, what=f"{name} ready")
+    release, dml, deploy, els = (stack[n] for n in ("release", "dml", "deploy", "els"))
+    staged = await client.put(
+        f"{dml}/media/payments-api.tar.gz/3.0.0",
+        content=b"payments 3.0.0\n" * 1024,
+        headers={**infra.issuer.bearer("lib", "dml-librarian"), "Content-Type": "application/gzip"},
+    )
+    media = {k: staged.json()[k] for k in ("name", "version", "sha256")}
+    today = datetime.now(UTC).date()
+    plan = {
+        "name": "Payments 3",
+        "version": "3.0.0",
+        "planned_start": str(today),
+        "planned_end": str(today + timedelta(days=30)),
+        "escalation_contact": "payments-oncall",
+    }
+    created = await client.post(f"{release}/releases", json=plan)
+    path, etag = f"{release}/releases/{created.json()['id']}", created.headers["ETag"]
+    now = datetime.now(UTC)
+    window = {"environment": "production", "start": (now - timedelta(minutes=5)).isoformat()}
+    for part, body in [
+        ("scope", {"items": [{"kind": "service", "name": "payments"}]}),
+        ("windows", {"windows": [{**window, "end": (now + timedelta(hours=2)).isoformat()}]}),
+        ("backout-plan", {"trigger_conditions": ["errors"], "steps": ["switch back"]}),
+    ]:
+        answer = await client.put(f"{path}/{part}", json=body, headers={"If-Match": etag})
+        assert answer.status_code == 200, answer.text
+        etag = answer.headers["ETag"]
+
+    async def packaged() -> httpx.Response | None:
+        answer = await client.put(
+            f"{path}/package", json={"media": [media]}, headers={"If-Match": etag}
+        )
+        return answer if answer.status_code == 200 else None
+
+    etag = (await eventually(packaged, what="the media to be known")).headers["ETag"]
+    tester = infra.issuer.bearer("tess", "tester")
+    for kind in ("functional", "integration"):
+        evidence = {"kind": kind, "outcome": "passed", "evidence": "https://ci.example/r"}
+        answer = await client.post(
+            f"{path}/validations", json=evidence, headers={**tester, "If-Match": etag}
+        )
+        etag = answer.headers["ETag"]
+    cab = infra.issuer.bearer("carl", "change-authority")
+    await client.post(f"{path}/approvals", json={"rfc": "RFC-3"}, headers={**cab, "If-Match": etag})
+    await eventually(lambda: _status(client, path, "available"), what="availability")
+
+    dora = infra.issuer.bearer("dora", "deployer")
+    target = {"name": "web-1", "driver": "local", "settings": {"path": str(tmp_path / "web-1")}}
+    defined = await client.put(
+        f"{deploy}/environments/production",
+        json={"production": True, "targets": [target]},
+        headers=dora,
+    )
+    assert defined.status_code == 200, defined.text
+    release_id = created.json()["id"]
+
+    async def deployed() -> httpx.Response | None:
+        answer = await client.post(
+            f"{deploy}/deployments",
+            json={"release_id": release_id, "environment": "production"},
+            headers=dora,
+        )
+        return answer if answer.status_code == 201 else None
+
+    await eventually(deployed, what="the deployment plan to be accepted")
+    await eventually(lambda: _status(client, path, "in_early_life_support"), timeout=60, what="ELS")
+
+    async def case() -> dict[str, Any] | None:
+        found = (await client.get(f"{els}/cases", params={"release_id": release_id})).json()
+        return found[0] if found else None
+
+    opened = await eventually(case, what="the ELS case")
+    assert opened["escalation_contact"] == "payments-oncall"
+    otto = infra.issuer.bearer("otto", "operations")
+    criteria = [
+        {"metric": "desk_calls", "baseline": 10, "tolerance": 0.5, "period": "minute"},
+        {
+            "metric": "error_rate",
+            "baseline": 1.0,
+            "tolerance": 0.5,
+            "period": "minute",
+            "aggregate": "max",
+        },
+    ]
+    cases = f"{els}/cases/{opened['id']}"
+    proposed = await client.post(
+        f"{cases}/criteria",
+        json={"side": "deployment", "criteria": criteria},
+        headers={**dora, "If-Match": f'"{opened["stream_version"]}"'},
+    )
+    agreed = await client.post(
+        f"{cases}/criteria/agreement",
+        json={"side": "operations"},
+        headers={**otto, "If-Match": proposed.headers["ETag"]},
+    )
+    assert agreed.status_code == 200, agreed.text
+    # The minute the case began: a desk-call count from the service desk's tool, and an
+    # error rate from monitoring, through the API.
+    started = datetime.fromisoformat(opened["started_at"])
+    signal = MetricObserved(
+        signal_id="desk-1",
+        service="payments",
+        environment="production",
+        metric="desk_calls",
+        value=3,
+        observed_at=started,
+    )
+    await publish(infra, f"{topic_prefix}ops.signals", signal)
+    observation = {"metric": "error_rate", "value": 0.8, "observed_at": started.isoformat()}
+    answer = await client.post(f"{cases}/observations", json=observation, headers=otto)
+    assert answer.status_code == 200, answer.text
+
+    async def normal() -> dict[str, Any] | None:
+        body: dict[str, Any] = (await client.get(cases, headers=otto)).json()
+        return body if body["state"] == "normal" else None
+
+    reached = await eventually(normal, timeout=120, what="normal to be reached")
+    exited = await client.post(
+        f"{cases}/exit", json={}, headers={**otto, "If-Match": f'"{reached["stream_version"]}"'}
+    )
+    assert exited.status_code == 200, exited.text
+    ready_for_review = await eventually(
+        lambda: _status(client, path, "ready_for_review"), what="release-svc to await the review"
+    )
+    assert ready_for_review.json()["deployed_to"] == ["production"]
