@@ -86,7 +86,7 @@ async def _one(cfg: Config, work: Path, n: int) -> float:
 
         executor = Executor({"local": LocalDriver()}, fetch, lease_seconds=60)
         started = time.perf_counter()
-        claimed = await executor._claim(db)
+        claimed = await executor._claim(db, [])
         assert claimed == deployment.id
         await executor.drive(db, deployment.id)
         elapsed = time.perf_counter() - started

@@ -314,3 +314,38 @@ async def test_a_revoked_release_can_still_be_rolled_back(stack: Stack) -> None:
     assert back.status_code == 200, back.text
     assert (await stack.finished(second.json()["id"]))["state"] == "rolled_back"
     assert {t: stack.live(t) for t in TARGETS} == dict.fromkeys(TARGETS, "1.0.0")
+
+
+async def test_a_freeze_declared_after_planning_stops_the_start(stack: Stack) -> None:
+    await define(stack)
+    release_id = await stack.release("5.0.0")
+    soon = (datetime.now(UTC) + timedelta(seconds=6)).isoformat()
+    planned = await stack.plan(release_id, scheduled_start=soon)
+    assert planned.status_code == 201, planned.text
+    freeze = FreezePeriodDeclared(
+        freeze_id=uuid4(),
+        start=datetime.now(UTC),
+        end=datetime.now(UTC) + timedelta(hours=1),
+        reason="incident in progress",
+        environments=["production"],
+        services=[],
+    )
+    await publish(stack.infra, stack.release_topic, freeze)
+    done = await stack.finished(planned.json()["id"])
+    assert done["state"] == "failed"
+    assert "incident in progress" in done["reason"]
+    assert all(stack.live(t) is None for t in TARGETS)
+
+
+async def test_a_long_soak_holds_up_no_other_deployment(stack: Stack) -> None:
+    await define(stack)
+    release_id = await stack.release("6.0.0")
+    slow = await stack.plan(
+        release_id, targets=["web-1"], strategy={"kind": "big_bang", "soak_seconds": 30}
+    )
+    assert slow.status_code == 201, slow.text
+    fast = await stack.plan(release_id, targets=["web-2"])
+    assert fast.status_code == 201, fast.text
+    assert (await stack.finished(fast.json()["id"]))["state"] == "completed"
+    still = (await stack.deploy.get(f"/deployments/{slow.json()['id']}")).json()
+    assert still["state"] == "running"  # soaking: the other finished meanwhile

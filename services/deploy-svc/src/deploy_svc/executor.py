@@ -9,6 +9,7 @@ from its events: targets already done are not redone.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -23,10 +24,11 @@ from deploy_svc.domain import deployment as steps
 from deploy_svc.domain.deployment import Deployment
 from deploy_svc.domain.environment import Environment
 from deploy_svc.domain.facts import ReleaseFacts
+from deploy_svc.domain.plans import check_release
 from deploy_svc.drivers.base import Artifacts, Driver, DriverError, Job
 from ferry.db import Database
 from ferry.envelope import Meta
-from ferry.errors import ConcurrencyError
+from ferry.errors import ConcurrencyError, FerryError
 from ferry.events.deploy import DeploymentEvent
 
 log = logging.getLogger(__name__)
@@ -44,27 +46,46 @@ class Executor:
         *,
         lease_seconds: float = 30.0,
         poll_seconds: float = 1.0,
+        parallel: int = 8,
     ) -> None:
         self._drivers = drivers
         self._fetch = fetch
         self._lease = timedelta(seconds=lease_seconds)
         self._poll = poll_seconds
+        self._parallel = parallel
         self.owner = f"{socket.gethostname()}-{os.getpid()}-{uuid4().hex[:8]}"
 
     async def run(self, db: Database) -> None:
-        """Run due deployments until cancelled."""
-        while True:
-            try:
-                while (deployment_id := await self._claim(db)) is not None:
-                    await self.drive(db, deployment_id)
-            except Exception:
-                log.exception("executor: the pass failed; trying again")
-            await asyncio.sleep(self._poll)
+        """Run due deployments until cancelled, up to `parallel` at once: a long soak in
+        one holds up no other due deployment."""
+        running: dict[UUID, asyncio.Task[None]] = {}
+        try:
+            while True:
+                try:
+                    while len(running) < self._parallel and (
+                        found := await self._claim(db, list(running))
+                    ):
+                        task = asyncio.create_task(self._drive_logged(db, found))
+                        running[found] = task
+                        task.add_done_callback(functools.partial(_forget, running, found))
+                except Exception:
+                    log.exception("executor: the pass failed; trying again")
+                await asyncio.sleep(self._poll)
+        finally:
+            for task in running.values():
+                task.cancel()
+            await asyncio.gather(*running.values(), return_exceptions=True)
 
-    async def _claim(self, db: Database) -> UUID | None:
+    async def _drive_logged(self, db: Database, deployment_id: UUID) -> None:
+        try:
+            await self.drive(db, deployment_id)
+        except Exception:
+            log.exception("executor: deployment %s failed a step; it is retried", deployment_id)
+
+    async def _claim(self, db: Database, driving: list[UUID]) -> UUID | None:
         async with db.unit_of_work() as uow:
             now = datetime.now(UTC)
-            found = await deployments.claim(uow, self.owner, now, now + self._lease)
+            found = await deployments.claim(uow, self.owner, now, now + self._lease, driving)
             await uow.commit()
         return found
 
@@ -130,7 +151,9 @@ class Executor:
     async def _take(self, run: _Run, deployment: Deployment, step: steps.Step) -> None:
         match step:
             case steps.Start():
-                await run.record(deployment, deployment.start())
+                reason = await run.still_deployable(deployment, datetime.now(UTC))
+                started = deployment.fail(reason) if reason else deployment.start()
+                await run.record(deployment, started)
             case steps.StartWave(wave=wave):
                 await run.record(deployment, deployment.start_wave(wave))
             case steps.DeployTarget(wave=wave, target=target):
@@ -217,6 +240,10 @@ class Executor:
         return self._drivers[run.driver_of[job.target]]
 
 
+def _forget(running: dict[UUID, asyncio.Task[None]], done: UUID, _: object) -> None:
+    running.pop(done, None)
+
+
 class _Run:
     """One drive of one deployment: what it loads once, and how it records."""
 
@@ -250,6 +277,20 @@ class _Run:
                 self._environment = await handlers.load_environment(uow, name)
             self.driver_of = {t.name: t.driver for t in self._environment.targets}
         return self._environment
+
+    async def still_deployable(self, deployment: Deployment, now: datetime) -> str | None:
+        """Why the deployment may no longer start now (None: it may)."""
+        assert deployment.release_id is not None
+        async with self.db.unit_of_work() as uow:
+            facts = await release_facts.facts(uow, deployment.release_id)
+            freezes = await release_facts.freezes_in_force(uow)
+        if facts is None:
+            return "deploy-svc no longer knows the release"
+        try:
+            check_release(facts, deployment.environment, freezes, now)
+        except FerryError as exc:
+            return f"no longer deployable at {now.isoformat()}: {exc}"
+        return None
 
     async def artifacts(self, fetch: Fetch) -> Artifacts:
         if self._artifacts is None:

@@ -95,14 +95,18 @@ async def page(
     )
 
 
-async def claim(uow: UnitOfWork, owner: str, now: datetime, until: datetime) -> UUID | None:
-    """Lease one due deployment nobody else holds: one replica runs each."""
+async def claim(
+    uow: UnitOfWork, owner: str, now: datetime, until: datetime, driving: list[UUID]
+) -> UUID | None:
+    """Lease one due deployment nobody else holds (and `owner` is not `driving` already):
+    one replica runs each."""
     found: UUID | None = await uow.fetchval(
         f"""WITH due AS (
                 SELECT d.deployment_id FROM {_table(uow)} d
                 LEFT JOIN "{uow.schema}".deployment_leases l USING (deployment_id)
                 WHERE d.state = ANY($4::text[]) AND NOT d.paused AND d.scheduled_start <= $2
                   AND (l.until IS NULL OR l.until < $2 OR l.owner = $1)
+                  AND NOT d.deployment_id = ANY($5::uuid[])
                 ORDER BY d.scheduled_start LIMIT 1
             )
             INSERT INTO "{uow.schema}".deployment_leases (deployment_id, owner, until)
@@ -114,6 +118,7 @@ async def claim(uow: UnitOfWork, owner: str, now: datetime, until: datetime) -> 
         now,
         until,
         ACTIVE_STATES,
+        driving,
     )
     return found
 

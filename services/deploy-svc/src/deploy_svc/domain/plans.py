@@ -37,6 +37,33 @@ class Plan:
     by: str
 
 
+def check_release(
+    release: ReleaseFacts, environment: str, freezes: Sequence[Freeze], at: datetime
+) -> None:
+    """The rules of the release itself at `at`: judged when a plan is made, and again when
+    it starts (a freeze declared since, a revocation, a start delayed out of the window)."""
+    if release.cancelled:
+        raise NotDeployable(f"{release.identifier} was cancelled")
+    if release.available is None:
+        raise NotDeployable(f"{release.identifier} is not available in the DML yet")
+    if release.revoked:
+        raise NotDeployable(f"{release.identifier} was revoked in the DML")
+    window = (release.windows or {}).get(environment)
+    if window is None:
+        raise InvalidField("environment", f"{release.identifier} has no window for it")
+    if not window.holds(at):
+        raise InvalidField(
+            "scheduled_start",
+            f"outside {release.identifier}'s {environment} window, "
+            f"{window.start.isoformat()} to {window.end.isoformat()}",
+        )
+    for freeze in freezes:
+        if freeze.freeze_id in release.overridden_freezes:
+            continue
+        if freeze.covers(environment, release.services, at):
+            raise NotDeployable(f"{environment} is frozen: {freeze.reason}")
+
+
 def judge(
     plan: Plan,
     release: ReleaseFacts | None,
@@ -57,26 +84,7 @@ def judge(
             raise InvalidField(f"targets.{i}", f"{target} is named twice")
         if environment.target(target) is None:
             raise InvalidField(f"targets.{i}", f"{plan.environment} has no target {target}")
-    if release.cancelled:
-        raise NotDeployable(f"{release.identifier} was cancelled")
-    if release.available is None:
-        raise NotDeployable(f"{release.identifier} is not available in the DML yet")
-    if release.revoked:
-        raise NotDeployable(f"{release.identifier} was revoked in the DML")
-    window = (release.windows or {}).get(plan.environment)
-    if window is None:
-        raise InvalidField("environment", f"{release.identifier} has no window for it")
-    if not window.holds(plan.start):
-        raise InvalidField(
-            "scheduled_start",
-            f"outside {release.identifier}'s {plan.environment} window, "
-            f"{window.start.isoformat()} to {window.end.isoformat()}",
-        )
-    for freeze in freezes:
-        if freeze.freeze_id in release.overridden_freezes:
-            continue
-        if freeze.covers(plan.environment, release.services, plan.start):
-            raise NotDeployable(f"{plan.environment} is frozen: {freeze.reason}")
+    check_release(release, plan.environment, freezes, plan.start)
     if missing := release.depends_on - deployed_dependencies:
         listed = ", ".join(sorted(names.get(r, str(r)) for r in missing))
         raise NotDeployable(f"not yet deployed to {plan.environment}: {listed}")
