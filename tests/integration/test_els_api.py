@@ -208,3 +208,43 @@ async def test_support_work_and_an_override(
         headers={**otto, "If-Match": etag},
     )
     assert exited.json()["override_reason"] == "the desk is confident"
+
+
+async def test_a_baseline_left_out_is_computed_from_the_signals_before(
+    els: httpx.AsyncClient, infra: Infra, els_settings: Settings
+) -> None:
+    week = [
+        MetricObserved(
+            signal_id=f"before-{n}",
+            service="payments",
+            environment="production",
+            metric="desk_calls",
+            value=7,
+            observed_at=START - timedelta(days=n, hours=-3),
+        )
+        for n in range(1, 8)
+    ]
+    await publish(infra, els_settings.topic("ops.signals"), *week)
+    case = await opened_case(infra, els_settings, els)
+    path = f"/cases/{case['id']}"
+    unknown = {"metric": "p95_ms", "tolerance": 0.1, "aggregate": "max"}
+    refused = await els.post(
+        f"{path}/criteria",
+        json={"side": "deployment", "criteria": [unknown]},
+        headers={"If-Match": f'"{case["stream_version"]}"'},
+    )
+    assert (refused.status_code, refused.json()["errors"][0]["field"]) == (
+        422,
+        "criteria.0.baseline",
+    )
+
+    async def proposed() -> httpx.Response | None:
+        answer = await els.post(
+            f"{path}/criteria",
+            json={"side": "deployment", "criteria": [{"metric": "desk_calls", "tolerance": 0.2}]},
+            headers={"If-Match": f'"{case["stream_version"]}"'},
+        )
+        return answer if answer.status_code == 200 else None
+
+    answer = await eventually(proposed, what="the signals before to be kept")
+    assert answer.json()["proposed"][0]["baseline"] == 7

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from els_svc import handlers
-from els_svc.adapters import cases, support
+from els_svc.adapters import cases, signals, support
 from ferry import catalog
 from ferry.consuming import caused_by
 from ferry.db import UnitOfWork
@@ -34,6 +34,7 @@ async def on_deployment_completed(
 
 async def on_metric_observed(event: MetricObserved, envelope: Envelope, uow: UnitOfWork) -> None:
     """A signal counts for every open case whose release changes its service there."""
+    await signals.keep(uow, event)
     meta = caused_by(envelope, ACTOR)
     for case_id in await cases.open_for(uow, event.service, event.environment):
         await handlers.change(

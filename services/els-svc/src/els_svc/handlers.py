@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from uuid import UUID
 
-from els_svc.adapters import cases, support
+from els_svc.adapters import cases, signals, support
+from els_svc.domain import evaluation
 from els_svc.domain.case import ElsCase, OpenCase
 from ferry.aggregate import at_version, existing, rebuild, record
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
+from ferry.errors import InvalidField
 from ferry.events.deploy import DeploymentCompleted
-from ferry.events.els import ElsEvent
+from ferry.events.els import Aggregate, Criterion, ElsEvent, Period
 
 Decision = Callable[[ElsCase], Sequence[ElsEvent]]
 DEFAULT_SUPPORT = timedelta(days=14)
@@ -63,6 +66,34 @@ async def open_case(uow: UnitOfWork, event: DeploymentCompleted, meta: Meta) -> 
     await record(uow.events, stream_id(case_id), case, case.open(cmd), meta)
     await cases.save(uow, case)
     return case
+
+
+async def with_baselines(
+    uow: UnitOfWork, case: ElsCase, proposed: Sequence[Mapping[str, Any]]
+) -> list[Criterion]:
+    """The proposed criteria, each without a `baseline` given one computed from the signals
+    of the periods before the deployment."""
+    assert case.started_at is not None
+    criteria = []
+    for i, fields in enumerate(proposed):
+        if fields.get("baseline") is None:
+            period, aggregate = Period(fields["period"]), Aggregate(fields["aggregate"])
+            since, until = evaluation.baseline_window(period, case.started_at)
+            seen = await signals.before(
+                uow, case.services, case.environment, fields["metric"], since, until
+            )
+            computed = evaluation.computed_baseline(
+                fields["metric"], aggregate, period, seen, case.started_at
+            )
+            if computed is None:
+                raise InvalidField(
+                    f"criteria.{i}.baseline",
+                    f"nothing observed of {fields['metric']} before the deployment to compute "
+                    "it from: give one",
+                )
+            fields = {**fields, "baseline": computed}
+        criteria.append(Criterion(**fields))
+    return criteria
 
 
 async def change(

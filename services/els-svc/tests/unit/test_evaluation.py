@@ -9,7 +9,13 @@ from uuid import uuid4
 import pytest
 
 from els_svc.domain.case import ElsCase, OpenCase, SameSide
-from els_svc.domain.evaluation import Observation, held, limit_of, measured
+from els_svc.domain.evaluation import (
+    Observation,
+    computed_baseline,
+    held,
+    limit_of,
+    measured,
+)
 from ferry.errors import InvalidField
 from ferry.events.els import (
     Aggregate,
@@ -140,3 +146,16 @@ def test_criteria_are_agreed_by_the_other_side_and_exit_needs_normal_or_a_reason
     assert refused.value.field == "override_reason"
     [exited] = case.exit("otto", "the desk is confident")
     assert exited.override_reason == "the desk is confident"  # type: ignore[attr-defined]
+
+
+def test_a_baseline_is_the_mean_per_period_before_the_deployment() -> None:
+    started = START + timedelta(days=7, hours=9)
+    before = [
+        Observation("desk_calls", 7, START + timedelta(days=1, hours=3)),
+        Observation("desk_calls", 7, START + timedelta(days=1, hours=20)),
+        Observation("desk_calls", 14, START + timedelta(days=4)),
+        Observation("desk_calls", 99, started),  # after: not part of it
+    ]
+    # 7 days before the deployment's day: 14 on day 1, 14 on day 4, 0 on the 5 others.
+    assert computed_baseline("desk_calls", Aggregate.SUM, Period.DAY, before, started) == 4
+    assert computed_baseline("p95_ms", Aggregate.MAX, Period.DAY, before, started) is None

@@ -109,9 +109,17 @@ async def propose(
     """Propose what "normal" is, for one `side` (`ElsCriteriaProposed`); the other side's
     agreement makes it the case's criteria. Requires `If-Match`."""
     side = _side(caller, body.side)
-    criteria = body.to_criteria()
-    decide: handlers.Decision = lambda c: c.propose(criteria, caller.subject, side)  # noqa: E731
-    return await _change(request, case_id, version, meta, decide)
+    proposed = [c.model_dump() for c in body.criteria]
+
+    async def work(uow: UnitOfWork) -> Reply:
+        case = await handlers.get_case(uow, case_id)
+        criteria = await handlers.with_baselines(uow, case, proposed)
+        decide: handlers.Decision = lambda c: c.propose(criteria, caller.subject, side)  # noqa: E731
+        case = await handlers.change(uow, case_id, version, meta, decide)
+        body = CaseOut.of(case).model_dump(mode="json")
+        return json_reply(200, body, {"ETag": etag(case.version)})
+
+    return await commands.respond(request.app.state.db, work)
 
 
 @router.post("/{case_id}/criteria/agreement", response_model=CaseOut, responses=PROBLEMS)

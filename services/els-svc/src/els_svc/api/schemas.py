@@ -22,7 +22,13 @@ class CriterionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     metric: Metric
-    baseline: float = Field(allow_inf_nan=False, ge=-1e12, le=1e12)
+    baseline: float | None = Field(
+        default=None,
+        allow_inf_nan=False,
+        ge=-1e12,
+        le=1e12,
+        description="absent: computed from the signals of the 7 periods before the deployment",
+    )
     tolerance: float = Field(ge=0, le=100, description="a fraction: 0.1 is 10 % worse")
     direction: Direction = Direction.AT_MOST
     aggregate: Aggregate = Aggregate.SUM
@@ -35,9 +41,6 @@ class ProposalIn(BaseModel):
 
     side: Side
     criteria: list[CriterionIn] = Field(min_length=1, max_length=50)
-
-    def to_criteria(self) -> list[Criterion]:
-        return [Criterion(**c.model_dump()) for c in self.criteria]
 
 
 class AgreementIn(BaseModel):

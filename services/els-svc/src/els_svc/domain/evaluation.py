@@ -114,6 +114,40 @@ def breaches(per_criterion: Mapping[str, Sequence[Measured]]) -> list[tuple[str,
     ]
 
 
+BASELINE_PERIODS = 7
+"""Periods before the deployment a computed baseline averages."""
+
+
+def baseline_window(period: Period, started: datetime) -> tuple[datetime, datetime]:
+    """The periods a computed baseline is taken from: the last `BASELINE_PERIODS` whole
+    periods before the one the deployment fell in."""
+    end = period_start(started, period)
+    return end - LENGTH[period] * BASELINE_PERIODS, end
+
+
+def computed_baseline(
+    metric: str,
+    aggregate: Aggregate,
+    period: Period,
+    observations: Iterable[Observation],
+    started: datetime,
+) -> float | None:
+    """The mean, over the periods before the deployment, of the metric per period; None
+    when nothing was observed then."""
+    since, until = baseline_window(period, started)
+    seen = [o for o in observations if o.metric == metric and since <= o.at < until]
+    if not seen:
+        return None
+    buckets: dict[datetime, list[float]] = {}
+    for observation in seen:
+        buckets.setdefault(period_start(observation.at, period), []).append(observation.value)
+    if aggregate is Aggregate.SUM:  # a count: quiet periods counted nothing
+        totals = [sum(buckets.get(since + LENGTH[period] * i, [])) for i in range(BASELINE_PERIODS)]
+        return statistics.fmean(totals)
+    values = [_aggregate(v, aggregate) for v in buckets.values()]
+    return statistics.fmean(v for v in values if v is not None)
+
+
 def extension(criteria: Sequence[Criterion]) -> timedelta:
     """How much longer support goes on when the planned end passes without normal: enough
     for the slowest criterion to hold its periods in a row once more."""
