@@ -27,12 +27,12 @@ from pydantic import SecretStr
 
 from deploy_svc.adapters import webhook_results
 from deploy_svc.config import Settings
-from deploy_svc.drivers import signing
 from deploy_svc.drivers.base import DriverError, Job
 from deploy_svc.drivers.kubernetes import KubernetesDriver
 from deploy_svc.drivers.local import LocalDriver
 from deploy_svc.drivers.registry import drivers
 from deploy_svc.main import spec
+from ferry import signing
 from ferry.db import Database
 from tests.support.drivers import job_for
 from tests.support.infra import Infra

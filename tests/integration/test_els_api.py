@@ -4,8 +4,11 @@ evaluator judges the periods (driven here at a chosen time, so no test waits a d
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from uuid import uuid4
 
@@ -15,6 +18,7 @@ import pytest
 from els_svc.config import Settings
 from els_svc.evaluator import evaluate_all
 from els_svc.main import spec
+from ferry import signing
 from ferry.db import Database
 from ferry.events.deploy import DeploymentCompleted
 from ferry.events.els import MetricObserved
@@ -248,3 +252,61 @@ async def test_a_baseline_left_out_is_computed_from_the_signals_before(
 
     answer = await eventually(proposed, what="the signals before to be kept")
     assert answer.json()["proposed"][0]["baseline"] == 7
+
+
+async def test_an_escalation_is_also_posted_signed_to_the_webhook(
+    infra: Infra, topic_prefix: str
+) -> None:
+    received: list[tuple[bytes, dict[str, str]]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((body, dict(self.headers.items())))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        s = settings(
+            Settings,
+            infra,
+            topic_prefix,
+            evaluate_seconds=3600,
+            escalation_webhook_url=f"http://127.0.0.1:{server.server_port}/page",
+            escalation_webhook_secret="s3cret",
+        )
+        async with serving(spec(s), headers=infra.issuer.bearer("dora", "deployer")) as els:
+            case = await opened_case(infra, s, els)
+            path = f"/cases/{case['id']}"
+            otto = infra.issuer.bearer("otto", "operations")
+            criterion = {"metric": "p1_incidents", "baseline": 0, "tolerance": 0}
+            proposed = await els.post(
+                f"{path}/criteria",
+                json={"side": "deployment", "criteria": [criterion]},
+                headers={"If-Match": f'"{case["stream_version"]}"'},
+            )
+            await els.post(
+                f"{path}/criteria/agreement",
+                json={"side": "operations"},
+                headers={**otto, "If-Match": proposed.headers["ETag"]},
+            )
+            at = (START + timedelta(hours=5)).isoformat()
+            observation = {"metric": "p1_incidents", "value": 2, "observed_at": at}
+            await els.post(f"{path}/observations", json=observation, headers=otto)
+            await judge(s, START + timedelta(days=1, hours=2))
+            await eventually(lambda: _one(received), what="the webhook to be called")
+    finally:
+        server.shutdown()
+        server.server_close()
+    body, headers = received[0]
+    signing.verify(b"s3cret", body, headers)
+    assert json.loads(body)["metric"] == "p1_incidents"
+
+
+async def _one(received: list[tuple[bytes, dict[str, str]]]) -> bool:
+    return bool(received)

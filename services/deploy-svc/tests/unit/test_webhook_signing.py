@@ -8,9 +8,9 @@ import hmac
 import pytest
 from pydantic import SecretStr
 
-from deploy_svc.drivers import signing
 from deploy_svc.drivers.base import BadTargetSettings
 from deploy_svc.drivers.webhook import WebhookDriver
+from ferry import signing
 from ferry.db import Database
 
 SECRET = b"s3cret"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from ferry.settings import ServiceSettings
 
@@ -14,3 +14,11 @@ class Settings(ServiceSettings):
     )
     evaluate_seconds: float = Field(60, gt=0, validation_alias="FERRY_ELS_EVALUATE_SECONDS")
     """How often cases are judged as their periods close."""
+    escalation_webhook_url: str | None = Field(
+        None, pattern=r"^https?://", validation_alias="FERRY_ELS_ESCALATION_WEBHOOK_URL"
+    )
+    """Where each escalation is also POSTed, signed (unset: the event alone)."""
+    escalation_webhook_secret: SecretStr = Field(
+        SecretStr(""), validation_alias="FERRY_ELS_ESCALATION_WEBHOOK_SECRET"
+    )
+    """The HMAC secret the escalation webhook's requests are signed with."""

@@ -9,9 +9,12 @@ from fastapi import FastAPI
 from els_svc import consumers, evaluator
 from els_svc.api import routes
 from els_svc.config import Settings
+from els_svc.escalation import EscalationWebhook
 from ferry import catalog
+from ferry.consuming import EventHandler
+from ferry.events import Event
 from ferry.events.deploy import DeploymentCompleted
-from ferry.events.els import MetricObserved
+from ferry.events.els import ElsEscalated, MetricObserved
 from ferry.events.release import ReleaseCancelled, ReleasePlanned, ReleaseRescheduled
 from ferry.service import ServiceSpec, create_app
 
@@ -35,9 +38,18 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
             },
             "deploy.events": {DeploymentCompleted: consumers.on_deployment_completed},
             "ops.signals": {MetricObserved: consumers.on_metric_observed},
+            **_escalations(settings),
         },
         jobs={"evaluator": lambda db: evaluator.run(db, every)},
     )
+
+
+def _escalations(settings: Settings) -> dict[str, dict[type[Event], EventHandler]]:
+    """Its own escalations, read back from els.events to call the webhook, if one is set."""
+    if settings.escalation_webhook_url is None:
+        return {}
+    webhook = EscalationWebhook(settings.escalation_webhook_url, settings.escalation_webhook_secret)
+    return {"els.events": {ElsEscalated: webhook.on_escalated}}
 
 
 def app() -> FastAPI:

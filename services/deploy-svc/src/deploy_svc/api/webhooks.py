@@ -20,8 +20,8 @@ from pydantic import SecretStr, ValidationError
 from deploy_svc.adapters import webhook_results
 from deploy_svc.adapters.webhook_results import Recorded
 from deploy_svc.config import Settings
-from deploy_svc.drivers import signing
 from deploy_svc.drivers.webhook import Answer
+from ferry import signing
 from ferry.auth import Capability
 from ferry.errors import BadRequest, Conflict, InvalidField, NotFound, Unauthenticated
 from ferry.http import problem_responses

@@ -29,9 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints,
 
 from deploy_svc.adapters import webhook_results
 from deploy_svc.adapters.webhook_results import Result
-from deploy_svc.drivers import signing
 from deploy_svc.drivers.base import BadTargetSettings, DriverError, Job
 from deploy_svc.drivers.options import for_step, parse
+from ferry import signing
 from ferry.db import Database
 
 log = logging.getLogger(__name__)

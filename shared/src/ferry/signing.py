@@ -1,4 +1,4 @@
-"""HMAC signatures of the webhook driver's messages, both ways.
+"""HMAC signatures of messages to and from outside automation (webhooks), both ways.
 
 A message is signed as `X-Ferry-Signature: sha256=<hex>`, the HMAC-SHA256 with the shared
 secret of `<X-Ferry-Timestamp>.<body>`: the timestamp (Unix seconds) is signed with the body
