@@ -414,9 +414,10 @@ async def test_a_release_lives_from_plan_through_deployment_and_support_to_its_r
         headers={**otto, "If-Match": proposed.headers["ETag"]},
     )
     assert agreed.status_code == 200, agreed.text
-    # The minute the case began: a desk-call count from the service desk's tool, and an
-    # error rate from monitoring, through the API.
-    started = datetime.fromisoformat(opened["started_at"])
+    # In the first whole minute after the case began: a desk-call count from the service
+    # desk's tool, and an error rate from monitoring, through the API.
+    begun = datetime.fromisoformat(opened["started_at"])
+    started = begun.replace(second=0, microsecond=0) + timedelta(minutes=1, seconds=10)
     signal = MetricObserved(
         signal_id="desk-1",
         service="payments",
@@ -434,7 +435,12 @@ async def test_a_release_lives_from_plan_through_deployment_and_support_to_its_r
         body: dict[str, Any] = (await client.get(cases, headers=otto)).json()
         return body if body["state"] == "normal" else None
 
-    reached = await eventually(normal, timeout=120, what="normal to be reached")
+    async def signal_counted() -> bool:
+        body = (await client.get(cases, headers=otto)).json()
+        return int(body["stream_version"]) >= 5  # started, proposed, agreed, two observations
+
+    await eventually(signal_counted, timeout=60, what="the signal on ops.signals to count")
+    reached = await eventually(normal, timeout=180, what="normal to be reached")
     exited = await client.post(
         f"{cases}/exit", json={}, headers={**otto, "If-Match": f'"{reached["stream_version"]}"'}
     )

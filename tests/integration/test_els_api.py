@@ -67,7 +67,7 @@ async def opened_case(infra: Infra, s: Settings, els: httpx.AsyncClient) -> dict
         release_id=release_id,
         environment="production",
         services=["payments"],
-        completed_at=START + timedelta(hours=1),
+        completed_at=START,
         deployed_by="dora",
     )
     await publish(infra, s.topic("deploy.events"), completed)
@@ -142,12 +142,16 @@ async def test_from_a_completed_deployment_to_the_hand_over(
             for sid, value, at in [("s1", 6, day(1)), ("s2", 5, day(1, 18)), ("s1", 6, day(1))]
         ],
     )
-    observe = {"metric": "desk_calls", "value": 9, "observed_at": day(2).isoformat()}
-    await els.post(f"{path}/observations", json=observe, headers=otto)
+    for observe in (
+        {"metric": "desk_calls", "value": 9, "observed_at": day(2).isoformat()},
+        {"metric": "p1_incidents", "value": 0, "observed_at": day(2).isoformat()},
+    ):
+        answer = await els.post(f"{path}/observations", json=observe, headers=otto)
+        assert answer.status_code == 200, answer.text
 
     async def counted() -> dict[str, Any] | None:
         report = (await els.get(f"{path}/report")).json()
-        return report if report["case"]["stream_version"] >= 7 else None
+        return report if report["case"]["stream_version"] >= 8 else None
 
     await eventually(counted, timeout=60, what="the signals to be recorded")
     await judge(els_settings, day(3, 2))
@@ -168,7 +172,7 @@ async def test_from_a_completed_deployment_to_the_hand_over(
         infra.kafka_bootstrap, els_settings.topic("els.events"), expect=10, settle=1
     )
     types = [e.type for e in events]
-    assert types.count("ElsObservationRecorded") == 4  # the repeated signal counted once
+    assert types.count("ElsObservationRecorded") == 5  # the repeated signal counted once
     for expected in (
         "ElsStarted",
         "ElsCriteriaAgreed",

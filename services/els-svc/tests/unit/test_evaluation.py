@@ -142,9 +142,9 @@ def test_criteria_are_agreed_by_the_other_side_and_exit_needs_normal_or_a_reason
     with pytest.raises(SameSide):
         case.agree("dora2", "deployment")
     with pytest.raises(InvalidField) as refused:
-        case.exit("otto")
+        case.exit("otto", START)
     assert refused.value.field == "override_reason"
-    [exited] = case.exit("otto", "the desk is confident")
+    [exited] = case.exit("otto", START, "the desk is confident")
     assert exited.override_reason == "the desk is confident"  # type: ignore[attr-defined]
 
 
@@ -159,3 +159,23 @@ def test_a_baseline_is_the_mean_per_period_before_the_deployment() -> None:
     # 7 days before the deployment's day: 14 on day 1, 14 on day 4, 0 on the 5 others.
     assert computed_baseline("desk_calls", Aggregate.SUM, Period.DAY, before, started) == 4
     assert computed_baseline("p95_ms", Aggregate.MAX, Period.DAY, before, started) is None
+
+
+def test_no_signal_at_all_is_not_normal_and_a_late_breach_after_normal_escalates() -> None:
+    case = opened(CALLS)
+    assert case.evaluate(day(4)) == []  # quiet, but nobody ever counted
+    for i, calls in enumerate([9, 9]):
+        case = applied(case, case.observe(f"sig-{i}", "desk_calls", calls, day(i), "desk"))
+    case = applied(case, case.evaluate(day(2, 2)))
+    assert case.normal_reached
+    late = case.observe("late", "desk_calls", 20, day(1, 23), "desk")  # after the grace
+    case = applied(case, late)
+    [escalation] = case.evaluate(day(2, 3))
+    assert isinstance(escalation, ElsEscalated)
+    assert escalation.value == 29
+
+
+def test_a_period_begun_before_the_deployment_is_not_judged() -> None:
+    since = START + timedelta(hours=10)
+    seen = [Observation("desk_calls", 50, START + timedelta(hours=2))]  # before, same day
+    assert [p.start for p in measured(CALLS, seen, since, day(2))] == [START + timedelta(days=1)]

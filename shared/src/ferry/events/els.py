@@ -174,6 +174,7 @@ class ElsExited(ElsEvent):
     type: Literal["ElsExited"] = "ElsExited"
     schema_version: Literal[1] = 1
     accepted_by: str = ""
+    exited_at: AwareDatetime | None = None
     override_reason: str = ""
     """Why operations took it over before normal was reached; empty when it was."""
 

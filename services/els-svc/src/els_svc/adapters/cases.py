@@ -26,7 +26,8 @@ def state_of(case: ElsCase) -> str:
 
 
 async def save(uow: UnitOfWork, case: ElsCase) -> None:
-    evaluable = case.exited is None and bool(case.criteria) and not case.normal_reached
+    # Judged until the hand-over: breaches after normal, an extension without criteria.
+    evaluable = case.exited is None
     await uow.execute(
         f"INSERT INTO {_table(uow)} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
         "ON CONFLICT (case_id) DO UPDATE SET state = $5, evaluable = $6, planned_end = $8, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID, uuid4
@@ -29,13 +30,14 @@ from ferry import commands
 from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
-from ferry.errors import Forbidden
+from ferry.errors import ConcurrencyError, Forbidden
 from ferry.events.els import ElsEvent
 from ferry.http import ExpectedVersion, etag, problem_responses
 from ferry.idempotency import Reply, json_reply
 from ferry.service import RequestMeta, UoW
 
 router = APIRouter(prefix="/cases", tags=["early life support"])
+RETRIES = 5
 SIDES = {
     "deployment": frozenset({Role.DEPLOYER, Role.RELEASE_MANAGER}),
     "operations": frozenset({Role.OPERATIONS}),
@@ -71,6 +73,13 @@ async def _change(
             200, CaseOut.of(case).model_dump(mode="json"), {"ETag": etag(case.version)}
         )
 
+    if version is not None:
+        return await commands.respond(request.app.state.db, work)
+    # A fact added without If-Match (an observation, an incident, feedback) holds whatever
+    # else changed the case meanwhile (a signal, the evaluator): it is simply tried again.
+    for _ in range(RETRIES - 1):
+        with contextlib.suppress(ConcurrencyError):
+            return await commands.respond(request.app.state.db, work)
     return await commands.respond(request.app.state.db, work)
 
 
@@ -198,7 +207,8 @@ async def exit_case(
 ) -> Response:
     """Operations accepts the hand-over (`ElsExited`): once normal is reached, or with an
     `override_reason`. release-svc then marks the release ready for its review."""
-    decide: handlers.Decision = lambda c: c.exit(caller.subject, body.override_reason)  # noqa: E731
+    now = datetime.now(UTC)
+    decide: handlers.Decision = lambda c: c.exit(caller.subject, now, body.override_reason)  # noqa: E731
     return await _change(request, case_id, version, meta, decide)
 
 
@@ -210,11 +220,10 @@ async def report(case_id: UUID, uow: UoW, _: Reader) -> ReportOut:
         case = await handlers.get_case(uow, case_id)
     now = datetime.now(UTC)
     periods = case.periods(now) if case.started_at else {}
-    end = now if case.exited is None else None
+    end = case.exited.exited_at if case.exited and case.exited.exited_at else now
     duration = planned = None
     if case.started_at:
-        closed_at = end or now
-        duration = (closed_at - case.started_at).total_seconds() / 86400
+        duration = (end - case.started_at).total_seconds() / 86400
         if case.planned_end:
             planned = (case.planned_end - case.started_at).total_seconds() / 86400
     return ReportOut(

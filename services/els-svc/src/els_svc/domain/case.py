@@ -9,7 +9,7 @@ from typing import Literal
 from uuid import UUID
 
 from els_svc.domain import evaluation
-from ferry.errors import Conflict, Forbidden, InvalidField, InvalidTransition
+from ferry.errors import Conflict, Forbidden, InvalidField, InvalidTransition, NotFound
 from ferry.events.els import (
     Criterion,
     ElsCriteriaAgreed,
@@ -161,8 +161,10 @@ class ElsCase:
     def evaluate(self, now: datetime) -> list[ElsEvent]:
         """What the periods closed by `now` call for: escalations of new breaches, normal
         once every criterion held, an extension once the planned end passed without it."""
-        if self.exited is not None or not self.criteria or self.normal_reached:
+        if self.exited is not None:
             return []
+        # Breaches are looked for until the hand-over, normal or not: a late signal may
+        # show one in a period judged already.
         per = self.periods(now)
         new: list[ElsEvent] = [
             self._event(
@@ -176,7 +178,10 @@ class ElsCase:
             for metric, period in evaluation.breaches(per)
             if (metric, period.start) not in self.escalated
         ]
-        if evaluation.normal(self.criteria, per):
+        if self.normal_reached:
+            return new
+        observed = {o.metric for o in self.observations.values()}
+        if evaluation.normal(self.criteria, per, observed):
             new.append(self._event(ElsNormalReached))
         elif self.planned_end is not None and now > self.planned_end:
             later = now + evaluation.extension(self.criteria)
@@ -194,17 +199,19 @@ class ElsCase:
         return [self._event(ElsTaskAdded, task_id=task_id, title=title, assignee=assignee, due=due)]
 
     def complete_task(self, task_id: UUID, by: str) -> list[ElsEvent]:
+        self._check_open("complete a task of")
         task = self.tasks.get(task_id)
         if task is None:
-            raise InvalidField("task_id", f"the case has no task {task_id}")
+            raise NotFound(f"the case has no task {task_id}")
         if task.done_by:
             return []
         return [self._event(ElsTaskDone, task_id=task_id, by=by)]
 
     def give_feedback(self, rating: int, comment: str, by: str) -> list[ElsEvent]:
+        self._check_open("give feedback on")
         return [self._event(ElsFeedbackGiven, rating=rating, comment=comment, given_by=by)]
 
-    def exit(self, by: str, override_reason: str = "") -> list[ElsEvent]:
+    def exit(self, by: str, at: datetime, override_reason: str = "") -> list[ElsEvent]:
         """Operations accepts the hand-over: once normal is reached, or with a reason."""
         self._check_open("exit")
         if not self.normal_reached and not override_reason:
@@ -212,7 +219,7 @@ class ElsCase:
                 "override_reason", "normal is not reached: accepting now needs a reason"
             )
         reason = "" if self.normal_reached else override_reason
-        return [self._event(ElsExited, accepted_by=by, override_reason=reason)]
+        return [self._event(ElsExited, accepted_by=by, override_reason=reason, exited_at=at)]
 
     def apply(self, event: ElsEvent) -> None:
         self._apply(event)
@@ -231,6 +238,7 @@ class ElsCase:
                 self.proposal = (list(event.criteria), event.proposed_by, event.side)
             case ElsCriteriaAgreed():
                 self.criteria = list(event.criteria)
+                self.normal_reached = False  # new criteria are judged afresh
                 self.agreed_by = (event.agreed_by_deployment, event.agreed_by_operations)
                 self.proposal = None
             case ElsObservationRecorded():

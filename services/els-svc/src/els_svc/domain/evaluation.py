@@ -4,7 +4,7 @@ its criterion. Plain functions of the case's facts and the time."""
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -71,8 +71,9 @@ def _aggregate(values: Sequence[float], aggregate: Aggregate) -> float | None:
 def measured(
     criterion: Criterion, observations: Iterable[Observation], since: datetime, now: datetime
 ) -> list[Measured]:
-    """The criterion's closed periods from the one holding `since` up to `now`, oldest
-    first. A period is closed once it ended and its grace for late signals passed."""
+    """The criterion's closed periods from the first whole one after `since` up to `now`,
+    oldest first (a period begun before the deployment says nothing of the release). A
+    period is closed once it ended and its grace for late signals passed."""
     length, grace = LENGTH[criterion.period], GRACE[criterion.period]
     buckets: dict[datetime, list[float]] = {}
     for seen in observations:
@@ -81,6 +82,8 @@ def measured(
     limit = limit_of(criterion)
     result = []
     start = period_start(since, criterion.period)
+    if start < since:
+        start += length
     while start + length + grace <= now:
         value = _aggregate(buckets.get(start, []), criterion.aggregate)
         if value is None:
@@ -100,8 +103,16 @@ def held(criterion: Criterion, periods: Sequence[Measured]) -> bool:
     return len(latest) == criterion.consecutive and all(p.holds for p in latest)
 
 
-def normal(criteria: Sequence[Criterion], per_criterion: Mapping[str, Sequence[Measured]]) -> bool:
-    return bool(criteria) and all(held(c, per_criterion[c.metric]) for c in criteria)
+def normal(
+    criteria: Sequence[Criterion],
+    per_criterion: Mapping[str, Sequence[Measured]],
+    observed: Set[str],
+) -> bool:
+    """Every criterion held its periods in a row, and each metric was observed at all: a
+    count no tool ever sent is not known to be quiet."""
+    return bool(criteria) and all(
+        c.metric in observed and held(c, per_criterion[c.metric]) for c in criteria
+    )
 
 
 def breaches(per_criterion: Mapping[str, Sequence[Measured]]) -> list[tuple[str, Measured]]:
