@@ -74,7 +74,15 @@ class KubernetesDriver:
         image = settings.image_of(job.artifacts.version)
         async with self._apps() as apps:
             previous = await _set_image(apps, settings, image, record=True)
-            await _rolled_out(apps, settings, image)
+            try:
+                await _rolled_out(apps, settings, image)
+            except DriverError:
+                # Switched but not rolled out: the deployment does not count this target
+                # as switched, so it is put back here, before the failure is reported.
+                if previous is not None:
+                    back = previous if _is_reference(previous) else settings.image_of(previous)
+                    await _set_image(apps, settings, back, record=False)
+                raise
         return previous
 
     async def verify(self, job: Job) -> None:
