@@ -3,8 +3,8 @@ around every command handler's pure decision."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol, Self, TypeVar
 
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, NotFound
@@ -21,6 +21,31 @@ class Aggregate(Protocol):
 
 
 A = TypeVar("A", bound=Aggregate)
+
+
+class EventSourced:
+    """What every aggregate shares: `version` counts the events of its stream, so one with
+    none does not exist yet, and `replay` builds one from its events."""
+
+    version: int
+
+    def __init__(self, aggregate_id: Any) -> None:
+        # Each aggregate is a dataclass whose first field is its id; this says so to `replay`.
+        raise NotImplementedError
+
+    def apply(self, event: Any) -> None:
+        raise NotImplementedError
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    @classmethod
+    def replay(cls, aggregate_id: Any, events: Iterable[Any]) -> Self:
+        found = cls(aggregate_id)
+        for event in events:
+            found.apply(event)
+        return found
 
 
 async def rebuild(events: EventStore, stream_id: str, aggregate: A, kind: type[Event]) -> A:

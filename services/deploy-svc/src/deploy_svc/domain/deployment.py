@@ -6,12 +6,13 @@ outcome is recorded as an event, so after a crash the deployment resumes where i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
+from ferry.aggregate import EventSourced
 from ferry.errors import Conflict, InvalidTransition
 from ferry.events.deploy import (
     DeploymentAborted,
@@ -123,7 +124,7 @@ Step = (
 
 
 @dataclass
-class Deployment:
+class Deployment(EventSourced):
     id: UUID
     version: int = 0
     state: State | None = None
@@ -144,17 +145,6 @@ class Deployment:
     rolled_back: set[str] = field(default_factory=set)
     paused: bool = False
     reason: str = ""
-
-    @classmethod
-    def replay(cls, deployment_id: UUID, events: Iterable[DeploymentEvent]) -> Deployment:
-        found = cls(deployment_id)
-        for event in events:
-            found.apply(event)
-        return found
-
-    @property
-    def exists(self) -> bool:
-        return self.version > 0
 
     @property
     def targets(self) -> list[str]:

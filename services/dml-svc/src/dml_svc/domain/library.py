@@ -9,6 +9,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from dml_svc.domain.media import Media, MediaState
+from ferry.aggregate import EventSourced
 from ferry.errors import InvalidTransition
 from ferry.events.dml import (
     LibraryEntryEvent,
@@ -33,7 +34,7 @@ class EntryState(StrEnum):
 
 
 @dataclass
-class LibraryEntry:
+class LibraryEntry(EventSourced):
     """The media the DML holds for one release, as its events tell it."""
 
     release_id: UUID
@@ -46,17 +47,6 @@ class LibraryEntry:
     approved_media: tuple[MediaRef, ...] = ()
     available: ReleaseAvailable | None = None
     refusals: list[str] = field(default_factory=list)
-
-    @classmethod
-    def replay(cls, release_id: UUID, events: Iterable[LibraryEntryEvent]) -> LibraryEntry:
-        entry = cls(release_id)
-        for event in events:
-            entry.apply(event)
-        return entry
-
-    @property
-    def exists(self) -> bool:
-        return self.version > 0
 
     def open(self, name: str, release_version: str) -> list[LibraryEntryEvent]:
         """Open the entry of a newly planned release; opening it again decides nothing."""

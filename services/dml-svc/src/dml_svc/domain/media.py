@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
+from ferry.aggregate import EventSourced
 from ferry.errors import Conflict, Forbidden, InvalidField, InvalidTransition
 from ferry.events.dml import (
     LicenceAttached,
@@ -87,7 +87,7 @@ class StageMedia:
 
 
 @dataclass
-class Media:
+class Media(EventSourced):
     """A media item as its events tell it."""
 
     id: UUID
@@ -101,17 +101,6 @@ class Media:
     media_type: str = ""
     supplier: str = ""
     licence: LicenceAttached | None = None
-
-    @classmethod
-    def replay(cls, media: UUID, events: Iterable[MediaEvent]) -> Media:
-        found = cls(media)
-        for event in events:
-            found.apply(event)
-        return found
-
-    @property
-    def exists(self) -> bool:
-        return self.version > 0
 
     def stage(self, cmd: StageMedia) -> list[MediaEvent]:
         """Stage new media; the same bytes again decide nothing, other bytes are refused."""

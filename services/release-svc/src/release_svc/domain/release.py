@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
+from ferry.aggregate import EventSourced
 from ferry.errors import Conflict, Forbidden, InvalidTransition
 from ferry.events.policy import SegregationRule
 from ferry.events.release import (
@@ -288,7 +289,7 @@ class Reschedule:
 
 
 @dataclass
-class Release:
+class Release(EventSourced):
     """A release as its events tell it. `version` is its stream version (the ETag)."""
 
     id: UUID
@@ -323,17 +324,6 @@ class Release:
     deployed_to: frozenset[str] = frozenset()
     in_els: frozenset[str] = frozenset()
     review: ReleaseReviewed | None = None
-
-    @classmethod
-    def replay(cls, release_id: UUID, events: Iterable[ReleaseEvent]) -> Release:
-        release = cls(release_id)
-        for event in events:
-            release.apply(event)
-        return release
-
-    @property
-    def exists(self) -> bool:
-        return self.version > 0
 
     @property
     def services(self) -> frozenset[str]:
