@@ -34,6 +34,12 @@ class EventSourced:
         raise NotImplementedError
 
     def apply(self, event: Any) -> None:
+        """Evolve by one event; also how the aggregate is rebuilt from its stream."""
+        self._evolve(event)
+        self.version += 1
+
+    def _evolve(self, event: Any) -> None:
+        """What one event changes (each aggregate's own)."""
         raise NotImplementedError
 
     @property

@@ -285,11 +285,7 @@ class Deployment(EventSourced):
 
     # --- Evolution --------------------------------------------------------------------
 
-    def apply(self, event: DeploymentEvent) -> None:
-        self._apply(event)
-        self.version += 1
-
-    def _apply(self, event: DeploymentEvent) -> None:
+    def _evolve(self, event: DeploymentEvent) -> None:
         match event:
             case DeploymentScheduled():
                 self.state = State.SCHEDULED

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ferry.aggregate import EventSourced
 from ferry.errors import InvalidField
 from ferry.events.deploy import EnvironmentDefined, EnvironmentEvent, TargetSpec
 
@@ -16,15 +17,11 @@ SettingsCheck = Callable[[Mapping[str, object]], None]
 
 
 @dataclass
-class Environment:
+class Environment(EventSourced):
     name: str
     version: int = 0
     production: bool = False
     targets: list[TargetSpec] = field(default_factory=list)
-
-    @property
-    def exists(self) -> bool:
-        return self.version > 0
 
     def target(self, name: str) -> TargetSpec | None:
         return next((t for t in self.targets if t.name == name), None)
@@ -57,8 +54,7 @@ class Environment:
             EnvironmentDefined(environment=self.name, production=production, targets=list(targets))
         ]
 
-    def apply(self, event: EnvironmentEvent) -> None:
+    def _evolve(self, event: EnvironmentEvent) -> None:
         if isinstance(event, EnvironmentDefined):
             self.production = event.production
             self.targets = list(event.targets)
-        self.version += 1

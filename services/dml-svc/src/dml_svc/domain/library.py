@@ -128,7 +128,7 @@ class LibraryEntry(EventSourced):
             )
         ]
 
-    def apply(self, event: LibraryEntryEvent) -> None:
+    def _evolve(self, event: LibraryEntryEvent) -> None:
         match event:
             case LibraryEntryOpened():
                 self.state = EntryState.OPEN
@@ -146,4 +146,3 @@ class LibraryEntry(EventSourced):
                 self.refusals = event.reasons
             case ReleaseRevoked():
                 self.state = EntryState.REVOKED
-        self.version += 1

@@ -205,7 +205,7 @@ class Media(EventSourced):
             )
         ]
 
-    def apply(self, event: MediaEvent) -> None:
+    def _evolve(self, event: MediaEvent) -> None:
         match event:
             case MediaStaged():
                 self.state = MediaState.STAGED
@@ -222,4 +222,3 @@ class Media(EventSourced):
                 self.state = MediaState.REVOKED
             case LicenceAttached():
                 self.licence = event
-        self.version += 1

@@ -8,6 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from ferry.aggregate import EventSourced
 from ferry.errors import Conflict, InvalidField, InvalidTransition
 from ferry.events.dml import (
     SpareEvent,
@@ -74,7 +75,7 @@ class Withdrawal:
 
 
 @dataclass
-class Spare:
+class Spare(EventSourced):
     """A spare as its events tell it."""
 
     id: UUID
@@ -91,10 +92,6 @@ class Spare:
     """How many withdrawals there have been: the next one's number is one more."""
     out_of_date_for: dict[str, str] = field(default_factory=dict)
     """The CIs whose live revision is newer than the spare's, with that live revision."""
-
-    @property
-    def exists(self) -> bool:
-        return self.version > 0
 
     @property
     def out_of_date(self) -> bool:
@@ -191,7 +188,7 @@ class Spare:
                 "quantity", f"withdrawal {withdrawal} has {open_.outstanding} unit(s) outstanding"
             )
 
-    def apply(self, event: SpareEvent) -> None:
+    def _evolve(self, event: SpareEvent) -> None:
         match event:
             case SpareRegistered():
                 self.model = event.model
@@ -216,4 +213,3 @@ class Spare:
                     del self.withdrawals[event.withdrawal]
             case SpareRevisionOutOfDate():
                 self.out_of_date_for[event.configuration_item] = event.live_revision
-        self.version += 1

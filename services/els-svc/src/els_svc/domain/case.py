@@ -9,6 +9,7 @@ from typing import Literal
 from uuid import UUID
 
 from els_svc.domain import evaluation
+from ferry.aggregate import EventSourced
 from ferry.errors import Conflict, Forbidden, InvalidField, InvalidTransition, NotFound
 from ferry.events.els import (
     Criterion,
@@ -60,7 +61,7 @@ class Task:
 
 
 @dataclass
-class ElsCase:
+class ElsCase(EventSourced):
     id: UUID
     version: int = 0
     release_id: UUID | None = None
@@ -80,10 +81,6 @@ class ElsCase:
     tasks: dict[UUID, Task] = field(default_factory=dict)
     feedback: list[tuple[int, str, str]] = field(default_factory=list)
     exited: ElsExited | None = None
-
-    @property
-    def exists(self) -> bool:
-        return self.version > 0
 
     def _event(self, event_type: type[ElsEvent], **fields: object) -> ElsEvent:
         assert self.release_id is not None
@@ -221,11 +218,7 @@ class ElsCase:
         reason = "" if self.normal_reached else override_reason
         return [self._event(ElsExited, accepted_by=by, override_reason=reason, exited_at=at)]
 
-    def apply(self, event: ElsEvent) -> None:
-        self._apply(event)
-        self.version += 1
-
-    def _apply(self, event: ElsEvent) -> None:
+    def _evolve(self, event: ElsEvent) -> None:
         match event:
             case ElsStarted():
                 self.release_id = event.release_id

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from ferry.aggregate import EventSourced
 from ferry.errors import Conflict, InvalidTransition
 from ferry.events.policy import FreezeEvent, FreezePeriodDeclared, FreezePeriodLifted
 from ferry.events.release import DeploymentWindow
@@ -46,7 +47,7 @@ class FreezeAlreadyDeclared(Conflict):
 
 
 @dataclass
-class Freeze:
+class Freeze(EventSourced):
     """The aggregate of one freeze period."""
 
     id: UUID
@@ -54,10 +55,6 @@ class Freeze:
     period: FreezePeriod | None = None
     lifted: bool = False
     lift_reason: str = ""
-
-    @property
-    def exists(self) -> bool:
-        return self.version > 0
 
     def declare(self, period: FreezePeriod) -> list[FreezeEvent]:
         if self.exists:
@@ -80,7 +77,7 @@ class Freeze:
             raise InvalidTransition(self.id, "lifted", "lift")
         return [FreezePeriodLifted(freeze_id=self.id, reason=reason)]
 
-    def apply(self, event: FreezeEvent) -> None:
+    def _evolve(self, event: FreezeEvent) -> None:
         match event:
             case FreezePeriodDeclared():
                 self.period = FreezePeriod(
@@ -94,4 +91,3 @@ class Freeze:
             case FreezePeriodLifted():
                 self.lifted = True
                 self.lift_reason = event.reason
-        self.version += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ferry.aggregate import EventSourced
 from ferry.errors import Forbidden, InvalidField, InvalidTransition, Unprocessable
 from ferry.events.policy import ReleasePolicySet, SegregationRule
 from ferry.events.release import Level, ReleaseType, ValidationKind
@@ -76,7 +77,7 @@ class RulesUnmet(Unprocessable):
 
 
 @dataclass
-class ReleasePolicy:
+class ReleasePolicy(EventSourced):
     """The policy aggregate of one release type; until first set, the default is in force."""
 
     release_type: ReleaseType
@@ -110,6 +111,5 @@ class ReleasePolicy:
             )
         ]
 
-    def apply(self, event: ReleasePolicySet) -> None:
+    def _evolve(self, event: ReleasePolicySet) -> None:
         self.policy = Policy.of(event)
-        self.version += 1

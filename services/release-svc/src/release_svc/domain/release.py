@@ -747,12 +747,7 @@ class Release(EventSourced):
 
     # --- Evolution ---------------------------------------------------------------------
 
-    def apply(self, event: ReleaseEvent) -> None:
-        """Evolve by one event; also how the release is rebuilt from its stream."""
-        self._apply(event)
-        self.version += 1
-
-    def _apply(self, event: ReleaseEvent) -> None:
+    def _evolve(self, event: ReleaseEvent) -> None:
         match event:
             case ReleasePlanned():
                 self.status = Status.PLANNED
