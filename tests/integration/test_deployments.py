@@ -346,6 +346,7 @@ async def test_a_long_soak_holds_up_no_other_deployment(stack: Stack) -> None:
     assert slow.status_code == 201, slow.text
     fast = await stack.plan(release_id, targets=["web-2"])
     assert fast.status_code == 201, fast.text
-    assert (await stack.finished(fast.json()["id"]))["state"] == "completed"
+    done = await stack.finished(fast.json()["id"])
+    assert done["state"] == "completed", done
     still = (await stack.deploy.get(f"/deployments/{slow.json()['id']}")).json()
     assert still["state"] == "running"  # soaking: the other finished meanwhile
