@@ -5,6 +5,7 @@ leaves nothing in the work folder."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 from collections.abc import AsyncIterator
@@ -42,6 +43,7 @@ class Available:
     dml_settings: DmlSettings
     library: Library
     work: Path
+    token: Path
 
     def blob(self, name: str) -> Path:
         sha = hashlib.sha256(MEDIA[name]).hexdigest()
@@ -96,6 +98,7 @@ async def release(infra: Infra, topic_prefix: str, tmp_path: Path) -> AsyncItera
             s,
             Library(str(dml.base_url), token, work),
             work,
+            token,
         )
 
 
@@ -109,6 +112,44 @@ async def test_media_arrive_verified_with_the_service_identity(release: Availabl
     # Fetched again (a resumed deployment): the verified folder serves.
     again = await release.library.fetch(release.release_id, release.signed, key=deployment)
     assert again == artifacts
+
+
+class HeldDownload(httpx.AsyncHTTPTransport):
+    """Real HTTP, but the first media download waits until the test lets it go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.downloading = asyncio.Event()
+        self.go_on = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/content") and not self.downloading.is_set():
+            self.downloading.set()
+            await self.go_on.wait()
+        return await super().handle_async_request(request)
+
+
+async def test_fetches_into_one_folder_take_turns(release: Available) -> None:
+    """Two deployments of one release share its folder: a second fetch must not find it
+    unfinished and remove it from under the first's driver, so it waits its turn."""
+    held = HeldDownload()
+    library = Library(str(release.dml.base_url), release.token, release.work, transport=held)
+    finished: list[str] = []
+
+    async def fetch(name: str) -> None:
+        artifacts = await library.fetch(release.release_id, release.signed)
+        finished.append(name)
+        # Straight away, as a driver would start installing from it.
+        assert {n: p.read_bytes() for n, p in artifacts.media.items()} == MEDIA
+
+    first = asyncio.create_task(fetch("first"))
+    await asyncio.wait_for(held.downloading.wait(), 30)
+    second = asyncio.create_task(fetch("second"))
+    await asyncio.sleep(1)  # time enough for an unheld fetch of these few bytes
+    assert finished == []
+    held.go_on.set()
+    await asyncio.gather(first, second)
+    assert finished == ["first", "second"]
 
 
 async def test_a_tampered_blob_is_refused(release: Available) -> None:

@@ -131,6 +131,7 @@ class Library:
         self._work_dir = work_dir
         self._timeout = timeout
         self._transport = transport
+        self._folders: dict[Path, asyncio.Lock] = {}
 
     @classmethod
     def of(cls, settings: Settings) -> Library:
@@ -146,8 +147,15 @@ class Library:
         self, release_id: UUID, signed: SignedManifest, *, key: UUID | str | None = None
     ) -> Artifacts:
         """The release's media, verified, in the work folder `key` (a deployment's id; by
-        default the release's). A folder verified before is re-hashed and reused."""
+        default the release's). A folder verified before is re-hashed and reused.
+
+        Fetches into one folder take turns: deployments of one release share its folder,
+        and one finding it unfinished would otherwise remove it under another's driver."""
         final = self.folder(key or release_id)
+        async with self._folders.setdefault(final, asyncio.Lock()):
+            return await self._fetch_into(final, release_id, signed)
+
+    async def _fetch_into(self, final: Path, release_id: UUID, signed: SignedManifest) -> Artifacts:
         async with httpx.AsyncClient(
             base_url=self._url, timeout=self._timeout, transport=self._transport
         ) as client:
@@ -180,10 +188,6 @@ class Library:
         if release.revoked:
             raise LibraryRefused(f"{release.identifier} was revoked in the DML")
         return await self.fetch(release.release_id, release.available)
-
-    def discard(self, key: UUID | str) -> None:
-        """Remove a work folder once its deployment no longer needs it."""
-        shutil.rmtree(self.folder(key), ignore_errors=True)
 
     def _headers(self) -> dict[str, str]:
         if self._token_file is None:
