@@ -14,7 +14,7 @@ import asyncpg
 import orjson
 
 from ferry import metrics
-from ferry.eventstore import PostgresEventStore
+from ferry.eventstore import PostgresEventStore, StreamHeads
 from ferry.idempotency import IdempotencyKeys
 from ferry.inbox import Inbox
 from ferry.pool import ConnectionPool, PoolClosed
@@ -47,6 +47,8 @@ class Database:
         self._pool_size = pool_size
         self._pool: ConnectionPool | None = None
         self._closed = False
+        self.heads = StreamHeads()
+        """The stream heads committed through this database: appends chain after them."""
 
     @property
     def outbox_channel(self) -> str:
@@ -95,7 +97,7 @@ class UnitOfWork:
     async def __aenter__(self) -> Self:
         self._pool = self._db.pool()
         self._conn = await self._pool.acquire()
-        self.events = PostgresEventStore(self, self._db.schema, self._db.source)
+        self.events = PostgresEventStore(self, self._db.schema, self._db.source, self._db.heads)
         self.inbox = Inbox(self, self._db.schema)
         self.idempotency = IdempotencyKeys(self, self._db.schema)
         return self
@@ -171,6 +173,7 @@ class UnitOfWork:
             if tx is not None:
                 # Forgotten even if COMMIT fails: there is nothing left to roll back then.
                 await tx.commit()
+        self.events.committed()
         for envelope in self.events.appended:
             metrics.EVENTS_APPENDED.labels(self._db.source, envelope.type).inc()
         self.events.appended.clear()

@@ -32,6 +32,11 @@ class Envelope(BaseModel):
     `service:<name>`), `actorroles` (the actor's roles then, comma-separated) and
     `streamversion` (the event's version within its aggregate's stream), and `traceparent`
     (CloudEvents' distributed-tracing extension: the trace the event belongs to).
+
+    The audit chain (`ferry.audit.chain`): `streamid` (the event store stream the event
+    belongs to; several streams may share a subject), `prevhash` (the `hash` of the
+    stream's previous event; None for its first) and `hash` (SHA-256 of the envelope's
+    canonical JSON without `hash`). Events written before the chain existed have none.
     """
 
     # extra="ignore": unknown extension attributes from newer producers are not an error.
@@ -51,6 +56,9 @@ class Envelope(BaseModel):
     traceparent: str | None = None
     streamversion: int = 0
     """0 for an event from outside Ferry (on an inbound topic), which has no stream here."""
+    streamid: str | None = None
+    prevhash: str | None = None
+    hash: str | None = None
     data: dict[str, Any]
 
     @model_validator(mode="before")

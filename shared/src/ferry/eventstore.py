@@ -3,12 +3,18 @@
 The PostgreSQL store talks to the driver (asyncpg) directly, inside the unit of work's
 transaction: appends and loads are the hot path, and one prepared statement each keeps
 them a single round trip with no per-call SQL compilation.
+
+Each stream is a hash chain (`ferry.audit.chain`): an event carries the hash of the
+stream's previous event. An append therefore needs the hash of the head it appends at;
+the store knows it from the `load` or `replay` that preceded it in the unit of work, or
+from the heads this process has seen committed (`StreamHeads`), and reads it otherwise.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -17,6 +23,7 @@ from uuid import uuid4
 import asyncpg
 import orjson
 
+from ferry.audit.chain import hash_of
 from ferry.envelope import Envelope, Meta
 from ferry.errors import ConcurrencyError
 from ferry.events.base import Event, EventRegistry
@@ -83,27 +90,40 @@ def replayed(
 
 
 def seal(
-    source: str, stream_id: str, expected_version: int, new: Sequence[Event], meta: Meta
+    source: str,
+    stream_id: str,
+    expected_version: int,
+    new: Sequence[Event],
+    meta: Meta,
+    prevhash: str | None = None,
 ) -> list[Envelope]:
-    """Wrap new events in envelopes numbered after `expected_version`."""
+    """Wrap new events in envelopes numbered after `expected_version`, chained after the
+    event whose hash is `prevhash` (the head's; None for a new stream)."""
     now = datetime.now(UTC)
-    return [
-        Envelope(
-            id=uuid4(),
-            source=source,
-            type=event.type,
-            time=now,
-            subject=event.aggregate_id(),
-            correlationid=meta.correlation_id,
-            causationid=meta.causation_id,
-            actor=meta.actor,
-            actorroles=",".join(meta.roles) or None,
-            traceparent=meta.traceparent,
-            streamversion=expected_version + offset,
-            data=event.data(),
-        )
-        for offset, event in enumerate(new, start=1)
-    ]
+    sealed: list[Envelope] = []
+    for offset, event in enumerate(new, start=1):
+        # Every attribute of the envelope: hashed first, so it is built (validated) once.
+        attributes: dict[str, Any] = {
+            "specversion": "1.0",
+            "id": uuid4(),
+            "source": source,
+            "type": event.type,
+            "time": now,
+            "subject": event.aggregate_id(),
+            "datacontenttype": "application/json",
+            "correlationid": meta.correlation_id,
+            "causationid": meta.causation_id,
+            "actor": meta.actor,
+            "actorroles": ",".join(meta.roles) or None,
+            "traceparent": meta.traceparent,
+            "streamversion": expected_version + offset,
+            "streamid": stream_id,
+            "prevhash": prevhash,
+            "data": event.data(),
+        }
+        prevhash = hash_of(attributes)
+        sealed.append(Envelope(**attributes, hash=prevhash))
+    return sealed
 
 
 def _metadata(envelope: Envelope) -> str:
@@ -117,6 +137,9 @@ def _metadata(envelope: Envelope) -> str:
             "actor": envelope.actor,
             "actorroles": envelope.actorroles,
             "traceparent": envelope.traceparent,
+            "streamid": envelope.streamid,
+            "prevhash": envelope.prevhash,
+            "hash": envelope.hash,
         }
     ).decode()
 
@@ -137,6 +160,9 @@ def envelope_from_row(row: Any) -> Envelope:
         actorroles=meta.get("actorroles"),
         traceparent=meta.get("traceparent"),
         streamversion=row["stream_version"],
+        streamid=meta.get("streamid"),
+        prevhash=meta.get("prevhash"),
+        hash=meta.get("hash"),
         data=row["data"],
     )
 
@@ -148,6 +174,7 @@ class _Statements:
 
     load: str
     replay: str
+    head: str
     append_one: str
     append_many: str
 
@@ -157,15 +184,21 @@ class _Statements:
         events, outbox = f'"{schema}".events', f'"{schema}".outbox'
         # One statement: the head check, the events and their outbox rows. A committed event
         # is always relayed, and a lost race on (stream_id, stream_version) fails it whole.
+        # The head must also have the hash the new events were chained after: a wrong
+        # `prevhash` is never written.
         head_check = f"""WHERE $7::int = 0 OR EXISTS (
-            SELECT 1 FROM {events} WHERE stream_id = $1 AND stream_version = $7)"""
+            SELECT 1 FROM {events} WHERE stream_id = $1 AND stream_version = $7
+            AND metadata->>'hash' IS NOT DISTINCT FROM $8::text)"""
         columns = "(event_id, stream_id, stream_version, type, data, metadata)"
         to_outbox = f"INSERT INTO {outbox} (position) SELECT position FROM appended"
         return _Statements(
             # LIMIT NULL is no limit: one statement serves a whole stream and a page of it.
             load=f"SELECT event_id, stream_version, type, data, metadata FROM {events} "
             "WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version LIMIT $3",
-            replay=f"SELECT type, data FROM {events} WHERE stream_id = $1 ORDER BY stream_version",
+            replay=f"SELECT type, data, metadata->>'hash' FROM {events} "
+            "WHERE stream_id = $1 ORDER BY stream_version",
+            head=f"SELECT metadata->>'hash' FROM {events} "
+            "WHERE stream_id = $1 AND stream_version = $2",
             # The common case, one event, takes scalars: no arrays to encode and unnest.
             append_one=f"""WITH appended AS (
                 INSERT INTO {events} {columns}
@@ -181,13 +214,66 @@ class _Statements:
         )
 
 
-class PostgresEventStore:
-    """Event store on one service's `events` table; each append also fills the outbox."""
+Head = tuple[int, str | None]
+"""A stream's latest known version and that event's hash."""
 
-    def __init__(self, uow: UnitOfWork, schema: str, source: str) -> None:
+
+class StreamHeads:
+    """The latest version and hash known of each of a bounded number of streams.
+
+    An event, once committed, never changes: what was seen committed stays true, and
+    appends use it instead of reading the head's hash again. The head check of the append
+    still compares the hash, so a wrong entry can cost a `ConcurrencyError`, never a
+    broken chain.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._known: OrderedDict[str, Head] = OrderedDict()
+
+    def hash_at(self, stream_id: str, version: int) -> tuple[str | None] | None:
+        """`(hash,)` of the stream's event at `version` if it is the one known, else None."""
+        known = self._known.get(stream_id)
+        return (known[1],) if known is not None and known[0] == version else None
+
+    def saw(self, stream_id: str, version: int, hash_: str | None) -> None:
+        known = self._known.get(stream_id)
+        if known is None or known[0] <= version:
+            self._known[stream_id] = (version, hash_)
+        self._known.move_to_end(stream_id)
+        if len(self._known) > self._size:
+            self._known.popitem(last=False)  # the least recently seen
+
+    def forget(self, stream_id: str) -> None:
+        self._known.pop(stream_id, None)
+
+    def merge(self, heads: Mapping[str, Head]) -> None:
+        for stream_id, (version, hash_) in heads.items():
+            self.saw(stream_id, version, hash_)
+
+
+def _saw(heads: dict[str, Head], stream_id: str, version: int, hash_: str | None) -> None:
+    known = heads.get(stream_id)
+    if known is None or known[0] <= version:
+        heads[stream_id] = (version, hash_)
+
+
+class PostgresEventStore:
+    """Event store on one service's `events` table; each append also fills the outbox.
+
+    `heads` is shared by the units of work of one database: the stream heads committed
+    through them (see `StreamHeads`).
+    """
+
+    def __init__(
+        self, uow: UnitOfWork, schema: str, source: str, heads: StreamHeads | None = None
+    ) -> None:
         self._uow = uow
         self._source = source
         self._sql = _Statements.of(schema)
+        self._committed_heads = heads if heads is not None else StreamHeads()
+        self._heads: dict[str, Head] = {}
+        """The heads this unit of work read or wrote: shared once it commits."""
         self.appended: list[Envelope] = []
         """What this transaction appended; counted in metrics once it commits."""
 
@@ -195,18 +281,25 @@ class PostgresEventStore:
         self, stream_id: str, *, after: int = 0, limit: int | None = None
     ) -> list[Envelope]:
         rows = await self._uow.fetch(self._sql.load, stream_id, after, limit)
-        return [envelope_from_row(row) for row in rows]
+        envelopes = [envelope_from_row(row) for row in rows]
+        if envelopes:
+            _saw(self._heads, stream_id, envelopes[-1].streamversion, envelopes[-1].hash)
+        return envelopes
 
     async def replay(self, stream_id: str, registry: EventRegistry) -> Replayed:
         rows = await self._uow.fetch(self._sql.replay, stream_id)
-        return replayed(((row[0], row[1]) for row in rows), registry)
+        stream = replayed(((row[0], row[1]) for row in rows), registry)
+        if rows:
+            _saw(self._heads, stream_id, stream.version, rows[-1][2])
+        return stream
 
     async def append(
         self, stream_id: str, expected_version: int, new: Sequence[Event], meta: Meta
     ) -> list[Envelope]:
         if not new:
             return []
-        sealed = seal(self._source, stream_id, expected_version, new, meta)
+        prevhash = await self._head_hash(stream_id, expected_version)
+        sealed = seal(self._source, stream_id, expected_version, new, meta, prevhash)
         columns: list[list[Any]] = [
             [e.id for e in sealed],
             [e.streamversion for e in sealed],
@@ -214,21 +307,55 @@ class PostgresEventStore:
             [orjson.dumps(e.data).decode() for e in sealed],
             [_metadata(e) for e in sealed],
         ]
-        if len(sealed) == 1:
+        count = len(sealed)
+        if count == 1:
             sql, args = self._sql.append_one, [column[0] for column in columns]
         else:
             sql, args = self._sql.append_many, columns
 
         async def write(conn: asyncpg.Connection) -> None:
             try:
-                status = await conn.execute(sql, stream_id, *args, expected_version)
+                status = await conn.execute(sql, stream_id, *args, expected_version, prevhash)
             except asyncpg.UniqueViolationError as exc:
+                self._lost(stream_id)
                 raise ConcurrencyError(stream_id, expected_version) from exc
-            if status != f"INSERT 0 {len(sealed)}":
-                # The head check found no event at `expected_version`: the caller is ahead.
+            if status != f"INSERT 0 {count}":
+                # The head check found no event at `expected_version` with the hash chained
+                # after: the caller is ahead.
+                self._lost(stream_id)
                 raise ConcurrencyError(stream_id, expected_version)
 
         # Runs at commit: a unit of work that only appends is then a single statement.
         self._uow.defer(write)
+        _saw(self._heads, stream_id, sealed[-1].streamversion, sealed[-1].hash)
         self.appended.extend(sealed)
         return sealed
+
+    def committed(self) -> None:
+        """The unit of work committed: what it read and wrote is now known to be true."""
+        if self._heads:
+            self._committed_heads.merge(self._heads)
+            self._heads = {}
+
+    async def _head_hash(self, stream_id: str, expected_version: int) -> str | None:
+        """The hash of the stream's event at `expected_version`, which the new events
+        follow: known from this unit of work or an earlier one, else read (one indexed
+        row). ConcurrencyError if there is no such event: the caller is ahead."""
+        if expected_version == 0:
+            return None
+        mine = self._heads.get(stream_id)
+        if mine is not None and mine[0] == expected_version:
+            return mine[1]
+        known = self._committed_heads.hash_at(stream_id, expected_version)
+        if known is not None:
+            return known[0]
+        row = await self._uow.fetchrow(self._sql.head, stream_id, expected_version)
+        if row is None:
+            raise ConcurrencyError(stream_id, expected_version)
+        head: str | None = row[0]
+        return head
+
+    def _lost(self, stream_id: str) -> None:
+        # Someone else appended, or a known head was wrong: read it afresh next time.
+        self._heads.pop(stream_id, None)
+        self._committed_heads.forget(stream_id)

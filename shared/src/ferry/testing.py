@@ -38,7 +38,9 @@ class InMemoryEventStore:
         stream = self._streams[stream_id]
         if len(stream) != expected_version:
             raise ConcurrencyError(stream_id, expected_version)
-        sealed = seal(self._source, stream_id, expected_version, new, meta)
+        # Chained after the head, as the PostgreSQL store does.
+        prevhash = stream[-1].hash if stream else None
+        sealed = seal(self._source, stream_id, expected_version, new, meta, prevhash)
         stream.extend(sealed)
         self.published.extend(sealed)
         return sealed
