@@ -24,7 +24,7 @@ from ferry.db import Database
 from ferry.events.els import MetricObserved
 from release_svc.main import MIGRATIONS
 from tests.support.infra import Infra
-from tests.support.services import Process, eventually, free_port, publish, read_topic
+from tests.support.services import Process, eventually, free_port, publish, read_topic, stop_all
 
 SERVICES = {"release": "release_svc", "dml": "dml_svc", "deploy": "deploy_svc", "els": "els_svc"}
 
@@ -60,11 +60,7 @@ def stack(infra: Infra, topic_prefix: str, tmp_path: Path) -> Iterator[dict[str,
     try:
         yield urls
     finally:
-        for process in processes:
-            process.stop()
-        for process in processes:
-            if process.proc.returncode not in (0, -15):
-                print(f"--- {process.module} exited {process.proc.returncode}\n{process.tail()}")
+        stop_all(processes)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -146,6 +146,15 @@ class Process:
 
     def tail(self, chars: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
+
+
+def stop_all(processes: Sequence[Process]) -> None:
+    """Stop every process, then show the log's end of any that did not exit cleanly."""
+    for process in processes:
+        process.stop()
+    for process in processes:
+        if process.proc.returncode not in (0, -signal.SIGTERM):
+            print(f"--- {process.module} exited {process.proc.returncode}\n{process.tail()}")
 
 
 def start_service(

@@ -1,0 +1,231 @@
+"""`ferry deploy …`: schedule a deployment of an available release (deploy-svc) and watch it
+wave by wave until it ends."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console, Group
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+
+from ferry.cli import plans
+from ferry.cli.client import Client, connected, version_of
+from ferry.cli.errors import CliError, Refused
+from ferry.cli.output import Json, Output
+from ferry.cli.releases import release_id
+
+app = typer.Typer(help="Schedule deployments and watch them.")
+
+ENDED = {"completed", "failed", "rolled_back", "aborted"}
+"""States a deployment does not leave (but by a rollback asked for later)."""
+
+Id = Annotated[str, typer.Argument(help="the deployment's id")]
+
+
+def _numbers(text: str | None, cast: type[int] | type[float]) -> list[Any]:
+    if not text:
+        return []
+    try:
+        return [cast(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r}: give numbers separated by commas") from exc
+
+
+def target_state(deployment: dict[str, Any], target: str) -> str:
+    """Where one target stands, as `deploy watch` shows it."""
+    if target in deployment["failed"]:
+        return f"[red]✗ failed[/]: {escape(deployment['failed'][target])}"
+    if target in deployment["rolled_back"]:
+        return "[yellow]↺ rolled back[/]"
+    if target in deployment["deployed"]:
+        return "[green]✓ deployed[/]"
+    return "[dim]… waiting[/]"
+
+
+def render(deployment: dict[str, Any]) -> Group:
+    """The deployment's waves and targets, and its state."""
+    state = deployment["state"] + (" (paused)" if deployment["paused"] else "")
+    colour = {"completed": "green", "failed": "red", "rolled_back": "yellow"}.get(
+        deployment["state"], "cyan"
+    )
+    waves = Table(header_style="bold", title_justify="left")
+    waves.title = (
+        f"{deployment['release_version']} → {deployment['environment']} "
+        f"({deployment['strategy']}), deployment {deployment['id']}"
+    )
+    for column in ("wave", "target", "state"):
+        waves.add_column(column)
+    for number, wave in enumerate(deployment["waves"]):
+        verified = " ✓ verified" if number in deployment["verified_waves"] else ""
+        for i, target in enumerate(wave["targets"]):
+            label = f"{number + 1}{verified}" if i == 0 else ""
+            waves.add_row(label, escape(target), target_state(deployment, target))
+    lines: list[Any] = [waves, f"state: [bold {colour}]{state}[/]"]
+    if deployment["reason"]:
+        lines.append(f"reason: {escape(deployment['reason'])}")
+    return Group(*lines)
+
+
+def watch_until_ended(
+    client: Client, out: Output, deployment_id: str, interval: float, timeout: float | None
+) -> dict[str, Any]:
+    """Poll the deployment until it ends, showing its progress live (not with --json)."""
+    path = f"/deployments/{deployment_id}"
+    deadline = None if timeout is None else time.monotonic() + timeout
+    deployment: dict[str, Any] = client.get("deploy", path).json()
+    display: Live | _Quiet = (
+        _Quiet() if out.json else Live(render(deployment), console=out.err, transient=True)
+    )
+    with display as live:
+        while deployment["state"] not in ENDED:
+            if deadline is not None and time.monotonic() > deadline:
+                raise CliError(
+                    f"deployment {deployment_id} is still {deployment['state']} after {timeout}s"
+                )
+            time.sleep(interval)
+            deployment = client.get("deploy", path).json()
+            live.update(render(deployment), refresh=True)
+    return deployment
+
+
+class _Quiet:
+    """A Live display that shows nothing, for --json."""
+
+    def __enter__(self) -> _Quiet:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def update(self, renderable: Any, *, refresh: bool = False) -> None:
+        return None
+
+
+def _finish(out: Output, deployment: dict[str, Any]) -> None:
+    def show(console: Console) -> None:
+        console.print(render(deployment))
+
+    out.result(deployment, show)
+    if deployment["state"] != "completed":
+        # Non-zero, so that a script (or CI job) running `ferry deploy watch` stops here.
+        raise typer.Exit(1)
+
+
+Interval = Annotated[float, typer.Option(help="seconds between looks", min=0.1)]
+Timeout = Annotated[float | None, typer.Option(help="give up (exit 1) after this many seconds")]
+
+
+@app.command()
+def plan(
+    ctx: typer.Context,
+    release: Annotated[str, typer.Argument(help="the release: REL-… or its id")],
+    environment: Annotated[str, typer.Option("--env", "--environment", help="where to")],
+    target: Annotated[
+        list[str] | None, typer.Option(help="a target; repeat for several; default: all")
+    ] = None,
+    strategy: Annotated[str, typer.Option(help="big_bang, phased or canary")] = "big_bang",
+    sizes: Annotated[
+        str | None, typer.Option(help="phased: targets per wave, e.g. 1,10 (the rest last)")
+    ] = None,
+    percentages: Annotated[
+        str | None, typer.Option(help="phased: percentages of the targets per wave, e.g. 10,50")
+    ] = None,
+    canary: Annotated[int, typer.Option(help="canary: targets in the first wave", min=1)] = 1,
+    soak: Annotated[float, typer.Option(help="seconds to soak after each wave", min=0)] = 0,
+    start: Annotated[
+        str | None, typer.Option(help="when, with its UTC offset; default: now")
+    ] = None,
+    watch: Annotated[bool, typer.Option(help="then watch it until it ends")] = False,
+    interval: Interval = 1.0,
+    timeout: Timeout = None,
+    as_json: Json = False,
+) -> None:
+    """Schedule a deployment of RELEASE to an environment (deployers, release managers)."""
+    out = Output(as_json)
+    body: dict[str, Any] = {
+        "environment": environment,
+        "targets": target or [],
+        "strategy": {
+            "kind": strategy,
+            "sizes": _numbers(sizes, int),
+            "percentages": _numbers(percentages, float),
+            "canary": canary,
+            "soak_seconds": soak,
+        },
+        "scheduled_start": start,
+    }
+    with connected(ctx) as client:
+        body["release_id"] = release_id(client, release)
+        deployment = client.send("deploy", "POST", "/deployments", json=body).json()
+        if not watch:
+            out.result(deployment, lambda console: console.print(render(deployment)))
+            return
+        out.note(f"scheduled deployment {deployment['id']}; watching it")
+        deployment = watch_until_ended(client, out, deployment["id"], interval, timeout)
+    _finish(out, deployment)
+
+
+@app.command()
+def environment(
+    ctx: typer.Context,
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="a YAML file")
+    ],
+    as_json: Json = False,
+) -> None:
+    """Define an environment, or change it, from a YAML file (deployers, release managers).
+
+    The file holds the environment's `name`, whether it is `production`, and its `targets`,
+    each a `name`, a `driver` (local, webhook, kubernetes) and the driver's `settings`.
+    """
+    out = Output(as_json)
+    name, body = plans.environment(file.read_text(), str(file))
+    path = f"/environments/{name}"
+    with connected(ctx) as client:
+        try:
+            version: str | None = version_of(client.get("deploy", path))
+        except Refused as exc:
+            if exc.status != 404:
+                raise
+            version = None  # a new environment
+        defined = client.change("deploy", "PUT", path, body, version).json()
+
+    def show(console: Console) -> None:
+        kind = "production" if defined["production"] else "not production"
+        console.print(f"environment [bold]{escape(name)}[/] ({kind}):")
+        for target in defined["targets"]:
+            console.print(f"  {escape(target['name'])} ({target['driver']})")
+
+    out.result(defined, show)
+
+
+@app.command()
+def watch(
+    ctx: typer.Context,
+    deployment_id: Id,
+    interval: Interval = 1.0,
+    timeout: Timeout = None,
+    as_json: Json = False,
+) -> None:
+    """Follow a deployment's waves and targets live until it ends.
+
+    Exits 0 when it completed, 1 when it failed, rolled back or was aborted.
+    """
+    out = Output(as_json)
+    with connected(ctx) as client:
+        deployment = watch_until_ended(client, out, deployment_id, interval, timeout)
+    _finish(out, deployment)
+
+
+@app.command()
+def show(ctx: typer.Context, deployment_id: Id, as_json: Json = False) -> None:
+    """Show a deployment as it stands."""
+    out = Output(as_json)
+    with connected(ctx) as client:
+        deployment = client.get("deploy", f"/deployments/{deployment_id}").json()
+    out.result(deployment, lambda console: console.print(render(deployment)))

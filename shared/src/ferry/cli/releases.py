@@ -1,0 +1,297 @@
+"""`ferry release …`: plan a release from a YAML file, show and list releases, package,
+validate and approve them (release-svc)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+import typer
+from rich.console import Console
+
+from ferry.cli.client import Client, connected, version_of
+from ferry.cli.errors import Refused
+from ferry.cli.output import Json, Output, fields, table
+from ferry.cli.plans import FollowUp, parse
+
+app = typer.Typer(help="Plan, show, list, package, validate and approve releases.")
+
+Ref = Annotated[str, typer.Argument(help="the release: its identifier (REL-…) or id")]
+IfMatch = Annotated[
+    str | None,
+    typer.Option(
+        "--if-match",
+        help="act only if the release is still at this version (its ETag); "
+        "default: the version just read",
+    ),
+]
+
+
+def read(client: Client, ref: str) -> tuple[dict[str, Any], str]:
+    """The release `ref` names and its version (ETag)."""
+    answer = client.get("release", f"/releases/{ref}")
+    return answer.json(), version_of(answer)
+
+
+def release_id(client: Client, ref: str) -> str:
+    """The id of the release `ref` names (an id is taken as it is)."""
+    try:
+        return str(UUID(ref))
+    except ValueError:
+        return str(read(client, ref)[0]["id"])
+
+
+def show_release(release: dict[str, Any], version: str | None = None) -> Any:
+    """How `ferry release show` prints a release."""
+
+    def show(console: Console) -> None:
+        windows = [f"{w['environment']} {w['start']} → {w['end']}" for w in release["windows"]]
+        package = release.get("package") or {}
+        media = [f"{m['name']}@{m['version']}" for m in package.get("media", [])]
+        validations = [
+            f"{v['kind']} {v['outcome']} ({v['tester']})" for v in release["validations"]
+        ]
+        risk = release.get("risk")
+        level = (
+            risk
+            and f"{risk['risk_level']} (likelihood {risk['likelihood']}, impact {risk['impact']})"
+        )
+        console.print(
+            fields(
+                f"{release['identifier']}  {release['name']} {release['version']}",
+                {
+                    "id": release["id"],
+                    "status": release["status"],
+                    "type": release["release_type"],
+                    "planned": f"{release['planned_start']} → {release['planned_end']}",
+                    "manager": release["release_manager"],
+                    "owners": release["owners"],
+                    "escalation": release["escalation_contact"],
+                    "scope": [f"{i['kind']} {i['name']}" for i in release["scope"]],
+                    "depends on": release["depends_on"],
+                    "windows": windows,
+                    "risk": level,
+                    "backout plan": release.get("backout_plan") and "set",
+                    "package": media,
+                    "validations": validations,
+                    "approvals": release["approvals"],
+                    "rfc": release["rfc"],
+                    "deployed to": release["deployed_to"],
+                    "version (ETag)": version or release["stream_version"],
+                },
+            )
+        )
+
+    return show
+
+
+def _resolved(client: Client, step: FollowUp) -> dict[str, Any]:
+    """A follow-up's body with references looked up: releases depended on by identifier,
+    package media without a sha256 from the DML."""
+    if step.section == "depends_on":
+        return {"depends_on": [release_id(client, str(ref)) for ref in step.body["depends_on"]]}
+    if step.section == "package":
+        media = []
+        for item in step.body["media"]:
+            if isinstance(item, dict) and "sha256" not in item and {"name", "version"} <= set(item):
+                held = client.get("dml", f"/media/{item['name']}/{item['version']}").json()
+                item = {**item, "sha256": held["sha256"]}
+            media.append(item)
+        return {"media": media}
+    return step.body
+
+
+@app.command()
+def plan(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="the plan, YAML (see docs/cli.md)", exists=True)],
+    as_json: Json = False,
+) -> None:
+    """Plan a release from a YAML file (docs/cli.md).
+
+    The file holds the release (as POST /releases takes it), then optionally its
+    depends_on, scope, windows, communication_plan, risk, backout_plan and package, each
+    set in turn.
+
+    Planning the same file again finds the release planned the first time (the file's
+    digest is the request's Idempotency-Key) and applies its sections again.
+    """
+    out = Output(as_json)
+    wanted = parse(file.read_text(), str(file))
+    with connected(ctx) as client:
+        created = client.send(
+            "release",
+            "POST",
+            "/releases",
+            json=wanted.release,
+            headers={"Idempotency-Key": wanted.idempotency_key()},
+        )
+        # Read again: a repeated plan's answer is the first one, at the version of then.
+        release, version = read(client, created.json()["id"])
+        out.note(f"planned {release['identifier']} ({release['id']})")
+        for step in wanted.follow_ups:
+            try:
+                body = _resolved(client, step)
+                answer = client.change(
+                    "release", "PUT", f"/releases/{release['id']}{step.path}", body, version
+                )
+            except Refused as exc:
+                message = f"{release['identifier']} is planned, but its {step.section}: {exc}"
+                raise Refused(message, exc.service, exc.status, exc.problem) from exc
+            release, version = answer.json(), version_of(answer)
+            out.note(f"  {step.section} set")
+    out.result(release, show_release(release, version))
+
+
+@app.command()
+def show(ctx: typer.Context, ref: Ref, as_json: Json = False) -> None:
+    """Show one release."""
+    out = Output(as_json)
+    with connected(ctx) as client:
+        release, version = read(client, ref)
+    out.result(release, show_release(release, version))
+
+
+@app.command("list")
+def list_releases(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option(help="e.g. planned, approved, deployed")] = None,
+    release_type: Annotated[
+        str | None, typer.Option("--type", help="major, minor, patch or emergency")
+    ] = None,
+    manager: Annotated[str | None, typer.Option(help="its release manager")] = None,
+    planned_from: Annotated[
+        str | None, typer.Option("--from", help="still planned on or after this day")
+    ] = None,
+    planned_to: Annotated[
+        str | None, typer.Option("--to", help="starting on or before this day")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="part of the name")] = None,
+    limit: Annotated[int, typer.Option(help="releases per page", min=1, max=200)] = 50,
+    cursor: Annotated[str | None, typer.Option(help="the `next` of an earlier page")] = None,
+    every: Annotated[bool, typer.Option("--all", help="follow `next` to the last page")] = False,
+    as_json: Json = False,
+) -> None:
+    """List releases in planned order, a page at a time (or --all)."""
+    out = Output(as_json)
+    items: list[dict[str, Any]] = []
+    with connected(ctx) as client:
+        while True:
+            page = client.get(
+                "release",
+                "/releases",
+                status=status,
+                release_type=release_type,
+                release_manager=manager,
+                planned_from=planned_from,
+                planned_to=planned_to,
+                name=name,
+                limit=limit,
+                cursor=cursor,
+            ).json()
+            items.extend(page["items"])
+            cursor = page["next"]
+            if not (every and cursor):
+                break
+
+    def render(console: Console) -> None:
+        rows = [
+            (
+                r["identifier"],
+                r["name"],
+                r["version"],
+                r["status"],
+                r["planned_start"],
+                r["planned_end"],
+                r["release_manager"],
+            )
+            for r in items
+        ]
+        columns = ("identifier", "name", "version", "status", "start", "end", "manager")
+        console.print(table("Releases", columns, rows))
+        if cursor:
+            console.print(f"more: --cursor {cursor} (or --all)")
+
+    out.result({"items": items, "next": cursor}, render)
+
+
+def _act(
+    ctx: typer.Context, ref: str, path: str, body: dict[str, Any], if_match: str | None
+) -> tuple[dict[str, Any], str]:
+    """POST `body` to the release's `path` at the version read (or `if_match`)."""
+    with connected(ctx) as client:
+        release, version = read(client, ref)
+        answer = client.change(
+            "release", "POST", f"/releases/{release['id']}{path}", body, if_match or version
+        )
+        return answer.json(), version_of(answer)
+
+
+def _media(item: str) -> dict[str, str]:
+    name, at, rest = item.partition("@")
+    version, _, sha256 = rest.partition("=")
+    if not (name and at and version):
+        raise typer.BadParameter(f"{item!r}: give NAME@VERSION or NAME@VERSION=SHA256")
+    return {"name": name, "version": version, **({"sha256": sha256} if sha256 else {})}
+
+
+@app.command()
+def package(
+    ctx: typer.Context,
+    ref: Ref,
+    media: Annotated[
+        list[str],
+        typer.Argument(help="NAME@VERSION (the DML says its sha256) or NAME@VERSION=SHA256"),
+    ],
+    if_match: IfMatch = None,
+    as_json: Json = False,
+) -> None:
+    """Build the release's package from media in the DML.
+
+    A new package resets the release's validations and approvals.
+    """
+    out = Output(as_json)
+    step = FollowUp("package", "/package", {"media": [_media(m) for m in media]})
+    with connected(ctx) as client:
+        release, version = read(client, ref)
+        body = _resolved(client, step)
+        answer = client.change(
+            "release", "PUT", f"/releases/{release['id']}/package", body, if_match or version
+        )
+    release, version = answer.json(), version_of(answer)
+    out.result(release, show_release(release, version))
+
+
+@app.command()
+def validate(
+    ctx: typer.Context,
+    ref: Ref,
+    kind: Annotated[
+        str, typer.Option(help="functional, integration, performance, security, user_acceptance")
+    ],
+    evidence: Annotated[str, typer.Option(help="a link to the test report")],
+    outcome: Annotated[str, typer.Option(help="passed or failed")] = "passed",
+    if_match: IfMatch = None,
+    as_json: Json = False,
+) -> None:
+    """Record a validation result of the release's package (testers)."""
+    out = Output(as_json)
+    body = {"kind": kind, "outcome": outcome, "evidence": evidence}
+    release, version = _act(ctx, ref, "/validations", body, if_match)
+    out.result(release, show_release(release, version))
+
+
+@app.command()
+def approve(
+    ctx: typer.Context,
+    ref: Ref,
+    rfc: Annotated[str, typer.Option(help="the request for change")],
+    comment: Annotated[str, typer.Option(help="a comment for the record")] = "",
+    if_match: IfMatch = None,
+    as_json: Json = False,
+) -> None:
+    """Approve the release's package under RFC (change authorities)."""
+    out = Output(as_json)
+    release, version = _act(ctx, ref, "/approvals", {"rfc": rfc, "comment": comment}, if_match)
+    out.result(release, show_release(release, version))

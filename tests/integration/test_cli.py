@@ -1,0 +1,484 @@
+"""The `ferry` command line, run as users run it (a process of its own), against the four
+services running as processes on the real Kafka and PostgreSQL. Every token is one
+`ferry token` minted, from the development issuer the services trust."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import yaml
+
+from ferry.kafka import INBOUND_TOPICS, SERVICE_TOPICS
+from ferry.kafka_admin import ensure_topics
+from tests.support.infra import REPO, Infra
+from tests.support.services import Process, free_port, stop_all
+
+FERRY = str(REPO / ".venv" / "bin" / "ferry")
+SERVICES = {"release": "release_svc", "dml": "dml_svc", "deploy": "deploy_svc", "els": "els_svc"}
+T = TypeVar("T")
+
+
+@dataclass
+class Stack:
+    urls: dict[str, str]
+    state: Path
+    root: Path
+    """Where the local targets live."""
+
+    def token(self, sub: str, *roles: str) -> str:
+        args = ["token", "--sub", sub, "--state-dir", str(self.state)]
+        return self.ferry(*args, *(a for r in roles for a in ("--role", r))).stdout.strip()
+
+    def ferry(
+        self, *args: str, token: str | None = None, check: bool = True, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `ferry args…` with the stack's URLs and `token`; with `check`, it must succeed."""
+        environment = {
+            **os.environ,
+            **{f"FERRY_{name.upper()}_URL": url for name, url in self.urls.items()},
+            "COLUMNS": "200",
+            **env,
+        }
+        environment.pop("FERRY_TOKEN", None)
+        if token:
+            environment["FERRY_TOKEN"] = token
+        done = subprocess.run(
+            [FERRY, *args], env=environment, capture_output=True, text=True, timeout=120
+        )
+        if check:
+            assert done.returncode == 0, f"ferry {' '.join(args)}: {done.stderr}{done.stdout}"
+        return done
+
+    def json(self, *args: str, token: str | None = None) -> Any:
+        return json.loads(self.ferry(*args, "--json", token=token).stdout)
+
+
+def until(probe: Callable[[], T | None], what: str, timeout: float = 60) -> T:
+    deadline = time.monotonic() + timeout
+    while (found := probe()) is None:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.3)
+    return found
+
+
+@pytest.fixture(scope="module")
+def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The four services as processes, trusting the issuer of `ferry token`'s state dir."""
+    tmp = tmp_path_factory.mktemp("cli")
+    state = tmp / "state"
+    prefix = f"t{uuid.uuid4().hex[:8]}-"
+    asyncio.run(
+        ensure_topics(infra.kafka_bootstrap, [prefix + t for t in SERVICE_TOPICS + INBOUND_TOPICS])
+    )
+    urls = {name: f"http://127.0.0.1:{free_port()}" for name in SERVICES}
+    stack = Stack(urls, state, tmp / "targets")
+    # The first token makes the issuer's keys, which the services are then told to trust.
+    (tmp / "deploy-svc.token").write_text(stack.token("deploy-svc", "deployer"))
+    run = uuid.uuid4().hex[:8]
+    env = {
+        "FERRY_DATABASE_URL": infra.database_url,
+        "FERRY_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
+        "FERRY_TOPIC_PREFIX": prefix,
+        "FERRY_AUTH_ISSUER": "ferry-dev",
+        "FERRY_AUTH_JWKS_FILE": str(state / "auth" / "jwks.json"),
+        "FERRY_DML_MEDIA_DIR": str(tmp / "dml-media"),
+        "FERRY_DML_SCRUB_INTERVAL_SECONDS": "0",
+        "FERRY_DEPLOY_DML_URL": urls["dml"],
+        "FERRY_DEPLOY_DML_TOKEN_FILE": str(tmp / "deploy-svc.token"),
+        "FERRY_DEPLOY_WORK_DIR": str(tmp / "deploy-work"),
+        "FERRY_DEPLOY_EXECUTOR_POLL_SECONDS": "0.2",
+        "FERRY_ELS_EVALUATE_SECONDS": "1",
+    }
+    for name, url in urls.items():
+        env[f"FERRY_{name.upper()}_PORT"] = url.rsplit(":", 1)[1]
+        env[f"FERRY_{name.upper()}_DB_SCHEMA"] = f"cli_{name}_{run}"
+    processes = [Process(module, env, tmp / f"{module}.log") for module in SERVICES.values()]
+    try:
+        for name, url in urls.items():
+            until(lambda url=url: _ready(url), f"{name}-svc to be ready")
+        yield stack
+    finally:
+        stop_all(processes)
+
+
+def _ready(url: str) -> bool | None:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=5).status_code == 200 or None
+    except httpx.TransportError:
+        return None
+
+
+def plan_file(folder: Path, version: str, *, name: str = "Payments", **extra: str) -> Path:
+    """A plan file: a minor release of the payments service, with windows around now."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    today = date.today()
+    file = folder / f"plan-{version}.yaml"
+    windows = "\n".join(
+        f"  - environment: {env}\n"
+        f"    start: {(now - timedelta(hours=1)).isoformat()}\n"
+        f"    end: {(now + timedelta(hours=3)).isoformat()}"
+        for env in ("production", "staging")
+    )
+    lines = [
+        f"name: {name}",
+        f'version: "{version}"',
+        "release_type: minor",
+        f"planned_start: {today}",
+        f"planned_end: {today + timedelta(days=14)}",
+        "escalation_contact: payments-oncall",
+        "scope:",
+        "  - {kind: service, name: payments}",
+        "windows:",
+        windows,
+        "risk: {likelihood: low, impact: medium, mitigations: [canary first]}",
+        "backout_plan:",
+        "  trigger_conditions: [error rate above 2%]",
+        "  steps: [switch the current link back]",
+        *(f"{key}: {value}" for key, value in extra.items()),
+    ]
+    file.write_text("\n".join(lines) + "\n")
+    return file
+
+
+def define_environments(stack: Stack, token: str, folder: Path) -> None:
+    """production: two local targets; staging: one whose verification always fails. Each
+    file is applied twice: defining, then changing (the second needs the first's version)."""
+    environments = {
+        "production": {"name": "web", "verify": ["test", "-f", "payments-api.tar.gz"]},
+        "staging": {"name": "stage", "verify": ["false"]},
+    }
+    for environment, spec in environments.items():
+        count = 2 if environment == "production" else 1
+        targets = [
+            {
+                "name": f"{spec['name']}-{i}",
+                "driver": "local",
+                "settings": {
+                    "path": str(stack.root / f"{spec['name']}-{i}"),
+                    "verify_command": spec["verify"],
+                },
+            }
+            for i in range(1, count + 1)
+        ]
+        document = {"name": environment, "production": environment == "production"}
+        file = folder / f"{environment}.yaml"
+        file.write_text(yaml.safe_dump({**document, "targets": targets[:1]}))
+        first = stack.json("deploy", "environment", str(file), token=token)
+        assert [t["name"] for t in first["targets"]] == [targets[0]["name"]]
+        file.write_text(yaml.safe_dump({**document, "targets": targets}))
+        defined = stack.json("deploy", "environment", str(file), token=token)
+        assert defined["production"] is (environment == "production")
+        assert [t["name"] for t in defined["targets"]] == [t["name"] for t in targets]
+
+
+@pytest.mark.timeout(240)
+def test_a_release_from_its_plan_file_to_production_and_early_life_support(
+    stack: Stack, tmp_path: Path
+) -> None:
+    rita = stack.token("rita", "release-manager")
+    lib = stack.token("lib", "dml-librarian")
+    tess = stack.token("tess", "tester")
+    carl = stack.token("carl", "change-authority")
+    dora = stack.token("dora", "deployer")
+    elsa = stack.token("elsa", "els-support")
+    version = f"2026.12.{uuid.uuid4().hex[:6]}"
+
+    planned = stack.json("release", "plan", str(plan_file(tmp_path, version)), token=rita)
+    assert planned["status"] == "planned"
+    assert [w["environment"] for w in planned["windows"]] == ["production", "staging"]
+    assert planned["scope"][0]["name"] == "payments"
+    assert planned["backout_plan"]["steps"] == ["switch the current link back"]
+    identifier = planned["identifier"]
+    shown = stack.json("release", "show", identifier, token=rita)
+    assert (shown["id"], shown["risk"]["risk_level"]) == (
+        planned["id"],
+        planned["risk"]["risk_level"],
+    )
+    people = stack.ferry("release", "show", identifier, token=tess).stdout
+    assert identifier in people
+    assert "payments" in people
+
+    media = tmp_path / "payments-api.tar.gz"
+    media.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+    pushed = stack.json("media", "push", str(media), "--version", version, token=lib)
+    assert (pushed["size"], pushed["state"], pushed["created"]) == (
+        media.stat().st_size,
+        "staged",
+        True,
+    )
+    again = stack.json("media", "push", str(media), "--version", version, token=lib)
+    assert again["created"] is False
+
+    # release-svc learns of the media from dml.events: package once it has.
+    def packaged() -> dict[str, Any] | None:
+        done = stack.ferry(
+            "release",
+            "package",
+            identifier,
+            f"payments-api.tar.gz@{version}",
+            "--json",
+            token=rita,
+            check=False,
+        )
+        return json.loads(done.stdout) if done.returncode == 0 else None
+
+    built = until(packaged, "release-svc to learn of the media")
+    assert built["package"]["media"][0]["sha256"] == pushed["sha256"]
+
+    # Approval before validation: the state refuses it, and the CLI says so.
+    early = stack.ferry("release", "approve", identifier, "--rfc", "RFC-9", token=carl, check=False)
+    assert early.returncode == 1
+    assert "release-svc refused it (409" in early.stderr
+    for kind in ("functional", "integration"):
+        validated = stack.json(
+            "release",
+            "validate",
+            identifier,
+            "--kind",
+            kind,
+            "--evidence",
+            f"https://ci.example/{kind}",
+            token=tess,
+        )
+    assert validated["status"] == "validated"
+    approved = stack.json("release", "approve", identifier, "--rfc", "RFC-9", token=carl)
+    assert approved["status"] == "approved"
+
+    def available() -> bool | None:
+        status = stack.json("release", "show", identifier, token=rita)["status"]
+        return status == "available" or None
+
+    until(available, "the DML to make the release available")
+
+    define_environments(stack, dora, tmp_path)
+
+    def deployed() -> subprocess.CompletedProcess[str] | None:
+        done = stack.ferry(
+            "deploy",
+            "plan",
+            identifier,
+            "--env",
+            "production",
+            "--strategy",
+            "canary",
+            "--watch",
+            "--interval",
+            "0.3",
+            "--json",
+            token=dora,
+            check=False,
+        )
+        said = done.stderr + done.stdout
+        waiting = done.returncode == 1 and ("not available" in said or "not heard" in said)
+        return None if waiting else done
+
+    done = until(deployed, "deploy-svc to learn the release is available")
+    assert done.returncode == 0, done.stderr
+    deployment = json.loads(done.stdout)
+    assert deployment["state"] == "completed"
+    assert [w["targets"] for w in deployment["waves"]] == [["web-1"], ["web-2"]]
+    assert (stack.root / "web-2" / "current").resolve().name == version
+    watched = stack.ferry("deploy", "watch", deployment["id"], token=dora)
+    assert "completed" in watched.stdout
+    assert "web-2" in watched.stdout
+
+    # A target that fails its verification: rolled back, and `watch` exits 1.
+    staging = stack.ferry("deploy", "plan", identifier, "--env", "staging", "--json", token=dora)
+    failed = stack.ferry(
+        "deploy",
+        "watch",
+        json.loads(staging.stdout)["id"],
+        "--json",
+        "--interval",
+        "0.3",
+        token=dora,
+        check=False,
+    )
+    assert failed.returncode == 1
+    assert json.loads(failed.stdout)["state"] == "rolled_back"
+
+    def case() -> list[dict[str, Any]] | None:
+        found = stack.json("els", "cases", "--release", identifier, token=elsa)
+        return [c for c in found if c["environment"] == "production"] or None
+
+    [opened] = until(case, "els-svc to open a case")
+    observed = stack.json(
+        "els", "observe", opened["id"], "--metric", "desk_calls", "--value", "3", token=elsa
+    )
+    assert observed["id"] == opened["id"]
+    assert stack.ferry("els", "cases", token=elsa).stdout.count(opened["id"][:8]) == 1
+
+    calendar = tmp_path / "schedule.ics"
+    written = stack.json("schedule", "ics", "-o", str(calendar), token=rita)
+    text = calendar.read_text()
+    assert written["events"] == text.count("BEGIN:VEVENT") >= 2
+    assert text.startswith("BEGIN:VCALENDAR")
+    assert identifier in text
+    assert stack.ferry("schedule", "ics", token=rita).stdout.startswith("BEGIN:VCALENDAR")
+
+
+def test_list_follows_the_pages(stack: Stack, tmp_path: Path) -> None:
+    rita = stack.token("rita", "release-manager")
+    name = f"List {uuid.uuid4().hex[:8]}"
+    for n in range(3):
+        stack.ferry("release", "plan", str(plan_file(tmp_path, f"1.{n}.0", name=name)), token=rita)
+    first = stack.json("release", "list", "--name", name, "--limit", "2", token=rita)
+    assert len(first["items"]) == 2
+    assert first["next"]
+    every = stack.json("release", "list", "--name", name, "--limit", "2", "--all", token=rita)
+    assert sorted(r["version"] for r in every["items"]) == ["1.0.0", "1.1.0", "1.2.0"]
+    assert every["next"] is None
+    shown = stack.ferry("release", "list", "--name", name, token=rita).stdout
+    assert shown.count(name) == 3
+
+
+def test_the_documented_plan_file_plans_a_release_once(stack: Stack) -> None:
+    rita = stack.token("rita", "release-manager")
+    example = str(REPO / "docs" / "examples" / "release-plan.yaml")
+    first = stack.json("release", "plan", example, token=rita)
+    assert (first["status"], first["risk"]["likelihood"]) == ("planned", "low")
+    assert len(first["communication_plan"]) == 1
+    # Planned again (say, after a section was refused): the same release, not a second one.
+    second = stack.json("release", "plan", example, token=rita)
+    assert second["id"] == first["id"]
+
+
+def test_refusals_are_explained(stack: Stack, tmp_path: Path) -> None:
+    rita = stack.token("rita", "release-manager", "tester")
+    tess = stack.token("tess", "tester")
+    planned = stack.json("release", "plan", str(plan_file(tmp_path, "4.0.0")), token=rita)
+
+    forbidden = stack.ferry(
+        "release", "approve", planned["identifier"], "--rfc", "RFC-1", token=tess, check=False
+    )
+    assert forbidden.returncode == 1
+    assert "release-svc forbids this" in forbidden.stderr
+    assert "change-authority" in forbidden.stderr
+    assert "your token is for tess with the roles: tester" in forbidden.stderr
+
+    nobody = stack.ferry("release", "show", planned["identifier"], check=False)
+    assert nobody.returncode == 1
+    assert "needs a bearer token and none was given" in nobody.stderr
+
+    stale = stack.ferry(
+        "release",
+        "validate",
+        planned["identifier"],
+        "--kind",
+        "functional",
+        "--evidence",
+        "https://ci.example/1",
+        "--if-match",
+        "1",
+        "--json",
+        token=rita,
+        check=False,
+    )
+    assert stale.returncode == 1
+    error = json.loads(stale.stderr)
+    assert error["status"] == 409
+    assert error["service"] == "release-svc"
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "name: Broken\nversion: '1.0'\nplanned_start: 2026-12-10\nplanned_end: 2026-12-01\n"
+    )
+    invalid = stack.ferry("release", "plan", str(broken), token=rita, check=False)
+    assert invalid.returncode == 1
+    assert "release-svc refused it (422" in invalid.stderr
+    assert "  - planned_end: " in invalid.stderr
+
+    numeric = tmp_path / "numeric.yaml"
+    numeric.write_text(
+        "name: N\nversion: 1.10\nplanned_start: 2026-12-01\nplanned_end: 2026-12-02\n"
+    )
+    misread = stack.ferry("release", "plan", str(numeric), token=rita, check=False)
+    assert misread.returncode == 1
+    assert 'quote it, e.g. version: "1.10"' in misread.stderr
+
+    usage = stack.ferry("release", "approve", planned["identifier"], token=rita, check=False)
+    assert usage.returncode == 2
+    assert "--rfc" in usage.stderr
+
+
+def test_a_push_whose_declared_digest_does_not_match_is_refused(
+    stack: Stack, tmp_path: Path
+) -> None:
+    lib = stack.token("lib", "dml-librarian")
+    media = tmp_path / "tool.bin"
+    media.write_bytes(b"the bytes\n" * 1000)
+    declared = "0" * 64
+    refused = stack.ferry(
+        "media",
+        "push",
+        str(media),
+        "--version",
+        "1.0",
+        "--sha256",
+        declared,
+        token=lib,
+        check=False,
+    )
+    assert refused.returncode == 1
+    assert "dml-svc refused it (422" in refused.stderr
+    assert f"not the declared {declared}: nothing was stored" in refused.stderr
+    missing = stack.ferry(
+        "media",
+        "push",
+        str(media),
+        "--version",
+        "1.0",
+        "--json",
+        "--sha256",
+        declared,
+        token=lib,
+        check=False,
+    )
+    assert json.loads(missing.stderr)["status"] == 422
+    with httpx.Client(headers={"Authorization": f"Bearer {lib}"}) as http:
+        assert http.get(f"{stack.urls['dml']}/media/tool.bin/1.0").status_code == 404
+
+
+def test_a_service_that_does_not_answer_is_named(stack: Stack) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    token = stack.token("rita", "release-manager")
+    down = stack.ferry("release", "list", token=token, check=False, FERRY_RELEASE_URL=nowhere)
+    assert down.returncode == 1
+    assert f"release-svc at {nowhere} is not answering" in down.stderr
+    as_json = stack.ferry(
+        "release", "list", "--json", token=token, check=False, FERRY_RELEASE_URL=nowhere
+    )
+    assert (as_json.stdout, json.loads(as_json.stderr)["service"]) == ("", "release-svc")
+
+
+def test_token_and_schema(stack: Stack, tmp_path: Path) -> None:
+    minted = stack.json(
+        "token", "--sub", "ann", "--role", "viewer", "--state-dir", str(stack.state)
+    )
+    assert (minted["sub"], minted["roles"]) == ("ann", ["viewer"])
+    listed = stack.ferry("release", "list", "--limit", "1", token=minted["token"])
+    assert listed.returncode == 0
+    unknown = stack.ferry("token", "--sub", "ann", "--role", "admin", check=False)
+    assert unknown.returncode == 2
+    assert "admin" in unknown.stderr
+    schema = json.loads(stack.ferry("schema", "ops.signals").stdout)
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    file = tmp_path / "token"
+    file.write_text(minted["token"] + "\n")
+    by_file = stack.ferry(
+        "release", "list", "--limit", "1", check=False, FERRY_TOKEN_FILE=str(file)
+    )
+    assert by_file.returncode == 0, by_file.stderr
