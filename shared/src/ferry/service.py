@@ -21,7 +21,7 @@ from ferry.auth import KeySet, Principal, TokenVerifier, authenticate
 from ferry.consuming import Dispatcher, EventHandler
 from ferry.db import Database, UnitOfWork
 from ferry.envelope import Meta
-from ferry.events import Event
+from ferry.events import Event, asyncapi
 from ferry.kafka import Consumer, Publisher
 from ferry.outbox import OutboxRelay
 from ferry.settings import ServiceSettings
@@ -129,9 +129,16 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     http.install(app, spec.name)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     app.include_router(_health_router(spec, db, publisher, workers))
+    # Beside /openapi.json and, like it, open to all: what travels on the topics.
+    app.add_route("/asyncapi.json", _asyncapi_document, include_in_schema=False)
     for router in spec.routers:
         app.include_router(router)
     return app
+
+
+async def _asyncapi_document(_: Request) -> Response:
+    """The AsyncAPI document of every topic and event (`ferry.events.asyncapi`)."""
+    return Response(asyncapi.document_json(), media_type="application/json")
 
 
 def _jobs(

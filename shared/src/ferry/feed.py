@@ -1,0 +1,96 @@
+"""The event feed's plain parts: resume cursors, filters and Server-Sent Events framing.
+
+A cursor names, for every partition of Ferry's topics read so far, the offset to read next;
+a client that sends it back (`Last-Event-ID`) resumes exactly after the message it came with.
+It is base64url (unpadded) of compact JSON `{"<topic>": [<next offset of partition 0>, ...]}`,
+topics without the deployment's prefix; clients treat it as opaque.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from ferry.errors import BadRequest
+from ferry.kafka import SERVICE_TOPICS
+
+KEEP_ALIVE = b": keep-alive\n\n"
+"""A comment: clients ignore it, proxies see the connection is in use."""
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+"""What ends a line in an event stream (not the other breaks `str.splitlines` knows)."""
+
+Positions = dict[str, list[int]]
+"""Per topic (unprefixed), the next offset to read of each partition, by partition number."""
+
+
+class UnreadableCursor(BadRequest):
+    """A `Last-Event-ID` (or `last_event_id`) that is no cursor this feed gave out."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field}: not a cursor this feed gave out; reconnect without it")
+        self.field = field
+
+    def extensions(self) -> dict[str, Any]:
+        return {"errors": [{"field": self.field, "message": str(self)}]}
+
+
+def encode_cursor(positions: Mapping[str, list[int]]) -> str:
+    """The cursor of `positions`: URL-safe, one line, no padding."""
+    raw = orjson.dumps({topic: positions[topic] for topic in sorted(positions)})
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str, field: str = "Last-Event-ID") -> Positions:
+    """The positions a cursor names; `UnreadableCursor` naming `field` if it is none."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor.strip() + "=" * (-len(cursor.strip()) % 4))
+        positions = orjson.loads(raw)
+    except (ValueError, binascii.Error) as exc:
+        raise UnreadableCursor(field) from exc
+    if not isinstance(positions, dict) or not positions:
+        raise UnreadableCursor(field)
+    for topic, offsets in positions.items():
+        if topic not in SERVICE_TOPICS or not isinstance(offsets, list):
+            raise UnreadableCursor(field)
+        if not all(type(offset) is int and offset >= 0 for offset in offsets):
+            raise UnreadableCursor(field)
+    return positions
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which events a client asked for: of these types (empty: all), of this release (None:
+    any). An event is a release's when it is on `release.events` with the release as its
+    subject, or names the release in `data.release_id`."""
+
+    types: Collection[str] = ()
+    release_id: UUID | None = None
+
+    def matches(self, topic: str, event: Mapping[str, Any]) -> bool:
+        """Whether the CloudEvent `event` read from `topic` (unprefixed) is wanted."""
+        if self.types and event.get("type") not in self.types:
+            return False
+        if self.release_id is None:
+            return True
+        wanted = str(self.release_id)
+        if topic == "release.events" and event.get("subject") == wanted:
+            return True
+        data = event.get("data")
+        return isinstance(data, Mapping) and str(data.get("release_id")) == wanted
+
+
+def sse_message(event_type: str, data: str, cursor: str) -> bytes:
+    """One Server-Sent Events message: `id`, `event` and the data, one `data:` line per line."""
+    # A line break inside a field would end it early and let the rest pose as other fields.
+    event_type = _LINE_BREAK.sub(" ", event_type)
+    lines = [f"id: {cursor}", f"event: {event_type}"]
+    lines += [f"data: {line}" for line in _LINE_BREAK.split(data)]
+    return ("\n".join(lines) + "\n\n").encode()
