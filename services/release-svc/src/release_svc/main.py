@@ -8,12 +8,21 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from ferry.events.change import ChangeApproved, ChangeRejected
-from ferry.events.deploy import DeploymentCompleted
+from ferry.events.deploy import (
+    DeploymentAborted,
+    DeploymentCompleted,
+    DeploymentFailed,
+    DeploymentRolledBack,
+    EnvironmentDefined,
+)
 from ferry.events.dml import MediaRevoked, MediaStaged, ReleaseAvailable
 from ferry.events.els import ElsExited, ElsStarted
 from ferry.service import ServiceSpec, create_app
 from release_svc import communications, consumers
 from release_svc.api import (
+    dashboard,
+    delivery,
+    events,
     feeds,
     freezes,
     history,
@@ -43,6 +52,9 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
             schedule.router,
             feeds.router,
             history.router,
+            events.router(settings),
+            delivery.router,
+            dashboard.router,
         ],
         publishes="release.events",
         consumes={
@@ -51,7 +63,13 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
                 MediaRevoked: consumers.on_media_revoked,
                 ReleaseAvailable: consumers.on_release_available,
             },
-            "deploy.events": {DeploymentCompleted: consumers.on_deployment_completed},
+            "deploy.events": {
+                DeploymentCompleted: consumers.on_deployment_completed,
+                DeploymentFailed: consumers.on_deployment_failed,
+                DeploymentAborted: consumers.on_deployment_failed,
+                DeploymentRolledBack: consumers.on_deployment_rolled_back,
+                EnvironmentDefined: consumers.on_environment_defined,
+            },
             "els.events": {
                 ElsStarted: consumers.on_els_started,
                 ElsExited: consumers.on_els_exited,

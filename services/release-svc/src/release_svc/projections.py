@@ -38,7 +38,9 @@ async def _aggregate_ids(uow: UnitOfWork, prefix: str) -> list[UUID]:
 async def rebuild(uow: UnitOfWork) -> int:
     """Recreate the release list, dependency graph, schedule and freeze list from the event
     streams; the number of releases. What was announced of communication plans is history,
-    kept as it is; their due times are brought up to date."""
+    kept as it is; their due times are brought up to date. The delivery metrics' tables come
+    from deploy-svc's events, not these streams: replaying `deploy.events` rebuilds them
+    (`adapters.delivery`)."""
     for table in ("release_list", "release_dependencies", "deployment_windows", "freeze_periods"):
         await uow.execute(f'DELETE FROM "{uow.schema}".{table}')
     for freeze_id in await _aggregate_ids(uow, "freeze"):

@@ -1,0 +1,223 @@
+"""The dashboard in a real browser: it loads, shows a release made through the API, follows
+a deployment's waves live from the feed, and draws Early Life Support and delivery metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from ferry.events import Event
+from ferry.events.deploy import (
+    DeploymentCompleted,
+    DeploymentScheduled,
+    DeploymentStarted,
+    EnvironmentDefined,
+    Strategy,
+    TargetDeployed,
+    Wave,
+    WaveStarted,
+    WaveVerified,
+)
+from ferry.events.els import (
+    Criterion,
+    ElsCriteriaAgreed,
+    ElsObservationRecorded,
+    ElsStarted,
+    Period,
+)
+from release_svc.config import Settings as ReleaseSettings
+from release_svc.main import spec as release_spec
+from tests.support.infra import Infra
+from tests.support.services import publish, serving, settings
+
+TODAY = datetime.now(UTC).date()
+PLAN = {
+    "name": "Payments dashboard",
+    "version": "2026.12.0",
+    "planned_start": TODAY.isoformat(),
+    "planned_end": (TODAY + timedelta(days=20)).isoformat(),
+}
+
+
+async def wait_for(
+    driver: webdriver.Chrome,
+    what: str,
+    check: Callable[[webdriver.Chrome], Any],
+    timeout: float = 30,
+) -> Any:
+    """Wait, off the event loop (which serves the page), until `check` holds."""
+    try:
+        return await asyncio.to_thread(WebDriverWait(driver, timeout, 0.2).until, check)
+    except TimeoutException:
+        shown = driver.find_element(By.TAG_NAME, "main").text
+        live = driver.find_element(By.ID, "live")
+        console = "\n".join(entry["message"] for entry in driver.get_log("browser"))
+        raise AssertionError(
+            f"the page never showed {what}; the feed is {live.text} ({live.get_attribute('title')})"
+            f", its console says:\n{console}\nand it shows:\n{shown}"
+        ) from None
+
+
+def text_of(css: str) -> Callable[[webdriver.Chrome], str]:
+    return lambda d: " ".join(e.text for e in d.find_elements(By.CSS_SELECTOR, css))
+
+
+async def test_the_dashboard_shows_releases_and_follows_a_deployment_live(
+    infra: Infra, topic_prefix: str, browser: webdriver.Chrome
+) -> None:
+    spec = release_spec(settings(ReleaseSettings, infra, topic_prefix))
+    manager = infra.issuer.bearer("rita", "release-manager")
+    viewer = infra.issuer.mint("vic", ["viewer"])
+    deploy_topic, els_topic = f"{topic_prefix}deploy.events", f"{topic_prefix}els.events"
+
+    async def deploy(*events: Event) -> None:
+        await publish(infra, deploy_topic, *events, actor="service:deploy-svc")
+
+    async with serving(spec, headers=manager) as api:
+        created = await api.post("/releases", json=PLAN)
+        assert created.status_code == 201
+        release = created.json()
+        start = datetime.now(UTC) + timedelta(days=2)
+        windows = await api.put(
+            f"/releases/{release['id']}/windows",
+            json={
+                "windows": [
+                    {
+                        "environment": "production",
+                        "start": start.isoformat(),
+                        "end": (start + timedelta(hours=3)).isoformat(),
+                    }
+                ]
+            },
+            headers={"If-Match": created.headers["ETag"]},
+        )
+        assert windows.status_code == 200, windows.text
+        freeze = await api.post(
+            "/freezes",
+            json={
+                "start": (start + timedelta(days=5)).isoformat(),
+                "end": (start + timedelta(days=7)).isoformat(),
+                "reason": "year-end trading peak",
+                "environments": ["production"],
+            },
+        )
+        assert freeze.status_code == 201, freeze.text
+        await deploy(EnvironmentDefined(environment="production", production=True, targets=[]))
+
+        base = str(api.base_url)
+        await asyncio.to_thread(browser.get, f"{base}/dashboard#token={viewer}")
+        identifier = release["identifier"]
+        await wait_for(browser, "the release", lambda d: identifier in text_of("#releases")(d))
+        assert "planned" in text_of("#releases .state-group")(browser)
+        await wait_for(browser, "its window", lambda d: identifier in text_of("#calendar")(d))
+        assert "year-end trading peak" in text_of("#calendar .freezes")(browser)
+        # The token left the address bar as soon as the page read it.
+        assert "token" not in browser.current_url
+        await wait_for(browser, "the feed live", lambda d: text_of("#live")(d) == "live")
+        browser.execute_script("window.stillTheSamePage = true")
+
+        # A deployment starts: its first target lands.
+        ids = {
+            "deployment_id": uuid.uuid4(),
+            "release_id": uuid.UUID(release["id"]),
+            "environment": "production",
+        }
+        waves = [Wave(targets=["web-1", "web-2"]), Wave(targets=["web-3"])]
+        await deploy(
+            DeploymentScheduled(
+                **ids,
+                release_version=PLAN["version"],
+                strategy=Strategy.PHASED,
+                waves=waves,
+                scheduled_start=datetime.now(UTC),
+                requested_by="dora",
+            ),
+            DeploymentStarted(**ids),
+            WaveStarted(**ids, wave=0),
+            TargetDeployed(**ids, wave=0, target="web-1"),
+        )
+        wave = f'[data-deployment="{ids["deployment_id"]}"] [data-wave="0"]'
+        first = await wait_for(
+            browser,
+            "the first target deployed",
+            lambda d: d.find_elements(By.CSS_SELECTOR, f'{wave}[data-deployed="1"]'),
+            timeout=60,  # the feed finds a topic created just now within 30 s at worst
+        )
+        assert "1/2 running" in first[0].text
+        assert identifier in text_of(f'[data-deployment="{ids["deployment_id"]}"]')(browser)
+
+        # The wave goes on: the page follows without a reload.
+        await deploy(
+            TargetDeployed(**ids, wave=0, target="web-2"),
+            WaveVerified(**ids, wave=0),
+            WaveStarted(**ids, wave=1),
+        )
+        await wait_for(
+            browser,
+            "the first wave verified",
+            lambda d: d.find_elements(By.CSS_SELECTOR, f'{wave}[data-state="verified"]'),
+        )
+        assert "2/3 targets" in text_of(f'[data-deployment="{ids["deployment_id"]}"]')(browser)
+        assert browser.execute_script("return window.stillTheSamePage") is True
+
+        # It completes: delivery metrics count it, and Early Life Support begins.
+        await deploy(
+            TargetDeployed(**ids, wave=1, target="web-3"),
+            WaveVerified(**ids, wave=1),
+            DeploymentCompleted(**ids, completed_at=datetime.now(UTC), deployed_by="dora"),
+        )
+        await wait_for(
+            browser,
+            "the deployment completed",
+            lambda d: d.find_elements(
+                By.CSS_SELECTOR,
+                f'[data-deployment="{ids["deployment_id"]}"][data-state="completed"]',
+            ),
+        )
+        await wait_for(
+            browser,
+            "a completed deployment in the metrics",
+            lambda d: "1 completed" in text_of('[data-metric="deployment_frequency"]')(d),
+        )
+        assert "production" in text_of("#metrics")(browser)
+
+        case = {
+            "case_id": uuid.uuid4(),
+            "release_id": ids["release_id"],
+            "environment": "production",
+        }
+        criterion = Criterion(metric="errors", baseline=10, tolerance=0.5, period=Period.MINUTE)
+        now = datetime.now(UTC)
+        await publish(
+            infra,
+            els_topic,
+            ElsStarted(**case, deployment_id=ids["deployment_id"], started_at=now),
+            ElsCriteriaAgreed(
+                **case,
+                criteria=[criterion],
+                agreed_by_deployment="dora",
+                agreed_by_operations="otto",
+            ),
+            ElsObservationRecorded(
+                **case, observation_id="o-1", metric="errors", value=4, observed_at=now
+            ),
+            actor="service:els-svc",
+        )
+        chart = f'[data-case="{case["case_id"]}"] [data-metric="errors"] svg'
+        drawn = await wait_for(
+            browser,
+            "the ELS metric against its baseline",
+            lambda d: d.find_elements(By.CSS_SELECTOR, f"{chart} rect.value"),
+        )
+        assert drawn[0].get_attribute("data-value") == "4"
+        svg = browser.find_element(By.CSS_SELECTOR, chart)
+        assert (svg.get_attribute("data-baseline"), svg.get_attribute("data-limit")) == ("10", "15")
+        assert browser.execute_script("return window.stillTheSamePage") is True

@@ -1,0 +1,140 @@
+"""Delivery metrics from the deployments deploy-svc reports on `deploy.events`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ferry.events import Event
+from ferry.events.deploy import (
+    DeploymentCompleted,
+    DeploymentFailed,
+    DeploymentRolledBack,
+    EnvironmentDefined,
+)
+from ferry.kafka import Message, Publisher
+from ferry.testing import envelope_for
+from release_svc.config import Settings as ReleaseSettings
+from release_svc.main import spec as release_spec
+from tests.support.infra import Infra
+from tests.support.services import eventually, serving, settings
+
+DAY = timedelta(days=1)
+PLAN = {"version": "1.0", "planned_start": "2026-12-01", "planned_end": "2026-12-02"}
+
+
+async def publish_at(infra: Infra, topic: str, *timed: tuple[Event, datetime]) -> None:
+    """Publish each event as deploy-svc would have at the time given."""
+    publisher = Publisher(infra.kafka_bootstrap, "test-publisher")
+    try:
+        envelopes = [
+            envelope_for(event, actor="service:deploy-svc").model_copy(update={"time": at})
+            for event, at in timed
+        ]
+        await publisher.publish([Message(topic, e.subject, e.to_json()) for e in envelopes])
+    finally:
+        await publisher.close()
+
+
+def of(release: uuid.UUID, environment: str = "production") -> dict[str, Any]:
+    return {"deployment_id": uuid.uuid4(), "release_id": release, "environment": environment}
+
+
+async def test_the_four_metrics_come_from_the_deployments_reported(
+    infra: Infra, topic_prefix: str
+) -> None:
+    spec = release_spec(settings(ReleaseSettings, infra, topic_prefix))
+    manager = infra.issuer.bearer("rita", "release-manager")
+    async with serving(spec, headers=infra.issuer.bearer("vic", "viewer")) as api:
+        a, b, c = [
+            uuid.UUID(
+                (await api.post("/releases", json={**PLAN, "name": n}, headers=manager)).json()[
+                    "id"
+                ]
+            )
+            for n in ("A", "B", "C")
+        ]
+        now = datetime.now(UTC)
+        b3 = of(b)
+        await publish_at(
+            infra,
+            f"{topic_prefix}deploy.events",
+            (EnvironmentDefined(environment="production", production=True, targets=[]), now),
+            (EnvironmentDefined(environment="production-eu", production=True, targets=[]), now),
+            (EnvironmentDefined(environment="staging", production=False, targets=[]), now),
+            # A reaches production now, after it was planned: its lead time.
+            (DeploymentCompleted(**of(a), completed_at=now), now),
+            (DeploymentCompleted(**of(a, "staging"), completed_at=now - DAY), now - DAY),
+            # B was first deployed long ago; a new deployment is rolled back, the next is good.
+            (DeploymentCompleted(**of(b), completed_at=now - 40 * DAY), now - 40 * DAY),
+            (DeploymentRolledBack(**of(b)), now - 2 * DAY),
+            (DeploymentCompleted(**b3, completed_at=now - DAY), now - DAY),
+            # C fails in another production environment, with nothing good there since.
+            (DeploymentFailed(**of(c, "production-eu"), reason="media did not verify"), now),
+            # A redelivery of B's good deployment, as a replay of the topic would bring.
+            (DeploymentCompleted(**b3, completed_at=now - DAY), now - DAY),
+        )
+
+        async def all_counted() -> dict[str, Any] | None:
+            answer = await api.get("/delivery-metrics")
+            assert answer.status_code == 200, answer.text
+            body: dict[str, Any] = answer.json()
+            return body if body["change_failure_rate"]["finished"] == 4 else None
+
+        metrics = await eventually(all_counted, what="the deployments counted")
+        assert metrics["environments"] == ["production", "production-eu"]
+        assert metrics["days"] == 30
+        assert metrics["deployment_frequency"]["deployments"] == 2
+        assert metrics["deployment_frequency"]["per_week"] == 2 * 7 / 30
+        assert metrics["change_failure_rate"] == {"finished": 4, "failed": 2, "rate": 0.5}
+        restore = metrics["time_to_restore"]
+        assert (restore["count"], restore["median_seconds"], restore["unrestored"]) == (
+            1,
+            DAY.total_seconds(),
+            1,
+        )
+        lead = metrics["lead_time"]
+        assert lead["count"] == 1  # B's first production deployment was before the period
+        assert 0 <= lead["median_seconds"] < 60
+        assert len(metrics["by_day"]) == 31
+        assert metrics["by_day"][-1] == {"day": now.date().isoformat(), "completed": 1, "failed": 1}
+
+        staging = (await api.get("/delivery-metrics", params={"environment": "staging"})).json()
+        assert staging["environments"] == ["staging"]
+        assert staging["deployment_frequency"]["deployments"] == 1
+        last_day = (await api.get("/delivery-metrics", params={"days": 1})).json()
+        assert last_day["deployment_frequency"]["deployments"] == 1
+
+
+async def test_the_period_is_checked(infra: Infra, topic_prefix: str) -> None:
+    spec = release_spec(settings(ReleaseSettings, infra, topic_prefix))
+    async with serving(spec, headers=infra.issuer.bearer("aud", "auditor")) as api:
+        for days in ("0", "x", "100000"):
+            answer = await api.get("/delivery-metrics", params={"days": days})
+            assert answer.status_code == 422, days
+            assert answer.headers["content-type"] == "application/problem+json"
+        empty = (await api.get("/delivery-metrics")).json()
+        assert empty["environments"] == []
+        assert empty["change_failure_rate"]["rate"] is None
+
+
+async def test_the_dashboard_page_and_its_files_need_no_token(
+    infra: Infra, topic_prefix: str
+) -> None:
+    spec = release_spec(settings(ReleaseSettings, infra, topic_prefix))
+    async with serving(spec) as api:
+        page = await api.get("/dashboard")
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        for name in ("app.js", "api.js", "sse.js", "fold.js", "charts.js", "dom.js"):
+            script = await api.get(f"/dashboard/{name}")
+            assert script.status_code == 200, name
+            assert script.headers["content-type"].startswith("text/javascript")
+        assert (await api.get("/dashboard/dashboard.css")).status_code == 200
+        for missing in ("nothing.js", "..%2Fmain.py", "__init__.py"):
+            answer = await api.get(f"/dashboard/{missing}")
+            assert answer.status_code == 404, missing
+        # The data behind it does.
+        assert (await api.get("/delivery-metrics")).status_code == 401
