@@ -30,7 +30,7 @@ run: install ## The whole stack with a demo release flowing through it; Ctrl-C s
 lint: install ## ruff (lint and format) and mypy --strict
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy shared/src services/*/src bench deploy/local/kafka_admin.py deploy/local/demo.py
+	.venv/bin/mypy shared/src services/*/src bench deploy/local/kafka_admin.py
 
 unit: install ## Unit tests only: no Kafka, no PostgreSQL
 	.venv/bin/pytest shared/tests services

@@ -51,14 +51,23 @@ for name in "${SERVICES[@]}"; do
     pids+=("$!")
 done
 
-urls=()
-for name in "${SERVICES[@]}"; do urls+=("--$name" "http://127.0.0.1:${PORTS[$name]}"); done
-"$FERRY_PYTHON" "$FERRY_LOCAL/demo.py" --state-dir "$FERRY_STATE_DIR" "${urls[@]}" ||
-    die "the demo failed; the services' logs are in $logs"
+# Where the `ferry` command line finds the services (docs/cli.md).
+for name in "${SERVICES[@]}"; do export "FERRY_${name^^}_URL=http://127.0.0.1:${PORTS[$name]}"; done
+"$FERRY_LOCAL/demo.sh" "$FERRY_STATE_DIR" || die "the demo failed; the services' logs are in $logs"
+
+# The dashboard, with a day's viewer token in the URL's fragment (which no server is sent).
+viewer=$("$FERRY_REPO/.venv/bin/ferry" token --sub dashboard --role viewer --ttl 86400 \
+    --state-dir "$FERRY_STATE_DIR")
+dashboard="http://127.0.0.1:${PORTS[release]}/dashboard#token=$viewer"
+if [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} ]] && command -v xdg-open >/dev/null; then
+    xdg-open "$dashboard" >/dev/null 2>&1 || true
+fi
 
 cat >&2 <<MSG
 
-Ferry is running:
+Ferry is running. The dashboard (open it in a browser; it updates live):
+  $dashboard
+
   release-svc  http://127.0.0.1:${PORTS[release]}/docs
   dml-svc      http://127.0.0.1:${PORTS[dml]}/docs
   deploy-svc   http://127.0.0.1:${PORTS[deploy]}/docs
@@ -66,7 +75,8 @@ Ferry is running:
   PostgreSQL   $FERRY_DATABASE_URL
   Kafka        $FERRY_KAFKA_BOOTSTRAP_SERVERS (topics release.events, dml.events, ...)
   logs         $logs/
-  a token     .venv/bin/ferry token --sub you --role release-manager
+  the CLI      export FERRY_TOKEN=\$(.venv/bin/ferry token --sub you --role release-manager)
+               .venv/bin/ferry release list     (docs/cli.md)
 Press Ctrl-C to stop everything.
 MSG
 # Wait until Ctrl-C, or until a service dies (then say which, and stop the rest).
