@@ -12,7 +12,7 @@ import pytest
 from ferry.audit.chain import canonical, digest, intact
 from ferry.envelope import Envelope, Meta
 from ferry.events.release import ReleasePlanned
-from ferry.eventstore import _metadata, envelope_from_row, seal
+from ferry.eventstore import PostgresEventStore, StreamHeads, _metadata, envelope_from_row, seal
 from ferry.testing import InMemoryEventStore, release_planned
 
 AWKWARD: dict[str, Any] = {
@@ -126,6 +126,32 @@ def test_seal_chains_a_batch_after_the_head() -> None:
     assert [e.streamversion for e in batch] == [3, 4, 5]
     assert [e.prevhash for e in batch] == ["cd" * 32, batch[0].hash, batch[1].hash]
     assert all(e.streamid == "release-x" and intact(e) for e in batch)
+
+
+def test_an_event_with_no_correlation_id_is_sealed_as_its_envelope_reads() -> None:
+    [event] = seal("release-svc", "release-x", 0, [release_planned()], Meta("rita", ""))
+    assert event.correlationid == str(event.id)
+    assert intact(event)
+
+
+class _Deferring:
+    """A unit of work that only takes deferred writes: an append to a new stream needs no
+    more of it."""
+
+    def defer(self, write: Any) -> None:
+        pass
+
+
+async def test_a_rolled_back_append_is_not_shared_as_a_head() -> None:
+    heads = StreamHeads()
+    store = PostgresEventStore(_Deferring(), "s", "release-svc", heads)  # type: ignore[arg-type]
+    [event] = await store.append("release-x", 0, [release_planned()], Meta("rita", "c-1"))
+    store.rolled_back()
+    store.committed()  # a later commit in the same unit of work (as consumers do)
+    assert heads.hash_at("release-x", 1) is None
+    [event] = await store.append("release-x", 0, [release_planned()], Meta("rita", "c-1"))
+    store.committed()
+    assert heads.hash_at("release-x", 1) == (event.hash,)
 
 
 async def test_the_in_memory_store_chains_like_the_real_one() -> None:

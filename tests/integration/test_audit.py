@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 from uuid import UUID, uuid4
@@ -156,6 +157,17 @@ async def test_a_clean_log_reports_what_it_verified(release_svc: Service) -> Non
     assert (store.events, store.unchained) == (total, 0)
     assert store.streams >= 2  # the two releases, and whatever else release-svc keeps
     assert (kafka.events, kafka.streams) == (store.events, store.streams)
+
+
+async def test_a_store_whose_topic_is_absent_cannot_pass(release_svc: Service) -> None:
+    await written(release_svc, releases=1)
+    elsewhere = replace(release_svc.source, topic=f"absent-{uuid.uuid4().hex}.events")
+    report = await verify(
+        release_svc.infra.database_url, release_svc.infra.kafka_bootstrap, [elsewhere]
+    )
+    assert not report.ok
+    [problem] = report.problems
+    assert (problem.where, problem.source, problem.kind) == ("kafka", elsewhere.topic, "missing")
 
 
 class Awkward(Event):

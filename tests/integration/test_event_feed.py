@@ -206,6 +206,27 @@ async def test_a_client_resumes_exactly_after_the_last_message_it_got(
     assert after.data["data"]["deployment_id"] == str(marker.deployment_id)
 
 
+async def test_a_client_that_saw_no_event_yet_resumes_from_where_it_began(
+    feed: httpx.AsyncClient, infra: Infra, topic_prefix: str
+) -> None:
+    """The stream gives its place before any event: a client cut off before the first one
+    it wants misses nothing published while it reconnects."""
+    query = {"type": "DeploymentStarted"}
+    async with feed.stream("GET", "/events", params=query) as answer:
+        async with asyncio.timeout(30):
+            place = await anext(
+                line.removeprefix("id: ")
+                async for line in answer.aiter_lines()
+                if line.startswith("id: ")
+            )
+    missed = started(uuid.uuid4())
+    await publish(infra, f"{topic_prefix}deploy.events", missed)
+    headers = {"Last-Event-ID": place}
+    async with feed.stream("GET", "/events", params=query, headers=headers) as answer:
+        [got] = await Reader(answer).take(1)
+    assert got.data["data"]["deployment_id"] == str(missed.deployment_id)
+
+
 async def test_an_unreadable_cursor_is_a_400_naming_where_it_came_from(
     feed: httpx.AsyncClient,
 ) -> None:

@@ -180,7 +180,7 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         self._pending.clear()
-        self.events.appended.clear()
+        self.events.rolled_back()
         tx, self._tx = self._tx, None
         if tx is not None:
             await tx.rollback()

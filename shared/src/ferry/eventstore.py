@@ -102,16 +102,18 @@ def seal(
     now = datetime.now(UTC)
     sealed: list[Envelope] = []
     for offset, event in enumerate(new, start=1):
-        # Every attribute of the envelope: hashed first, so it is built (validated) once.
+        # Every attribute of the envelope: hashed first, so it is built (validated) once;
+        # hence as the envelope would have them (no correlation id: the event's own).
+        event_id = uuid4()
         attributes: dict[str, Any] = {
             "specversion": "1.0",
-            "id": uuid4(),
+            "id": event_id,
             "source": source,
             "type": event.type,
             "time": now,
             "subject": event.aggregate_id(),
             "datacontenttype": "application/json",
-            "correlationid": meta.correlation_id,
+            "correlationid": meta.correlation_id or str(event_id),
             "causationid": meta.causation_id,
             "actor": meta.actor,
             "actorroles": ",".join(meta.roles) or None,
@@ -330,6 +332,12 @@ class PostgresEventStore:
         _saw(self._heads, stream_id, sealed[-1].streamversion, sealed[-1].hash)
         self.appended.extend(sealed)
         return sealed
+
+    def rolled_back(self) -> None:
+        """The unit of work rolled back: what it appended is not, nor are heads it read
+        worth sharing (a commit after the rollback shares only what follows it)."""
+        self.appended.clear()
+        self._heads = {}
 
     def committed(self) -> None:
         """The unit of work committed: what it read and wrote is now known to be true."""

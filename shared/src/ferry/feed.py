@@ -21,8 +21,14 @@ import orjson
 from ferry.errors import BadRequest
 from ferry.kafka import SERVICE_TOPICS
 
-KEEP_ALIVE = b": keep-alive\n\n"
-"""A comment: clients ignore it, proxies see the connection is in use."""
+
+def sse_position(cursor: str) -> bytes:
+    """A message of only an `id` and a comment: no event for the client, but its place (the
+    `Last-Event-ID` it resumes with), and a sign to proxies that the connection is in use.
+    Sent first, so a client that sees no event before the stream ends does not resume at
+    "now" and miss what came meanwhile, and as the keep-alive."""
+    return f": keep-alive\nid: {cursor}\n\n".encode()
+
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 """What ends a line in an event stream (not the other breaks `str.splitlines` knows)."""
@@ -60,7 +66,8 @@ def decode_cursor(cursor: str, field: str = "Last-Event-ID") -> Positions:
     for topic, offsets in positions.items():
         if topic not in SERVICE_TOPICS or not isinstance(offsets, list):
             raise UnreadableCursor(field)
-        if not all(type(offset) is int and offset >= 0 for offset in offsets):
+        # Kafka's offsets are signed 64-bit: a larger one would fail only once streaming.
+        if not all(type(offset) is int and 0 <= offset < 2**63 for offset in offsets):
             raise UnreadableCursor(field)
     return positions
 

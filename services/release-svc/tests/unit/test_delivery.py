@@ -91,15 +91,16 @@ def test_time_to_restore_runs_to_the_next_good_deployment_in_the_same_environmen
     deployments = [
         deployment(rolled_back=failure),
         deployment(environment="production-eu", completed=failure + HOUR),  # elsewhere
-        deployment(completed=failure + 2 * HOUR, rolled_back=failure + 3 * HOUR),  # bad again
-        deployment(completed=failure + 5 * HOUR),
+        # Good at +2 h (which restores the first failure), rolled back at +3 h: failed anew.
+        deployment(completed=failure + 2 * HOUR, rolled_back=failure + 3 * HOUR),
+        deployment(completed=failure + 6 * HOUR),
         deployment(failed=NOW - HOUR),  # not restored yet
     ]
     metrics = measure(deployments, {}, PERIOD)
     restore = metrics.time_to_restore
     assert restore.count == 2
-    # failure → +5 h, and the second failure (+3 h) → +5 h.
-    assert restore.median_seconds == (5 * HOUR + 2 * HOUR).total_seconds() / 2
+    # failure → +2 h, and the second failure (+3 h) → +6 h.
+    assert restore.median_seconds == (2 * HOUR + 3 * HOUR).total_seconds() / 2
     assert metrics.unrestored == 1
 
 

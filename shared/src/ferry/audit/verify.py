@@ -113,7 +113,22 @@ async def verify(database_url: str, bootstrap_servers: str, of: Sequence[Source]
             await _check_store(conn, source, published[source.topic], report)
     finally:
         await conn.close()
+    _without_their_topic(of, report)
     return report
+
+
+def _without_their_topic(of: Sequence[Source], report: Report) -> None:
+    """A store holding events whose topic is absent (a wrong prefix, a deleted topic) is a
+    problem: nothing shows whether it lost its latest events."""
+    checked = {(c.where, c.source): c for c in report.checked}
+    for source in of:
+        stored = checked[("store", source.schema)].events
+        if stored and not checked[("kafka", source.topic)].exists:
+            detail = (
+                f"the topic does not exist, though {source.schema} holds {stored} events: "
+                "their copies cannot be compared, nor a lost end of a stream found"
+            )
+            report.problems.append(Problem("kafka", source.topic, "", 0, "missing", detail))
 
 
 def check_stream(

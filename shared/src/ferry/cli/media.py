@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 from rich.console import Console
@@ -110,7 +111,7 @@ def push(
             answer = client.send(
                 "dml",
                 "PUT",
-                f"/media/{label}/{version}",
+                f"/media/{quote(label, safe='')}/{quote(version, safe='')}",
                 params={"kind": kind, "supplier": supplier},
                 content=_read(file, progress, task, sent),
                 headers=headers,

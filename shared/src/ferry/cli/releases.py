@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 from uuid import UUID
 
 import typer
@@ -95,7 +96,10 @@ def _resolved(client: Client, step: FollowUp) -> dict[str, Any]:
         media = []
         for item in step.body["media"]:
             if isinstance(item, dict) and "sha256" not in item and {"name", "version"} <= set(item):
-                held = client.get("dml", f"/media/{item['name']}/{item['version']}").json()
+                held = client.get(
+                    "dml",
+                    f"/media/{quote(item['name'], safe='')}/{quote(item['version'], safe='')}",
+                ).json()
                 item = {**item, "sha256": held["sha256"]}
             media.append(item)
         return {"media": media}

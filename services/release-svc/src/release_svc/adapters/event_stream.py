@@ -13,7 +13,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from ferry.feed import KEEP_ALIVE, Filter, Positions, encode_cursor, sse_message
+from ferry.feed import Filter, Positions, encode_cursor, sse_message, sse_position
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +110,11 @@ class EventStream:
         poll: float = 1.0,
         rescan: float = 30.0,
     ) -> AsyncIterator[bytes]:
-        """The events `wanted` as SSE messages, each with the cursor after it; a comment
-        every `keep_alive` seconds without one. Ends when `stopping` is set."""
+        """The events `wanted` as SSE messages, each with the cursor after it; the cursor
+        alone first, and every `keep_alive` seconds without an event. Ends when `stopping`
+        is set."""
         last_sent = last_scan = time.monotonic()
+        yield sse_position(encode_cursor(self._positions))
         while not stopping.is_set():
             try:
                 if time.monotonic() - last_scan >= rescan:
@@ -135,7 +137,7 @@ class EventStream:
                         yield message
             if time.monotonic() - last_sent >= keep_alive:
                 last_sent = time.monotonic()
-                yield KEEP_ALIVE
+                yield sse_position(encode_cursor(self._positions))
 
     def _message(
         self, topic: str, tp: TopicPartition, offset: int, value: bytes | None, wanted: Filter

@@ -68,8 +68,9 @@ def router(settings: ServiceSettings) -> APIRouter:
         responses={
             200: {
                 "description": "Server-Sent Events: `id` (the cursor to resume after it), `event` "
-                "(the event type) and `data` (the CloudEvents envelope as on Kafka); a "
-                "`: keep-alive` comment every 15 s without events",
+                "(the event type) and `data` (the CloudEvents envelope as on Kafka); first, "
+                "and every 15 s without events, a message of only the `id` (and a "
+                "`: keep-alive` comment), so a client always has a place to resume from",
                 "content": {"text/event-stream": {"schema": {"type": "string"}}},
             },
             **problem_responses(

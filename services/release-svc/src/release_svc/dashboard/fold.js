@@ -139,8 +139,8 @@ export function perPeriod(criterion, observations) {
     .map(([start, values]) => ({ start, value: aggregate(values) }));
 }
 
-/** The limit a criterion's metric must stay within: its baseline, give or take its tolerance. */
+/** The worst value that still holds, as els-svc judges it (`evaluation.limit_of`). */
 export function limitOf(criterion) {
-  const sign = criterion.direction === "at_least" ? -1 : 1;
-  return criterion.baseline * (1 + sign * criterion.tolerance);
+  const margin = Math.abs(criterion.baseline) * criterion.tolerance;
+  return criterion.direction === "at_least" ? criterion.baseline - margin : criterion.baseline + margin;
 }

@@ -179,8 +179,8 @@ def _restore_times(
         after = [
             d.completed_at
             for d in deployments
+            # A good deployment restored service, even if it was rolled back days later.
             if d.environment == failure.environment
-            and d.outcome is Outcome.COMPLETED
             and d.completed_at is not None
             and d.completed_at > failed_at
         ]
