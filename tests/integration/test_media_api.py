@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import uuid4
@@ -217,6 +219,10 @@ async def test_a_scrub_reports_a_blob_whose_bytes_changed(
     await upload(dml, "/media/bad.tar.gz/1.0", CONTENT + b"x")
     damaged = next(p for p in stored(dml_settings) if p.name != SHA)
     damaged.write_bytes(b"y" + damaged.read_bytes()[1:])
+    crashed = dml_settings.media_dir / "blobs" / "incoming" / "crashed-upload"
+    crashed.write_bytes(b"half an upload")
+    long_ago = time.time() - 2 * 3600
+    os.utime(crashed, (long_ago, long_ago))
     asked = await dml.post("/integrity/scrubs")
     assert asked.status_code == 202
 
@@ -226,6 +232,7 @@ async def test_a_scrub_reports_a_blob_whose_bytes_changed(
 
     scrub = await eventually(finished, what="the scrub to finish")
     assert (scrub["total"], scrub["checked"]) == (2, 2)
+    assert not crashed.exists()  # what a crash left of an upload is swept too
     [found] = scrub["corrupted"]  # type: ignore[misc]
     assert (found["name"], found["found"]) == (
         "bad.tar.gz",

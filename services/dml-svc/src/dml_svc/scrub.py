@@ -24,6 +24,8 @@ from ferry.envelope import Meta
 log = logging.getLogger(__name__)
 ACTOR = "service:dml-svc"
 HEARTBEAT_SECONDS = 5.0
+ABANDONED_UPLOAD = timedelta(hours=1)
+"""How long an upload's temporary file may go unwritten before a scrub removes it."""
 POLL_SECONDS = 1.0
 
 
@@ -74,6 +76,8 @@ class Scrubber:
             await uow.commit()
         if scrub is None:
             return False
+        if swept := await self._blobs.sweep(ABANDONED_UPLOAD):
+            log.warning("scrub: removed %d uploads left unfinished by a crash", swept)
         corrupted: list[dict[str, Any]] = []
         beat, checked = time.monotonic(), 0
         for sha256, media in blobs.items():

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -97,3 +100,18 @@ async def test_a_download_left_early_stops_cleanly(tmp_path: Path) -> None:
     first = await anext(download)
     assert first == content[:CHUNK]
     await download.aclose()  # the client went away: the read-ahead is waited for, not lost
+
+
+async def test_a_sweep_removes_only_uploads_abandoned_long_enough(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    assert await store.sweep(timedelta(hours=1)) == 0  # no incoming folder yet
+    blob = await store.put(chunks(b"kept"), limit=10)
+    incoming = tmp_path / "incoming"
+    abandoned, under_way = incoming / "crashed", incoming / "writing"
+    abandoned.write_bytes(b"half of it")
+    under_way.write_bytes(b"more to come")
+    two_hours_ago = time.time() - 7200
+    os.utime(abandoned, (two_hours_ago, two_hours_ago))
+    assert await store.sweep(timedelta(hours=1)) == 1
+    assert sorted(p.name for p in incoming.iterdir()) == ["writing"]
+    assert await store.verify(blob.sha256) == blob.sha256

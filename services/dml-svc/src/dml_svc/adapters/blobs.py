@@ -7,10 +7,13 @@ filesystem. An S3-compatible store could implement the same protocol.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
+import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -62,6 +65,11 @@ class BlobStore(Protocol):
 
     async def verify(self, sha256: str) -> str:
         """The blob's digest as it now is on disk ("missing" if it is gone)."""
+        ...
+
+    async def sweep(self, untouched_for: timedelta) -> int:
+        """Remove what uploads cut short by a crash left behind (an upload that ends in the
+        process cleans up itself), once untouched for `untouched_for`; how many."""
         ...
 
 
@@ -135,6 +143,19 @@ class LocalBlobStore:
 
     async def exists(self, sha256: str) -> bool:
         return self._path(sha256).is_file()
+
+    async def sweep(self, untouched_for: timedelta) -> int:
+        # An upload under way writes its file all the time: an old one is abandoned.
+        return await asyncio.to_thread(self._sweep, time.time() - untouched_for.total_seconds())
+
+    def _sweep(self, before: float) -> int:
+        swept = 0
+        for leftover in self._incoming.glob("*") if self._incoming.is_dir() else ():
+            with contextlib.suppress(FileNotFoundError):
+                if leftover.stat().st_mtime < before:
+                    leftover.unlink()
+                    swept += 1
+        return swept
 
     async def verify(self, sha256: str) -> str:
         try:
