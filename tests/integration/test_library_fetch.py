@@ -152,6 +152,18 @@ async def test_fetches_into_one_folder_take_turns(release: Available) -> None:
     assert finished == ["first", "second"]
 
 
+async def test_a_pinned_key_is_the_only_one_trusted(release: Available) -> None:
+    url = str(release.dml.base_url)
+    other = key_id_of(Ed25519PrivateKey.generate().public_key())
+    pinned_elsewhere = Library(url, release.token, release.work, pinned_key_id=other)
+    with pytest.raises(LibraryRefused, match="not the pinned"):
+        await pinned_elsewhere.fetch(release.release_id, release.signed)
+    assert release.leftovers() == []
+    pinned = Library(url, release.token, release.work, pinned_key_id=release.signed.key_id)
+    artifacts = await pinned.fetch(release.release_id, release.signed)
+    assert {name: path.read_bytes() for name, path in artifacts.media.items()} == MEDIA
+
+
 async def test_a_tampered_blob_is_refused(release: Available) -> None:
     blob = release.blob("payments-api.tar.gz")
     blob.chmod(0o644)

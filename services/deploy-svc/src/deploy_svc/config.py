@@ -31,6 +31,11 @@ class Settings(ServiceSettings):
     dml_token_file: Path | None = Field(None, validation_alias="FERRY_DEPLOY_DML_TOKEN_FILE")
     """The service identity's bearer token (role `deployer`) for dml-svc, read at each request
     so a rotated token needs no restart."""
+    dml_key_id: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", validation_alias="FERRY_DEPLOY_DML_KEY_ID"
+    )
+    """The DML's signing key (its id, as `GET /library/signing-key` names it): manifests
+    signed with another are refused. Unset, the key the DML serves is trusted."""
     work_dir: Path = Field(Path(".ferry/dev/deploy-work"), validation_alias="FERRY_DEPLOY_WORK_DIR")
     """Where fetched and verified media wait for the drivers, a folder per deployment."""
     lease_seconds: float = Field(30, gt=0, validation_alias="FERRY_DEPLOY_LEASE_SECONDS")

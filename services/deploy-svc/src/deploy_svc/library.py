@@ -125,8 +125,10 @@ class Library:
         *,
         timeout: float = 60,
         transport: httpx.AsyncBaseTransport | None = None,
+        pinned_key_id: str | None = None,
     ) -> None:
         self._url = dml_url.rstrip("/")
+        self._pinned_key_id = pinned_key_id
         self._token_file = token_file
         self._work_dir = work_dir
         self._timeout = timeout
@@ -135,7 +137,12 @@ class Library:
 
     @classmethod
     def of(cls, settings: Settings) -> Library:
-        return cls(settings.dml_url, settings.dml_token_file, settings.work_dir)
+        return cls(
+            settings.dml_url,
+            settings.dml_token_file,
+            settings.work_dir,
+            pinned_key_id=settings.dml_key_id,
+        )
 
     def folder(self, key: UUID | str) -> Path:
         """Where `fetch(..., key=key)` puts the media."""
@@ -160,6 +167,11 @@ class Library:
             base_url=self._url, timeout=self._timeout, transport=self._transport
         ) as client:
             public_key_pem, key_id = await self._signing_key(client)
+            if self._pinned_key_id is not None and key_id != self._pinned_key_id:
+                raise LibraryRefused(
+                    f"the DML signs with key {key_id}, not the pinned {self._pinned_key_id} "
+                    "(FERRY_DEPLOY_DML_KEY_ID)"
+                )
             manifest = verify(signed, public_key_pem, key_id, release_id)
             if await asyncio.to_thread(_intact, final, signed.manifest, manifest):
                 return _artifacts(manifest, final)
