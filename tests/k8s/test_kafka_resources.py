@@ -79,6 +79,9 @@ def test_strimzi_topics_and_users(rendered: Rendered) -> None:
         needed = {("topic", t, "Read") for t in spec.consumes}
         if spec.consumes:
             needed.add(("group", spec.name, "Read"))
+        for name, topics in spec.projections.items():
+            needed |= {("topic", t, "Read") for t in topics}
+            needed.add(("group", f"{spec.name}.{name}", "Read"))
         if spec.publishes:
             needed.add(("topic", spec.publishes, "Write"))
         assert needed <= granted, f"KafkaUser ferry-{spec.name} lacks {needed - granted}"

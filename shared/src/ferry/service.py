@@ -46,6 +46,13 @@ class ServiceSpec:
     """The topic its outbox relays to (unprefixed), or None for a service that publishes nothing."""
     consumes: Mapping[str, Mapping[type[Event], EventHandler]] = field(default_factory=dict)
     """Per topic (unprefixed): the event types it handles and their handlers."""
+    projections: Mapping[str, Mapping[str, Mapping[type[Event], EventHandler]]] = field(
+        default_factory=dict
+    )
+    """Read models kept from topics by consumers of their own, by name, each like `consumes`:
+    its own consumer group and inbox (`<service>.<name>`), so one added later reads every
+    event from the topics' beginning, not only those after it, nor misses those the service
+    had handled before."""
     jobs: Mapping[str, Job] = field(default_factory=dict)
     """Its own background jobs, by name: run beside the relay and consumers, and reported by
     `/readyz` should one end."""
@@ -148,15 +155,21 @@ def _jobs(
     jobs: list[tuple[str, Coroutine[Any, Any, None]]] = []
     if relay is not None:
         jobs.append(("outbox-relay", relay.run()))
-    handlers = {t: h for per_topic in spec.consumes.values() for t, h in per_topic.items()}
-    if spec.consumes:
+    consumers = {"consumer": (spec.name, spec.consumes)} | {
+        f"consumer-{name}": (f"{spec.name}.{name}", topics)
+        for name, topics in spec.projections.items()
+    }
+    for job, (group, consumes) in consumers.items():
+        if not consumes:
+            continue
+        handlers = {t: h for per_topic in consumes.values() for t, h in per_topic.items()}
         consumer = Consumer(
             settings.kafka_bootstrap_servers,
-            group_id=f"{settings.topic_prefix}{spec.name}",
-            topics=[settings.topic(topic) for topic in spec.consumes],
-            handle=Dispatcher(spec.name, db, handlers),
+            group_id=f"{settings.topic_prefix}{group}",
+            topics=[settings.topic(topic) for topic in consumes],
+            handle=Dispatcher(group, db, handlers),
         )
-        jobs.append(("consumer", consumer.run()))
+        jobs.append((job, consumer.run()))
     jobs.extend((name, job(db)) for name, job in spec.jobs.items())
     return jobs
 

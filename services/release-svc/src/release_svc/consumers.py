@@ -1,6 +1,7 @@
 """What release-svc does with other services' events: the release's life after approval
-(from the DML, deploy-svc and els-svc), the media packages are checked against, the
-deployments the delivery metrics count, and approvals from an external change tool."""
+(from the DML, deploy-svc and els-svc), the media packages are checked against, and
+approvals from an external change tool. (The delivery metrics' deployments are kept by a
+consumer of their own: `release_svc.delivery_projection`.)"""
 
 from __future__ import annotations
 
@@ -11,18 +12,12 @@ from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
 from ferry.errors import NotFound
 from ferry.events.change import ChangeApproved, ChangeDecision, ChangeRejected
-from ferry.events.deploy import (
-    DeploymentAborted,
-    DeploymentCompleted,
-    DeploymentFailed,
-    DeploymentRolledBack,
-    EnvironmentDefined,
-)
+from ferry.events.deploy import DeploymentCompleted
 from ferry.events.dml import MediaRevoked, MediaStaged, ReleaseAvailable
 from ferry.events.els import ElsExited, ElsStarted
 from ferry.events.release import ApprovalSource
 from release_svc import handlers, projections
-from release_svc.adapters import delivery, known_media, release_list
+from release_svc.adapters import known_media, release_list
 from release_svc.domain.release import Approve, Reject
 
 ACTOR = "service:release-svc"
@@ -53,30 +48,12 @@ async def on_release_available(
 async def on_deployment_completed(
     event: DeploymentCompleted, envelope: Envelope, uow: UnitOfWork
 ) -> None:
-    await delivery.deployment_ended(uow, event, "completed_at", event.completed_at or envelope.time)
     await _react(
         uow,
         event.release_id,
         envelope,
         lambda r: r.deployed(event.environment, event.deployment_id),
     )
-
-
-async def on_environment_defined(event: EnvironmentDefined, _: Envelope, uow: UnitOfWork) -> None:
-    await delivery.environment_defined(uow, event)
-
-
-async def on_deployment_failed(
-    event: DeploymentFailed | DeploymentAborted, envelope: Envelope, uow: UnitOfWork
-) -> None:
-    """A deployment that failed, or was stopped for good where it was: not a good one."""
-    await delivery.deployment_ended(uow, event, "failed_at", envelope.time)
-
-
-async def on_deployment_rolled_back(
-    event: DeploymentRolledBack, envelope: Envelope, uow: UnitOfWork
-) -> None:
-    await delivery.deployment_ended(uow, event, "rolled_back_at", envelope.time)
 
 
 async def on_els_started(event: ElsStarted, envelope: Envelope, uow: UnitOfWork) -> None:

@@ -8,17 +8,11 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from ferry.events.change import ChangeApproved, ChangeRejected
-from ferry.events.deploy import (
-    DeploymentAborted,
-    DeploymentCompleted,
-    DeploymentFailed,
-    DeploymentRolledBack,
-    EnvironmentDefined,
-)
+from ferry.events.deploy import DeploymentCompleted
 from ferry.events.dml import MediaRevoked, MediaStaged, ReleaseAvailable
 from ferry.events.els import ElsExited, ElsStarted
 from ferry.service import ServiceSpec, create_app
-from release_svc import communications, consumers
+from release_svc import communications, consumers, delivery_projection
 from release_svc.api import (
     dashboard,
     delivery,
@@ -63,13 +57,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
                 MediaRevoked: consumers.on_media_revoked,
                 ReleaseAvailable: consumers.on_release_available,
             },
-            "deploy.events": {
-                DeploymentCompleted: consumers.on_deployment_completed,
-                DeploymentFailed: consumers.on_deployment_failed,
-                DeploymentAborted: consumers.on_deployment_failed,
-                DeploymentRolledBack: consumers.on_deployment_rolled_back,
-                EnvironmentDefined: consumers.on_environment_defined,
-            },
+            "deploy.events": {DeploymentCompleted: consumers.on_deployment_completed},
             "els.events": {
                 ElsStarted: consumers.on_els_started,
                 ElsExited: consumers.on_els_exited,
@@ -79,6 +67,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
                 ChangeRejected: consumers.on_change_rejected,
             },
         },
+        projections={"delivery": delivery_projection.CONSUMES},
         jobs={
             "communications": functools.partial(
                 communications.run, every=settings.communication_poll_seconds
