@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from deploy_svc.main import spec
-from ferry.cli import main as run
+from ferry.cli.serve import main as run
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ferry.cli import main as run
+from ferry.cli.serve import main as run
 from release_svc.main import spec
 
 
