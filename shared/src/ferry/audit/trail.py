@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from ferry.audit import SERVICES
 from ferry.audit.topics import read_topics
-from ferry.audit.verify import SERVICES
 from ferry.envelope import Envelope
 
 _UNSUMMARISED = {"release_id", "schema_version"}

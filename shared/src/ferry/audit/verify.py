@@ -20,13 +20,13 @@ from uuid import UUID
 import asyncpg
 import orjson
 
+from ferry.audit import SERVICES
 from ferry.audit.chain import digest
 from ferry.audit.topics import Topic, read_topics
 from ferry.db import driver_dsn
 from ferry.envelope import Envelope
 from ferry.eventstore import envelope_from_row
 
-SERVICES = ("release", "dml", "deploy", "els")
 """Each service's default schema; its topic is `<service>.events`."""
 
 Kind = Literal["edited", "missing", "reordered", "truncated", "mismatch", "duplicate", "unreadable"]

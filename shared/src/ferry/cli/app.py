@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
 
-from ferry.cli import deployments, dev, els, media, releases, schedule
+from ferry.cli import audit, deployments, dev, els, media, releases, schedule
 from ferry.cli.client import DEFAULT_URLS, Connection
 from ferry.cli.errors import CliError
 from ferry.cli.output import report
@@ -30,26 +29,7 @@ app.add_typer(els.app, name="els")
 app.add_typer(schedule.app, name="schedule")
 
 
-class _Audit(TyperGroup):
-    """`ferry audit`, its module (PostgreSQL and Kafka clients) loaded only when it runs or
-    completes: every other command, and completion at each TAB, start without them."""
-
-    def _loaded(self) -> TyperGroup:
-        from ferry.cli import audit
-
-        return typer.main.get_group(audit.app)
-
-    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
-        return self._loaded().list_commands(ctx)
-
-    def get_command(self, ctx: typer.Context, name: str) -> Any:  # type: ignore[override]
-        return self._loaded().get_command(ctx, name)
-
-
-app.add_typer(
-    typer.Typer(cls=_Audit, help="The audit log: verify its hash chains; a release's history."),
-    name="audit",
-)
+app.add_typer(audit.app, name="audit")
 app.command()(dev.token)
 app.command()(dev.schema)
 

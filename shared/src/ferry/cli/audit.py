@@ -1,7 +1,9 @@
 """`ferry audit …`: check the tamper-evident audit log, and read one release's history.
 
 Unlike the other commands these read the services' data directly: each event store (its
-PostgreSQL schema) and the Kafka topics, so they take the services' own settings.
+PostgreSQL schema) and the Kafka topics, so they take the services' own settings. Their
+clients are imported when a command runs: `ferry`, and its completion at every TAB, start
+without them.
 """
 
 from __future__ import annotations
@@ -9,17 +11,18 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
-import asyncpg
 import typer
-from aiokafka.errors import KafkaError
 from rich.console import Console
 
-from ferry.audit.trail import Trail, UnknownRelease, read_trail
-from ferry.audit.verify import SERVICES, Report, sources, verify
+from ferry.audit import SERVICES
 from ferry.cli.errors import CliError
 from ferry.cli.output import Json, Output, table
+
+if TYPE_CHECKING:
+    from ferry.audit.trail import Trail
+    from ferry.audit.verify import Report
 
 T = TypeVar("T")
 
@@ -58,6 +61,8 @@ def verify_command(
     """Verify every service's event store and topic: each stream's events in order, each
     chained to the one before by its hash, the same on Kafka as in the store. Exits 1 if
     anything was edited, deleted, reordered or truncated."""
+    from ferry.audit.verify import sources, verify
+
     out = Output(as_json)
     out.note("reading the topics, then the stores …")
     report = _run(verify(database_url, kafka, sources(topic_prefix, _schemas(schema or []))))
@@ -76,6 +81,8 @@ def trail(
     """The whole history of one release across the services, in time order: planning,
     package, validation, approval, the library, each deployment, Early Life Support and
     the review, with who did it and in which conversation (correlation id)."""
+    from ferry.audit.trail import UnknownRelease, read_trail
+
     out = Output(as_json)
     try:
         found = _run(read_trail(kafka, release, topic_prefix))
@@ -102,6 +109,9 @@ def _schemas(pairs: list[str]) -> dict[str, str]:
 
 
 def _run(work: Awaitable[T]) -> T:
+    import asyncpg
+    from aiokafka.errors import KafkaError
+
     async def run() -> T:
         return await work
 
