@@ -22,7 +22,13 @@ from ferry.events.release import (
 )
 from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.lifecycle import Status
-from release_svc.domain.policy import DEFAULTS, ReleasePolicy, RulesUnmet, SegregationOfDuties
+from release_svc.domain.policy import (
+    DEFAULTS,
+    Policy,
+    ReleasePolicy,
+    RulesUnmet,
+    SegregationOfDuties,
+)
 from release_svc.domain.release import Approve, AssessRisk, RecordValidation, Release, SetWindows
 from tests.support.releases import (
     applied,
@@ -33,6 +39,7 @@ from tests.support.releases import (
     ready_to_approve,
     validated,
     with_backout,
+    with_result,
 )
 
 MINOR = DEFAULTS[ReleaseType.MINOR]
@@ -64,15 +71,21 @@ def test_the_builder_may_not_approve_their_own_package() -> None:
 
 
 def test_the_requester_of_an_emergency_change_may_not_approve_it_alone() -> None:
+    # Under a policy that lets a planner approve at all (the default does not), the
+    # emergency rule still keeps the requester from being the only approver.
+    emergency = DEFAULTS[ReleaseType.EMERGENCY]
+    lets_planners = replace(
+        emergency, segregation=emergency.segregation - {SegregationRule.PLANNER_CANNOT_APPROVE}
+    )
     release = ready_to_approve(ReleaseType.EMERGENCY)  # requested by rita, its manager
     assert release.package is not None
     with pytest.raises(SegregationOfDuties) as refused:
-        approved_by(release, "rita")
+        approved_by(release, "rita", lets_planners)
     assert refused.value.rule is SegregationRule.EMERGENCY_REQUESTER_CANNOT_APPROVE_ALONE
     # One other approver is the emergency path; with a two-approver policy, the requester
     # may be the second.
-    assert approved_by(release, "carl").status is Status.APPROVED
-    two = replace(DEFAULTS[ReleaseType.EMERGENCY], approvers=2, high_risk_approvers=2)
+    assert approved_by(release, "carl", lets_planners).status is Status.APPROVED
+    two = replace(lets_planners, approvers=2, high_risk_approvers=2)
     release = approved_by(ready_to_approve(ReleaseType.EMERGENCY), "carl", two)
     assert release.status is Status.VALIDATED
     assert approved_by(release, "rita", two).status is Status.APPROVED
@@ -167,3 +180,112 @@ def test_a_policy_that_would_break_its_path_is_refused(
     with pytest.raises(InvalidField) as refused:
         aggregate.set(replace(DEFAULTS[release_type], **change))  # type: ignore[arg-type]
     assert refused.value.field == field
+
+
+def without(*rules: SegregationRule) -> Policy:
+    return replace(MINOR, segregation=MINOR.segregation - set(rules))
+
+
+def test_the_defaults_enforce_every_rule() -> None:
+    for policy in DEFAULTS.values():
+        assert policy.segregation == frozenset(SegregationRule)
+
+
+def test_the_planner_may_not_approve() -> None:
+    release = ready_to_approve()  # planned by rita, its manager
+    with pytest.raises(SegregationOfDuties) as refused:
+        approved_by(release, "rita")
+    assert refused.value.rule is SegregationRule.PLANNER_CANNOT_APPROVE
+    assert refused.value.status == 403
+    assert approved_by(release, "rita", without(SegregationRule.PLANNER_CANNOT_APPROVE)).status is (
+        Status.APPROVED
+    )
+
+
+def test_a_tester_may_not_approve_a_package_they_validated() -> None:
+    release = ready_to_approve()  # tess recorded both results
+    with pytest.raises(SegregationOfDuties) as refused:
+        approved_by(release, "tess")
+    assert refused.value.rule is SegregationRule.TESTER_CANNOT_APPROVE
+    # Without that rule, one gate per person still refuses; without both, tess may.
+    with pytest.raises(SegregationOfDuties) as refused:
+        approved_by(release, "tess", without(SegregationRule.TESTER_CANNOT_APPROVE))
+    assert refused.value.rule is SegregationRule.ONE_GATE_PER_PERSON
+    lax = without(SegregationRule.TESTER_CANNOT_APPROVE, SegregationRule.ONE_GATE_PER_PERSON)
+    assert approved_by(release, "tess", lax).status is Status.APPROVED
+
+
+def test_a_superseded_or_failed_result_still_makes_its_tester_a_tester() -> None:
+    release = packaged(with_backout(planned()))
+    release = with_result(release, ValidationKind.FUNCTIONAL, Outcome.FAILED, by="tom")
+    release = validated(release)  # tess passes both, replacing tom's failure
+    assert release.status is Status.VALIDATED
+    with pytest.raises(SegregationOfDuties) as refused:
+        approved_by(release, "tom")
+    assert refused.value.rule is SegregationRule.TESTER_CANNOT_APPROVE
+
+
+def test_an_approver_may_not_then_validate() -> None:
+    release = ready_to_approve()
+    cmd = AssessRisk(release.id, Level.HIGH, Level.HIGH, [], [], by="rita")
+    release = applied(release, release.assess_risk(cmd))
+    release = approved_by(release, "carl")  # one of the two a high risk needs
+    result = RecordValidation(
+        release.id, ValidationKind.SECURITY, Outcome.PASSED, "https://ci/3", by="carl"
+    )
+    with pytest.raises(SegregationOfDuties) as refused:
+        release.record_validation(result, MINOR)
+    assert refused.value.rule is SegregationRule.TESTER_CANNOT_APPROVE
+    with pytest.raises(SegregationOfDuties) as refused:
+        release.record_validation(result, without(SegregationRule.TESTER_CANNOT_APPROVE))
+    assert refused.value.rule is SegregationRule.ONE_GATE_PER_PERSON
+    assert "approve gate" in str(refused.value)
+
+
+def test_the_builder_is_kept_to_one_gate_by_its_own_rule_too() -> None:
+    release = ready_to_approve()  # built by bob
+    policy = without(SegregationRule.BUILDER_CANNOT_APPROVE)
+    with pytest.raises(SegregationOfDuties) as refused:
+        approved_by(release, "bob", policy)
+    assert refused.value.rule is SegregationRule.ONE_GATE_PER_PERSON
+    assert "build gate" in str(refused.value)
+    release = packaged(with_backout(planned()))
+    cmd = RecordValidation(
+        release.id, ValidationKind.FUNCTIONAL, Outcome.PASSED, "https://ci/1", by="bob"
+    )
+    with pytest.raises(SegregationOfDuties) as refused:
+        release.record_validation(cmd, without(SegregationRule.BUILDER_CANNOT_VALIDATE))
+    assert refused.value.rule is SegregationRule.ONE_GATE_PER_PERSON
+
+
+def test_a_new_package_starts_its_gates_afresh() -> None:
+    release = ready_to_approve()  # tess validated revision 1
+    release = packaged(release, by="bob")
+    for kind in sorted(MINOR.required_validations):
+        release = with_result(release, kind, by="tom")
+    assert approved_by(release, "tess").status is Status.APPROVED
+
+
+def test_approval_names_who_built_and_validated_for_deployment() -> None:
+    release = packaged(with_backout(planned()))
+    release = with_result(release, ValidationKind.FUNCTIONAL, by="tom")
+    release = validated(release)
+    [_, approved] = release.approve(Approve(release.id, "RFC-1", by="carl"), context(release))
+    assert isinstance(approved, ReleaseApproved)
+    assert approved.built_by == "bob"
+    assert approved.validated_by == ["tess", "tom"]
+    assert "one-gate-per-person" in approved.segregation
+
+
+def test_an_approval_stored_before_the_gates_were_carried_still_reads() -> None:
+    stored = {
+        "type": "ReleaseApproved",
+        "schema_version": 1,
+        "release_id": str(uuid4()),
+        "rfc": "RFC-1",
+        "approvers": ["carl"],
+        "package_revision": 1,
+        "media": [],
+    }
+    event = ReleaseApproved.model_validate(stored)
+    assert (event.built_by, event.validated_by) == ("", [])

@@ -19,6 +19,11 @@ class SegregationRule(StrEnum):
     BUILDER_CANNOT_APPROVE = "builder-cannot-approve"
     APPROVER_CANNOT_DEPLOY_TO_PRODUCTION = "approver-cannot-deploy-to-production"
     EMERGENCY_REQUESTER_CANNOT_APPROVE_ALONE = "emergency-requester-cannot-approve-alone"
+    TESTER_CANNOT_APPROVE = "tester-cannot-approve"
+    PLANNER_CANNOT_APPROVE = "planner-cannot-approve"
+    ONE_GATE_PER_PERSON = "one-gate-per-person"
+    """Of a package's gates (build, validate, approve, deploy to production) one person
+    fills at most one, whatever roles they hold."""
 
 
 class ReleasePolicySet(Event):

@@ -331,6 +331,11 @@ class ReleaseApproved(ReleaseEvent):
     segregation: list[str] = []
     """The segregation-of-duties rules of the release's policy (e.g.
     `approver-cannot-deploy-to-production`, for deploy-svc to enforce)."""
+    built_by: str = ""
+    """Who built the approved package; empty in events stored before it was carried."""
+    validated_by: list[str] = []
+    """Everyone who recorded a validation of the approved package; with `built_by` and
+    `approvers`, the gates deploy-svc keeps apart from deploying to production."""
 
 
 class ReleaseRejected(ReleaseEvent):

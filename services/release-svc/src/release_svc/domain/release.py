@@ -318,6 +318,8 @@ class Release(EventSourced):
     package: Package | None = None
     results: dict[ValidationKind, Result] = field(default_factory=dict)
     """Latest result of each kind, on the current package."""
+    testers: frozenset[str] = frozenset()
+    """Everyone who recorded a result on the current package, superseded ones included."""
     approvals: dict[str, str] = field(default_factory=dict)
     """Approver → RFC, for the current package."""
     rfc: str = ""
@@ -551,6 +553,13 @@ class Release(EventSourced):
                 SegregationRule.BUILDER_CANNOT_VALIDATE,
                 f"{cmd.by} built this package and so may not validate it",
             )
+        if policy.enforces(SegregationRule.TESTER_CANNOT_APPROVE) and cmd.by in self.approvals:
+            # The other order of the same pair: an approver who then tests has done both.
+            raise SegregationOfDuties(
+                SegregationRule.TESTER_CANNOT_APPROVE,
+                f"{cmd.by} approved this package and so may not validate it",
+            )
+        self._check_one_gate(cmd.by, "validate", policy)
         revision = self.package.revision
         new: list[ReleaseEvent] = [
             ValidationResultRecorded(
@@ -595,6 +604,19 @@ class Release(EventSourced):
                 f"{cmd.by} built this package and so may not approve it",
             )
         if (
+            policy.enforces(SegregationRule.PLANNER_CANNOT_APPROVE)
+            and cmd.by == self.release_manager
+        ):
+            raise SegregationOfDuties(
+                SegregationRule.PLANNER_CANNOT_APPROVE,
+                f"{cmd.by} planned this release as its manager and so may not approve it",
+            )
+        if policy.enforces(SegregationRule.TESTER_CANNOT_APPROVE) and cmd.by in self.testers:
+            raise SegregationOfDuties(
+                SegregationRule.TESTER_CANNOT_APPROVE,
+                f"{cmd.by} recorded a validation of this package and so may not approve it",
+            )
+        if (
             policy.enforces(SegregationRule.EMERGENCY_REQUESTER_CANNOT_APPROVE_ALONE)
             and self.release_type is ReleaseType.EMERGENCY
             and cmd.by == self.release_manager
@@ -606,6 +628,7 @@ class Release(EventSourced):
             )
         if cmd.by in self.approvals:
             raise Conflict(f"{cmd.by} has already approved this package")
+        self._check_one_gate(cmd.by, "approve", policy)
         self._check_approval_rules(context)
         new: list[ReleaseEvent] = [
             ApprovalGiven(
@@ -626,9 +649,32 @@ class Release(EventSourced):
                     package_revision=self.package.revision,
                     media=list(self.package.media),
                     segregation=sorted(policy.segregation),
+                    built_by=self.package.built_by,
+                    validated_by=sorted(self.testers),
                 )
             )
         return new
+
+    def _gates_of(self, subject: str) -> list[str]:
+        """The gates of the current package `subject` has filled; deploying comes later,
+        and deploy-svc judges it."""
+        assert self.package is not None
+        gates = {
+            "build": subject == self.package.built_by,
+            "validate": subject in self.testers,
+            "approve": subject in self.approvals,
+        }
+        return [gate for gate, filled in gates.items() if filled]
+
+    def _check_one_gate(self, subject: str, gate: str, policy: Policy) -> None:
+        if not policy.enforces(SegregationRule.ONE_GATE_PER_PERSON):
+            return
+        if others := [g for g in self._gates_of(subject) if g != gate]:
+            raise SegregationOfDuties(
+                SegregationRule.ONE_GATE_PER_PERSON,
+                f"{subject} filled the {' and '.join(others)} gate of this package "
+                f"and so may not {gate} it too",
+            )
 
     def _check_approval_rules(self, context: ApprovalContext) -> None:
         assert self.package is not None
@@ -796,10 +842,12 @@ class Release(EventSourced):
             case ReleasePackageBuilt():
                 self.package = Package(event.revision, tuple(event.media), event.built_by)
                 self.results = {}
+                self.testers = frozenset()
                 self.approvals = {}
                 self.status = Status.PACKAGE_BUILT
             case ValidationResultRecorded():
                 self.results[event.kind] = Result(event.outcome, event.evidence, event.tester)
+                self.testers |= {event.tester}
             case ReleaseValidated():
                 self.status = Status.VALIDATED
             case ReleaseValidationFailed():
