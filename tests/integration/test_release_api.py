@@ -13,6 +13,7 @@ from ferry.db import Database
 from release_svc import projections
 from release_svc.config import Settings
 from release_svc.main import spec
+from tests.support.governance import approved
 from tests.support.infra import Infra
 from tests.support.services import free_port, read_topic, serving, settings
 
@@ -275,7 +276,7 @@ async def test_the_release_list_filters_and_pages_in_planned_order(
 
 
 async def test_the_read_models_follow_changes_and_rebuild_from_events(
-    api: httpx.AsyncClient, release_settings: Settings
+    api: httpx.AsyncClient, release_settings: Settings, infra: Infra
 ) -> None:
     created = await api.post("/releases", json=PLAN)
     move = {"planned_start": "2026-12-20", "planned_end": "2026-12-24", "reason": "freeze"}
@@ -287,8 +288,15 @@ async def test_the_read_models_follow_changes_and_rebuild_from_events(
     assert (await api.put(put_windows, json=windows, headers={"If-Match": '"2"'})).is_success
     freeze = {"start": "2026-12-24T00:00:00Z", "end": "2026-12-27T00:00:00Z", "reason": "holidays"}
     assert (await api.post("/freezes", json=freeze)).status_code == 201
-    policy = {"required_validations": ["functional"], "approvers": 1, "high_risk_approvers": 2}
-    assert (await api.put("/policies/minor", json=policy, headers={"If-Match": '"0"'})).is_success
+    policy = {
+        "required_validations": ["functional"],
+        "approvers": 1,
+        "high_risk_approvers": 2,
+        "reason": "fewer tests for minor releases",
+    }
+    await approved(
+        api, infra, await api.put("/policies/minor", json=policy, headers={"If-Match": '"0"'})
+    )
     reads = ("/releases", "/schedule", "/freezes")
     before = [(await api.get(read)).json() for read in reads]
     assert before[0]["items"][0]["planned_start"] == "2026-12-20"

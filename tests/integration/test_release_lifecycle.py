@@ -16,6 +16,7 @@ from ferry.events.dml import MediaKind, MediaStaged, ReleaseAvailable
 from ferry.events.els import ElsExited, ElsStarted
 from release_svc.config import Settings
 from release_svc.main import spec
+from tests.support.governance import approved
 from tests.support.infra import Infra
 from tests.support.services import eventually, publish, read_topic, serving, settings
 
@@ -414,7 +415,9 @@ async def test_a_change_tools_decision_on_change_events_approves(
     assert (release["rfc"], release["approvals"]) == ("CHG0031337", ["cab-chair"])
 
 
-async def test_policies_are_read_and_replaced_with_if_match(api: httpx.AsyncClient) -> None:
+async def test_policies_are_read_and_replaced_with_if_match(
+    api: httpx.AsyncClient, infra: Infra
+) -> None:
     policies = (await api.get("/policies")).json()
     assert [p["release_type"] for p in policies] == ["major", "minor", "patch", "emergency"]
     minor = await api.get("/policies/minor")
@@ -423,10 +426,15 @@ async def test_policies_are_read_and_replaced_with_if_match(api: httpx.AsyncClie
         "required_validations": ["functional", "security"],
         "approvers": 2,
         "high_risk_approvers": 3,
+        "reason": "two pairs of eyes on every minor release",
     }
-    changed = await put(api, "/policies/minor", '"0"', body)
-    assert changed.status_code == 200, changed.text
-    assert changed.json()["approvers"] == 2
+    proposed = await put(api, "/policies/minor", '"0"', body)
+    assert proposed.status_code == 202, proposed.text
+    assert proposed.json()["effect"]["approvers"] == 2
+    assert (await api.get("/policies/minor")).json()["approvers"] == 1, "in force unapproved"
+    await approved(api, infra, proposed)
+    changed = await api.get("/policies/minor")
+    assert (changed.json()["approvers"], changed.headers["ETag"]) == (2, '"1"')
     assert (await put(api, "/policies/minor", '"0"', body)).status_code == 409
     bad = await put(api, "/policies/minor", '"1"', {**body, "high_risk_approvers": 1})
     assert bad.status_code == 422

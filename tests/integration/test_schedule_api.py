@@ -12,6 +12,7 @@ import pytest
 from release_svc.config import Settings
 from release_svc.main import spec
 from tests.support.calendars import parse
+from tests.support.governance import approved
 from tests.support.infra import Infra
 from tests.support.services import serving, settings
 
@@ -124,8 +125,10 @@ async def test_a_freeze_is_declared_read_listed_and_lifted_once(
     stale = await api.post(f"{location}/lift", json=lift, headers={"If-Match": '"7"'})
     assert stale.status_code == 409
     assert stale.headers["content-type"] == "application/problem+json"
-    lifted = await api.post(f"{location}/lift", json=lift, headers={"If-Match": '"1"'})
-    assert lifted.status_code == 200, lifted.text
+    proposed = await api.post(f"{location}/lift", json=lift, headers={"If-Match": '"1"'})
+    assert not (await api.get(location)).json()["lifted"], "lifted before its approval"
+    await approved(api, infra, proposed)
+    lifted = await api.get(location)
     assert (lifted.json()["lifted"], lifted.headers["ETag"]) == (True, '"2"')
     again = await api.post(f"{location}/lift", json=lift, headers={"If-Match": '"2"'})
     assert again.status_code == 409
@@ -262,7 +265,7 @@ async def test_the_schedule_filters_and_pages_windows_in_the_order_they_open(
 
 
 async def test_each_kind_of_conflict_is_flagged_on_the_releases_involved(
-    api: httpx.AsyncClient,
+    api: httpx.AsyncClient, infra: Infra
 ) -> None:
     plans = Plans(api)
     # Two releases changing payments in production at overlapping times.
@@ -306,7 +309,7 @@ async def test_each_kind_of_conflict_is_flagged_on_the_releases_involved(
     # Lifting the freeze, and cancelling one of the overlapping releases, clear theirs.
     lift = {"reason": "close moved"}
     path = f"/freezes/{freeze['id']}/lift"
-    assert (await api.post(path, json=lift, headers={"If-Match": '"1"'})).status_code == 200
+    await approved(api, infra, await api.post(path, json=lift, headers={"If-Match": '"1"'}))
     await plans.cancel(first)
     conflicts = {e["name"]: e["conflicts"] for e in await schedule(api)}
     assert (conflicts["Frozen"], conflicts["Second"], conflicts["First"]) == ([], [], [])
@@ -328,7 +331,7 @@ async def test_the_calendar_feed_has_an_event_per_window_and_freeze_in_force(
     lifted = await api.post("/freezes", json={**FREEZE, "reason": "lifted"})
     lift = {"reason": "not needed"}
     lift_path = f"{lifted.headers['Location']}/lift"
-    assert (await api.post(lift_path, json=lift, headers={"If-Match": '"1"'})).status_code == 200
+    await approved(api, infra, await api.post(lift_path, json=lift, headers={"If-Match": '"1"'}))
 
     feed = await api.get("/schedule.ics", headers=infra.issuer.bearer("vic", "viewer"))
     assert feed.status_code == 200, feed.text

@@ -148,3 +148,20 @@ def create_core_tables(schema: str) -> None:
         ),
         schema=schema,
     )
+
+
+def create_proposals_table(schema: str) -> None:
+    """Governance proposals (`ferry.proposals`): newest first by `seq`, filtered by state."""
+    op.execute(
+        f"""CREATE TABLE "{schema}".proposals (
+            proposal_id uuid PRIMARY KEY,
+            seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+            kind text NOT NULL,
+            subject text NOT NULL,
+            state text NOT NULL,
+            proposed_by text NOT NULL,
+            stream_version integer NOT NULL,
+            body jsonb NOT NULL
+        )"""
+    )
+    op.execute(f'CREATE INDEX proposals_state ON "{schema}".proposals (state, seq)')

@@ -24,6 +24,7 @@ from ferry.envelope import Meta
 from ferry.events import Event, asyncapi
 from ferry.kafka import Consumer, Publisher
 from ferry.outbox import OutboxRelay
+from ferry.proposals import Enactors
 from ferry.settings import ServiceSettings
 from ferry.tracing import current_traceparent
 from ferry.workers import Workers
@@ -56,6 +57,10 @@ class ServiceSpec:
     jobs: Mapping[str, Job] = field(default_factory=dict)
     """Its own background jobs, by name: run beside the relay and consumers, and reported by
     `/readyz` should one end."""
+    governs: Enactors = field(default_factory=dict)
+    """What it governs under the two-person rule, each kind with what it does once a
+    proposal is approved; such a service also lists `ferry.proposals_api.router` in
+    `routers`."""
 
 
 def request_meta(caller: Annotated[Principal, Depends(authenticate)]) -> Meta:
@@ -133,6 +138,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     app.state.db = db
     app.state.publisher = publisher
     app.state.verifier = verifier
+    app.state.enactors = spec.governs
     http.install(app, spec.name)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     app.include_router(_health_router(spec, db, publisher, workers))

@@ -4,12 +4,17 @@ The caller commits. Declaring a freeze changes no release: the schedule flags th
 
 from __future__ import annotations
 
-from uuid import UUID
+from uuid import UUID, uuid4
 
+from ferry import proposals
 from ferry.aggregate import at_version, existing, rebuild, record
+from ferry.db import UnitOfWork
 from ferry.envelope import Meta
-from ferry.events.policy import FreezeEvent
+from ferry.events.governance import GovernedKind
+from ferry.events.policy import FreezeEvent, FreezePeriodLifted
 from ferry.eventstore import WithEvents
+from ferry.governance import Change, Proposal
+from release_svc.adapters import freeze_periods
 from release_svc.domain.freezes import Freeze, FreezePeriod
 
 
@@ -35,16 +40,25 @@ async def declare_freeze(period: FreezePeriod, uow: WithEvents, meta: Meta) -> F
     return await record(uow.events, stream_id(freeze.id), freeze, freeze.declare(period), meta)
 
 
-async def lift_freeze(
-    freeze_id: UUID, reason: str, expected_version: int, uow: WithEvents, meta: Meta
-) -> Freeze:
-    """Lift a freeze, if it is still at `expected_version` (appends `FreezePeriodLifted`)."""
+async def propose_lift(
+    freeze_id: UUID, reason: str, expected_version: int, uow: UnitOfWork, meta: Meta
+) -> Proposal:
+    """Propose lifting a freeze, if it is still at `expected_version`: it is lifted once
+    another person holding `change-authority` approves (`FreezePeriodLifted` then)."""
+    stream = stream_id(freeze_id)
+    missing = f"no freeze {freeze_id}"
     freeze = await at_version(
-        uow.events,
-        stream_id(freeze_id),
-        Freeze(freeze_id),
-        FreezeEvent,
-        f"no freeze {freeze_id}",
-        expected_version,
+        uow.events, stream, Freeze(freeze_id), FreezeEvent, missing, expected_version
     )
-    return await record(uow.events, stream_id(freeze.id), freeze, freeze.lift(reason), meta)
+    (lifted,) = freeze.lift(reason)
+    change = Change(GovernedKind.FREEZE_LIFT, stream, freeze.version, lifted, reason)
+    return await proposals.propose(uow, uuid4(), change, meta)
+
+
+async def freeze_lifted(uow: UnitOfWork, proposal: Proposal) -> None:
+    """An approved lift is recorded: the freezes' table follows."""
+    change = proposal.change
+    assert change is not None
+    assert isinstance(change.effect, FreezePeriodLifted)
+    # Read after the lift's append, which the read flushes: the freeze as now lifted.
+    await freeze_periods.save(uow, await get_freeze(uow, change.effect.freeze_id))

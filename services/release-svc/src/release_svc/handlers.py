@@ -4,15 +4,18 @@ append what it decided. The caller commits."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence, Set
-from uuid import UUID
+from uuid import UUID, uuid4
 
+from ferry import proposals
 from ferry.aggregate import at_version, existing, rebuild, record
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError
+from ferry.events.governance import GovernedKind
 from ferry.events.policy import ReleasePolicySet
 from ferry.events.release import DeploymentWindow, MediaRef, ReleaseEvent, ReleaseType
 from ferry.eventstore import WithEvents
+from ferry.governance import Change, Proposal
 from release_svc.adapters import freeze_periods, known_media
 from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.policy import Policy, ReleasePolicy
@@ -162,11 +165,17 @@ async def approve(
     return await record(uow.events, stream_id(release.id), release, new, meta)
 
 
-async def set_policy(
-    policy: Policy, expected_version: int, uow: WithEvents, meta: Meta
-) -> ReleasePolicy:
+async def propose_policy(
+    policy: Policy, expected_version: int, uow: UnitOfWork, meta: Meta, reason: str
+) -> Proposal | None:
+    """Propose a release type's new policy to the change authorities (None: it is the
+    policy in force already). It takes effect once another person approves it."""
     current = await load_policy(uow, policy.release_type)
-    if current.version != expected_version:
-        raise ConcurrencyError(policy_stream_id(policy.release_type), expected_version)
     stream = policy_stream_id(policy.release_type)
-    return await record(uow.events, stream, current, current.set(policy), meta)
+    if current.version != expected_version:
+        raise ConcurrencyError(stream, expected_version)
+    new = current.set(policy)
+    if not new:
+        return None
+    change = Change(GovernedKind.RELEASE_POLICY, stream, current.version, new[0], reason)
+    return await proposals.propose(uow, uuid4(), change, meta)

@@ -7,12 +7,16 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from ferry import proposals_api
+from ferry.db import UnitOfWork
 from ferry.events.change import ChangeApproved, ChangeRejected
 from ferry.events.deploy import DeploymentCompleted
 from ferry.events.dml import MediaRevoked, MediaStaged, ReleaseAvailable
 from ferry.events.els import ElsExited, ElsStarted
+from ferry.events.governance import GovernedKind
+from ferry.governance import Proposal
 from ferry.service import ServiceSpec, create_app
-from release_svc import communications, consumers, delivery_projection
+from release_svc import communications, consumers, delivery_projection, freeze_handlers
 from release_svc.api import (
     dashboard,
     delivery,
@@ -49,6 +53,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
             events.router(settings),
             delivery.router,
             dashboard.router,
+            proposals_api.router,
         ],
         publishes="release.events",
         consumes={
@@ -67,6 +72,10 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
                 ChangeRejected: consumers.on_change_rejected,
             },
         },
+        governs={
+            GovernedKind.RELEASE_POLICY: _policy_set,
+            GovernedKind.FREEZE_LIFT: freeze_handlers.freeze_lifted,
+        },
         projections={"delivery": delivery_projection.CONSUMES},
         jobs={
             "communications": functools.partial(
@@ -74,6 +83,10 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
             )
         },
     )
+
+
+async def _policy_set(_: UnitOfWork, __: Proposal) -> None:
+    """Nothing more to do: policies are read from their streams."""
 
 
 def app() -> FastAPI:

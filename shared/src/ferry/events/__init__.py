@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ferry.events import change, deploy, dml, els, policy, release
+from ferry.events import change, deploy, dml, els, governance, policy, release
 from ferry.events.base import Event, EventRegistry
 
 RELEASE_EVENTS: list[type[Event]] = [
@@ -38,6 +38,9 @@ REGISTRY = EventRegistry(
         policy.ReleasePolicySet,
         policy.FreezePeriodDeclared,
         policy.FreezePeriodLifted,
+        governance.GovernanceChangeProposed,
+        governance.GovernanceChangeApproved,
+        governance.GovernanceChangeRejected,
         dml.LibraryEntryOpened,
         dml.PackageValidated,
         dml.PackageApproved,

@@ -19,14 +19,14 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ferry.envelope import Envelope
-from ferry.events import REGISTRY, deploy, dml, els, policy, release
+from ferry.events import REGISTRY, deploy, dml, els, governance, policy, release
 from ferry.events.base import Event
 from ferry.events.schema import INBOUND
 
 PUBLISHERS: dict[str, tuple[str, Sequence[ModuleType]]] = {
-    "release.events": ("release-svc", (release, policy)),
+    "release.events": ("release-svc", (release, policy, governance)),
     "dml.events": ("dml-svc", (dml,)),
-    "deploy.events": ("deploy-svc", (deploy,)),
+    "deploy.events": ("deploy-svc", (deploy, governance)),
     "els.events": ("els-svc", (els,)),
 }
 """Each topic Ferry publishes: the service publishing it and the modules of its events."""

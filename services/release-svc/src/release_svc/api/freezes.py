@@ -1,4 +1,4 @@
-"""Routes of freeze (blackout) periods: declare, list, read, lift.
+"""Routes of freeze (blackout) periods: declare, list, read, and propose to lift.
 
 A freeze changes no release: the schedule flags the windows it covers, and a release's
 windows and approval are checked against the freezes in force.
@@ -17,6 +17,7 @@ from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
 from ferry.http import ExpectedVersion, etag, problem_responses
 from ferry.idempotency import IdempotencyKey, Reply, json_reply
+from ferry.proposals_api import ProposalOut, proposed
 from ferry.service import RequestMeta, UoW
 from release_svc import freeze_handlers
 from release_svc.adapters import freeze_periods
@@ -67,7 +68,7 @@ async def declare_freeze(
     return await commands.respond(request.app.state.db, run, idempotency)
 
 
-@router.post("/{freeze_id}/lift", response_model=FreezeOut, responses=PROBLEMS)
+@router.post("/{freeze_id}/lift", status_code=202, response_model=ProposalOut, responses=PROBLEMS)
 async def lift_freeze(
     freeze_id: UUID,
     lift: LiftIn,
@@ -76,9 +77,16 @@ async def lift_freeze(
     meta: RequestMeta,
     version: ExpectedVersion,
 ) -> Response:
-    """Lift a freeze → `FreezePeriodLifted`; it no longer applies. Requires `If-Match`."""
-    run = _run(lambda uow: freeze_handlers.lift_freeze(freeze_id, lift.reason, version, uow, meta))
-    return await commands.respond(request.app.state.db, run)
+    """Propose lifting a freeze → `GovernanceChangeProposed`, `202` with the proposal
+    (`Location: /proposals/{id}`): it is lifted (`FreezePeriodLifted`) once another person
+    holding `change-authority` approves. Requires `If-Match`."""
+
+    async def work(uow: UnitOfWork) -> Reply:
+        return proposed(
+            await freeze_handlers.propose_lift(freeze_id, lift.reason, version, uow, meta)
+        )
+
+    return await commands.respond(request.app.state.db, work)
 
 
 def _run(

@@ -1,4 +1,9 @@
-"""Routes for release policies: one per release type, the default until first set."""
+"""Routes for release policies: one per release type, the default until first set.
+
+A policy is what segregation of duties and approval rest on, so a change to it is a
+governance proposal (`ferry.proposals_api`): in force once another person holding
+`change-authority` approves it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from ferry.db import UnitOfWork
 from ferry.events.release import ReleaseType
 from ferry.http import ExpectedVersion, etag
 from ferry.idempotency import Reply, json_reply
+from ferry.proposals_api import ProposalOut, proposed
 from ferry.service import RequestMeta, UoW
 from release_svc import handlers
 from release_svc.api.common import PROBLEMS, ReleaseManager
@@ -37,8 +43,13 @@ async def get_policy(
     return PolicyOut.of(found.policy, found.version)
 
 
-@router.put("/{release_type}", response_model=PolicyOut, responses=PROBLEMS)
-async def set_policy(
+@router.put(
+    "/{release_type}",
+    status_code=202,
+    response_model=ProposalOut,
+    responses={**PROBLEMS, 200: {"model": PolicyOut, "description": "The policy is so already"}},
+)
+async def propose_policy(
     release_type: ReleaseType,
     body: PolicyIn,
     request: Request,
@@ -46,13 +57,18 @@ async def set_policy(
     meta: RequestMeta,
     version: ExpectedVersion,
 ) -> Response:
-    """Replace a release type's policy → `ReleasePolicySet`. It applies to validations and
-    approvals from now on. Requires `If-Match`."""
+    """Propose a release type's new policy → `GovernanceChangeProposed`, `202` with the
+    proposal (`Location: /proposals/{id}`). Once another person holding `change-authority`
+    approves it, `ReleasePolicySet` puts it in force for validations and approvals from then
+    on. Requires `If-Match`; a policy that is so already answers `200` and proposes nothing."""
     policy = body.to_policy(release_type)
 
     async def work(uow: UnitOfWork) -> Reply:
-        found = await handlers.set_policy(policy, version, uow, meta)
-        out = PolicyOut.of(found.policy, found.version).model_dump(mode="json")
-        return json_reply(200, out, {"ETag": etag(found.version)})
+        proposal = await handlers.propose_policy(policy, version, uow, meta, body.reason)
+        if proposal is not None:
+            return proposed(proposal)
+        current = await handlers.load_policy(uow, release_type)
+        out = PolicyOut.of(current.policy, current.version).model_dump(mode="json")
+        return json_reply(200, out, {"ETag": etag(current.version)})
 
     return await commands.respond(request.app.state.db, work)

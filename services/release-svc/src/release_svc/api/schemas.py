@@ -261,7 +261,7 @@ class ReviewIn(BaseModel):
     actions: list[ImprovementActionIn] = Field(default=[], max_length=50)
 
 
-class PolicyIn(BaseModel):
+class PolicyRules(BaseModel):
     """The rules releases of one type follow."""
 
     model_config = ConfigDict(extra="forbid")
@@ -293,7 +293,14 @@ class PolicyIn(BaseModel):
         )
 
 
-class PolicyOut(PolicyIn):
+class PolicyIn(PolicyRules):
+    """A policy proposed: its rules, and why they should change."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+    """Shown to the change authorities who decide on the proposal."""
+
+
+class PolicyOut(PolicyRules):
     release_type: ReleaseType
     stream_version: int
     """0 while the default is in force."""

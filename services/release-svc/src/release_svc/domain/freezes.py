@@ -72,7 +72,7 @@ class Freeze(EventSourced):
             )
         ]
 
-    def lift(self, reason: str) -> list[FreezeEvent]:
+    def lift(self, reason: str) -> list[FreezePeriodLifted]:
         if self.lifted:
             raise InvalidTransition(self.id, "lifted", "lift")
         return [FreezePeriodLifted(freeze_id=self.id, reason=reason)]
