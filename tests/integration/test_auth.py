@@ -256,9 +256,14 @@ async def test_an_organisations_groups_map_onto_ferry_roles(
     token = infra.issuer.mint("rita", [], groups=["CN=Release Managers", "CN=Staff"])
     async with serving(release_spec(s), headers={"Authorization": f"Bearer {token}"}) as api:
         assert (await api.post("/releases", json=PLAN)).status_code == 201
-    unmapped = infra.issuer.mint("sam", [], groups=["CN=Staff"])
+    # With a map, only the groups it names count: one that happens to bear a role's name
+    # is no role.
+    unmapped = infra.issuer.mint("sam", [], groups=["CN=Staff", "release-manager"])
     async with serving(release_spec(s), headers={"Authorization": f"Bearer {unmapped}"}) as api:
-        assert (await api.post("/releases", json=PLAN)).status_code == 403
+        refused = await api.post("/releases", json=PLAN)
+        assert refused.status_code == 403
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "FERRY_AUTH_ROLE_MAP" in refused.json()["detail"]
 
 
 def test_a_service_without_a_trusted_issuer_refuses_to_start(infra: Infra) -> None:

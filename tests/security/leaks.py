@@ -36,10 +36,12 @@ async def published_events(infra: Infra, topic_prefix: str) -> list[str]:
     await consumer.start()
     found: list[str] = []
     try:
+        # The consumer's `topics()` fetches this but keeps it from `partitions_for_topic`.
+        cluster = await consumer._client.fetch_all_metadata()
         partitions = [
             TopicPartition(topic, partition)
             for topic in topics
-            for partition in sorted(await consumer.partitions_for_topic(topic) or ())
+            for partition in sorted(cluster.partitions_for_topic(topic) or ())
         ]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -51,39 +51,71 @@ class Principal:
 
     subject: str
     roles: frozenset[Role]
+    expires_at: float | None = field(default=None, compare=False)
+    """The token's `exp` (seconds since the epoch): what stays open (a stream) ends then."""
+    unmapped: tuple[str, ...] = field(default=(), compare=False)
+    """The names in the roles claim that gave no role: said in a 403, so it is understood."""
 
     def has_any(self, roles: Iterable[Role]) -> bool:
         return not self.roles.isdisjoint(roles)
 
 
-def roles_of(claims: Mapping[str, Any], claim: str, role_map: Mapping[str, str]) -> frozenset[Role]:
-    """The Ferry roles named by `claim` (a list or a space-separated string), mapped first."""
+def claimed_names(claims: Mapping[str, Any], claim: str) -> list[str]:
+    """The names in `claim`: a list, or a space-separated string (OAuth's `scope` style)."""
     raw = claims.get(claim, [])
     names = raw.split() if isinstance(raw, str) else raw if isinstance(raw, list) else []
+    return [str(name) for name in names]
+
+
+def roles_of(claims: Mapping[str, Any], claim: str, role_map: Mapping[str, str]) -> frozenset[Role]:
+    """The Ferry roles `claim` names. With a role map it is an allow-list: only the names it
+    maps count, so an IdP group that happens to be called `deployer` is no deployer. Without
+    one (the development issuer) the names are Ferry role names themselves."""
+    names = claimed_names(claims, claim)
     known = {role.value for role in Role}
-    mapped = (role_map.get(str(name), str(name)) for name in names)
+    mapped = (role_map.get(name) for name in names) if role_map else iter(names)
     return frozenset(Role(name) for name in mapped if name in known)
 
 
 class KeySet:
-    """The issuer's public keys (JWKS) from a file or a URL, refetched on an unknown key id."""
+    """The issuer's public keys (JWKS) from a file or a URL: fetched again once older than
+    `refresh_seconds`, so a key the issuer withdrew stops verifying, and at once (at most
+    once a second) for a key id it does not know, so a new key verifies from its first use."""
 
-    def __init__(self, *, url: str | None = None, file: Path | None = None) -> None:
+    def __init__(
+        self, *, url: str | None = None, file: Path | None = None, refresh_seconds: float = 300
+    ) -> None:
         if (url is None) == (file is None):
             raise ValueError("give exactly one of a JWKS URL and a JWKS file")
         self._url = url
         self._file = file
+        self._refresh_seconds = refresh_seconds
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
+        """When a fetch was last tried, successful or not."""
+        self._loaded_at: float | None = None
+        """When the keys in `_keys` were fetched; None before the first good fetch."""
         self._refresh = asyncio.Lock()
 
     async def key(self, kid: str) -> jwt.PyJWK | None:
-        if kid not in self._keys:
+        if self._due() or kid not in self._keys:
             async with self._refresh:
-                # At most one refetch a second: a flood of made-up key ids is no flood upstream.
-                if kid not in self._keys and time.monotonic() - self._fetched_at > 1:
+                # An unknown key id is fetched for at most once a second: a flood of made-up
+                # ones is no flood upstream.
+                unknown = kid not in self._keys and self._since_tried() > 1
+                if self._due() or unknown:
                     await self._load()
         return self._keys.get(kid)
+
+    def _due(self) -> bool:
+        """The keys are older than the refresh period, and no fetch failed just now: while
+        the issuer is down, one try every 10 s (or period), not one per request."""
+        loaded = self._loaded_at
+        stale = loaded is None or time.monotonic() - loaded >= self._refresh_seconds
+        return stale and self._since_tried() >= min(self._refresh_seconds, 10)
+
+    def _since_tried(self) -> float:
+        return time.monotonic() - self._fetched_at
 
     async def _load(self) -> None:
         self._fetched_at = time.monotonic()
@@ -97,10 +129,20 @@ class KeySet:
                     answer.raise_for_status()
                     document = answer.content
             keys = jwt.PyJWKSet.from_json(document.decode()).keys
-        except (OSError, httpx.HTTPError, jwt.PyJWKSetError) as exc:
-            log.error("cannot load the issuer's keys from %s: %r", self._url or self._file, exc)
+        except (OSError, ValueError, httpx.HTTPError, jwt.PyJWKSetError) as exc:
+            # The last good set stays: an issuer briefly unreachable must not lock everyone
+            # out. A key it withdrew meanwhile stays trusted until a fetch succeeds: said loudly.
+            log.error(
+                "cannot load the issuer's keys from %s (keeping the %d from the last good "
+                "fetch): %r",
+                self._url or self._file,
+                len(self._keys),
+                exc,
+            )
             return
+        # Replaced, not merged: a key no longer published is no longer trusted.
         self._keys = {key.key_id: key for key in keys if key.key_id}
+        self._loaded_at = self._fetched_at
 
 
 class TokenVerifier:
@@ -145,7 +187,10 @@ class TokenVerifier:
             )
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated(f"the bearer token is not valid: {exc}") from exc
-        return Principal(str(claims["sub"]), roles_of(claims, self._roles_claim, self._role_map))
+        roles = roles_of(claims, self._roles_claim, self._role_map)
+        unmapped = () if roles else tuple(claimed_names(claims, self._roles_claim))
+        expires_at = float(claims["exp"])
+        return Principal(str(claims["sub"]), roles, expires_at=expires_at, unmapped=unmapped)
 
 
 async def authenticate(request: Request) -> Principal:
@@ -164,10 +209,24 @@ class Allow:
         self.roles = frozenset(roles)
 
     async def __call__(self, caller: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if not caller.roles:
+            raise Forbidden(no_role(caller))
         if not caller.has_any(self.roles):
             allowed = ", ".join(sorted(self.roles))
             raise Forbidden(f"this needs one of the roles: {allowed}")
         return caller
+
+
+def no_role(caller: Principal) -> str:
+    """Why a caller has no role at all, for its 403."""
+    if not caller.unmapped:
+        return "the token names no Ferry role"
+    shown = ", ".join(repr(name[:60]) for name in caller.unmapped[:5])
+    more = f" and {len(caller.unmapped) - 5} more" if len(caller.unmapped) > 5 else ""
+    return (
+        f"no Ferry role in the token's roles or groups ({shown}{more}): where "
+        "FERRY_AUTH_ROLE_MAP is set only the groups it maps count, else only Ferry's role names"
+    )
 
 
 def allow(*roles: Role) -> Any:

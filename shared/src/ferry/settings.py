@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ferry.auth import Role
 
 
 class ServiceSettings(BaseSettings):
@@ -34,13 +36,27 @@ class ServiceSettings(BaseSettings):
     auth_roles_claim: str = "roles"
     """The claim holding the caller's roles or groups (e.g. `roles`, `groups`)."""
     auth_role_map: dict[str, str] = {}
-    """IdP group → Ferry role, as JSON: {"rel-managers": "release-manager"}."""
+    """IdP group → Ferry role, as JSON: {"rel-managers": "release-manager"}. When set, an
+    allow-list: a group it does not name gives no role, whatever it is called."""
+    auth_jwks_refresh_seconds: float = Field(300.0, gt=0)
+    """The issuer's key set is fetched again when it is older than this: a key the issuer
+    withdrew is refused at the latest this long after. A failed fetch keeps the last good set."""
     shutdown_drain_seconds: float = Field(5.0, ge=0)
     """On shutdown, how long the outbox relay may keep publishing what is committed."""
     otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     """Where to send traces (an OpenTelemetry collector's OTLP/HTTP base URL); unset: none."""
     log_level: str = "INFO"
     db_pool_size: int = 10
+
+    @field_validator("auth_role_map")
+    @classmethod
+    def _maps_onto_ferry_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        known = {role.value for role in Role}
+        if wrong := sorted(role for role in value.values() if role not in known):
+            raise ValueError(
+                f"not Ferry roles: {', '.join(wrong)}; known: {', '.join(sorted(known))}"
+            )
+        return value
 
     @classmethod
     def environment_variables(cls) -> set[str]:
