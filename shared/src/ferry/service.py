@@ -84,7 +84,7 @@ def token_verifier(settings: ServiceSettings) -> TokenVerifier:
             "FERRY_AUTH_JWKS_FILE (for a local run, see 'Tokens' in the README)"
         )
     return TokenVerifier(
-        KeySet(url=url, file=file),
+        KeySet(url=url, file=file, refresh_seconds=settings.auth_jwks_refresh_seconds),
         issuer=settings.auth_issuer,
         audience=settings.auth_audience,
         roles_claim=settings.auth_roles_claim,
@@ -140,7 +140,8 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     app.state.verifier = verifier
     app.state.enactors = spec.governs
     http.install(app, spec.name)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    # No spans for the calendar feed: its URL is its secret, and a span records the URL.
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics,/schedule/feeds/")
     app.include_router(_health_router(spec, db, publisher, workers))
     # Beside /openapi.json and, like it, open to all: what travels on the topics.
     app.add_route("/asyncapi.json", _asyncapi_document, include_in_schema=False)
