@@ -23,6 +23,7 @@ from ferry import migrations
 from ferry.db import Database
 from ferry.events.els import MetricObserved
 from release_svc.main import MIGRATIONS
+from tests.support.governance import approved
 from tests.support.infra import Infra
 from tests.support.services import Process, eventually, free_port, publish, read_topic, stop_all
 
@@ -364,10 +365,10 @@ async def test_a_release_lives_from_plan_through_deployment_and_support_to_its_r
     target = {"name": "web-1", "driver": "local", "settings": {"path": str(tmp_path / "web-1")}}
     defined = await client.put(
         f"{deploy}/environments/production",
-        json={"production": True, "targets": [target]},
+        json={"production": True, "targets": [target], "reason": "first web server"},
         headers=dora,
     )
-    assert defined.status_code == 200, defined.text
+    await approved(client, infra, defined)
     release_id = created.json()["id"]
 
     async def deployed() -> httpx.Response | None:

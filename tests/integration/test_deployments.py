@@ -22,6 +22,7 @@ from ferry.events.policy import FreezePeriodDeclared
 from ferry.events.release import (
     ReleaseDependenciesSet,
 )
+from tests.support.governance import approved
 from tests.support.infra import Infra
 from tests.support.published import MEDIA, approved_release
 from tests.support.services import eventually, publish, read_topic, serving, settings
@@ -104,10 +105,10 @@ async def define(stack: Stack, fail_on: str | None = None) -> None:
     headers = {"If-Match": current.headers["ETag"]} if current.status_code == 200 else {}
     answer = await stack.deploy.put(
         "/environments/production",
-        json={"production": True, "targets": targets},
+        json={"production": True, "targets": targets, "reason": "the web tier"},
         headers=headers,
     )
-    assert answer.status_code == 200, answer.text
+    await approved(stack.deploy, stack.infra, answer)
 
 
 async def test_a_phased_deployment_makes_the_version_live_everywhere(stack: Stack) -> None:

@@ -16,9 +16,10 @@ async def approved(
     """Approve the proposal `proposed` answered with, as change authority `approver`; the
     approval's response (the proposal, now approved)."""
     assert proposed.status_code == 202, proposed.text
-    location = proposed.headers["Location"]
+    # Location is relative to the service that answered (the client may serve several).
+    proposal = proposed.request.url.join(proposed.headers["Location"])
     answer = await api.post(
-        f"{location}/approve",
+        f"{proposal}/approve",
         headers={
             **infra.issuer.bearer(approver, "change-authority"),
             "If-Match": proposed.headers["ETag"],

@@ -6,18 +6,28 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from deploy_svc.adapters import deployments, environments, release_facts
 from deploy_svc.domain.deployment import Deployment, ScheduleDeployment
 from deploy_svc.domain.environment import Environment, SettingsCheck
 from deploy_svc.domain.plans import Plan, judge
 from deploy_svc.domain.waves import waves
+from ferry import proposals
 from ferry.aggregate import at_version, existing, rebuild, record
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, PreconditionRequired
-from ferry.events.deploy import DeploymentEvent, EnvironmentEvent, Strategy, TargetSpec, Wave
+from ferry.events.deploy import (
+    DeploymentEvent,
+    EnvironmentDefined,
+    EnvironmentEvent,
+    Strategy,
+    TargetSpec,
+    Wave,
+)
+from ferry.events.governance import GovernedKind
+from ferry.governance import Change, Proposal
 
 Decision = Callable[[Deployment], Sequence[DeploymentEvent]]
 
@@ -47,17 +57,33 @@ async def define_environment(
     checks: Mapping[str, SettingsCheck],
     expected_version: int | None,
     meta: Meta,
-) -> Environment:
-    """Define or redefine an environment; redefining needs the version read (`If-Match`)."""
+    reason: str = "",
+) -> Environment | Proposal:
+    """Define or redefine an environment; redefining needs the version read (`If-Match`).
+    A change that makes, unmakes or touches a production environment is only proposed: it
+    is recorded once another person holding `change-authority` approves it."""
     environment = await load_environment(uow, name)
     if environment.exists and expected_version is None:
         raise PreconditionRequired(f"{name} exists: send If-Match with the ETag you read")
     if environment.exists and expected_version != environment.version:
         raise ConcurrencyError(environment_stream(name), expected_version or 0)
     new = environment.define(production, targets, checks)
+    if new and environment.governed(production):
+        stream = environment_stream(name)
+        change = Change(GovernedKind.ENVIRONMENT, stream, environment.version, new[0], reason)
+        return await proposals.propose(uow, uuid4(), change, meta)
     await record(uow.events, environment_stream(name), environment, new, meta)
     await environments.save(uow, environment)
     return environment
+
+
+async def environment_defined(uow: UnitOfWork, proposal: Proposal) -> None:
+    """An approved definition is recorded: the environments' table follows."""
+    change = proposal.change
+    assert change is not None
+    assert isinstance(change.effect, EnvironmentDefined)
+    # Read after the definition's append, which the read flushes.
+    await environments.save(uow, await get_environment(uow, change.effect.environment))
 
 
 async def get_deployment(uow: UnitOfWork, deployment_id: UUID) -> Deployment:

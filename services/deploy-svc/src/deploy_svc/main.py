@@ -6,15 +6,16 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from deploy_svc import consumers
+from deploy_svc import consumers, handlers
 from deploy_svc.api import routes, webhooks
 from deploy_svc.config import Settings
 from deploy_svc.drivers.registry import drivers
 from deploy_svc.executor import Executor
 from deploy_svc.library import Library
-from ferry import catalog
+from ferry import catalog, proposals_api
 from ferry.db import Database
 from ferry.events.dml import LibraryEntryOpened
+from ferry.events.governance import GovernedKind
 from ferry.service import ServiceSpec, create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -30,8 +31,10 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
             catalog.router(),
             routes.router_for(drivers(settings)),
             webhooks.router(settings),
+            proposals_api.router,
         ],
         publishes="deploy.events",
+        governs={GovernedKind.ENVIRONMENT: handlers.environment_defined},
         jobs={"executor": lambda db: _executor(settings, db).run(db)},
         consumes={
             # The catalog's ReleasePlanned and ReleaseCancelled run within the facts' handlers.

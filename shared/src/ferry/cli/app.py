@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ferry.cli import audit, deployments, dev, els, media, releases, schedule
+from ferry.cli import audit, deployments, dev, els, media, proposals, releases, schedule
 from ferry.cli.client import DEFAULT_URLS, Connection
 from ferry.cli.errors import CliError
 from ferry.cli.output import report
@@ -27,6 +27,7 @@ app.add_typer(media.app, name="media")
 app.add_typer(deployments.app, name="deploy")
 app.add_typer(els.app, name="els")
 app.add_typer(schedule.app, name="schedule")
+app.add_typer(proposals.app, name="proposals")
 
 
 app.add_typer(audit.app, name="audit")

@@ -13,7 +13,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from ferry.cli import plans
+from ferry.cli import plans, proposals
 from ferry.cli.client import Client, connected, version_of
 from ferry.cli.errors import CliError, Refused
 from ferry.cli.output import Json, Output
@@ -176,15 +176,22 @@ def environment(
     file: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="a YAML file")
     ],
+    reason: Annotated[
+        str | None, typer.Option(help="why: required for a production environment's change")
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Define an environment, or change it, from a YAML file (deployers, release managers).
 
     The file holds the environment's `name`, whether it is `production`, and its `targets`,
     each a `name`, a `driver` (local, webhook, kubernetes) and the driver's `settings`.
+    A production environment's change is a proposal, in force once a change authority
+    other than you approves it (`ferry proposals approve`).
     """
     out = Output(as_json)
     name, body = plans.environment(file.read_text(), str(file))
+    if reason is not None:
+        body["reason"] = reason
     path = f"/environments/{name}"
     with connected(ctx) as client:
         try:
@@ -193,7 +200,11 @@ def environment(
             if exc.status != 404:
                 raise
             version = None  # a new environment
-        defined = client.change("deploy", "PUT", path, body, version).json()
+        answer = client.change("deploy", "PUT", path, body, version)
+    defined = answer.json()
+    if answer.status_code == 202:
+        out.result(defined, lambda console: proposals.announce(console, defined))
+        return
 
     def show(console: Console) -> None:
         kind = "production" if defined["production"] else "not production"

@@ -25,8 +25,10 @@ from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
 from ferry.events.deploy import TargetSpec
+from ferry.governance import Proposal
 from ferry.http import ExpectedVersion, etag, expected_version, problem_responses
 from ferry.idempotency import IdempotencyKey, Reply, json_reply
+from ferry.proposals_api import ProposalOut, proposed
 from ferry.service import RequestMeta, UoW
 
 Deployer = Annotated[Principal, allow(Role.DEPLOYER, Role.RELEASE_MANAGER)]
@@ -48,7 +50,11 @@ def router_for(drivers: Mapping[str, Driver]) -> APIRouter:
     router = APIRouter(tags=["deployments"])
     checks = {name: driver.check for name, driver in drivers.items()}
 
-    @router.put("/environments/{name}", response_model=EnvironmentOut, responses=PROBLEMS)
+    @router.put(
+        "/environments/{name}",
+        response_model=EnvironmentOut,
+        responses={**PROBLEMS, 202: {"model": ProposalOut, "description": "Proposed"}},
+    )
     async def define_environment(
         name: str,
         body: EnvironmentIn,
@@ -58,14 +64,19 @@ def router_for(drivers: Mapping[str, Driver]) -> APIRouter:
         if_match: Annotated[str | None, Header(alias="If-Match")] = None,
     ) -> Response:
         """Define an environment and its targets, each with a driver and its settings
-        (`EnvironmentDefined`); redefining one needs `If-Match`."""
+        (`EnvironmentDefined`); redefining one needs `If-Match`. Defining, redefining or
+        reclassifying a production environment is a governance proposal: `202` with it
+        (`Location: /proposals/{id}`, a `reason` required), recorded once another person
+        holding `change-authority` approves."""
         version = expected_version(if_match) if if_match is not None else None
         targets = [TargetSpec(**t.model_dump()) for t in body.targets]
 
         async def work(uow: UnitOfWork) -> Reply:
             found = await handlers.define_environment(
-                uow, name, body.production, targets, checks, version, meta
+                uow, name, body.production, targets, checks, version, meta, body.reason
             )
+            if isinstance(found, Proposal):
+                return proposed(found)
             out = EnvironmentOut.of(found).model_dump(mode="json")
             return json_reply(200, out, {"ETag": etag(found.version)})
 

@@ -31,6 +31,8 @@ class EnvironmentIn(BaseModel):
 
     production: bool = False
     targets: list[TargetIn] = Field(min_length=1, max_length=5000)
+    reason: str = Field("", max_length=2000)
+    """Why: required when the change is a proposal (a production environment's)."""
 
 
 class EnvironmentOut(BaseModel):

@@ -23,12 +23,18 @@ class Environment(EventSourced):
     production: bool = False
     targets: list[TargetSpec] = field(default_factory=list)
 
+    def governed(self, production: bool) -> bool:
+        """Whether defining it as `production` (or not) needs a second person's approval:
+        segregation of duties holds in production, so its classification and its targets
+        are not for the people it constrains to change alone."""
+        return self.production or production
+
     def target(self, name: str) -> TargetSpec | None:
         return next((t for t in self.targets if t.name == name), None)
 
     def define(
         self, production: bool, targets: Sequence[TargetSpec], drivers: Mapping[str, SettingsCheck]
-    ) -> list[EnvironmentEvent]:
+    ) -> list[EnvironmentDefined]:
         """Define (or redefine) the environment; `drivers`: each known driver's check."""
         if not _NAME.fullmatch(self.name):
             raise InvalidField("name", "lower-case letters, digits, '.', '_', '-'")
