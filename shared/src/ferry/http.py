@@ -15,6 +15,7 @@ from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
 from fastapi import Depends, FastAPI, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from ferry import metrics
 from ferry.errors import BadRequest, FerryError, PreconditionRequired
@@ -88,6 +89,27 @@ async def _unavailable_problem(_: Request, exc: Exception) -> Response:
     )
 
 
+async def _data_problem(_: Request, exc: Exception) -> Response:
+    # A value validation let through but PostgreSQL refuses (a character it cannot hold, a
+    # number out of its range): the request's fault, so a 422, never a 500. What PostgreSQL
+    # said stays in the log: it may quote the statement or the value.
+    assert isinstance(exc, asyncpg.DataError)
+    log.warning("the database refused a value: %s %.200r", type(exc).__name__, str(exc))
+    return problem(
+        422,
+        "Unprocessable value",
+        "a value in the request cannot be stored or compared: check its characters and range",
+        sqlstate=exc.sqlstate,
+    )
+
+
+async def _client_gone(request: Request, _: Exception) -> Response:
+    # Nobody is left to answer; what the route had begun (a half-written upload) it cleaned up
+    # as the exception went by. A warning, not a stack trace: a client may always hang up.
+    log.warning("client disconnected mid-upload: %s %s", request.method, _route_template(request))
+    return problem(400, "Client disconnected", "the request body ended before it was complete")
+
+
 async def _unexpected_problem(_: Request, exc: Exception) -> Response:
     return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
 
@@ -103,6 +125,8 @@ def install(app: FastAPI, service: str) -> None:
     app.add_exception_handler(HTTPException, _http_problem)
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _unavailable_problem)
+    app.add_exception_handler(asyncpg.DataError, _data_problem)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected_problem)
 
     @app.middleware("http")

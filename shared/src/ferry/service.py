@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ferry import http, migrations, tracing
+from ferry import characters, http, migrations, tracing
 from ferry.auth import KeySet, Principal, TokenVerifier, authenticate
 from ferry.consuming import Dispatcher, EventHandler
 from ferry.db import Database, UnitOfWork
@@ -134,7 +134,9 @@ def create_app(spec: ServiceSpec) -> FastAPI:
             yield
 
     workers = Workers()
-    app = FastAPI(title=spec.name, lifespan=lifespan)
+    # Before any route's own dependencies, so nothing (not even a token check) sees them.
+    refuse = Depends(characters.refuse_unsafe_characters)
+    app = FastAPI(title=spec.name, lifespan=lifespan, dependencies=[refuse])
     app.state.db = db
     app.state.publisher = publisher
     app.state.verifier = verifier
