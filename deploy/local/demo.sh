@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The demo `make run` shows, run with the `ferry` command line as its users would: a release
 # planned from a YAML file goes through the hands of a librarian, its release manager, a
-# tester and a change authority to the DML, then a deployer takes it to production (a canary
-# first) and Early Life Support begins. Each step prints the command it runs.
+# tester and a change authority to the DML, then a deployer proposes the production
+# environment, a change authority approves it, the deployer takes the release there (a
+# canary first) and Early Life Support begins. Each step prints the command it runs.
 #
 # demo.sh STATE_DIR   (the FERRY_*_URL variables point the CLI at the services)
 set -euo pipefail
@@ -87,7 +88,16 @@ targets:
   - {name: web-1, driver: local, settings: {path: "$state_dir/targets/web-1"}}
   - {name: web-2, driver: local, settings: {path: "$state_dir/targets/web-2"}}
 YAML
-as dora deploy environment "$work/production.yaml"
+# Production is governed: dora's definition is only a proposal until a change authority
+# other than her approves it (the two-person rule). A stack kept from an earlier run has
+# it defined already, and an unchanged definition proposes nothing.
+proposal=$(as dora deploy environment "$work/production.yaml" --reason "the payments web tier" --json |
+    json_field ".get('id', '')")
+if [[ -n $proposal ]]; then
+    as carl proposals list --state pending
+    as carl proposals approve "$proposal"
+    say demo "production is defined: proposed by dora, approved by carl → EnvironmentDefined"
+fi
 as dora --until "deploy-svc to hear the release is available" deploy plan "$release" --env production --strategy canary --soak 3 --watch
 
 case_id() {
