@@ -78,9 +78,10 @@ class Reader:
 
 @pytest.fixture
 async def feed(infra: Infra, topic_prefix: str) -> AsyncIterator[httpx.AsyncClient]:
-    """release-svc on a real port; a client that reads as a viewer."""
+    """release-svc on a real port; a client that reads as an auditor (who may read
+    `from=beginning`)."""
     service = release_spec(settings(Settings, infra, topic_prefix))
-    async with serving(service, headers=infra.issuer.bearer("vic", "viewer")) as client:
+    async with serving(service, headers=infra.issuer.bearer("ada", "auditor")) as client:
         yield client
 
 

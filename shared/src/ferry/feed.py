@@ -18,7 +18,7 @@ from uuid import UUID
 
 import orjson
 
-from ferry.errors import BadRequest
+from ferry.errors import BadRequest, FerryError
 from ferry.kafka import SERVICE_TOPICS
 
 
@@ -101,3 +101,65 @@ def sse_message(event_type: str, data: str, cursor: str) -> bytes:
     lines = [f"id: {cursor}", f"event: {event_type}"]
     lines += [f"data: {line}" for line in _LINE_BREAK.split(data)]
     return ("\n".join(lines) + "\n\n").encode()
+
+
+def covers(ahead: Mapping[str, list[int]], behind: Mapping[str, list[int]]) -> bool:
+    """Whether `ahead` is at or past `behind` on every partition `behind` names (a partition
+    `ahead` does not name counts as offset 0)."""
+    for topic, offsets in behind.items():
+        mine = ahead.get(topic, [])
+        for partition, offset in enumerate(offsets):
+            if (mine[partition] if partition < len(mine) else 0) < offset:
+                return False
+    return True
+
+
+def furthest(*all_positions: Mapping[str, list[int]]) -> Positions:
+    """Per partition, the largest offset any of `all_positions` names."""
+    merged: Positions = {}
+    for positions in all_positions:
+        for topic, offsets in positions.items():
+            mine = merged.setdefault(topic, [])
+            mine.extend([0] * (len(offsets) - len(mine)))
+            for partition, offset in enumerate(offsets):
+                mine[partition] = max(mine[partition], offset)
+    return merged
+
+
+class TooManyStreams(FerryError):
+    """A caller, or everyone together, has as many streams open as this replica allows."""
+
+    status = 429
+    title = "Too many streams"
+    retry_after = 30
+    """Seconds, for `Retry-After`: about when a stream may have ended."""
+
+
+class StreamLimits:
+    """How many streams may be open at once on this replica: in all, and per subject."""
+
+    def __init__(self, total: int, per_subject: int) -> None:
+        self.total = total
+        self.per_subject = per_subject
+        self._open: dict[str, int] = {}
+
+    def admit(self, subject: str) -> None:
+        """Count one more stream of `subject`, or raise `TooManyStreams` saying which cap."""
+        if sum(self._open.values()) >= self.total:
+            raise TooManyStreams(
+                f"this replica serves {self.total} streams already; retry later (or elsewhere)"
+            )
+        if self._open.get(subject, 0) >= self.per_subject:
+            raise TooManyStreams(
+                f"you have {self.per_subject} streams open already, as many as one may; "
+                "close one (a dashboard in another tab?) or retry later"
+            )
+        self._open[subject] = self._open.get(subject, 0) + 1
+
+    def release(self, subject: str) -> None:
+        """A stream of `subject` ended."""
+        left = self._open.get(subject, 0) - 1
+        if left > 0:
+            self._open[subject] = left
+        else:
+            self._open.pop(subject, None)

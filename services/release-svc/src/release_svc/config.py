@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from ferry.auth import Role
 from ferry.settings import ServiceSettings
 
 
@@ -14,3 +15,10 @@ class Settings(ServiceSettings):
     )
     communication_poll_seconds: float = Field(30.0, gt=0)
     """How often to look for communication plan entries that fell due."""
+    feed_max_streams: int = Field(1000, ge=1)
+    """Event feed streams one replica serves at once; past it, `429` with `Retry-After`."""
+    feed_max_streams_per_subject: int = Field(10, ge=1)
+    """Event feed streams one caller (token subject) may have open at once on a replica."""
+    feed_replay_roles: list[Role] = [Role.AUDITOR]
+    """Who may read the feed `from=beginning` (a replay of every topic); a cursor resume is
+    open to every reader."""

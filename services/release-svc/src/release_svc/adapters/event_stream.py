@@ -1,32 +1,49 @@
-"""The event feed's reading of Kafka: one consumer per client, its partitions assigned by
-hand and no consumer group, so nothing is committed: the client keeps its place (the cursor
-each message carries) and a thousand dashboards cost the brokers no group rebalances."""
+"""The event feed's reading of Kafka: a consumer with its partitions assigned by hand and no
+consumer group, so nothing is committed: a client keeps its place (the cursor each message
+carries) and readers cost the brokers no group rebalances. One such reader per process
+serves every live stream (`feed_hub`); a client resuming from an older place catches up
+with one of its own first."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
 
-from ferry.feed import Filter, Positions, encode_cursor, sse_message, sse_position
+from ferry.feed import Positions
 
 log = logging.getLogger(__name__)
 
 
-class EventStream:
-    """Ferry's topics read from a start position, as Server-Sent Events; `close` it after."""
+@dataclass(frozen=True)
+class Record:
+    """One record read: where it was (topic without the prefix), its bytes and its CloudEvent
+    (None when it is none: no client could use it)."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+    event: dict[str, Any] | None
+
+
+class KafkaReader:
+    """Ferry's topics read from a start position; `close` it after."""
 
     def __init__(
-        self, consumer: AIOKafkaConsumer, topics: Mapping[str, str], positions: Positions
+        self, consumer: AIOKafkaConsumer, topics: Mapping[str, str], *, rescan: float = 30.0
     ) -> None:
         self._consumer = consumer
         self._topics = dict(topics)
-        self._positions = positions
+        self.positions: Positions = {}
+        """Per topic, the next offset to read of each partition: past every record returned."""
+        self._rescan = rescan
+        self._scanned_at = time.monotonic()
 
     @classmethod
     async def open(
@@ -37,10 +54,10 @@ class EventStream:
         client_id: str,
         start: Positions | None,
         from_beginning: bool,
-    ) -> EventStream:
-        """A stream of `topics` (Kafka name → name without the prefix) from the cursor's
+    ) -> KafkaReader:
+        """A reader of `topics` (Kafka name → name without the prefix) from the cursor's
         `start`, else from their beginning or their end. When this returns the start is
-        fixed: an event published afterwards is in the stream."""
+        fixed: an event published afterwards is read."""
         consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
             client_id=client_id,
@@ -49,26 +66,19 @@ class EventStream:
             # Only when a position is gone (a topic recreated): read all rather than skip.
             auto_offset_reset="earliest",
         )
-        stream = cls(consumer, topics, {})
+        reader = cls(consumer, topics)
         try:
             await consumer.start()
-            if start is None:
-                await stream._assign({}, at_end=not from_beginning)
-            else:
-                await stream._assign(start, at_end=False)
+            await reader._assign(start or {}, at_end=start is None and not from_beginning)
         except BaseException:
             await consumer.stop()
             raise
-        return stream
+        return reader
 
     async def _assign(self, start: Mapping[str, Sequence[int]], *, at_end: bool) -> None:
         """Read every partition of the topics: known ones from their positions, new ones
         (not in `start`) from their beginning, or end."""
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic, count in (await self._partition_counts()).items()
-            for partition in range(count)
-        ]
+        partitions = await self._partitions()
 
         def known(tp: TopicPartition) -> int | None:
             offsets = start.get(self._topics[tp.topic], ())
@@ -81,80 +91,72 @@ class EventStream:
         for tp in partitions:
             offset = known(tp)
             offset = edges[tp] if offset is None else offset
-            offsets = self._positions.setdefault(self._topics[tp.topic], [])
+            offsets = self.positions.setdefault(self._topics[tp.topic], [])
             offsets.extend([0] * (tp.partition + 1 - len(offsets)))
             offsets[tp.partition] = offset
             consumer.seek(tp, offset)
 
-    async def _partition_counts(self) -> dict[str, int]:
-        """How many partitions each of the topics has (a topic not there yet: none)."""
+    async def _partitions(self) -> list[TopicPartition]:
+        """Every partition of the topics (a topic not there yet: none)."""
         # The consumer's own `topics()` fetches this but keeps it from `partitions_for_topic`.
         cluster = await self._consumer._client.fetch_all_metadata()
-        return {topic: len(cluster.partitions_for_topic(topic) or ()) for topic in self._topics}
+        return [
+            TopicPartition(topic, partition)
+            for topic in self._topics
+            for partition in sorted(cluster.partitions_for_topic(topic) or ())
+        ]
+
+    async def end_offsets(self) -> Positions:
+        """Per topic, the offset the next record published to each partition will have."""
+        ends = await self._consumer.end_offsets(await self._partitions())
+        positions: Positions = {}
+        for tp, offset in sorted(ends.items()):
+            offsets = positions.setdefault(self._topics[tp.topic], [])
+            offsets.extend([0] * (tp.partition + 1 - len(offsets)))
+            offsets[tp.partition] = offset
+        return positions
 
     async def _follow_new_partitions(self) -> None:
         # Read a partition added since (or a topic created since) from its beginning: all of
         # it is newer than what the client has. Re-assigning forgets the fetch positions, so
-        # every partition is sought back to the stream's own.
-        counts = await self._partition_counts()
-        read = {topic: len(self._positions.get(self._topics[topic], ())) for topic in counts}
-        if any(count > read[topic] for topic, count in counts.items()):
-            await self._assign({u: list(o) for u, o in self._positions.items()}, at_end=False)
+        # every partition is sought back to the reader's own.
+        partitions = await self._partitions()
+        if any(
+            tp.partition >= len(self.positions.get(self._topics[tp.topic], ())) for tp in partitions
+        ):
+            await self._assign({u: list(o) for u, o in self.positions.items()}, at_end=False)
 
-    async def messages(
-        self,
-        wanted: Filter,
-        stopping: asyncio.Event,
-        *,
-        keep_alive: float = 15.0,
-        poll: float = 1.0,
-        rescan: float = 30.0,
-    ) -> AsyncIterator[bytes]:
-        """The events `wanted` as SSE messages, each with the cursor after it; the cursor
-        alone first, and every `keep_alive` seconds without an event. Ends when `stopping`
-        is set."""
-        last_sent = last_scan = time.monotonic()
-        yield sse_position(encode_cursor(self._positions))
-        while not stopping.is_set():
-            try:
-                if time.monotonic() - last_scan >= rescan:
-                    last_scan = time.monotonic()
-                    await self._follow_new_partitions()
-                batches = await self._consumer.getmany(timeout_ms=int(poll * 1000))
-            except KafkaError as exc:
-                # The client reconnects with its cursor, to Kafka when it is back.
-                log.warning("event feed: lost Kafka (%s); ending the stream", exc)
-                return
-            for tp, records in batches.items():
-                topic = self._topics[tp.topic]
-                for record in records:
-                    # Every record read moves the cursor, wanted or not: a client resuming
-                    # after a later message is not sent the unwanted ones again.
-                    self._positions[topic][tp.partition] = record.offset + 1
-                    message = self._message(topic, tp, record.offset, record.value, wanted)
-                    if message is not None:
-                        last_sent = time.monotonic()
-                        yield message
-            if time.monotonic() - last_sent >= keep_alive:
-                last_sent = time.monotonic()
-                yield sse_position(encode_cursor(self._positions))
-
-    def _message(
-        self, topic: str, tp: TopicPartition, offset: int, value: bytes | None, wanted: Filter
-    ) -> bytes | None:
-        try:
-            event = orjson.loads(value or b"")
-        except orjson.JSONDecodeError:
-            event = None
-        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
-            # Not a CloudEvent: no client could use it. Skipped, loudly, as consumers do.
-            log.error("event feed: skipping unreadable record %s@%s", tp, offset)
-            return None
-        if not wanted.matches(topic, event):
-            return None
-        assert value is not None
-        return sse_message(event["type"], value.decode(), encode_cursor(self._positions))
+    async def read(self, timeout: float) -> list[Record]:
+        """The records that came within `timeout` seconds (none: an empty list); `positions`
+        moves past them. Raises `KafkaError` when Kafka is lost."""
+        if time.monotonic() - self._scanned_at >= self._rescan:
+            self._scanned_at = time.monotonic()
+            await self._follow_new_partitions()
+        batches = await self._consumer.getmany(timeout_ms=int(timeout * 1000))
+        records = []
+        for tp, batch in batches.items():
+            topic = self._topics[tp.topic]
+            for record in batch:
+                event = _event(record.value)
+                if event is None:
+                    # Not a CloudEvent: no client could use it. Skipped, loudly, as consumers do.
+                    log.error("event feed: skipping unreadable record %s@%s", tp, record.offset)
+                value = record.value or b""
+                records.append(Record(topic, tp.partition, record.offset, value, event))
+            if batch:
+                self.positions[topic][tp.partition] = batch[-1].offset + 1
+        return records
 
     async def close(self) -> None:
         """Stop the consumer: its fetcher and connections end with it."""
         await self._consumer.stop()
+
+
+def _event(value: bytes | None) -> dict[str, Any] | None:
+    try:
+        event = orjson.loads(value or b"")
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        return None
+    return event

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 from uuid import UUID
 
 import anyio
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from ferry.auth import Reader
 from ferry.db import UnitOfWork
-from ferry.errors import FerryError, NotFound
-from ferry.feed import Filter, decode_cursor
-from ferry.http import problem_responses
+from ferry.errors import FerryError, Forbidden, NotFound
+from ferry.feed import Filter, StreamLimits, TooManyStreams, decode_cursor
+from ferry.http import problem, problem_responses
 from ferry.kafka import SERVICE_TOPICS
 from ferry.service import UoW
-from ferry.settings import ServiceSettings
 from ferry.streaming import stopping
 from release_svc import handlers
 from release_svc.adapters import release_list
-from release_svc.adapters.event_stream import EventStream
+from release_svc.adapters.feed_hub import FeedHub, Subscription
 from release_svc.api.routes import IDENTIFIER_OR_UUID
+from release_svc.config import Settings
 
 
 class KafkaUnavailable(FerryError):
@@ -34,32 +35,50 @@ class KafkaUnavailable(FerryError):
 
 
 class EventStreamResponse(StreamingResponse):
-    """`text/event-stream` of an `EventStream`, which it closes however the response ends."""
+    """`text/event-stream` of a `Subscription`, which it closes however the response ends."""
 
     media_type = "text/event-stream"
 
-    def __init__(self, stream: EventStream, request: Request, wanted: Filter) -> None:
+    def __init__(
+        self,
+        stream: Subscription,
+        request: Request,
+        wanted: Filter,
+        *,
+        deadline: float | None,
+        ended: Callable[[], None],
+    ) -> None:
         super().__init__(
-            stream.messages(wanted, stopping(request.app)),
+            stream.messages(wanted, stopping(request.app), deadline=deadline),
             # No caching, and no buffering by a proxy (nginx): each message goes out at once.
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
         self._stream = stream
+        self._ended = ended
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
-            # Shielded: a client that left cancels the response, and the consumer must still
-            # stop, or its fetcher task would outlive the connection.
+            self._ended()
+            # Shielded: a client that left cancels the response, and its stream must still
+            # close, or a reader of its own (and the shared one, were it the last) would
+            # outlive the connection.
             with anyio.CancelScope(shield=True):
                 await self._stream.close()
 
 
-def router(settings: ServiceSettings) -> APIRouter:
+def router(settings: Settings) -> APIRouter:
     """`GET /events`, reading the topics `settings` name from the brokers it names."""
     router = APIRouter(tags=["events"])
     topics = {settings.topic(topic): topic for topic in SERVICE_TOPICS}
+    hub = FeedHub(
+        settings.kafka_bootstrap_servers,
+        topics,
+        client_id=f"{settings.topic_prefix}release-svc-feed",
+    )
+    limits = StreamLimits(settings.feed_max_streams, settings.feed_max_streams_per_subject)
+    replay_roles = frozenset(settings.feed_replay_roles)
 
     @router.get(
         "/events",
@@ -77,7 +96,9 @@ def router(settings: ServiceSettings) -> APIRouter:
                 {
                     400: "An unreadable Last-Event-ID (or last_event_id)",
                     401: "No valid bearer token",
+                    403: "`from=beginning` without a role allowed to replay (the auditor)",
                     404: "No such release",
+                    429: "Too many streams open, the caller's or this replica's; `Retry-After`",
                     503: "Kafka cannot be reached; retry",
                 }
             ),
@@ -86,7 +107,7 @@ def router(settings: ServiceSettings) -> APIRouter:
     async def events(
         request: Request,
         uow: UoW,
-        _: Reader,
+        caller: Reader,
         event_type: Annotated[
             list[str] | None,
             Query(alias="type", description="only events of these types (repeat it for several)"),
@@ -102,7 +123,10 @@ def router(settings: ServiceSettings) -> APIRouter:
         ] = None,
         start: Annotated[
             Literal["now", "beginning"],
-            Query(alias="from", description="without a cursor: only new events, or all of them"),
+            Query(
+                alias="from",
+                description="without a cursor: only new events, or all of them (auditors)",
+            ),
         ] = "now",
         last_event_id: Annotated[
             str | None,
@@ -112,29 +136,44 @@ def router(settings: ServiceSettings) -> APIRouter:
             str | None,
             Header(alias="Last-Event-ID", description="the `id` of the last message received"),
         ] = None,
-    ) -> EventStreamResponse:
+    ) -> Response:
         """Ferry's events as they are published, from release.events, dml.events, deploy.events
-        and els.events; resumable exactly after any message with its `id`."""
+        and els.events; resumable exactly after any message with its `id`. A stream ends when
+        the caller's token expires."""
         if last_event_id_header is not None:  # a reconnecting EventSource: newer than the URL's
             resume = decode_cursor(last_event_id_header, "Last-Event-ID")
         elif last_event_id is not None:
             resume = decode_cursor(last_event_id, "last_event_id")
         else:
             resume = None
+        from_beginning = resume is None and start == "beginning"
+        if from_beginning and not caller.has_any(replay_roles):
+            # A replay of every topic costs a reader of its own for as long as it takes.
+            allowed = ", ".join(sorted(replay_roles))
+            raise Forbidden(f"from=beginning needs one of the roles: {allowed}")
         wanted = Filter(
             types=frozenset(event_type or ()), release_id=await _release_id(uow, release)
         )
         try:
-            stream = await EventStream.open(
-                settings.kafka_bootstrap_servers,
-                topics,
-                client_id=f"{settings.topic_prefix}release-svc-feed",
-                start=resume,
-                from_beginning=start == "beginning",
+            limits.admit(caller.subject)
+        except TooManyStreams as exc:
+            return problem(
+                exc.status, exc.title, str(exc), headers={"Retry-After": str(exc.retry_after)}
             )
-        except KafkaError as exc:
-            raise KafkaUnavailable(f"Kafka cannot be reached: {type(exc).__name__}") from exc
-        return EventStreamResponse(stream, request, wanted)
+        try:
+            stream = await hub.subscribe(resume, from_beginning=from_beginning)
+        except BaseException as exc:
+            limits.release(caller.subject)
+            if isinstance(exc, KafkaError):
+                raise KafkaUnavailable(f"Kafka cannot be reached: {type(exc).__name__}") from exc
+            raise
+        return EventStreamResponse(
+            stream,
+            request,
+            wanted,
+            deadline=caller.expires_at,
+            ended=lambda: limits.release(caller.subject),
+        )
 
     return router
 
