@@ -20,12 +20,14 @@ from uuid import UUID, uuid4
 
 from deploy_svc import handlers
 from deploy_svc.adapters import deployments, release_facts
+from deploy_svc.adapters.deployment_log import DeploymentLog
 from deploy_svc.domain import deployment as steps
 from deploy_svc.domain.deployment import Deployment
 from deploy_svc.domain.environment import Environment
 from deploy_svc.domain.facts import ReleaseFacts
 from deploy_svc.domain.plans import check_release
 from deploy_svc.drivers.base import Artifacts, Driver, DriverError, Job
+from deploy_svc.redaction import brief
 from ferry.db import Database
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, FerryError
@@ -47,9 +49,11 @@ class Executor:
         lease_seconds: float = 30.0,
         poll_seconds: float = 1.0,
         parallel: int = 8,
+        log: DeploymentLog | None = None,
     ) -> None:
         self._drivers = drivers
         self._fetch = fetch
+        self._log = log
         self._lease = timedelta(seconds=lease_seconds)
         self._poll = poll_seconds
         self._parallel = parallel
@@ -99,7 +103,7 @@ class Executor:
 
     async def drive(self, db: Database, deployment_id: UUID) -> None:
         """Take the deployment's next steps until it waits, ends or the lease is lost."""
-        run = _Run(db, deployment_id)
+        run = _Run(db, deployment_id, self._log)
         try:
             while await self._renew(db, deployment_id):
                 deployment = await run.load()
@@ -159,13 +163,16 @@ class Executor:
             case steps.DeployTarget(wave=wave, target=target):
                 job = await self._job(run, deployment, target)
                 if isinstance(job, str):
-                    await run.record(deployment, deployment.fail(job))
+                    await run.record(deployment, deployment.fail(brief(job)))
                     return
                 try:
                     previous = await self._driver(job, run).install(job)
                 except DriverError as exc:
-                    await run.record(deployment, deployment.target_failed(wave, target, str(exc)))
+                    await run.note(job, "install", exc)
+                    reason = brief(str(exc))
+                    await run.record(deployment, deployment.target_failed(wave, target, reason))
                     return
+                await run.note(job, "install")
                 await run.record_fact(
                     deployment, lambda d: d.target_deployed(wave, target, previous)
                 )
@@ -177,7 +184,12 @@ class Executor:
                 job = await self._job(run, deployment, target, media=False)
                 if isinstance(job, str):
                     raise DriverError(job)  # nothing to roll back with: retried, logged
-                await self._driver(job, run).roll_back(job, previous)
+                try:
+                    await self._driver(job, run).roll_back(job, previous)
+                except DriverError as exc:
+                    await run.note(job, "roll_back", exc)
+                    raise  # retried, as a rollback must finish
+                await run.note(job, "roll_back")
                 await run.record(deployment, deployment.target_rolled_back(target, previous))
             case steps.FinishRollback():
                 await run.record(deployment, deployment.finish_rollback())
@@ -191,14 +203,16 @@ class Executor:
             for target in deployment.waves[wave].targets:
                 job = await self._job(run, deployment, target)
                 if isinstance(job, str):
-                    await run.record(deployment, deployment.fail(job))
+                    await run.record(deployment, deployment.fail(brief(job)))
                     return
                 try:
                     await self._driver(job, run).verify(job)
                 except DriverError as exc:
-                    reason = f"verification failed: {exc}"
+                    await run.note(job, "verify", exc)
+                    reason = brief(f"verification failed: {exc}")
                     await run.record(deployment, deployment.target_failed(wave, target, reason))
                     return
+                await run.note(job, "verify")
         await run.record(deployment, deployment.wave_verified(wave))
 
     async def _soak(self, run: _Run, seconds: float) -> bool:
@@ -225,7 +239,7 @@ class Executor:
         if spec is None:
             return f"{target} is no longer a target of {deployment.environment}"
         if spec.driver not in self._drivers:
-            return f"{target}: no driver {spec.driver}"
+            return f"{target}: the driver {spec.driver} is not enabled (FERRY_DEPLOY_DRIVERS)"
         if not media:
             assert deployment.release_id is not None
             nothing = Artifacts(deployment.release_id, deployment.release_version, {})
@@ -247,9 +261,10 @@ def _forget(running: dict[UUID, asyncio.Task[None]], done: UUID, _: object) -> N
 class _Run:
     """One drive of one deployment: what it loads once, and how it records."""
 
-    def __init__(self, db: Database, deployment_id: UUID) -> None:
+    def __init__(self, db: Database, deployment_id: UUID, log: DeploymentLog | None) -> None:
         self.db = db
         self.deployment_id = deployment_id
+        self.log = log
         self.meta = Meta(actor=ACTOR, correlation_id=f"deployment-{deployment_id}")
         self.driver_of: dict[str, str] = {}
         self._artifacts: Artifacts | None = None
@@ -277,6 +292,19 @@ class _Run:
                 self._environment = await handlers.load_environment(uow, name)
             self.driver_of = {t.name: t.driver for t in self._environment.targets}
         return self._environment
+
+    async def note(self, job: Job, step: str, failure: DriverError | None = None) -> None:
+        """Keep what the step had to say, and its failure's reason, in the deployment log.
+        Written before the event that points there; a step repeated writes again."""
+        texts = list(job.log) + ([f"failed: {failure}"] if failure else [])
+        if self.log is None or not texts:
+            return
+        async with self.db.unit_of_work() as uow:
+            for text in texts:
+                at = datetime.now(UTC)
+                await self.log.append(uow, job.deployment_id, job.target, step, text, at)
+            await uow.commit()
+        job.log.clear()
 
     async def still_deployable(self, deployment: Deployment, now: datetime) -> str | None:
         """Why the deployment may no longer start now (None: it may)."""

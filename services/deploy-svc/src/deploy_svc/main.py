@@ -7,7 +7,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from deploy_svc import consumers, handlers
-from deploy_svc.api import routes, webhooks
+from deploy_svc.adapters.deployment_log import DeploymentLog
+from deploy_svc.api import logs, routes, webhooks
 from deploy_svc.config import Settings
 from deploy_svc.drivers.registry import drivers
 from deploy_svc.executor import Executor
@@ -31,6 +32,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
             catalog.router(),
             routes.router_for(drivers(settings)),
             webhooks.router(settings),
+            logs.router(),
             proposals_api.router,
         ],
         publishes="deploy.events",
@@ -54,6 +56,7 @@ def _executor(settings: Settings, db: Database) -> Executor:
         Library.of(settings).fetch_release,
         lease_seconds=settings.lease_seconds,
         poll_seconds=settings.executor_poll_seconds,
+        log=DeploymentLog(settings),
     )
 
 

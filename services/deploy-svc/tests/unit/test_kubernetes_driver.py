@@ -9,6 +9,7 @@ import pytest
 
 from deploy_svc.drivers.base import BadTargetSettings, DriverError
 from deploy_svc.drivers.kubernetes import KubernetesDriver, KubernetesSettings
+from deploy_svc.drivers.limits import KubernetesLimits
 from tests.support.drivers import job_for
 
 SETTINGS = {
@@ -17,6 +18,11 @@ SETTINGS = {
     "container": "api",
     "image": "images.example.com/payments:{version}",
 }
+LIMITS = KubernetesLimits(
+    namespaces=("payments",),
+    image_prefixes=("images.example.com/",),
+    own_namespaces=frozenset({"ferry"}),
+)
 
 
 def test_an_image_is_named_after_the_version_and_the_version_read_back() -> None:
@@ -40,7 +46,7 @@ def test_an_image_is_named_after_the_version_and_the_version_read_back() -> None
 )
 def test_check_names_the_setting_at_fault(change: dict[str, object], setting: str) -> None:
     with pytest.raises(BadTargetSettings) as refused:
-        KubernetesDriver().check({**SETTINGS, **change})
+        KubernetesDriver(LIMITS).check({**SETTINGS, **change})
     assert refused.value.setting == setting
 
 
@@ -50,9 +56,9 @@ async def test_without_a_cluster_configured_a_step_fails_saying_so(
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
     with pytest.raises(DriverError, match="no Kubernetes cluster is configured"):
-        await KubernetesDriver().install(job_for(tmp_path, "2.0", {}, **SETTINGS))
+        await KubernetesDriver(LIMITS).install(job_for(tmp_path, "2.0", {}, **SETTINGS))
 
 
 async def test_rolling_back_to_nothing_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DriverError, match="no previous one"):
-        await KubernetesDriver().roll_back(job_for(tmp_path, "2.0", {}, **SETTINGS), None)
+        await KubernetesDriver(LIMITS).roll_back(job_for(tmp_path, "2.0", {}, **SETTINGS), None)

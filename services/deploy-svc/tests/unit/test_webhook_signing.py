@@ -71,7 +71,9 @@ def test_missing_or_malformed_headers_are_refused(headers: dict[str, str]) -> No
 def driver() -> WebhookDriver:
     # Never connected: checking settings needs no database.
     db = Database("postgresql://nowhere.invalid/x", "deploy", "test")
-    return WebhookDriver(db, {"argo": SecretStr("x")}, "http://127.0.0.1:8003")
+    return WebhookDriver(
+        db, {"argo": SecretStr("x")}, "http://127.0.0.1:8003", url_prefixes=("https://ci.example/",)
+    )
 
 
 def test_settings_naming_a_known_secret_are_accepted() -> None:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 from uuid import UUID
 
 
 class DriverError(Exception):
-    """The driver could not install, verify or roll back; the message says why."""
+    """The driver could not install, verify or roll back; the message says why, briefly.
+
+    The message becomes an event's `reason`, kept for ever: an exit code, an HTTP status, a
+    setting's name, never a command's output or a remote answer's body (those go into
+    `Job.log`, the deployment log, redacted)."""
 
 
 class BadTargetSettings(ValueError):
@@ -41,6 +45,9 @@ class Job:
     target: str
     settings: Mapping[str, object]
     artifacts: Artifacts
+    log: list[str] = field(default_factory=list, compare=False)
+    """What the step has to say at length (a command's output, a remote answer's body): the
+    executor keeps it, redacted, in the deployment log, never in an event."""
 
 
 class Driver(Protocol):
@@ -50,8 +57,9 @@ class Driver(Protocol):
     name: str
 
     def check(self, settings: Mapping[str, object]) -> None:
-        """Refuse settings this driver cannot use (`BadTargetSettings`), when an environment
-        is defined, not when a deployment reaches the target."""
+        """Refuse settings this driver cannot use, or the operator's limits do not allow
+        (`BadTargetSettings`), when an environment is defined. Each step checks again: the
+        limits may have narrowed since."""
         ...
 
     async def install(self, job: Job) -> str | None:

@@ -20,7 +20,9 @@ from typing import Any
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 
+from deploy_svc.drivers import limits
 from deploy_svc.drivers.base import DriverError, Job
+from deploy_svc.drivers.limits import KubernetesLimits
 from deploy_svc.drivers.options import for_step, parse
 
 SWITCHES = "ferry.io/image-switches"
@@ -62,15 +64,24 @@ class KubernetesDriver:
 
     name = "kubernetes"
 
-    def __init__(self) -> None:
+    def __init__(self, limits: KubernetesLimits) -> None:
+        self._limits = limits
         self._configuration: Any = None
         self._loading = asyncio.Lock()
 
     def check(self, settings: Mapping[str, object]) -> None:
-        parse(KubernetesSettings, settings)
+        self._checked(settings)
+
+    def _checked(self, settings: Mapping[str, object]) -> KubernetesSettings:
+        """The settings, if the operator's namespaces, names and image prefixes allow them."""
+        found = parse(KubernetesSettings, settings)
+        limits.namespace_allowed("namespace", found.namespace, self._limits)
+        limits.deployment_allowed("deployment", found.deployment, self._limits)
+        limits.image_allowed("image", found.image, self._limits)
+        return found
 
     async def install(self, job: Job) -> str | None:
-        settings = for_step(KubernetesSettings, job.settings)
+        settings = for_step(self._checked, job.settings)
         image = settings.image_of(job.artifacts.version)
         async with self._apps() as apps:
             previous = await _set_image(apps, settings, image, record=True)
@@ -86,12 +97,12 @@ class KubernetesDriver:
         return previous
 
     async def verify(self, job: Job) -> None:
-        settings = for_step(KubernetesSettings, job.settings)
+        settings = for_step(self._checked, job.settings)
         async with self._apps() as apps:
             await _rolled_out(apps, settings, settings.image_of(job.artifacts.version))
 
     async def roll_back(self, job: Job, previous: str | None) -> None:
-        settings = for_step(KubernetesSettings, job.settings)
+        settings = for_step(self._checked, job.settings)
         if previous is None:
             raise DriverError("a Deployment cannot go without an image: no previous one known")
         image = previous if _is_reference(previous) else settings.image_of(previous)

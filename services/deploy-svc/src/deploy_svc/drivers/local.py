@@ -27,13 +27,17 @@ from typing import Annotated
 import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from deploy_svc.drivers import limits
 from deploy_svc.drivers.base import DriverError, Job
+from deploy_svc.drivers.limits import LocalLimits
 from deploy_svc.drivers.options import for_step, parse
 
 RELEASES = "releases"
 CURRENT = "current"
 SWITCH_RECORD = ".ferry-switch.json"
-OUTPUT_TAIL = 2000
+OUTPUT_TAIL = 64 * 1024
+"""How much of a verification command's output the deployment log keeps: its end."""
+PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 def _absolute(path: Path) -> Path:
@@ -49,7 +53,8 @@ class LocalSettings(BaseModel):
 
     path: Annotated[Path, AfterValidator(_absolute)]
     verify_command: list[str] | None = Field(None, min_length=1)
-    """Run in the new version's folder, with FERRY_RELEASE_VERSION set; must exit 0."""
+    """Run in the new version's folder, as argv (no shell), with only PATH, HOME, LANG and
+    FERRY_RELEASE_VERSION in its environment; must exit 0 in time."""
     verify_url: str | None = Field(None, pattern=r"^https?://")
     """Must answer a GET with 2xx within the timeout."""
     verify_timeout_seconds: float = Field(60, gt=0)
@@ -162,49 +167,81 @@ class LocalDriver:
 
     name = "local"
 
+    def __init__(self, limits: LocalLimits) -> None:
+        self._limits = limits
+
     def check(self, settings: Mapping[str, object]) -> None:
-        parse(LocalSettings, settings)
+        self._checked(settings)
+
+    def _checked(self, settings: Mapping[str, object]) -> LocalSettings:
+        """The settings, if the operator's limits allow them."""
+        found = parse(LocalSettings, settings)
+        limits.inside_roots("path", found.path, self._limits.roots)
+        if found.verify_command is not None:
+            program = found.verify_command[0]
+            limits.program_allowed("verify_command.0", program, self._limits.programs)
+        if found.verify_url is not None:
+            limits.url_allowed("verify_url", found.verify_url, self._limits.url_prefixes)
+        return found
+
+    def _at_step(self, job: Job) -> LocalSettings:
+        def checked(settings: Mapping[str, object]) -> LocalSettings:
+            found = self._checked(settings)
+            limits.still_inside_roots("path", found.path, self._limits.roots)
+            return found
+
+        return for_step(checked, job.settings)
 
     async def install(self, job: Job) -> str | None:
-        root = for_step(LocalSettings, job.settings).path
+        root = self._at_step(job).path
         try:
             return await asyncio.to_thread(_install, job, root)
         except OSError as exc:
-            raise DriverError(f"cannot install into {root}: {exc}") from exc
+            raise DriverError(f"cannot install into {root}: {exc.strerror or exc}") from exc
 
     async def verify(self, job: Job) -> None:
-        settings = for_step(LocalSettings, job.settings)
+        settings = self._at_step(job)
         version = job.artifacts.version
         if (live := await asyncio.to_thread(_live, settings.path)) != version:
             raise DriverError(f"{settings.path / CURRENT} points at {live}, not {version}")
         if settings.verify_command is not None:
             folder = settings.path / RELEASES / version
-            await _run(settings.verify_command, folder, version, settings.verify_timeout_seconds)
+            await _run(job, settings.verify_command, folder, settings.verify_timeout_seconds)
         elif settings.verify_url is not None:
-            await _probe(settings.verify_url, settings.verify_timeout_seconds)
+            await _probe(job, settings.verify_url, settings.verify_timeout_seconds)
 
     async def roll_back(self, job: Job, previous: str | None) -> None:
-        root = for_step(LocalSettings, job.settings).path
+        root = self._at_step(job).path
         try:
             await asyncio.to_thread(_roll_back, root, previous)
         except OSError as exc:
-            raise DriverError(f"cannot switch {root / CURRENT} back: {exc}") from exc
+            raise DriverError(
+                f"cannot switch {root / CURRENT} back: {exc.strerror or exc}"
+            ) from exc
 
 
-async def _run(command: list[str], cwd: Path, version: str, timeout: float) -> None:
-    """Run the verification command; `DriverError` with its output's tail unless it exits 0."""
+def _environment(folder: Path, version: str) -> dict[str, str]:
+    """All a verification command is given: none of the service's own variables (its
+    database URL, secrets, tokens), which it could otherwise print."""
+    return {"PATH": PATH, "HOME": str(folder), "LANG": "C.UTF-8", "FERRY_RELEASE_VERSION": version}
+
+
+async def _run(job: Job, command: list[str], cwd: Path, timeout: float) -> None:
+    """Run the verification command; its output goes to the job's log, and `DriverError`
+    with its exit code unless it exits 0."""
+    version = job.artifacts.version
     try:
         process = await asyncio.create_subprocess_exec(
             *command,
             cwd=cwd,
-            env={**os.environ, "FERRY_RELEASE_VERSION": version},
+            env=_environment(cwd, version),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
         )
     except OSError as exc:
-        raise DriverError(f"cannot run {command[0]}: {exc}") from exc
+        raise DriverError(f"cannot run {command[0]}: {exc.strerror or exc}") from exc
     try:
         output, _ = await asyncio.wait_for(process.communicate(), timeout)
     except TimeoutError:
@@ -213,24 +250,28 @@ async def _run(command: list[str], cwd: Path, version: str, timeout: float) -> N
             os.killpg(process.pid, signal.SIGKILL)
         await process.wait()
         raise DriverError(f"{command[0]} did not finish within {timeout:g}s") from None
+    text = output.decode(errors="replace")[-OUTPUT_TAIL:]
+    job.log.append(f"{command[0]} exited with {process.returncode}; its output:\n{text}")
     if process.returncode != 0:
-        tail = output.decode(errors="replace")[-OUTPUT_TAIL:]
-        raise DriverError(f"{command[0]} exited with {process.returncode}: {tail}")
+        raise DriverError(f"{command[0]} exited with {process.returncode} (output in the log)")
 
 
-async def _probe(url: str, timeout: float) -> None:
-    """GET `url` until it answers 2xx; `DriverError` once `timeout` has passed without."""
+async def _probe(job: Job, url: str, timeout: float) -> None:
+    """GET `url` until it answers 2xx; `DriverError` once `timeout` has passed without.
+    Redirects are not followed: they could lead anywhere, past the operator's URL limits."""
     deadline = time.monotonic() + timeout
-    last = "no answer"
-    async with httpx.AsyncClient() as client:
+    last, detail = "no answer", ""
+    async with httpx.AsyncClient(follow_redirects=False) as client:
         while (left := deadline - time.monotonic()) > 0:
             try:
                 answer = await client.get(url, timeout=left)
                 if answer.is_success:
                     return
                 last = f"status {answer.status_code}"
+                detail = f"GET {url} answered {answer.status_code}:\n{answer.text[:OUTPUT_TAIL]}"
             except httpx.HTTPError as exc:
-                last = repr(exc)
+                last, detail = type(exc).__name__, f"GET {url} failed: {exc!r}"
             # The new version may still be starting: ask again until the deadline.
             await asyncio.sleep(min(0.5, max(deadline - time.monotonic(), 0)))
+    job.log.append(detail or f"GET {url}: no answer")
     raise DriverError(f"{url} did not answer 2xx within {timeout:g}s: {last}")

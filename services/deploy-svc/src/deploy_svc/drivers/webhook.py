@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints,
 
 from deploy_svc.adapters import webhook_results
 from deploy_svc.adapters.webhook_results import Result
+from deploy_svc.drivers import limits
 from deploy_svc.drivers.base import BadTargetSettings, DriverError, Job
 from deploy_svc.drivers.options import for_step, parse
 from ferry import signing
@@ -37,6 +38,8 @@ from ferry.db import Database
 log = logging.getLogger(__name__)
 Action = Literal["install", "roll_back"]
 Text = Annotated[str, StringConstraints(max_length=4000)]
+BODY_KEPT = 4000
+"""How much of an answer's body the deployment log keeps (never an event)."""
 
 
 class WebhookSettings(BaseModel):
@@ -125,14 +128,26 @@ class WebhookDriver:
         secrets: Mapping[str, SecretStr],
         public_url: str,
         client: httpx.AsyncClient | None = None,
+        *,
+        url_prefixes: tuple[str, ...] = (),
     ) -> None:
         self._db = db
         self._secrets = secrets
+        self._url_prefixes = url_prefixes
         self._public_url = public_url.rstrip("/")
         self._client = client
 
     def check(self, settings: Mapping[str, object]) -> None:
-        self._secret(parse(WebhookSettings, settings))
+        self._checked(settings)
+
+    def _checked(self, settings: Mapping[str, object]) -> WebhookSettings:
+        """The settings, if the operator's URL prefixes allow them and the secret exists."""
+        found = parse(WebhookSettings, settings)
+        limits.url_allowed("url", found.url, self._url_prefixes)
+        if found.status_url is not None:
+            limits.url_allowed("status_url", found.status_url, self._url_prefixes)
+        self._secret(found)
+        return found
 
     async def install(self, job: Job) -> str | None:
         return (await self._deliver(job, "install", None)).previous
@@ -152,11 +167,8 @@ class WebhookDriver:
         return found.get_secret_value().encode()
 
     async def _deliver(self, job: Job, action: Action, previous: str | None) -> Result:
-        settings = for_step(WebhookSettings, job.settings)
-        try:
-            secret = self._secret(settings)
-        except BadTargetSettings as exc:
-            raise DriverError(str(exc)) from exc
+        settings = for_step(self._checked, job.settings)
+        secret = self._secret(settings)
         ident = idempotency_id(job, action)
         deadline = time.monotonic() + settings.timeout_seconds
         async with self._db.unit_of_work() as uow:
@@ -180,10 +192,12 @@ class WebhookDriver:
                 f"{quote(job.target, safe='')}",
             )
             async with self._http() as client:
-                await _send(client, settings, secret, request, deadline)
+                await _send(client, settings, secret, request, deadline, job.log)
                 done = await self._wait(client, settings, secret, job, action, deadline)
         if done.outcome != "succeeded":
-            raise DriverError(f"{settings.url} reports the {action} failed: {done.detail}")
+            # The automation's own words stay out of the event: they are a remote answer.
+            job.log.append(f"{settings.url} reports the {action} failed: {done.detail}")
+            raise DriverError(f"{settings.url} reports the {action} failed (detail in the log)")
         return done
 
     @contextlib.asynccontextmanager
@@ -191,7 +205,7 @@ class WebhookDriver:
         if self._client is not None:
             yield self._client
         else:
-            async with httpx.AsyncClient(timeout=30) as client:
+            async with httpx.AsyncClient(timeout=30, follow_redirects=False) as client:
                 yield client
 
     async def _wait(
@@ -209,7 +223,7 @@ class WebhookDriver:
             async with self._db.unit_of_work() as uow:
                 found = await webhook_results.result(uow, ident)
             if found is None and settings.status_url is not None:
-                found = await _poll(client, settings.status_url, secret, job, action)
+                found = await _poll(client, settings.status_url, secret, job, action, job.log)
                 if found is not None:
                     # Kept as a callback would be: a repeated step finds it without asking.
                     # Should a callback have brought another result meanwhile, the first wins.
@@ -239,8 +253,10 @@ async def _send(
     secret: bytes,
     request: Request,
     deadline: float,
+    notes: list[str],
 ) -> None:
-    """POST the signed request; retried on failures that may pass, until the deadline."""
+    """POST the signed request; retried on failures that may pass, until the deadline.
+    A redirect is a refusal: followed, it could lead past the operator's URL prefixes."""
     body = request.model_dump_json().encode()
     while True:
         headers = {
@@ -249,16 +265,21 @@ async def _send(
             **signing.sign(secret, body),
         }
         try:
-            answer = await client.post(settings.url, content=body, headers=headers)
+            answer = await client.post(
+                settings.url, content=body, headers=headers, follow_redirects=False
+            )
         except httpx.HTTPError as exc:
-            problem = repr(exc)
+            problem = type(exc).__name__
+            notes.append(f"POST {settings.url} failed: {exc!r}")
         else:
             if answer.is_success:
                 return
+            notes.append(
+                f"POST {settings.url} answered {answer.status_code}:\n{answer.text[:BODY_KEPT]}"
+            )
             if answer.status_code < 500 and answer.status_code != 429:
                 raise DriverError(
-                    f"{settings.url} refused the {request.action} request: "
-                    f"{answer.status_code} {answer.text[:500]}"
+                    f"{settings.url} refused the {request.action} request: {answer.status_code}"
                 )
             problem = f"status {answer.status_code}"
         # Unreachable or overloaded: the same idempotency id makes a retry safe.
@@ -270,7 +291,12 @@ async def _send(
 
 
 async def _poll(
-    client: httpx.AsyncClient, url: str, secret: bytes, job: Job, action: Action
+    client: httpx.AsyncClient,
+    url: str,
+    secret: bytes,
+    job: Job,
+    action: Action,
+    notes: list[str],
 ) -> Result | None:
     """The result `url` reports, or None while it has none (or cannot be reached)."""
     ident = idempotency_id(job, action)
@@ -281,7 +307,7 @@ async def _poll(
         "idempotency_id": ident,
     }
     try:
-        answer = await client.get(url, params=query)
+        answer = await client.get(url, params=query, follow_redirects=False)
     except httpx.HTTPError as exc:
         log.warning("status %s unreachable: %r", url, exc)
         return None
@@ -293,9 +319,12 @@ async def _poll(
         status = Status.model_validate_json(answer.content)
     except (signing.BadSignature, ValidationError) as exc:
         # Not to be waited out: a wrong secret or a broken status page stays so.
-        raise DriverError(f"{url} answered what cannot be trusted: {exc}") from exc
+        notes.append(f"GET {url}: {exc}\n{answer.text[:BODY_KEPT]}")
+        what = "a bad signature" if isinstance(exc, signing.BadSignature) else "no status"
+        raise DriverError(f"{url} answered what cannot be trusted: {what}") from exc
     if status.idempotency_id != ident:
-        raise DriverError(f"{url} answered for {status.idempotency_id}, not {ident}")
+        notes.append(f"GET {url} answered for {status.idempotency_id}, not {ident}")
+        raise DriverError(f"{url} answered for another request than {ident}")
     if status.outcome == "pending":
         return None
     return Result(status.outcome, status.detail, status.previous)
