@@ -128,7 +128,9 @@ def plan(release_id: UUID, depends_on: UUID) -> list[Event]:
             approvers=["carl", "cleo"],
             package_revision=1,
             media=[],
-            segregation=["approver-cannot-deploy-to-production"],
+            segregation=["approver-cannot-deploy-to-production", "one-gate-per-person"],
+            built_by="bob",
+            validated_by=["tess", "tom"],
         ),
     ]
 
@@ -144,7 +146,9 @@ def expected(release_id: UUID, depends_on: UUID, *, revoked: bool) -> ReleaseFac
         },
         depends_on=frozenset({depends_on}),
         approvers=frozenset({"carl", "cleo"}),
-        segregation=frozenset({"approver-cannot-deploy-to-production"}),
+        built_by="bob",
+        validated_by=frozenset({"tess", "tom"}),
+        segregation=frozenset({"approver-cannot-deploy-to-production", "one-gate-per-person"}),
         services=frozenset({"Payments"}),
         configuration_items=frozenset({"payments-api"}),
         available=SignedManifest(available(release_id).manifest, "c2ln", "k1"),

@@ -31,7 +31,8 @@ async def approved_release(
 ) -> UUID:
     """A release of `version`: its media staged in the DML (through `dml`, a librarian's
     client), planned, scoped to the payments service, with a production window around now,
-    validated and approved — so the DML makes it available."""
+    validated (built by bob, validated by tess) and approved by carl — so the DML makes it
+    available."""
     release_id = uuid4()
     staged = await dml.put(
         f"/media/{MEDIA}/{version}",
@@ -60,7 +61,9 @@ async def approved_release(
             approvers=["carl"],
             package_revision=1,
             media=[media],
-            segregation=["approver-cannot-deploy-to-production"],
+            segregation=["approver-cannot-deploy-to-production", "one-gate-per-person"],
+            built_by="bob",
+            validated_by=["tess"],
         ),
     )
     return release_id

@@ -93,7 +93,14 @@ async def on_release_dependencies_set(
 
 
 async def on_release_approved(event: ReleaseApproved, _: Envelope, uow: UnitOfWork) -> None:
-    await release_facts.approved(uow, event.release_id, event.approvers, event.segregation)
+    await release_facts.approved(
+        uow,
+        event.release_id,
+        event.approvers,
+        event.segregation,
+        built_by=event.built_by,
+        validated_by=event.validated_by,
+    )
 
 
 async def on_freeze_declared(event: FreezePeriodDeclared, _: Envelope, uow: UnitOfWork) -> None:

@@ -113,3 +113,37 @@ def test_the_approver_rule_follows_the_policy_and_the_environment() -> None:
     environment = production()
     environment.production = False
     judge(carl, RELEASE, environment, [], frozenset({DEPENDENCY}), {}, {})
+
+
+GATED = replace(
+    RELEASE,
+    built_by="bob",
+    validated_by=frozenset({"tess"}),
+    segregation=frozenset({"approver-cannot-deploy-to-production", "one-gate-per-person"}),
+)
+
+
+@pytest.mark.parametrize(("subject", "gate"), [("bob", "build"), ("tess", "validate")])
+def test_whoever_built_or_validated_may_not_deploy_to_production(subject: str, gate: str) -> None:
+    with pytest.raises(SegregationOfDuties, match=f"the {gate} gate") as refused:
+        check(plan=replace(PLAN, by=subject), release=GATED)
+    assert refused.value.rule == "one-gate-per-person"
+    assert refused.value.status == 403
+
+
+def test_one_gate_per_person_keeps_the_approver_out_without_the_approver_rule() -> None:
+    release = replace(GATED, segregation=frozenset({"one-gate-per-person"}))
+    with pytest.raises(SegregationOfDuties, match="approve gate") as refused:
+        check(plan=replace(PLAN, by="carl"), release=release)
+    assert refused.value.rule == "one-gate-per-person"
+
+
+def test_one_gate_per_person_follows_the_policy_and_the_environment() -> None:
+    check(plan=PLAN, release=GATED)  # dora filled no other gate
+    bob = replace(PLAN, by="bob")
+    check(plan=bob, release=replace(GATED, segregation=frozenset()))
+    staging = production()
+    staging.production = False
+    judge(bob, GATED, staging, [], frozenset({DEPENDENCY}), {}, {})
+    # An approval stored before it named the builder names nobody.
+    check(plan=replace(PLAN, by=""), release=replace(GATED, built_by=""))

@@ -60,10 +60,21 @@ async def dependencies(uow: UnitOfWork, release_id: UUID, depends_on: Iterable[U
 
 
 async def approved(
-    uow: UnitOfWork, release_id: UUID, approvers: Iterable[str], segregation: Iterable[str]
+    uow: UnitOfWork,
+    release_id: UUID,
+    approvers: Iterable[str],
+    segregation: Iterable[str],
+    built_by: str = "",
+    validated_by: Iterable[str] = (),
 ) -> None:
+    """Who filled the approved package's gates, and the rules keeping them apart."""
     await _upsert(
-        uow, release_id, approvers=sorted(set(approvers)), segregation=sorted(set(segregation))
+        uow,
+        release_id,
+        approvers=sorted(set(approvers)),
+        segregation=sorted(set(segregation)),
+        built_by=built_by,
+        validated_by=sorted(set(validated_by)),
     )
 
 
@@ -203,6 +214,8 @@ async def facts(uow: UnitOfWork, release_id: UUID) -> ReleaseFacts | None:
         overridden_freezes=frozenset(row["overridden_freezes"]),
         depends_on=frozenset(row["depends_on"]),
         approvers=frozenset(row["approvers"]),
+        built_by=row["built_by"],
+        validated_by=frozenset(row["validated_by"]),
         segregation=frozenset(row["segregation"]),
         services=frozenset(row["services"]),
         configuration_items=frozenset(row["configuration_items"]),

@@ -57,6 +57,10 @@ class ReleaseFacts:
     overridden_freezes: frozenset[UUID] = frozenset()
     depends_on: frozenset[UUID] = frozenset()
     approvers: frozenset[str] = frozenset()
+    built_by: str = ""
+    """Who built the approved package; empty if its approval did not say."""
+    validated_by: frozenset[str] = frozenset()
+    """Who recorded validations of the approved package."""
     segregation: frozenset[str] = frozenset()
     """The segregation-of-duties rules of the release's policy, from `ReleaseApproved`."""
     services: frozenset[str] = frozenset()

@@ -13,6 +13,7 @@ from deploy_svc.domain.facts import Freeze, ReleaseFacts
 from ferry.errors import Conflict, Forbidden, InvalidField
 
 APPROVER_RULE = "approver-cannot-deploy-to-production"
+ONE_GATE_RULE = "one-gate-per-person"
 
 
 class NotDeployable(Conflict):
@@ -98,3 +99,15 @@ def judge(
         raise SegregationOfDuties(
             APPROVER_RULE, f"{plan.by} approved {release.identifier} and so may not deploy it"
         )
+    if environment.production and ONE_GATE_RULE in release.segregation:
+        gates = {
+            "build": bool(release.built_by) and plan.by == release.built_by,
+            "validate": plan.by in release.validated_by,
+            "approve": plan.by in release.approvers,
+        }
+        if filled := [gate for gate, by_them in gates.items() if by_them]:
+            raise SegregationOfDuties(
+                ONE_GATE_RULE,
+                f"{plan.by} filled the {' and '.join(filled)} gate of {release.identifier} "
+                "and so may not deploy it to production too",
+            )
