@@ -452,7 +452,7 @@ async def approve(
     )
 
 
-async def test_the_builder_may_not_approve_nor_the_emergency_requester_alone(
+async def test_the_builder_may_not_approve_nor_the_emergency_requester(
     api: httpx.AsyncClient, infra: Infra, release_settings: Settings
 ) -> None:
     built = await packaged_release(api, infra, release_settings)  # rita built it
@@ -463,8 +463,9 @@ async def test_the_builder_may_not_approve_nor_the_emergency_requester_alone(
     assert own.json()["rule"] == "builder-cannot-approve"
     assert (await approve(api, infra, path, etag, "carl")).json()["status"] == "approved"
 
-    # An emergency release rita requested, bob (an owner) packaged: rita may not approve
-    # it alone; carl may.
+    # An emergency release rita requested, bob (an owner) packaged: rita, its planner, may
+    # not approve it (by default not even after another approver; a policy without
+    # planner-cannot-approve keeps her from approving it alone); carl may.
     release_id, etag = await planned_release(api, owners=["bob"], release_type="emergency")
     path = f"/releases/{release_id}"
     steps = {"trigger_conditions": ["errors"], "steps": ["roll back"]}
@@ -480,7 +481,7 @@ async def test_the_builder_may_not_approve_nor_the_emergency_requester_alone(
     etag = await validated(api, infra, path, rebuilt.headers["ETag"], ("functional",))
     alone = await approve(api, infra, path, etag, "rita")
     assert alone.status_code == 403
-    assert alone.json()["rule"] == "emergency-requester-cannot-approve-alone"
+    assert alone.json()["rule"] == "planner-cannot-approve"
     assert (await approve(api, infra, path, etag, "carl")).json()["status"] == "approved"
 
 
