@@ -60,7 +60,14 @@ class Services:
 @pytest.fixture
 async def services(infra: Infra, topic_prefix: str, tmp_path: Path) -> AsyncIterator[Services]:
     release = settings(ReleaseSettings, infra, topic_prefix)
-    deploy = settings(DeploySettings, infra, topic_prefix, work_dir=tmp_path / "work")
+    deploy = settings(
+        DeploySettings,
+        infra,
+        topic_prefix,
+        work_dir=tmp_path / "work",
+        drivers=["local"],
+        local_roots=[tmp_path],
+    )
     async with (
         serving(release_spec(release)) as release_api,
         serving(deploy_spec(deploy)) as deploy_api,
