@@ -25,6 +25,7 @@ from deploy_svc import handlers
 from deploy_svc.adapters import release_facts
 from deploy_svc.domain.facts import ReleaseFacts, SignedManifest, Window
 from deploy_svc.drivers.base import Artifacts
+from deploy_svc.drivers.limits import LocalLimits
 from deploy_svc.drivers.local import LocalDriver
 from deploy_svc.executor import Executor
 from deploy_svc.main import MIGRATIONS
@@ -71,7 +72,7 @@ async def _one(cfg: Config, work: Path, n: int) -> float:
             await release_facts.windows(uow, release_id, {"bench": window}, [])
             signed = SignedManifest("{}", "", "")
             await release_facts.available(uow, release_id, signed, [("app.bin", "1.0.0")])
-            checks = {"local": LocalDriver().check}
+            checks = {"local": LocalDriver(LocalLimits(roots=(work,))).check}
             await handlers.define_environment(uow, "bench", False, targets, checks, None, META)
             plan = handlers.PlanDeployment(
                 uuid4(), release_id, "bench", [], Strategy.BIG_BANG, [], [], 1, 0, now, "bench"
@@ -84,7 +85,9 @@ async def _one(cfg: Config, work: Path, n: int) -> float:
         async def fetch(_: ReleaseFacts) -> Artifacts:
             return artifacts
 
-        executor = Executor({"local": LocalDriver()}, fetch, lease_seconds=60)
+        executor = Executor(
+            {"local": LocalDriver(LocalLimits(roots=(work,)))}, fetch, lease_seconds=60
+        )
         started = time.perf_counter()
         claimed = await executor._claim(db, [])
         assert claimed == deployment.id

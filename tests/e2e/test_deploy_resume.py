@@ -3,6 +3,7 @@ goes on from where it was, without redoing the targets already done."""
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,10 @@ async def test_a_deployment_killed_mid_wave_resumes_where_it_was(
         "FERRY_DEPLOY_WORK_DIR": str(tmp_path / "work"),
         "FERRY_DEPLOY_LEASE_SECONDS": "2",
         "FERRY_DEPLOY_EXECUTOR_POLL_SECONDS": "0.2",
+        # The operator's limits: local targets in the test's folder, checked with `test`.
+        "FERRY_DEPLOY_DRIVERS": '["local"]',
+        "FERRY_DEPLOY_LOCAL_ROOTS": json.dumps([str(tmp_path / "targets")]),
+        "FERRY_DEPLOY_LOCAL_PROGRAMS": '["test"]',
     }
     dml_url, deploy_url = f"http://127.0.0.1:{dml_port}", f"http://127.0.0.1:{deploy_port}"
     dml = Process("dml_svc", dml_env, tmp_path / "dml-svc.log")

@@ -55,6 +55,9 @@ def stack(infra: Infra, topic_prefix: str, tmp_path: Path) -> Iterator[dict[str,
         "FERRY_DEPLOY_DML_TOKEN_FILE": str(token),
         "FERRY_DEPLOY_WORK_DIR": str(tmp_path / "deploy-work"),
         "FERRY_DEPLOY_EXECUTOR_POLL_SECONDS": "0.2",
+        # The operator's limits: local targets, in the test's folder only.
+        "FERRY_DEPLOY_DRIVERS": '["local"]',
+        "FERRY_DEPLOY_LOCAL_ROOTS": json.dumps([str(tmp_path)]),
         "FERRY_ELS_EVALUATE_SECONDS": "1",
     }
     processes = [Process(module, env, tmp_path / f"{module}.log") for module in SERVICES.values()]

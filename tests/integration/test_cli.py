@@ -100,6 +100,10 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
         "FERRY_DEPLOY_DML_TOKEN_FILE": str(tmp / "deploy-svc.token"),
         "FERRY_DEPLOY_WORK_DIR": str(tmp / "deploy-work"),
         "FERRY_DEPLOY_EXECUTOR_POLL_SECONDS": "0.2",
+        # The operator's limits: local targets under the stack's folder, checked so.
+        "FERRY_DEPLOY_DRIVERS": '["local"]',
+        "FERRY_DEPLOY_LOCAL_ROOTS": json.dumps([str(tmp / "targets")]),
+        "FERRY_DEPLOY_LOCAL_PROGRAMS": '["test", "false"]',
         "FERRY_ELS_EVALUATE_SECONDS": "1",
     }
     for name, url in urls.items():
@@ -155,11 +159,25 @@ def plan_file(folder: Path, version: str, *, name: str = "Payments", **extra: st
 
 def define_environments(stack: Stack, token: str, folder: Path) -> None:
     """production: two local targets; staging: one whose verification always fails. Each
-    file is applied twice: defining, then changing (the second needs the first's version)."""
+    file is applied twice: defining, then changing (the second needs the first's version).
+    Production's changes are proposals, which a change authority approves."""
     environments = {
         "production": {"name": "web", "verify": ["test", "-f", "payments-api.tar.gz"]},
         "staging": {"name": "stage", "verify": ["false"]},
     }
+    cora = stack.token("cora", "change-authority")
+
+    def define(file: Path) -> Any:
+        answer = stack.json("deploy", "environment", str(file), "--reason", "web", token=token)
+        if "kind" not in answer:
+            return answer
+        assert answer["state"] == "pending"
+        approved = stack.json("proposals", "approve", answer["id"], token=cora)
+        assert approved["state"] == "approved"
+        shown = stack.json("proposals", "show", answer["id"], token=token)
+        assert shown["decided_by"] == "cora"
+        return shown["effect"]
+
     for environment, spec in environments.items():
         count = 2 if environment == "production" else 1
         targets = [
@@ -176,10 +194,10 @@ def define_environments(stack: Stack, token: str, folder: Path) -> None:
         document = {"name": environment, "production": environment == "production"}
         file = folder / f"{environment}.yaml"
         file.write_text(yaml.safe_dump({**document, "targets": targets[:1]}))
-        first = stack.json("deploy", "environment", str(file), token=token)
+        first = define(file)
         assert [t["name"] for t in first["targets"]] == [targets[0]["name"]]
         file.write_text(yaml.safe_dump({**document, "targets": targets}))
-        defined = stack.json("deploy", "environment", str(file), token=token)
+        defined = define(file)
         assert defined["production"] is (environment == "production")
         assert [t["name"] for t in defined["targets"]] == [t["name"] for t in targets]
 

@@ -85,6 +85,10 @@ async def stack(infra: Infra, topic_prefix: str, tmp_path: Path) -> AsyncIterato
             work_dir=tmp_path / "work",
             lease_seconds=3,
             executor_poll_seconds=0.2,
+            # The operator's limits: local targets under the test's folder, run these checks.
+            drivers=["local"],
+            local_roots=[tmp_path / "targets"],
+            local_programs=["test", "sh"],
         )
         dora = infra.issuer.bearer("dora", "deployer")
         async with serving(deploy_spec(deploy_settings), headers=dora) as deploy:

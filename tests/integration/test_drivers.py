@@ -29,6 +29,7 @@ from deploy_svc.adapters import webhook_results
 from deploy_svc.config import Settings
 from deploy_svc.drivers.base import DriverError, Job
 from deploy_svc.drivers.kubernetes import KubernetesDriver
+from deploy_svc.drivers.limits import KubernetesLimits, LocalLimits
 from deploy_svc.drivers.local import LocalDriver
 from deploy_svc.drivers.registry import drivers
 from deploy_svc.main import spec
@@ -73,7 +74,7 @@ async def test_local_driver_makes_a_version_live_verifies_it_over_http_and_rolls
         options = {"path": str(target), "verify_url": f"{base}/health", "verify_timeout_seconds": 1}
         good = job_for(tmp_path / "m1", "1.0", {"health": b"ok", "index.html": b"v1"}, **options)
         broken = job_for(tmp_path / "m2", "1.1", {"index.html": b"v2"}, **options)
-        driver = LocalDriver()
+        driver = LocalDriver(LocalLimits(roots=(tmp_path / "srv",), url_prefixes=(f"{base}/",)))
         async with httpx.AsyncClient(base_url=base) as web:
             assert await driver.install(good) is None
             await driver.verify(good)
@@ -168,13 +169,19 @@ class Automation:
 
 
 @contextmanager
-def running(automation: Automation) -> Iterator[str]:
-    with served(ThreadingHTTPServer(("127.0.0.1", 0), automation.handler())) as base:
+def running(automation: Automation, port: int) -> Iterator[str]:
+    with served(ThreadingHTTPServer(("127.0.0.1", port), automation.handler())) as base:
         yield base
 
 
 @pytest.fixture
-def deploy_settings(infra: Infra, topic_prefix: str) -> Settings:
+def automation_port() -> int:
+    """Where the test's automation listens: the one URL prefix deploy-svc allows."""
+    return free_port()
+
+
+@pytest.fixture
+def deploy_settings(infra: Infra, topic_prefix: str, automation_port: int) -> Settings:
     port = free_port()
     return settings(
         Settings,
@@ -183,6 +190,7 @@ def deploy_settings(infra: Infra, topic_prefix: str) -> Settings:
         port=port,
         public_url=f"http://127.0.0.1:{port}",
         webhook_secrets={"automation": SecretStr(SECRET.decode())},
+        url_prefixes=[f"http://127.0.0.1:{automation_port}/"],
     )
 
 
@@ -210,11 +218,11 @@ def webhook_job(tmp_path: Path, base: str, **options: object) -> Job:
 
 
 async def test_webhook_install_is_handed_over_signed_and_its_callback_awaited(
-    tmp_path: Path, deploy_settings: Settings, db: Database
+    tmp_path: Path, deploy_settings: Settings, db: Database, automation_port: int
 ) -> None:
     automation = Automation(previous="1.9")
     driver = drivers(deploy_settings, db)["webhook"]
-    with running(automation) as base:
+    with running(automation, automation_port) as base:
         job = webhook_job(tmp_path, base)
         assert await driver.install(job) == "1.9"
         await driver.verify(job)
@@ -245,11 +253,11 @@ async def test_webhook_install_is_handed_over_signed_and_its_callback_awaited(
 
 
 async def test_webhook_roll_back_sends_the_previous_version(
-    tmp_path: Path, deploy_settings: Settings, db: Database
+    tmp_path: Path, deploy_settings: Settings, db: Database, automation_port: int
 ) -> None:
     automation = Automation()
     driver = drivers(deploy_settings, db)["webhook"]
-    with running(automation) as base:
+    with running(automation, automation_port) as base:
         job = webhook_job(tmp_path, base)
         previous = await driver.install(job)
         await driver.roll_back(job, previous)
@@ -260,23 +268,29 @@ async def test_webhook_roll_back_sends_the_previous_version(
 
 
 async def test_a_failure_the_automation_reports_fails_the_step(
-    tmp_path: Path, deploy_settings: Settings, db: Database
+    tmp_path: Path, deploy_settings: Settings, db: Database, automation_port: int
 ) -> None:
     automation = Automation(outcome="failed", detail="sync failed: image pull back-off")
     driver = drivers(deploy_settings, db)["webhook"]
-    with running(automation) as base, pytest.raises(DriverError, match="image pull back-off"):
-        await driver.install(webhook_job(tmp_path, base))
+    with running(automation, automation_port) as base:
+        job = webhook_job(tmp_path, base)
+        with pytest.raises(DriverError, match="reports the install failed") as failed:
+            await driver.install(job)
+    # The automation's words go to the deployment log, not into the event's reason.
+    assert "image pull back-off" not in str(failed.value)
+    assert "image pull back-off" in job.log[-1]
 
 
 async def test_a_step_that_failed_asks_again_when_repeated(
-    tmp_path: Path, deploy_settings: Settings, db: Database
+    tmp_path: Path, deploy_settings: Settings, db: Database, automation_port: int
 ) -> None:
     automation = Automation(outcome="failed", detail="cluster unreachable")
     driver = drivers(deploy_settings, db)["webhook"]
-    with running(automation) as base:
+    with running(automation, automation_port) as base:
         job = webhook_job(tmp_path, base)
-        with pytest.raises(DriverError, match="cluster unreachable"):
+        with pytest.raises(DriverError, match="reports the roll_back failed"):
             await driver.roll_back(job, "1.0")
+        assert "cluster unreachable" in job.log[-1]
         automation.outcome = "succeeded"
         await driver.roll_back(job, "1.0")
     assert [r["idempotency_key"] for r in automation.requests] == [
@@ -285,12 +299,15 @@ async def test_a_step_that_failed_asks_again_when_repeated(
 
 
 async def test_a_callback_with_a_bad_signature_is_refused_and_the_step_times_out(
-    tmp_path: Path, deploy_settings: Settings, db: Database
+    tmp_path: Path, deploy_settings: Settings, db: Database, automation_port: int
 ) -> None:
     automation = Automation(answer_secret=b"guessed")
     driver = drivers(deploy_settings, db)["webhook"]
     started = time.monotonic()
-    with running(automation) as base, pytest.raises(DriverError, match=r"no result .* within 2s"):
+    with (
+        running(automation, automation_port) as base,
+        pytest.raises(DriverError, match=r"no result .* within 2s"),
+    ):
         await driver.install(webhook_job(tmp_path, base, timeout_seconds=2))
     assert 2 <= time.monotonic() - started < 10
     [callback] = automation.callbacks
@@ -300,43 +317,49 @@ async def test_a_callback_with_a_bad_signature_is_refused_and_the_step_times_out
 
 
 async def test_no_result_within_the_timeout_fails_the_step(
-    tmp_path: Path, deploy_settings: Settings, db: Database
+    tmp_path: Path, deploy_settings: Settings, db: Database, automation_port: int
 ) -> None:
     automation = Automation(call_back=False)
     driver = drivers(deploy_settings, db)["webhook"]
-    with running(automation) as base, pytest.raises(DriverError, match="within 1s"):
+    with (
+        running(automation, automation_port) as base,
+        pytest.raises(DriverError, match="within 1s"),
+    ):
         await driver.install(webhook_job(tmp_path, base, timeout_seconds=1))
     assert len(automation.requests) == 1
 
 
 async def test_a_result_is_polled_at_the_status_url(
-    tmp_path: Path, deploy_settings: Settings, db: Database
+    tmp_path: Path, deploy_settings: Settings, db: Database, automation_port: int
 ) -> None:
     automation = Automation(call_back=False, pending=2, previous="1.8")
     driver = drivers(deploy_settings, db)["webhook"]
-    with running(automation) as base:
+    with running(automation, automation_port) as base:
         job = webhook_job(tmp_path, base, status_url=f"{base}/status")
         assert await driver.install(job) == "1.8"
     assert automation.polls == 3
 
 
 async def test_a_status_answer_signed_with_another_secret_fails_the_step(
-    tmp_path: Path, deploy_settings: Settings, db: Database
+    tmp_path: Path, deploy_settings: Settings, db: Database, automation_port: int
 ) -> None:
     automation = Automation(call_back=False, answer_secret=b"guessed")
     driver = drivers(deploy_settings, db)["webhook"]
-    with running(automation) as base:
+    with running(automation, automation_port) as base:
         job = webhook_job(tmp_path, base, status_url=f"{base}/status")
         with pytest.raises(DriverError, match="cannot be trusted"):
             await driver.install(job)
 
 
 async def test_a_request_the_automation_refuses_fails_at_once(
-    tmp_path: Path, deploy_settings: Settings, db: Database
+    tmp_path: Path, deploy_settings: Settings, db: Database, automation_port: int
 ) -> None:
     other = Settings(**{**deploy_settings.model_dump(), "webhook_secrets": {"automation": "x"}})
     automation = Automation()
-    with running(automation) as base, pytest.raises(DriverError, match=r"refused .* 401"):
+    with (
+        running(automation, automation_port) as base,
+        pytest.raises(DriverError, match=r"refused .* 401"),
+    ):
         await drivers(other, db)["webhook"].install(webhook_job(tmp_path, base))
     assert automation.refused
 
@@ -476,7 +499,8 @@ async def test_kubernetes_driver_rolls_an_image_out_and_back(tmp_path: Path) -> 
             "rollout_timeout_seconds": 180,
         }
         job = job_for(tmp_path, "3.10", {}, **options)
-        driver = KubernetesDriver()
+        limits = KubernetesLimits(namespaces=(namespace,), image_prefixes=("registry.k8s.io/",))
+        driver = KubernetesDriver(limits)
         assert await driver.install(job) == "3.9"
         assert await driver.install(job) == "3.9"  # repeated: the same answer, nothing changed
         await driver.verify(job)
