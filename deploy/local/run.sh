@@ -42,6 +42,12 @@ export FERRY_DEPLOY_DML_TOKEN_FILE="$FERRY_STATE_DIR/deploy-svc.token"
 export FERRY_DEPLOY_DML_URL="http://127.0.0.1:${PORTS[dml]}"
 export FERRY_DEPLOY_WORK_DIR="${FERRY_DEPLOY_WORK_DIR:-$FERRY_STATE_DIR/deploy-work}"
 export FERRY_DEPLOY_PUBLIC_URL="${FERRY_DEPLOY_PUBLIC_URL:-http://127.0.0.1:${PORTS[deploy]}}"
+# The operator's limits on targets (docs/deploy-svc.md): this machine's development stack
+# enables the `local` driver, for folders under the state dir only (the demo's targets).
+export FERRY_DEPLOY_DRIVERS="${FERRY_DEPLOY_DRIVERS:-[\"local\", \"webhook\", \"kubernetes\"]}"
+FERRY_DEPLOY_LOCAL_ROOTS=${FERRY_DEPLOY_LOCAL_ROOTS:-$("$FERRY_PYTHON" -c \
+    'import json, os, sys; print(json.dumps([os.path.abspath(sys.argv[1])]))' "$FERRY_STATE_DIR/targets")}
+export FERRY_DEPLOY_LOCAL_ROOTS
 
 logs="$FERRY_STATE_DIR/logs"
 mkdir -p "$logs"
