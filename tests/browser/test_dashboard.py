@@ -35,6 +35,7 @@ from ferry.events.els import (
 )
 from release_svc.config import Settings as ReleaseSettings
 from release_svc.main import spec as release_spec
+from tests.support.governance import approved
 from tests.support.infra import Infra
 from tests.support.services import publish, serving, settings
 
@@ -110,6 +111,14 @@ async def test_the_dashboard_shows_releases_and_follows_a_deployment_live(
             },
         )
         assert freeze.status_code == 201, freeze.text
+        stricter = {
+            "required_validations": ["functional", "integration"],
+            "approvers": 2,
+            "high_risk_approvers": 2,
+            "reason": "two approvers for every minor release",
+        }
+        proposed = await api.put("/policies/minor", json=stricter, headers={"If-Match": '"0"'})
+        assert proposed.status_code == 202, proposed.text
         await deploy(EnvironmentDefined(environment="production", production=True, targets=[]))
 
         base = str(api.base_url)
@@ -123,6 +132,23 @@ async def test_the_dashboard_shows_releases_and_follows_a_deployment_live(
         assert "token" not in browser.current_url
         await wait_for(browser, "the feed live", lambda d: text_of("#live")(d) == "live")
         browser.execute_script("window.stillTheSamePage = true")
+        # A viewer may not replay the whole history (auditors may): the page says so.
+        note = browser.find_element(By.CSS_SELECTOR, "#deployments .history-note")
+        await wait_for(browser, "the history note", lambda _: note.is_displayed())
+
+        # The policy change awaits a change authority; once approved, it awaits no more.
+        pending = f'#governance [data-proposal="{proposed.json()["id"]}"]'
+        shown = await wait_for(
+            browser, "the pending proposal", lambda d: d.find_elements(By.CSS_SELECTOR, pending)
+        )
+        assert "two approvers for every minor release" in shown[0].text
+        await approved(api, infra, proposed, approver="carl")
+        await wait_for(
+            browser,
+            "the proposal decided",
+            lambda d: not d.find_elements(By.CSS_SELECTOR, pending),
+            timeout=60,
+        )
 
         # A deployment starts: its first target lands.
         ids = {

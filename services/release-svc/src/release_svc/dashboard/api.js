@@ -1,6 +1,11 @@
 // Calls to release-svc's API with the viewer's bearer token.
 
-export class Unauthorised extends Error {}
+export class Unauthorised extends Error {
+  constructor(message, status = 401) {
+    super(message);
+    this.status = status;
+  }
+}
 
 export class Api {
   constructor(token) {
@@ -14,7 +19,7 @@ export class Api {
   async get(path) {
     const answer = await fetch(path, { headers: this.headers({ Accept: "application/json" }) });
     if (answer.status === 401 || answer.status === 403) {
-      throw new Unauthorised(await problem(answer));
+      throw new Unauthorised(await problem(answer), answer.status);
     }
     if (!answer.ok) throw new Error(`${path}: ${await problem(answer)}`);
     return answer.json();

@@ -16,6 +16,8 @@ const KEY = "ferry.dashboard.token";
 let api = null;
 let feeds = null;
 let releases = new Map(); // release id → summary, to name what the feed speaks of
+let proposals = []; // release-svc's pending proposals, as its API lists them
+const elsewhere = new Map(); // other services' pending proposals, as the feed tells them
 const folded = new Folded();
 
 // --- The token: from the URL's fragment (never sent to a server), or pasted ------------
@@ -69,7 +71,7 @@ async function guarded(what, load) {
 // --- Reading the API ------------------------------------------------------------------
 
 async function refreshAll() {
-  await Promise.all([refreshReleases(), refreshCalendar(), refreshMetrics()]);
+  await Promise.all([refreshReleases(), refreshCalendar(), refreshMetrics(), refreshProposals()]);
 }
 
 const refreshReleases = () => guarded("the releases", async () => {
@@ -89,6 +91,11 @@ const refreshCalendar = () => guarded("the calendar", async () => {
   renderCalendar(windows, freezes);
 });
 
+const refreshProposals = () => guarded("the governance proposals", async () => {
+  proposals = await api.all("/proposals?state=pending&limit=200", 5);
+  renderProposals();
+});
+
 const refreshMetrics = () => guarded("the delivery metrics", async () => {
   const days = document.getElementById("metrics-days").value;
   renderMetrics(await api.get(`/delivery-metrics?days=${days}`));
@@ -104,6 +111,26 @@ function debounced(work, ms) {
 }
 
 const releasesChanged = debounced(() => { refreshReleases(); refreshCalendar(); }, 300);
+const proposalsChanged = debounced(refreshProposals, 300);
+
+const GOVERNANCE = ["GovernanceChangeProposed", "GovernanceChangeApproved", "GovernanceChangeRejected"];
+
+/** A proposal event from the feed: release-svc's are read again from its API; those of the
+ * other services (deploy-svc's production environments) are kept as the feed tells them. */
+function onProposal(envelope) {
+  if (String(envelope.source).includes("release-svc")) {
+    proposalsChanged();
+    return;
+  }
+  const data = envelope.data;
+  if (envelope.type === "GovernanceChangeProposed") {
+    elsewhere.set(data.proposal_id, { id: data.proposal_id, kind: data.kind, subject: data.subject,
+      proposed_by: data.proposed_by, reason: data.reason, source: envelope.source });
+  } else {
+    elsewhere.delete(data.proposal_id);
+  }
+  renderProposals();
+}
 // release-svc learns of deployments from the same topic: give its consumer a moment (its
 // ReleaseDeployed says exactly when it has counted a completed one).
 const metricsSoon = debounced(refreshMetrics, 1000);
@@ -129,7 +156,8 @@ function listen(token, signal) {
     if (error instanceof Unauthorised) askForToken("The feed refused the token; paste another.");
   };
   // Deployments and ELS cases from the beginning, then live; the rest only from now on.
-  follow(`/events?from=beginning&${typed}`, {
+  // Reading the whole history is an auditor's right: for others, from now on.
+  const followHistory = (start) => follow(`/events?from=${start}&${typed}`, {
     token, signal, onState: onState("history"),
     onEvent: (message) => {
       const envelope = JSON.parse(message.data);
@@ -137,7 +165,12 @@ function listen(token, signal) {
       if (["DeploymentCompleted", "DeploymentFailed", "DeploymentRolledBack",
         "DeploymentAborted"].includes(envelope.type)) deploymentsEnded();
     },
-  }).catch(onError);
+  });
+  followHistory("beginning").catch((error) => {
+    if (!(error instanceof Unauthorised && error.status === 403)) return onError(error);
+    document.querySelectorAll(".history-note").forEach((note) => { note.hidden = false; });
+    return followHistory("now").catch(onError);
+  });
   const now = onState("now");
   follow("/events?from=now", {
     token, signal,
@@ -148,7 +181,9 @@ function listen(token, signal) {
     },
     onEvent: (message) => {
       const envelope = JSON.parse(message.data);
-      if (!DEPLOY_TYPES.includes(envelope.type) && !ELS_TYPES.includes(envelope.type)) {
+      if (GOVERNANCE.includes(envelope.type)) {
+        onProposal(envelope);
+      } else if (!DEPLOY_TYPES.includes(envelope.type) && !ELS_TYPES.includes(envelope.type)) {
         releasesChanged();
       }
       if (envelope.type === "ReleaseDeployed") metricsSoon();
@@ -182,6 +217,16 @@ function renderCalendar(windows, freezes) {
     freezes.map((f) => h("tr", {},
       h("td", {}, when(f.start)), h("td", {}, when(f.end)), h("td", {}, f.reason),
       h("td", {}, [...f.environments, ...f.services].join(", ") || "everything"))));
+}
+
+function renderProposals() {
+  const all = [...proposals, ...elsewhere.values()];
+  show("#governance .proposals", all.length ? [
+    h("tr", {}, ["Kind", "Changes", "Proposed by", "Reason", "Proposal"].map((c) => h("th", {}, c))),
+    all.map((p) => h("tr", { "data-proposal": p.id, "data-kind": p.kind },
+      h("td", {}, h("span", { class: "badge" }, p.kind)), h("td", {}, p.subject),
+      h("td", {}, p.proposed_by), h("td", {}, p.reason), h("td", {}, h("code", {}, p.id)))),
+  ] : h("tr", {}, h("td", { class: "empty" }, "No proposal awaits a decision.")));
 }
 
 function renderReleases(items) {

@@ -17,7 +17,7 @@ export async function follow(url, { token, onEvent, onState, signal }) {
       if (lastId !== null) headers["Last-Event-ID"] = lastId;
       const answer = await fetch(url, { headers, signal, cache: "no-store" });
       if (answer.status === 401 || answer.status === 403) {
-        throw new Unauthorised(`the feed answered ${answer.status}`);
+        throw new Unauthorised(`the feed answered ${answer.status}`, answer.status);
       }
       if (!answer.ok || !answer.body) throw new Error(`the feed answered ${answer.status}`);
       onState("live");
