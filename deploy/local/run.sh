@@ -61,9 +61,11 @@ done
 for name in "${SERVICES[@]}"; do export "FERRY_${name^^}_URL=http://127.0.0.1:${PORTS[$name]}"; done
 "$FERRY_LOCAL/demo.sh" "$FERRY_STATE_DIR" || die "the demo failed; the services' logs are in $logs"
 
-# The dashboard, with a day's viewer token in the URL's fragment (which no server is sent).
-viewer=$("$FERRY_REPO/.venv/bin/ferry" token --sub dashboard --role viewer --ttl 86400 \
-    --state-dir "$FERRY_STATE_DIR")
+# The dashboard, with a day's token in the URL's fragment (which no server is sent): an
+# auditor's, read-only like a viewer's, and allowed the whole history, so the demo's
+# deployment shows although it ended before the page opened.
+viewer=$("$FERRY_REPO/.venv/bin/ferry" token --sub dashboard --role viewer --role auditor \
+    --ttl 86400 --state-dir "$FERRY_STATE_DIR")
 dashboard="http://127.0.0.1:${PORTS[release]}/dashboard#token=$viewer"
 if [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} ]] && command -v xdg-open >/dev/null; then
     xdg-open "$dashboard" >/dev/null 2>&1 || true
