@@ -40,7 +40,7 @@ async def refuse_unsafe_characters(request: Request) -> None:
         except ValueError:
             body = None  # not JSON: FastAPI's own validation answers for it
         message = "must not contain NUL or unpaired surrogates"
-        found.extend((("body", *loc), message) for loc in _unstorable(body))
+        found.extend((("body", *loc), message) for loc in unstorable(body))
     if found:
         raise RequestValidationError(
             [
@@ -66,7 +66,7 @@ def _has_json_body(request: Request) -> bool:
     )
 
 
-def _unstorable(document: Any) -> Iterator[Location]:
+def unstorable(document: Any) -> Iterator[Location]:
     """Where in a parsed JSON document a string or key holds what PostgreSQL cannot store."""
     # A stack, not recursion: a body may nest as deep as the JSON parser allows.
     stack: list[tuple[Location, Any]] = [((), document)]
