@@ -33,6 +33,8 @@ READERS = Gauge(
     ["kind"],
 )
 STREAMS = Gauge("ferry_feed_streams", "Event feed streams open")
+for _kind in ("shared", "catch-up"):
+    READERS.labels(_kind)  # shown as 0 before the first stream
 
 
 class FeedHub:
