@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
+from deploy_svc.config import Settings
 from deploy_svc.drivers.base import BadTargetSettings, DriverError
 from deploy_svc.drivers.kubernetes import KubernetesDriver
 from deploy_svc.drivers.limits import KubernetesLimits, LocalLimits, url_allowed
 from deploy_svc.drivers.local import LocalDriver
+from deploy_svc.drivers.registry import own_namespaces
 from tests.support.drivers import job_for
 
 PREFIXES = ("https://ci.example.com/hooks/", "http://127.0.0.1:9000/status")
@@ -164,3 +167,29 @@ def test_kubernetes_targets_outside_the_limits_are_refused(
 
 def test_a_kubernetes_target_inside_the_limits_is_accepted() -> None:
     KubernetesDriver(K8S_LIMITS).check(KUBERNETES)
+
+
+def test_the_service_accounts_namespace_is_ferrys_own_too(tmp_path: Path) -> None:
+    account = tmp_path / "namespace"
+    account.write_text("ferry-prod\n")
+    settings = Settings(own_namespace="ferry")
+    assert own_namespaces(settings, account) == {"ferry", "ferry-prod"}
+    assert own_namespaces(Settings(), tmp_path / "absent") == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "says"),
+    [
+        ("k8s_namespaces", ["ferry"], "Ferry's own namespace"),
+        ("local_roots", ["relative/targets"], "absolute paths"),
+        ("url_prefixes", ["ftp://ci.example.com/"], "http(s)"),
+        ("url_prefixes", ["https://user:pw@ci.example.com/"], "no user"),
+        ("k8s_image_prefixes", ["registry.example.com"], "end in '/' or ':'"),
+        ("drivers", ["shell"], "local"),
+    ],
+)
+def test_limits_the_service_cannot_hold_stop_it_at_start_up(
+    setting: str, value: list[str], says: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(says)):
+        Settings(own_namespace="ferry", **{setting: value})
