@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from deploy_svc.adapters import deployments, environments, release_facts
 from deploy_svc.domain.deployment import Deployment, ScheduleDeployment
 from deploy_svc.domain.environment import Environment, SettingsCheck
 from deploy_svc.domain.plans import Plan, judge
 from deploy_svc.domain.waves import waves
-from ferry import proposals
 from ferry.aggregate import at_version, existing, rebuild, record
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
@@ -58,10 +57,10 @@ async def define_environment(
     expected_version: int | None,
     meta: Meta,
     reason: str = "",
-) -> Environment | Proposal:
+) -> Environment | Change:
     """Define or redefine an environment; redefining needs the version read (`If-Match`).
-    A change that makes, unmakes or touches a production environment is only proposed: it
-    is recorded once another person holding `change-authority` approves it."""
+    A change that makes, unmakes or touches a production environment is returned, to be
+    proposed: it is recorded once another person holding `change-authority` approves it."""
     environment = await load_environment(uow, name)
     if environment.exists and expected_version is None:
         raise PreconditionRequired(f"{name} exists: send If-Match with the ETag you read")
@@ -70,8 +69,7 @@ async def define_environment(
     new = environment.define(production, targets, checks)
     if new and environment.governed(production):
         stream = environment_stream(name)
-        change = Change(GovernedKind.ENVIRONMENT, stream, environment.version, new[0], reason)
-        return await proposals.propose(uow, uuid4(), change, meta)
+        return Change(GovernedKind.ENVIRONMENT, stream, environment.version, new[0], reason)
     await record(uow.events, environment_stream(name), environment, new, meta)
     await environments.save(uow, environment)
     return environment

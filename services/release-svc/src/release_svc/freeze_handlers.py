@@ -4,9 +4,8 @@ The caller commits. Declaring a freeze changes no release: the schedule flags th
 
 from __future__ import annotations
 
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from ferry import proposals
 from ferry.aggregate import at_version, existing, rebuild, record
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
@@ -40,19 +39,19 @@ async def declare_freeze(period: FreezePeriod, uow: WithEvents, meta: Meta) -> F
     return await record(uow.events, stream_id(freeze.id), freeze, freeze.declare(period), meta)
 
 
-async def propose_lift(
-    freeze_id: UUID, reason: str, expected_version: int, uow: UnitOfWork, meta: Meta
-) -> Proposal:
-    """Propose lifting a freeze, if it is still at `expected_version`: it is lifted once
-    another person holding `change-authority` approves (`FreezePeriodLifted` then)."""
+async def lift_change(
+    freeze_id: UUID, reason: str, expected_version: int, uow: WithEvents
+) -> Change:
+    """The governance change that would lift a freeze, if it is still at
+    `expected_version`: proposed, it is lifted once another person holding
+    `change-authority` approves (`FreezePeriodLifted` then)."""
     stream = stream_id(freeze_id)
     missing = f"no freeze {freeze_id}"
     freeze = await at_version(
         uow.events, stream, Freeze(freeze_id), FreezeEvent, missing, expected_version
     )
     (lifted,) = freeze.lift(reason)
-    change = Change(GovernedKind.FREEZE_LIFT, stream, freeze.version, lifted, reason)
-    return await proposals.propose(uow, uuid4(), change, meta)
+    return Change(GovernedKind.FREEZE_LIFT, stream, freeze.version, lifted, reason)
 
 
 async def freeze_lifted(uow: UnitOfWork, proposal: Proposal) -> None:

@@ -4,9 +4,8 @@ append what it decided. The caller commits."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence, Set
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from ferry import proposals
 from ferry.aggregate import at_version, existing, rebuild, record
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
@@ -15,7 +14,7 @@ from ferry.events.governance import GovernedKind
 from ferry.events.policy import ReleasePolicySet
 from ferry.events.release import DeploymentWindow, MediaRef, ReleaseEvent, ReleaseType
 from ferry.eventstore import WithEvents
-from ferry.governance import Change, Proposal
+from ferry.governance import Change
 from release_svc.adapters import freeze_periods, known_media
 from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.policy import Policy, ReleasePolicy
@@ -165,11 +164,12 @@ async def approve(
     return await record(uow.events, stream_id(release.id), release, new, meta)
 
 
-async def propose_policy(
-    policy: Policy, expected_version: int, uow: UnitOfWork, meta: Meta, reason: str
-) -> Proposal | None:
-    """Propose a release type's new policy to the change authorities (None: it is the
-    policy in force already). It takes effect once another person approves it."""
+async def policy_change(
+    policy: Policy, expected_version: int, uow: WithEvents, reason: str
+) -> Change | None:
+    """The governance change that would put `policy` in force, if the policy is still at
+    `expected_version` (None: it is the policy in force already). Only proposed: it takes
+    effect once another person holding `change-authority` approves (`ferry.proposals`)."""
     current = await load_policy(uow, policy.release_type)
     stream = policy_stream_id(policy.release_type)
     if current.version != expected_version:
@@ -177,5 +177,4 @@ async def propose_policy(
     new = current.set(policy)
     if not new:
         return None
-    change = Change(GovernedKind.RELEASE_POLICY, stream, current.version, new[0], reason)
-    return await proposals.propose(uow, uuid4(), change, meta)
+    return Change(GovernedKind.RELEASE_POLICY, stream, current.version, new[0], reason)

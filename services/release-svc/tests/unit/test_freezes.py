@@ -9,6 +9,7 @@ import pytest
 
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, InvalidTransition, NotFound
+from ferry.events.policy import FreezePeriodLifted
 from ferry.events.release import DeploymentWindow
 from ferry.testing import InMemoryUnitOfWork
 from release_svc import freeze_handlers
@@ -79,23 +80,26 @@ def test_a_freeze_must_end_after_it_starts_and_is_declared_once() -> None:
         freeze.declare(year_end)
 
 
-async def test_declared_then_lifted_once_at_the_version_read() -> None:
+async def test_declared_then_a_lift_proposed_at_the_version_read() -> None:
     uow = InMemoryUnitOfWork()
     year_end = period({"production"}, {"payments"})
     declared = await freeze_handlers.declare_freeze(year_end, uow, META)
     assert (declared.version, declared.lifted) == (1, False)
     with pytest.raises(ConcurrencyError):
-        await freeze_handlers.lift_freeze(declared.id, "peak over", 7, uow, META)
-    lifted = await freeze_handlers.lift_freeze(declared.id, "peak over", 1, uow, META)
-    assert (lifted.version, lifted.lifted, lifted.lift_reason) == (2, True, "peak over")
+        await freeze_handlers.lift_change(declared.id, "peak over", 7, uow)
+    change = await freeze_handlers.lift_change(declared.id, "peak over", 1, uow)
+    assert (change.subject, change.subject_version) == (f"freeze-{declared.id}", 1)
+    assert change.effect == FreezePeriodLifted(freeze_id=declared.id, reason="peak over")
+    # What approving the proposal records (`ferry.proposals.approve`).
+    await uow.events.append(change.subject, change.subject_version, [change.effect], META)
     with pytest.raises(InvalidTransition):
-        await freeze_handlers.lift_freeze(declared.id, "again", 2, uow, META)
+        await freeze_handlers.lift_change(declared.id, "again", 2, uow)
     reloaded = await freeze_handlers.get_freeze(uow, declared.id)
-    assert (reloaded.period, reloaded.lifted) == (year_end, True)
+    assert (reloaded.period, reloaded.lifted, reloaded.lift_reason) == (year_end, True, "peak over")
     assert [e.type for e in uow.events.published] == ["FreezePeriodDeclared", "FreezePeriodLifted"]
     assert uow.events.published[0].subject == str(year_end.freeze_id)
 
 
 async def test_an_unknown_freeze_is_not_found() -> None:
     with pytest.raises(NotFound):
-        await freeze_handlers.lift_freeze(uuid4(), "x", 1, InMemoryUnitOfWork(), META)
+        await freeze_handlers.lift_change(uuid4(), "x", 1, InMemoryUnitOfWork())

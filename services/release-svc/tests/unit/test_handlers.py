@@ -11,6 +11,7 @@ import pytest
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, NotFound
 from ferry.events.release import Outcome, ReleaseType, ValidationKind
+from ferry.governance import Change
 from ferry.testing import InMemoryUnitOfWork
 from release_svc import handlers
 from release_svc.domain.lifecycle import Status
@@ -74,16 +75,22 @@ async def test_an_unknown_release_is_not_found() -> None:
         await handlers.get_release(InMemoryUnitOfWork(), uuid4())
 
 
+async def enact(change: Change | None, uow: InMemoryUnitOfWork) -> None:
+    """What approving the change's proposal records (`ferry.proposals.approve`)."""
+    assert change is not None
+    await uow.events.append(change.subject, change.subject_version, [change.effect], META)
+
+
 async def test_a_policy_is_the_default_until_set_and_then_versioned() -> None:
     uow = InMemoryUnitOfWork()
     default = await handlers.load_policy(uow, ReleaseType.MAJOR)
     assert (default.version, default.policy) == (0, DEFAULTS[ReleaseType.MAJOR])
     cab = replace(default.policy, approvers=2, high_risk_approvers=3)
-    changed = await handlers.set_policy(cab, 0, uow, META)
-    assert changed.version == 1
-    assert (await handlers.load_policy(uow, ReleaseType.MAJOR)).policy == cab
+    await enact(await handlers.policy_change(cab, 0, uow, "a CAB for majors"), uow)
+    changed = await handlers.load_policy(uow, ReleaseType.MAJOR)
+    assert (changed.version, changed.policy) == (1, cab)
     with pytest.raises(ConcurrencyError):
-        await handlers.set_policy(default.policy, 0, uow, META)
+        await handlers.policy_change(default.policy, 0, uow, "back")
 
 
 async def test_validation_follows_the_policy_in_force() -> None:
@@ -92,7 +99,7 @@ async def test_validation_follows_the_policy_in_force() -> None:
     only_security = replace(
         DEFAULTS[ReleaseType.MINOR], required_validations=frozenset({ValidationKind.SECURITY})
     )
-    await handlers.set_policy(only_security, 0, uow, META)
+    await enact(await handlers.policy_change(only_security, 0, uow, "security only"), uow)
     release = await handlers.build_package(
         BuildPackage(release.id, [MEDIA], by="rita"), 1, uow, META, {MEDIA}
     )

@@ -20,12 +20,12 @@ from deploy_svc.api.schemas import (
     ReasonIn,
 )
 from deploy_svc.drivers.base import Driver
-from ferry import commands
+from ferry import commands, proposals
 from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
 from ferry.events.deploy import TargetSpec
-from ferry.governance import Proposal
+from ferry.governance import Change
 from ferry.http import ExpectedVersion, etag, expected_version, problem_responses
 from ferry.idempotency import IdempotencyKey, Reply, json_reply
 from ferry.proposals_api import ProposalOut, proposed
@@ -75,8 +75,8 @@ def router_for(drivers: Mapping[str, Driver]) -> APIRouter:
             found = await handlers.define_environment(
                 uow, name, body.production, targets, checks, version, meta, body.reason
             )
-            if isinstance(found, Proposal):
-                return proposed(found)
+            if isinstance(found, Change):
+                return proposed(await proposals.propose(uow, uuid4(), found, meta))
             out = EnvironmentOut.of(found).model_dump(mode="json")
             return json_reply(200, out, {"ETag": etag(found.version)})
 

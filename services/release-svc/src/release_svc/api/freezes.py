@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Request, Response
 
-from ferry import commands
+from ferry import commands, proposals
 from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
 from ferry.http import ExpectedVersion, etag, problem_responses
@@ -82,9 +82,8 @@ async def lift_freeze(
     holding `change-authority` approves. Requires `If-Match`."""
 
     async def work(uow: UnitOfWork) -> Reply:
-        return proposed(
-            await freeze_handlers.propose_lift(freeze_id, lift.reason, version, uow, meta)
-        )
+        change = await freeze_handlers.lift_change(freeze_id, lift.reason, version, uow)
+        return proposed(await proposals.propose(uow, uuid4(), change, meta))
 
     return await commands.respond(request.app.state.db, work)
 

@@ -7,9 +7,11 @@ governance proposal (`ferry.proposals_api`): in force once another person holdin
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 from fastapi import APIRouter, Request, Response
 
-from ferry import commands
+from ferry import commands, proposals
 from ferry.auth import Reader
 from ferry.db import UnitOfWork
 from ferry.events.release import ReleaseType
@@ -64,9 +66,9 @@ async def propose_policy(
     policy = body.to_policy(release_type)
 
     async def work(uow: UnitOfWork) -> Reply:
-        proposal = await handlers.propose_policy(policy, version, uow, meta, body.reason)
-        if proposal is not None:
-            return proposed(proposal)
+        change = await handlers.policy_change(policy, version, uow, body.reason)
+        if change is not None:
+            return proposed(await proposals.propose(uow, uuid4(), change, meta))
         current = await handlers.load_policy(uow, release_type)
         out = PolicyOut.of(current.policy, current.version).model_dump(mode="json")
         return json_reply(200, out, {"ETag": etag(current.version)})
