@@ -192,4 +192,4 @@ def test_limits_the_service_cannot_hold_stop_it_at_start_up(
     setting: str, value: list[str], says: str
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(says)):
-        Settings(own_namespace="ferry", **{setting: value})
+        Settings.model_validate({"own_namespace": "ferry", setting: value})
