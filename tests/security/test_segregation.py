@@ -211,10 +211,16 @@ async def deploy(
             dml_url=str(dml.base_url).rstrip("/"),
             dml_token_file=token,
             work_dir=tmp_path / "work",
+            drivers=["local"],
+            local_roots=[tmp_path],
         )
         admin = infra.issuer.bearer("erin", "environment-admin", "deployer")
         async with serving(deploy_spec(deploy_settings), headers=admin) as client:
-            target = {"name": "web-1", "driver": "local", "settings": {"path": str(tmp_path)}}
+            target = {
+                "name": "web-1",
+                "driver": "local",
+                "settings": {"path": str(tmp_path / "web-1")},
+            }
             body = {"production": True, "targets": [target], "reason": "a place to deploy"}
             defined = await client.put("/environments/production", json=body)
             if defined.status_code == 202:  # a production environment is a proposal
