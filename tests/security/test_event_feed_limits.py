@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from ferry.events.deploy import DeploymentStarted
+from ferry.feed import encode_cursor
 from release_svc.config import Settings
 from release_svc.main import spec as release_spec
 from tests.support.infra import Infra
@@ -125,6 +126,28 @@ async def test_only_an_auditor_replays_from_the_beginning_a_cursor_is_for_everyo
             assert resumed.status_code == 200
             [line] = await data_lines(resumed, 1)
         assert str(missed.deployment_id) in line
+
+
+async def test_a_hand_made_cursor_far_back_is_a_replay_for_auditors_only(
+    infra: Infra, topic_prefix: str
+) -> None:
+    """A cursor is base64 JSON, so a viewer can write one of zero offsets: resuming from it
+    would replay everything. Past the resume window it is refused as `from=beginning` is."""
+    viewer, auditor = infra.issuer.bearer("vic", "viewer"), infra.issuer.bearer("ada", "auditor")
+    await publish(infra, f"{topic_prefix}deploy.events", *(started() for _ in range(5)))
+    forged = encode_cursor({"deploy.events": [0] * 8})
+    release = settings(Settings, infra, topic_prefix, feed_resume_window=2)
+    async with serving(release_spec(release)) as api:
+        headers = {**viewer, "Last-Event-ID": forged}
+        refused = await api.get("/events", headers=headers, params={"type": "DeploymentStarted"})
+        assert refused.status_code == 403, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "events behind" in refused.json()["detail"]
+        async with opened(
+            api, {**auditor, "Last-Event-ID": forged}, type="DeploymentStarted"
+        ) as replay:
+            assert replay.status_code == 200
+            assert len(await data_lines(replay, 5)) == 5
 
 
 async def test_a_stream_ends_when_its_token_expires(infra: Infra, topic_prefix: str) -> None:

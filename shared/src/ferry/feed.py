@@ -18,7 +18,7 @@ from uuid import UUID
 
 import orjson
 
-from ferry.errors import BadRequest, FerryError
+from ferry.errors import BadRequest, FerryError, Forbidden
 from ferry.kafka import SERVICE_TOPICS
 
 
@@ -112,6 +112,21 @@ def covers(ahead: Mapping[str, list[int]], behind: Mapping[str, list[int]]) -> b
             if (mine[partition] if partition < len(mine) else 0) < offset:
                 return False
     return True
+
+
+def behind(start: Mapping[str, list[int]], ends: Mapping[str, list[int]]) -> int:
+    """How many records `start` lies behind `ends` on the partition where it lies furthest
+    (a partition `start` does not name counts as offset 0: it is read from its beginning)."""
+    most = 0
+    for topic, offsets in ends.items():
+        mine = start.get(topic, [])
+        for partition, end in enumerate(offsets):
+            most = max(most, end - (mine[partition] if partition < len(mine) else 0))
+    return most
+
+
+class ResumeTooFarBack(Forbidden):
+    """A cursor so far behind that resuming from it is a replay, which needs a replay role."""
 
 
 def furthest(*all_positions: Mapping[str, list[int]]) -> Positions:

@@ -20,5 +20,8 @@ class Settings(ServiceSettings):
     feed_max_streams_per_subject: int = Field(10, ge=1)
     """Event feed streams one caller (token subject) may have open at once on a replica."""
     feed_replay_roles: list[Role] = [Role.AUDITOR]
-    """Who may read the feed `from=beginning` (a replay of every topic); a cursor resume is
-    open to every reader."""
+    """Who may read the feed `from=beginning` (a replay of every topic), or resume from a
+    cursor further back than `feed_resume_window`."""
+    feed_resume_window: int = Field(10_000, ge=0)
+    """How far behind the newest event (in records, on any partition) a cursor may resume
+    for everyone else: enough for a reconnect, not a replay by a hand-made cursor."""

@@ -22,7 +22,17 @@ from collections.abc import AsyncIterator, Mapping
 from aiokafka.errors import KafkaConnectionError, KafkaError
 from prometheus_client import Gauge
 
-from ferry.feed import Filter, Positions, covers, encode_cursor, furthest, sse_message, sse_position
+from ferry.feed import (
+    Filter,
+    Positions,
+    ResumeTooFarBack,
+    behind,
+    covers,
+    encode_cursor,
+    furthest,
+    sse_message,
+    sse_position,
+)
 from release_svc.adapters.event_stream import KafkaReader, Record
 
 log = logging.getLogger(__name__)
@@ -59,9 +69,12 @@ class FeedHub:
         self._users = 0
         """Streams open, joined or catching up: the shared reader runs while there are any."""
 
-    async def subscribe(self, start: Positions | None, *, from_beginning: bool) -> Subscription:
+    async def subscribe(
+        self, start: Positions | None, *, from_beginning: bool, max_behind: int | None = None
+    ) -> Subscription:
         """A stream from the cursor's `start`, else from the beginning or from now. Raises
-        `KafkaError` when Kafka cannot be reached."""
+        `KafkaError` when Kafka cannot be reached, and `ResumeTooFarBack` for a `start` more
+        than `max_behind` records (None: any number) behind the newest on a partition."""
         async with self._lock:
             if self._reader is None:
                 reader = await self._open(start=None, from_beginning=False)
@@ -70,7 +83,7 @@ class FeedHub:
                 self._task = asyncio.create_task(self._fan_out(reader), name="feed-fan-out")
             self._users += 1
         try:
-            subscription = await self._start(start, from_beginning=from_beginning)
+            subscription = await self._start(start, from_beginning, max_behind)
         except BaseException:
             await self.leave()
             raise
@@ -86,10 +99,20 @@ class FeedHub:
             from_beginning=from_beginning,
         )
 
-    async def _start(self, start: Positions | None, *, from_beginning: bool) -> Subscription:
+    async def _start(
+        self, start: Positions | None, from_beginning: bool, max_behind: int | None
+    ) -> Subscription:
         shared = self._reader
         if shared is None:
             raise KafkaConnectionError("the shared reader lost Kafka")
+        if start is not None and max_behind is not None:
+            lag = behind(start, await shared.end_offsets())
+            if lag > max_behind:
+                raise ResumeTooFarBack(
+                    f"the cursor is {lag} events behind, more than the {max_behind} a "
+                    "reconnect may resume: a replay, for the roles allowed one (auditors); "
+                    "reconnect without it"
+                )
         if start is None and not from_beginning:
             ends = await shared.end_offsets()
             # What the shared reader handed out meanwhile came before this stream began.

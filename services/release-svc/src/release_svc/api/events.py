@@ -96,7 +96,8 @@ def router(settings: Settings) -> APIRouter:
                 {
                     400: "An unreadable Last-Event-ID (or last_event_id)",
                     401: "No valid bearer token",
-                    403: "`from=beginning` without a role allowed to replay (the auditor)",
+                    403: "`from=beginning`, or a cursor further back than a reconnect's, "
+                    "without a role allowed to replay (the auditor)",
                     404: "No such release",
                     429: "Too many streams open, the caller's or this replica's; `Retry-After`",
                     503: "Kafka cannot be reached; retry",
@@ -161,7 +162,9 @@ def router(settings: Settings) -> APIRouter:
                 exc.status, exc.title, str(exc), headers={"Retry-After": str(exc.retry_after)}
             )
         try:
-            stream = await hub.subscribe(resume, from_beginning=from_beginning)
+            # A cursor far back is a replay too: only a reconnect's worth for everyone else.
+            window = None if caller.has_any(replay_roles) else settings.feed_resume_window
+            stream = await hub.subscribe(resume, from_beginning=from_beginning, max_behind=window)
         except BaseException as exc:
             limits.release(caller.subject)
             if isinstance(exc, KafkaError):
