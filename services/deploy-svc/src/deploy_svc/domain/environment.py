@@ -48,7 +48,10 @@ class Environment(EventSourced):
             check = drivers.get(target.driver)
             if check is None:
                 known = ", ".join(sorted(drivers))
-                raise InvalidField(f"targets.{i}.driver", f"unknown driver; known: {known}")
+                raise InvalidField(
+                    f"targets.{i}.driver",
+                    f"not a driver this deploy-svc enables (FERRY_DEPLOY_DRIVERS): {known}",
+                )
             try:
                 check(target.settings)
             except ValueError as exc:  # BadTargetSettings names the setting
