@@ -248,7 +248,7 @@ async def test_a_driver_the_operator_did_not_enable_is_refused(stack: Stack) -> 
     target = {"name": "web-1", "driver": "local", "settings": {"path": str(stack.roots / "w")}}
     async with stack.deploy(drivers=["webhook", "kubernetes"]) as deploy:
         answer = await define(stack, deploy, [target])
-        assert_refused(answer, "targets.0.driver", "known: kubernetes, webhook")
+        assert_refused(answer, "targets.0.driver", "FERRY_DEPLOY_DRIVERS): kubernetes, webhook")
         await assert_nothing_defined(deploy)
 
 

@@ -199,3 +199,27 @@ async def test_other_environments_change_without_a_proposal(services: Services) 
         "/environments/staging", json={"targets": [target]}, headers=dora
     )
     assert staging.status_code == 200, staging.text
+
+
+async def test_another_environment_cannot_reach_productions_targets(
+    services: Services,
+) -> None:
+    """Staging is not governed; were it free to name production's folder, deploying "to
+    staging" would reach live around the two-person rule, segregation and freezes."""
+    api = services.deploy
+    live = {"name": "web-1", "driver": "local", "settings": {"path": str(services.root / "web")}}
+    production = {"production": True, "targets": [live], "reason": "the web tier"}
+    proposed = await api.put(
+        "/environments/production", json=production, headers=services.as_("dora", "deployer")
+    )
+    await approved(api, services.infra, proposed, approver="carl")
+
+    dora = services.as_("dora", "deployer")
+    inside = {**live, "settings": {"path": str(services.root / "web" / "releases")}}
+    for target in (live, inside):
+        sneaky = await api.put("/environments/staging", json={"targets": [target]}, headers=dora)
+        refused(sneaky, 422)
+        assert sneaky.json()["errors"][0]["field"] == "targets.0.settings"
+        assert "production environment" in sneaky.json()["detail"]
+    assert (await api.get("/environments/staging", headers=dora)).status_code == 404
+    assert (await services.types(services.deploy_schema)).count("EnvironmentDefined") == 1

@@ -25,7 +25,7 @@ from deploy_svc.domain import deployment as steps
 from deploy_svc.domain.deployment import Deployment
 from deploy_svc.domain.environment import Environment
 from deploy_svc.domain.facts import ReleaseFacts
-from deploy_svc.domain.plans import check_release
+from deploy_svc.domain.plans import check_production_gate, check_release
 from deploy_svc.drivers.base import Artifacts, Driver, DriverError, Job
 from deploy_svc.redaction import brief
 from ferry.db import Database
@@ -163,13 +163,13 @@ class Executor:
             case steps.DeployTarget(wave=wave, target=target):
                 job = await self._job(run, deployment, target)
                 if isinstance(job, str):
-                    await run.record(deployment, deployment.fail(brief(job)))
+                    await run.record(deployment, deployment.fail(brief(job, run.secrets())))
                     return
                 try:
                     previous = await self._driver(job, run).install(job)
                 except DriverError as exc:
                     await run.note(job, "install", exc)
-                    reason = brief(str(exc))
+                    reason = brief(str(exc), run.secrets())
                     await run.record(deployment, deployment.target_failed(wave, target, reason))
                     return
                 await run.note(job, "install")
@@ -203,13 +203,13 @@ class Executor:
             for target in deployment.waves[wave].targets:
                 job = await self._job(run, deployment, target)
                 if isinstance(job, str):
-                    await run.record(deployment, deployment.fail(brief(job)))
+                    await run.record(deployment, deployment.fail(brief(job, run.secrets())))
                     return
                 try:
                     await self._driver(job, run).verify(job)
                 except DriverError as exc:
                     await run.note(job, "verify", exc)
-                    reason = brief(f"verification failed: {exc}")
+                    reason = brief(f"verification failed: {exc}", run.secrets())
                     await run.record(deployment, deployment.target_failed(wave, target, reason))
                     return
                 await run.note(job, "verify")
@@ -293,6 +293,10 @@ class _Run:
             self.driver_of = {t.name: t.driver for t in self._environment.targets}
         return self._environment
 
+    def secrets(self) -> list[str]:
+        """The service's secret values, which no reason in an event may carry."""
+        return self.log.secrets() if self.log is not None else []
+
     async def note(self, job: Job, step: str, failure: DriverError | None = None) -> None:
         """Keep what the step had to say, and its failure's reason, in the deployment log.
         Written before the event that points there; a step repeated writes again."""
@@ -312,10 +316,13 @@ class _Run:
         async with self.db.unit_of_work() as uow:
             facts = await release_facts.facts(uow, deployment.release_id)
             freezes = await release_facts.freezes_in_force(uow)
+            # As it is now, not as this run may have read it: it may be production since.
+            environment = await handlers.load_environment(uow, deployment.environment)
         if facts is None:
             return "deploy-svc no longer knows the release"
         try:
             check_release(facts, deployment.environment, freezes, now)
+            check_production_gate(facts, environment, deployment.requested_by)
         except FerryError as exc:
             return f"no longer deployable at {now.isoformat()}: {exc}"
         return None

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from deploy_svc.adapters import deployments, environments, release_facts
 from deploy_svc.domain.deployment import Deployment, ScheduleDeployment
+from deploy_svc.domain.destinations import check_apart
 from deploy_svc.domain.environment import Environment, SettingsCheck
 from deploy_svc.domain.plans import Plan, judge
 from deploy_svc.domain.waves import waves
@@ -66,7 +67,7 @@ async def define_environment(
         raise PreconditionRequired(f"{name} exists: send If-Match with the ETag you read")
     if environment.exists and expected_version != environment.version:
         raise ConcurrencyError(environment_stream(name), expected_version or 0)
-    new = environment.define(production, targets, checks)
+    new = environment.define(production, targets, checks, await environments.elsewhere(uow))
     if new and environment.governed(production):
         stream = environment_stream(name)
         return Change(GovernedKind.ENVIRONMENT, stream, environment.version, new[0], reason)
@@ -80,8 +81,13 @@ async def environment_defined(uow: UnitOfWork, proposal: Proposal) -> None:
     change = proposal.change
     assert change is not None
     assert isinstance(change.effect, EnvironmentDefined)
+    defined = change.effect
+    # Others may have been defined since the proposal: the definition must still keep apart.
+    others = await environments.elsewhere(uow)
+    others.pop(defined.environment, None)  # as it was: replaced by this definition
+    check_apart(defined.production, defined.targets, others)
     # Read after the definition's append, which the read flushes.
-    await environments.save(uow, await get_environment(uow, change.effect.environment))
+    await environments.save(uow, await get_environment(uow, defined.environment))
 
 
 async def get_deployment(uow: UnitOfWork, deployment_id: UUID) -> Deployment:

@@ -61,8 +61,9 @@ def printable(text: str) -> str:
     return _CONTROLS.sub("\N{REPLACEMENT CHARACTER}", text)
 
 
-def brief(text: str, limit: int = 300) -> str:
-    """A reason for an event: redacted of credential shapes, one line, at most `limit` chars."""
-    one_line = " ".join(redact(text).split())
+def brief(text: str, secrets: Iterable[str] = (), limit: int = 300) -> str:
+    """A reason for an event: redacted of `secrets` and credential shapes, one line, at most
+    `limit` chars."""
+    one_line = " ".join(redact(text, secrets).split())
     one_line = _CONTROLS.sub("", one_line)
     return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"

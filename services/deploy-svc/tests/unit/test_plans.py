@@ -10,7 +10,13 @@ import pytest
 
 from deploy_svc.domain.environment import Environment
 from deploy_svc.domain.facts import Freeze, ReleaseFacts, SignedManifest, Window
-from deploy_svc.domain.plans import NotDeployable, Plan, SegregationOfDuties, judge
+from deploy_svc.domain.plans import (
+    NotDeployable,
+    Plan,
+    SegregationOfDuties,
+    check_production_gate,
+    judge,
+)
 from ferry.errors import FerryError, InvalidField
 from ferry.events.deploy import EnvironmentDefined, TargetSpec
 
@@ -147,3 +153,22 @@ def test_one_gate_per_person_follows_the_policy_and_the_environment() -> None:
     judge(bob, GATED, staging, [], frozenset({DEPENDENCY}), {}, {})
     # An approval stored before it named the builder names nobody.
     check(plan=replace(PLAN, by=""), release=replace(GATED, built_by=""))
+
+
+def test_production_waits_until_the_approval_is_known() -> None:
+    """The DML's ReleaseAvailable may arrive before release-svc's ReleaseApproved, which names
+    who filled which gate: nothing is judged on nothing, in production."""
+    unknown = replace(RELEASE, approvers=frozenset(), segregation=frozenset())
+    with pytest.raises(NotDeployable, match="not yet heard who approved"):
+        check(release=unknown)
+    staging = Environment("staging")
+    staging.apply(EnvironmentDefined(environment="staging", production=False, targets=[]))
+    check_production_gate(unknown, staging, "carl")
+
+
+def test_the_production_gate_follows_the_environment_as_it_is_now() -> None:
+    """Judged again when a deployment starts: an environment made production since its plan
+    keeps the release's approver out too."""
+    check_production_gate(RELEASE, Environment("staging"), "carl")
+    with pytest.raises(SegregationOfDuties):
+        check_production_gate(RELEASE, production(), "carl")

@@ -3,6 +3,7 @@ deploy-svc's production environments): list them, read one, approve or reject it
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import typer
@@ -22,13 +23,17 @@ Id = Annotated[str, typer.Argument(help="the proposal's id")]
 
 
 def _render(proposal: dict[str, Any]) -> Any:
+    effect = {k: v for k, v in proposal["effect"].items() if k not in ("type", "schema_version")}
+
     def show(console: Console) -> None:
         console.print(
             fields(
                 f"proposal {proposal['id']}",
                 {
                     "kind": proposal["kind"],
-                    "changes": proposal["subject"],
+                    "changes": f"{proposal['subject']} (at version {proposal['subject_version']})",
+                    # What approving it records, in full: the reason is only the proposer's word.
+                    "to": json.dumps(effect, indent=2, sort_keys=True),
                     "reason": proposal["reason"],
                     "state": proposal["state"],
                     "proposed by": proposal["proposed_by"],
@@ -64,6 +69,17 @@ def _find(client: Client, proposal_id: str) -> tuple[str, dict[str, Any], str]:
     raise CliError(f"no proposal {proposal_id} in release-svc or deploy-svc")
 
 
+def _all(client: Client, service: str, state: str | None) -> list[dict[str, Any]]:
+    """Every proposal of `service` (in `state`), following the pages."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = client.get(service, "/proposals", state=state, limit=200, cursor=cursor).json()
+        found += page["items"]
+        if (cursor := page["next"]) is None:
+            return found
+
+
 @app.command("list")
 def list_(
     ctx: typer.Context,
@@ -75,11 +91,7 @@ def list_(
     """List proposals of every service, newest first."""
     out = Output(as_json)
     with connected(ctx) as client:
-        found = [
-            proposal
-            for service in GOVERNING
-            for proposal in client.get(service, "/proposals", state=state).json()["items"]
-        ]
+        found = [p for service in GOVERNING for p in _all(client, service, state)]
 
     def show(console: Console) -> None:
         rows = [
@@ -102,11 +114,21 @@ def show(ctx: typer.Context, proposal_id: Id, as_json: Json = False) -> None:
 
 
 @app.command()
-def approve(ctx: typer.Context, proposal_id: Id, as_json: Json = False) -> None:
-    """Approve a proposal (change authorities other than its proposer): it takes effect."""
+def approve(
+    ctx: typer.Context,
+    proposal_id: Id,
+    version: Annotated[
+        str | None,
+        typer.Option("--if-match", help="approve only if still this version (`show` prints it)"),
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Approve a proposal (change authorities other than its proposer): it takes effect.
+    Look at what it records first (`show`); `--if-match` holds the approval to that."""
     out = Output(as_json)
     with connected(ctx) as client:
-        service, _, version = _find(client, proposal_id)
+        service, _, current = _find(client, proposal_id)
+        version = version or current
         path = f"/proposals/{proposal_id}/approve"
         proposal = client.change(service, "POST", path, None, version).json()
     out.result(proposal, _render(proposal))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
@@ -31,6 +32,10 @@ def _secret_values(value: object) -> Iterator[str]:
             yield from _secret_values(item)
 
 
+SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+"""The pod's Kubernetes token, where there is one: a verification command could read it."""
+
+
 def known_secrets(settings: Settings) -> list[str]:
     """The service's own secret values, as they are now: its database password, every
     `SecretStr` setting (the webhook secrets), and its token for dml-svc (read afresh: it
@@ -41,10 +46,11 @@ def known_secrets(settings: Settings) -> list[str]:
     password = urlsplit(settings.database_url).password
     if password:
         found += [password, unquote(password)]
-    if settings.dml_token_file is not None:
-        # No token file: no token to leak (the library's fetch says so where it matters).
-        with contextlib.suppress(OSError):
-            found.append(settings.dml_token_file.read_text().strip())
+    for file in (settings.dml_token_file, SERVICE_ACCOUNT_TOKEN):
+        # No such file: no token to leak (the library's fetch says so where it matters).
+        if file is not None:
+            with contextlib.suppress(OSError):
+                found.append(file.read_text().strip())
     return [s for s in found if s]
 
 
@@ -53,6 +59,10 @@ class DeploymentLog:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+
+    def secrets(self) -> list[str]:
+        """The service's secret values as they are now, to keep out of anything written."""
+        return known_secrets(self._settings)
 
     def redacted(self, text: str) -> str:
         return printable(redact(text[-LONGEST:], known_secrets(self._settings)))

@@ -6,6 +6,7 @@ import asyncpg
 
 from deploy_svc.domain.environment import Environment
 from ferry.db import UnitOfWork
+from ferry.events.deploy import TargetSpec
 
 
 async def save(uow: UnitOfWork, environment: Environment) -> None:
@@ -27,3 +28,11 @@ async def all_(uow: UnitOfWork) -> list[asyncpg.Record]:
             "ORDER BY name"
         )
     )
+
+
+async def elsewhere(uow: UnitOfWork) -> dict[str, tuple[bool, list[TargetSpec]]]:
+    """Every environment, by name: whether it is production, and its targets."""
+    return {
+        row["name"]: (row["production"], [TargetSpec(**t) for t in row["targets"]])
+        for row in await all_(uow)
+    }

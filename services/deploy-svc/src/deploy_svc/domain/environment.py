@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from deploy_svc.domain.destinations import check_apart
 from ferry.aggregate import EventSourced
 from ferry.errors import InvalidField
 from ferry.events.deploy import EnvironmentDefined, EnvironmentEvent, TargetSpec
@@ -33,9 +34,15 @@ class Environment(EventSourced):
         return next((t for t in self.targets if t.name == name), None)
 
     def define(
-        self, production: bool, targets: Sequence[TargetSpec], drivers: Mapping[str, SettingsCheck]
+        self,
+        production: bool,
+        targets: Sequence[TargetSpec],
+        drivers: Mapping[str, SettingsCheck],
+        elsewhere: Mapping[str, tuple[bool, Sequence[TargetSpec]]] | None = None,
     ) -> list[EnvironmentDefined]:
-        """Define (or redefine) the environment; `drivers`: each known driver's check."""
+        """Define (or redefine) the environment; `drivers`: each known driver's check;
+        `elsewhere`: the other environments (production or not, and their targets), none of
+        the other kind of which its targets may reach."""
         if not _NAME.fullmatch(self.name):
             raise InvalidField("name", "lower-case letters, digits, '.', '_', '-'")
         seen: set[str] = set()
@@ -57,6 +64,8 @@ class Environment(EventSourced):
             except ValueError as exc:  # BadTargetSettings names the setting
                 setting = getattr(exc, "setting", "")
                 raise InvalidField(f"targets.{i}.settings.{setting}".rstrip("."), str(exc)) from exc
+        others = {n: e for n, e in (elsewhere or {}).items() if n != self.name}
+        check_apart(production, targets, others)
         if self.exists and (production, list(targets)) == (self.production, self.targets):
             return []
         return [

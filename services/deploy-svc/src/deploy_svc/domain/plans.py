@@ -91,23 +91,34 @@ def judge(
         raise NotDeployable(f"not yet deployed to {plan.environment}: {listed}")
     if held := sorted(t for t in plan.targets if t in busy):
         raise NotDeployable(f"held by deployment {busy[held[0]]}: {', '.join(held)}")
-    if (
-        environment.production
-        and APPROVER_RULE in release.segregation
-        and plan.by in release.approvers
-    ):
-        raise SegregationOfDuties(
-            APPROVER_RULE, f"{plan.by} approved {release.identifier} and so may not deploy it"
+    check_production_gate(release, environment, plan.by)
+
+
+def check_production_gate(release: ReleaseFacts, environment: Environment, by: str) -> None:
+    """The segregation rules of deploying `release` to a production `environment` as `by`:
+    judged when a plan is made, and again when it starts (the environment may have been
+    classified production since)."""
+    if not environment.production:
+        return
+    if not release.approvers:
+        # The DML may have made it available before release-svc's ReleaseApproved, which
+        # names who filled which gate, reached this service: judge nothing on nothing.
+        raise NotDeployable(
+            f"deploy-svc has not yet heard who approved {release.identifier}; retry shortly"
         )
-    if environment.production and ONE_GATE_RULE in release.segregation:
+    if APPROVER_RULE in release.segregation and by in release.approvers:
+        raise SegregationOfDuties(
+            APPROVER_RULE, f"{by} approved {release.identifier} and so may not deploy it"
+        )
+    if ONE_GATE_RULE in release.segregation:
         gates = {
-            "build": bool(release.built_by) and plan.by == release.built_by,
-            "validate": plan.by in release.validated_by,
-            "approve": plan.by in release.approvers,
+            "build": bool(release.built_by) and by == release.built_by,
+            "validate": by in release.validated_by,
+            "approve": by in release.approvers,
         }
         if filled := [gate for gate, by_them in gates.items() if by_them]:
             raise SegregationOfDuties(
                 ONE_GATE_RULE,
-                f"{plan.by} filled the {' and '.join(filled)} gate of {release.identifier} "
+                f"{by} filled the {' and '.join(filled)} gate of {release.identifier} "
                 "and so may not deploy it to production too",
             )

@@ -39,7 +39,7 @@ class KubernetesSettings(BaseModel):
     container: str = Field(pattern=NAME)
     image: str = Field(pattern=r"^[^\s{}]*\{version\}[^\s{}]*$")
     """The image reference with `{version}` where the release's version goes."""
-    rollout_timeout_seconds: float = Field(600, gt=0)
+    rollout_timeout_seconds: float = Field(600, gt=0, le=86_400)
 
     def image_of(self, version: str) -> str:
         return self.image.replace("{version}", version)

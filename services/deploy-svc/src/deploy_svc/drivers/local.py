@@ -57,7 +57,7 @@ class LocalSettings(BaseModel):
     FERRY_RELEASE_VERSION in its environment; must exit 0 in time."""
     verify_url: str | None = Field(None, pattern=r"^https?://")
     """Must answer a GET with 2xx within the timeout."""
-    verify_timeout_seconds: float = Field(60, gt=0)
+    verify_timeout_seconds: float = Field(60, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _one_verification(self) -> LocalSettings:
@@ -242,18 +242,30 @@ async def _run(job: Job, command: list[str], cwd: Path, timeout: float) -> None:
         )
     except OSError as exc:
         raise DriverError(f"cannot run {command[0]}: {exc.strerror or exc}") from exc
+    assert process.stdout is not None
     try:
-        output, _ = await asyncio.wait_for(process.communicate(), timeout)
+        output = await asyncio.wait_for(_tail(process.stdout), timeout)
+        await process.wait()
     except TimeoutError:
         # The whole process group: a shell's children would otherwise outlive it.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         await process.wait()
         raise DriverError(f"{command[0]} did not finish within {timeout:g}s") from None
-    text = output.decode(errors="replace")[-OUTPUT_TAIL:]
+    text = output.decode(errors="replace")
     job.log.append(f"{command[0]} exited with {process.returncode}; its output:\n{text}")
     if process.returncode != 0:
         raise DriverError(f"{command[0]} exited with {process.returncode} (output in the log)")
+
+
+async def _tail(stream: asyncio.StreamReader) -> bytes:
+    """The last `OUTPUT_TAIL` bytes of `stream`, read to its end: a command printing without
+    end fills no memory, only the time it is given."""
+    kept = bytearray()
+    while chunk := await stream.read(1 << 16):
+        kept += chunk
+        del kept[:-OUTPUT_TAIL]
+    return bytes(kept)
 
 
 async def _probe(job: Job, url: str, timeout: float) -> None:

@@ -34,10 +34,13 @@ from deploy_svc.drivers.base import BadTargetSettings, DriverError, Job
 from deploy_svc.drivers.options import for_step, parse
 from ferry import signing
 from ferry.db import Database
+from ferry.fields import Line, Notes
 
 log = logging.getLogger(__name__)
 Action = Literal["install", "roll_back"]
 Text = Annotated[str, StringConstraints(max_length=4000)]
+Version = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")]
+"""A version as the DML names them: what an event may carry of the automation's answer."""
 BODY_KEPT = 4000
 """How much of an answer's body the deployment log keeps (never an event)."""
 
@@ -51,8 +54,8 @@ class WebhookSettings(BaseModel):
     secret: str = Field(min_length=1)
     """The name of a secret in FERRY_DEPLOY_WEBHOOK_SECRETS; never the secret itself."""
     status_url: str | None = Field(None, pattern=r"^https?://")
-    timeout_seconds: float = Field(600, gt=0)
-    poll_seconds: float = Field(2, gt=0)
+    timeout_seconds: float = Field(600, gt=0, le=86_400)
+    poll_seconds: float = Field(2, ge=0.1, le=3600)
     """How often the result is looked for (in the callbacks received, and at `status_url`)."""
 
 
@@ -80,11 +83,12 @@ class Request(BaseModel):
 class _Reply(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    idempotency_id: Text
+    idempotency_id: Line
     """The request's, echoed: which request this answers."""
-    detail: Text | None = None
-    previous: Text | None = None
-    """For `install`: the version live before it."""
+    detail: Notes | None = None
+    """Kept in the deployment log, never in an event."""
+    previous: Version | None = None
+    """For `install`: the version live before it (recorded in `TargetDeployed`)."""
 
 
 class Answer(_Reply):
