@@ -144,6 +144,9 @@ async def test_a_hand_made_cursor_far_back_is_a_replay_for_auditors_only(
             assert refused.status_code == 403
             assert refused.headers["content-type"] == "application/problem+json"
             assert "events behind" in (await refused.aread()).decode()
+        beyond = encode_cursor({"deploy.events": [10**9] * 8})
+        ahead = await api.get("/events", headers={**auditor, "Last-Event-ID": beyond})
+        assert ahead.status_code == 400, "past the end, a partition would be read over again"
         headers = {**auditor, "Last-Event-ID": forged}
         async with opened(api, headers, type="DeploymentStarted") as replay:
             assert replay.status_code == 200

@@ -26,6 +26,7 @@ from ferry.feed import (
     Filter,
     Positions,
     ResumeTooFarBack,
+    UnreadableCursor,
     behind,
     covers,
     encode_cursor,
@@ -105,9 +106,14 @@ class FeedHub:
         shared = self._reader
         if shared is None:
             raise KafkaConnectionError("the shared reader lost Kafka")
-        if start is not None and max_behind is not None:
-            lag = behind(start, await shared.end_offsets())
-            if lag > max_behind:
+        if start is not None:
+            ends = await shared.end_offsets()
+            if not covers(ends, start):
+                # No cursor given out is past the end: a reader would start such a partition
+                # over from its beginning, a replay by another name.
+                raise UnreadableCursor("Last-Event-ID")
+            lag = behind(start, ends)
+            if max_behind is not None and lag > max_behind:
                 raise ResumeTooFarBack(
                     f"the cursor is {lag} events behind, more than the {max_behind} a "
                     "reconnect may resume: a replay, for the roles allowed one (auditors); "
