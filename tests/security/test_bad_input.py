@@ -9,12 +9,14 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
+from fastapi import APIRouter
 
 from deploy_svc.config import Settings as DeploySettings
 from deploy_svc.main import spec as deploy_spec
@@ -23,7 +25,7 @@ from dml_svc.main import spec as dml_spec
 from els_svc.config import Settings as ElsSettings
 from els_svc.main import spec as els_spec
 from ferry.auth import Role
-from ferry.service import ServiceSpec, create_app
+from ferry.service import ServiceSpec, UoW, create_app
 from release_svc.config import Settings as ReleaseSettings
 from release_svc.main import spec as release_spec
 from tests.security.leaks import stored_events
@@ -241,18 +243,39 @@ async def test_a_nul_in_an_environments_name_or_target_settings_is_a_422_and_not
     assert len(await stored_events(infra, spec.settings.db_schema)) == 1
 
 
-async def test_a_value_the_database_cannot_hold_is_a_422_that_quotes_no_sql(
-    infra: Infra, topic_prefix: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+async def test_a_time_the_database_cannot_hold_is_refused_naming_it(
+    infra: Infra, topic_prefix: str, tmp_path: Path
 ) -> None:
     spec = spec_of("deploy-svc", infra, topic_prefix, tmp_path)
     # A valid ISO time, but in UTC a day before year 1, which the driver cannot send.
     async with serving(spec, headers=infra.issuer.bearer("rita", "viewer")) as deploy:
         answer = await deploy.get("/deployments", params={"before": "0001-01-01T00:00:00+14:00"})
     assert answer.status_code == 422, answer.text
+    assert [e["field"] for e in answer.json()["errors"]] == ["query.before"]
+
+
+async def test_a_value_the_database_cannot_hold_is_a_422_that_quotes_no_sql(
+    infra: Infra, topic_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What validation lets through and PostgreSQL refuses (asyncpg's DataError family): a
+    route of the service's own shape sends the real database a text it cannot read as a
+    number, as a column of the wrong type would."""
+    probe = APIRouter()
+
+    @probe.get("/probe")
+    async def read_a_number(uow: UoW, text: str = "x") -> int:
+        async with uow:
+            return int(await uow.fetchval("SELECT $1::text::int", text))
+
+    spec = replace(release_spec(settings(ReleaseSettings, infra, topic_prefix)), routers=[probe])
+    async with serving(spec) as service:
+        assert (await service.get("/probe", params={"text": "7"})).json() == 7
+        answer = await service.get("/probe", params={"text": "seven"})
+    assert answer.status_code == 422, answer.text
     assert answer.headers["content-type"] == PROBLEM
     problem = answer.json()
-    assert problem["title"] == "Unprocessable value"
-    for sql in ("SELECT", "WHERE", "$1", "query argument", "scheduled_start"):
+    assert (problem["title"], problem["sqlstate"]) == ("Unprocessable value", "22P02")
+    for sql in ("SELECT", "$1", "integer", "seven"):
         assert sql not in answer.text, sql
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 

@@ -44,6 +44,7 @@ def test_urls_under_a_prefix_are_allowed(url: str) -> None:
         "https://ci.example.com:8443/hooks/x",
         "https://user:pw@ci.example.com/hooks/x",
         "https://ci.example.com/hooks/%2e%2e/admin",
+        "https://ci.example.com/hooks/..;/admin",
         "http://127.0.0.1:9000/statusx",
         "http://127.0.0.1:9000/",
     ],

@@ -19,12 +19,14 @@ from deploy_svc.api.schemas import (
     EnvironmentOut,
     ReasonIn,
 )
+from deploy_svc.domain.deployment import State
 from deploy_svc.drivers.base import Driver
 from ferry import commands, proposals
 from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
 from ferry.events.deploy import TargetSpec
+from ferry.fields import Moment
 from ferry.governance import Change
 from ferry.http import ExpectedVersion, etag, expected_version, problem_responses
 from ferry.idempotency import IdempotencyKey, Reply, json_reply
@@ -147,9 +149,9 @@ def router_for(drivers: Mapping[str, Driver]) -> APIRouter:
         _: Reader,
         release_id: UUID | None = None,
         environment: Annotated[str | None, Query(max_length=63)] = None,
-        state: Annotated[str | None, Query(max_length=20)] = None,
+        state: State | None = None,
         before: Annotated[
-            datetime | None, Query(description="only those scheduled before (next page)")
+            Moment | None, Query(description="only those scheduled before (next page)")
         ] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> list[DeploymentSummary]:

@@ -101,7 +101,9 @@ def url_allowed(setting: str, url: str, prefixes: Sequence[str]) -> None:
         raise BadTargetSettings(setting, "must not carry a user or password")
     scheme, host, port, path = _parts(url)
     raw = parsed.raw_path.decode("ascii", "replace").lower()
-    if ".." in PurePosixPath(path).parts or any(code in raw for code in ("%2e", "%2f", "%5c")):
+    # `..;` too: some servers (Tomcat, Spring) drop a segment's `;parameters`, then climb.
+    segments = [part.split(";", 1)[0] for part in PurePosixPath(path).parts]
+    if ".." in segments or any(code in raw for code in ("%2e", "%2f", "%5c")):
         # Encoded dots and slashes: a server may decode them into a path out of the prefix.
         raise BadTargetSettings(setting, "must not contain '..' or encoded '.', '/', '\\'")
     for prefix in prefixes:
