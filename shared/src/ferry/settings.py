@@ -41,6 +41,13 @@ class ServiceSettings(BaseSettings):
     auth_jwks_refresh_seconds: float = Field(300.0, gt=0)
     """The issuer's key set is fetched again when it is older than this: a key the issuer
     withdrew is refused at the latest this long after. A failed fetch keeps the last good set."""
+    event_signing_key_file: Path | None = None
+    """The service's Ed25519 private key (PEM) to sign the events it publishes with; unset:
+    its events are unsigned, and no other service acts on a decision of its."""
+    event_trusted_keys: dict[str, list[str]] = {}
+    """The keys each service signs with, as JSON: {"release-svc": ["<base64 raw public
+    key>", ...], ...} (a service's keys at GET /signing-keys); several during a rotation.
+    A decision (`ferry.eventsigning.OWNERS`) counts only if signed by one of its owner's."""
     shutdown_drain_seconds: float = Field(5.0, ge=0)
     """On shutdown, how long the outbox relay may keep publishing what is committed."""
     otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
