@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from uuid import UUID, uuid5
 
 from asgi_correlation_id import correlation_id
 from opentelemetry.trace import SpanKind
@@ -25,6 +26,8 @@ from ferry.kafka import Position
 from ferry.tracing import context_of, current_traceparent, tracer
 
 log = logging.getLogger(__name__)
+_REJECTED = UUID("5d0c1a52-1f3b-4b8e-9a64-0f6b0e8c2f14")
+"""The namespace of the inbox claims of refused records (see `Dispatcher._reject`)."""
 
 EventHandler = Callable[[Any, Envelope, UnitOfWork], Awaitable[None]]
 """Applies one event of another service inside `uow`; the caller claims and commits."""
@@ -97,6 +100,29 @@ class Dispatcher:
 
     async def _reject(self, envelope: Envelope, position: Position, reason: str) -> str:
         """Record, instead of applying, an event this consumer must not act on."""
+        rejected = ForeignEventRejected(
+            consumer=self._consumer,
+            event_type=envelope.type,
+            event_id=envelope.id,
+            source=envelope.source,
+            subject=envelope.subject,
+            signingkey=envelope.signingkey,
+            topic=position.topic,
+            partition=position.partition,
+            offset=position.offset,
+            reason=reason,
+        )
+        # The claim is the record's, not the event id's: a forged copy of a genuine event
+        # (its id seen on the topic, published again) must not claim the genuine one's id
+        # before it is read. A redelivered record has the same position, so the claim,
+        # committed with the refusal, makes a redelivery change nothing.
+        claim = uuid5(_REJECTED, f"{self._consumer}:{position}")
+        async with self._db.unit_of_work() as uow:
+            if not await uow.inbox.claim(claim, self._consumer):
+                return "duplicate"
+            meta = caused_by(envelope, f"service:{self._db.source}")
+            await uow.events.append(rejected.stream_id(), 0, [rejected], meta)
+            await uow.commit()
         log.warning(
             "%s rejected %s %s from %s at %s: %s",
             self._consumer,
@@ -106,25 +132,6 @@ class Dispatcher:
             position,
             reason,
         )
-        rejected = ForeignEventRejected(
-            consumer=self._consumer,
-            event_type=envelope.type,
-            event_id=envelope.id,
-            source=envelope.source,
-            signingkey=envelope.signingkey,
-            topic=position.topic,
-            partition=position.partition,
-            offset=position.offset,
-            reason=reason,
-        )
-        async with self._db.unit_of_work() as uow:
-            # Claimed with the record of the refusal: a redelivery finds the claim and
-            # records nothing twice; a crash before the commit leaves neither.
-            if not await uow.inbox.claim(envelope.id, self._consumer):
-                return "duplicate"
-            meta = caused_by(envelope, f"service:{self._db.source}")
-            await uow.events.append(rejected.stream_id(), 0, [rejected], meta)
-            await uow.commit()
         metrics.FOREIGN_EVENTS_REJECTED.labels(self._consumer, envelope.type, envelope.source).inc()
         return "untrusted"
 

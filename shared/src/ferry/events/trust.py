@@ -26,6 +26,8 @@ class ForeignEventRejected(Event):
     event_id: UUID
     source: str
     """The service the event claimed to come from (its CloudEvents `source`)."""
+    subject: str
+    """What it was about: its aggregate's id (its CloudEvents `subject`)."""
     signingkey: str | None
     """The id of the key it was signed with, if any."""
     topic: str
@@ -34,5 +36,6 @@ class ForeignEventRejected(Event):
     reason: str
 
     def aggregate_id(self) -> str:
-        # One stream per consumer and event: refusals never contend for a stream's head.
-        return f"{self.consumer}-{self.event_id}"
+        # One stream per consumer and record: refusals never contend for a stream's head,
+        # not even two records forged with the same event id.
+        return f"{self.consumer}-{self.topic}-{self.partition}-{self.offset}"
