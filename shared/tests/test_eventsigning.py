@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import json
 import uuid
+from pathlib import Path
 
 import pytest
 
+from ferry.__main__ import main
 from ferry.audit.chain import digest, intact
 from ferry.envelope import Envelope, Meta
 from ferry.events import REGISTRY
@@ -145,3 +148,21 @@ def test_the_key_id_is_the_sha256_of_the_raw_public_key() -> None:
     raw = base64.b64decode(RELEASE.public_key)
     assert len(raw) == 32
     assert RELEASE.key_id == hashlib.sha256(raw).hexdigest()
+
+
+def test_ferry_event_keys_makes_a_key_per_service_once_and_prints_the_trust(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["event-keys", "--state-dir", str(tmp_path)])
+    first = json.loads(capsys.readouterr().out)
+    main(["event-keys", "--state-dir", str(tmp_path)])
+    again = json.loads(capsys.readouterr().out)
+
+    assert first == again
+    assert set(first) == {"release-svc", "dml-svc", "deploy-svc", "els-svc"}
+    for service, [public_key] in first.items():
+        key_file = tmp_path / "event-keys" / f"{service}.pem"
+        assert key_file.stat().st_mode & 0o077 == 0
+        assert EventSigner.from_file(key_file).public_key == public_key
+    # What it prints is what the services read as FERRY_EVENT_TRUSTED_KEYS.
+    TrustedKeys.from_setting(first)

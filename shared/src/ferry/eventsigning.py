@@ -99,6 +99,20 @@ class EventSigner:
             raise ValueError(f"{path}: {exc}") from exc
 
 
+def development_keys(folder: Path, services: Iterable[str]) -> dict[str, EventSigner]:
+    """A key per service in `folder` (`<service>.pem`), each made on first use; for a local
+    stack, never for production, where keys come from the operator's Secrets."""
+    folder.mkdir(parents=True, exist_ok=True)
+    signers = {}
+    for service in services:
+        path = folder / f"{service}.pem"
+        if not path.exists():
+            path.touch(mode=0o600)  # private before the key is in it
+            path.write_bytes(generate_pem())
+        signers[service] = EventSigner.from_file(path)
+    return signers
+
+
 class TrustedKeys:
     """The public keys each service signs with, by key id; several per service at once."""
 

@@ -1,5 +1,5 @@
-"""`ferry token` mints a development token; `ferry schema` prints an inbound topic's JSON
-Schema. Neither talks to a service."""
+"""`ferry token` mints a development token; `ferry event-keys` makes the local stack's event
+signing keys; `ferry schema` prints an inbound topic's JSON Schema. None talks to a service."""
 
 from __future__ import annotations
 
@@ -57,6 +57,29 @@ def token(
     minted = DevIssuer(state_dir / "auth").mint(sub, roles, ttl=ttl)
     out = Output(as_json)
     out.result({"token": minted, "sub": sub, "roles": roles, "ttl": ttl}, lambda c: print(minted))
+
+
+SERVICES = ("release-svc", "dml-svc", "deploy-svc", "els-svc")
+
+
+def event_keys(
+    state_dir: Annotated[
+        Path,
+        typer.Option(
+            envvar="FERRY_STATE_DIR", help="the local stack's state folder (keys in event-keys/)"
+        ),
+    ] = Path(".ferry/dev"),
+) -> None:
+    """Make each service's event signing key for the local stack, and print the trust.
+
+    The keys are STATE_DIR/event-keys/<service>.pem (made on first use): each service's
+    FERRY_EVENT_SIGNING_KEY_FILE. What is printed is every service's
+    FERRY_EVENT_TRUSTED_KEYS (JSON).
+    """
+    from ferry.eventsigning import development_keys
+
+    signers = development_keys(state_dir / "event-keys", SERVICES)
+    print(json.dumps({service: [signer.public_key] for service, signer in signers.items()}))
 
 
 def schema(
