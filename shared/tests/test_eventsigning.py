@@ -17,6 +17,7 @@ from ferry.events.asyncapi import PUBLISHERS, published
 from ferry.events.release import ReleaseApproved
 from ferry.eventsigning import OWNERS, EventSigner, TrustedKeys, generate_pem
 from ferry.eventstore import seal
+from ferry.settings import ServiceSettings
 from ferry.testing import envelope_for, release_planned
 
 RELEASE = EventSigner.from_pem(generate_pem())
@@ -164,5 +165,10 @@ def test_ferry_event_keys_makes_a_key_per_service_once_and_prints_the_trust(
         key_file = tmp_path / "event-keys" / f"{service}.pem"
         assert key_file.stat().st_mode & 0o077 == 0
         assert EventSigner.from_file(key_file).public_key == public_key
-    # What it prints is what the services read as FERRY_EVENT_TRUSTED_KEYS.
+    # What it prints is what the services read as FERRY_EVENT_TRUSTED_KEYS, and the file it
+    # writes their FERRY_EVENT_TRUSTED_KEYS_FILE.
     TrustedKeys.from_setting(first)
+    from_file = ServiceSettings(
+        port=1, db_schema="x", event_trusted_keys_file=tmp_path / "event-keys" / "trusted.json"
+    )
+    assert from_file.trusted_event_keys() == first

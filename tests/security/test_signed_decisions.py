@@ -86,7 +86,7 @@ class Library:
         """Hand `envelope` to the DML's consumer as the record at `position` once more."""
         consumes = dml_spec(self.settings).consumes.values()
         handlers = {t: h for per_topic in consumes for t, h in per_topic.items()}
-        trusted = TrustedKeys.from_setting(self.settings.event_trusted_keys)
+        trusted = TrustedKeys.from_setting(self.settings.trusted_event_keys())
         db = Database(self.settings.database_url, self.settings.db_schema, "dml-svc")
         try:
             await Dispatcher("dml-svc", db, handlers, trusted)(envelope, position)

@@ -192,7 +192,7 @@ def _jobs(
 ) -> list[tuple[str, Coroutine[Any, Any, None]]]:
     settings = spec.settings
     jobs: list[tuple[str, Coroutine[Any, Any, None]]] = []
-    trusted = TrustedKeys.from_setting(settings.event_trusted_keys)
+    trusted = TrustedKeys.from_setting(settings.trusted_event_keys())
     if relay is not None:
         jobs.append(("outbox-relay", relay.run()))
     consumers = {"consumer": (spec.name, spec.consumes)} | {

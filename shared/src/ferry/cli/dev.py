@@ -73,13 +73,19 @@ def event_keys(
     """Make each service's event signing key for the local stack, and print the trust.
 
     The keys are STATE_DIR/event-keys/<service>.pem (made on first use): each service's
-    FERRY_EVENT_SIGNING_KEY_FILE. What is printed is every service's
-    FERRY_EVENT_TRUSTED_KEYS (JSON).
+    FERRY_EVENT_SIGNING_KEY_FILE. What is printed, and written to
+    STATE_DIR/event-keys/trusted.json, is every service's FERRY_EVENT_TRUSTED_KEYS (JSON),
+    or FERRY_EVENT_TRUSTED_KEYS_FILE.
     """
     from ferry.eventsigning import development_keys
 
-    signers = development_keys(state_dir / "event-keys", SERVICES)
-    print(json.dumps({service: [signer.public_key] for service, signer in signers.items()}))
+    folder = state_dir / "event-keys"
+    signers = development_keys(folder, SERVICES)
+    trusted = json.dumps({service: [signer.public_key] for service, signer in signers.items()})
+    # Renamed into place: a service starting meanwhile never reads it half-written.
+    (folder / "trusted.json.new").write_text(trusted)
+    (folder / "trusted.json.new").replace(folder / "trusted.json")
+    print(trusted)
 
 
 def schema(
