@@ -9,6 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ferry.auth import Role
 
+_TRUST: TypeAdapter[dict[str, list[str]]] = TypeAdapter(dict[str, list[str]])
+
 
 class ServiceSettings(BaseSettings):
     """Every variable is documented in the README's Configuration section; keep them in step."""
@@ -72,7 +74,7 @@ class ServiceSettings(BaseSettings):
         """Every key `event_trusted_keys` and `event_trusted_keys_file` list, per service."""
         trusted = {service: list(keys) for service, keys in self.event_trusted_keys.items()}
         if self.event_trusted_keys_file is not None:
-            listed = TypeAdapter(dict[str, list[str]]).validate_json(
+            listed: dict[str, list[str]] = _TRUST.validate_json(
                 self.event_trusted_keys_file.read_bytes()
             )
             for service, keys in listed.items():
