@@ -3,7 +3,8 @@ release.events tries to make a release available by publishing its validation an
 itself — unsigned, signed by a key nobody trusts, signed by another service's key. The DML
 makes no release available, records each refusal as a ForeignEventRejected on its own topic
 (once, however often the record is redelivered), counts and logs it. A release signed by
-release-svc's key becomes available, also after that key was rotated."""
+release-svc's key becomes available, also after that key was rotated. And release-svc counts
+no deployment outcome deploy-svc did not sign."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,12 +29,15 @@ from ferry.consuming import Dispatcher
 from ferry.db import Database
 from ferry.envelope import Envelope
 from ferry.events import Event
+from ferry.events.deploy import DeploymentCompleted, EnvironmentDefined
 from ferry.events.release import MediaRef, ReleaseApproved, ReleaseValidated
 from ferry.eventsigning import EventSigner, TrustedKeys, generate_pem
 from ferry.kafka import Message, Position, Publisher
 from ferry.testing import envelope_for, release_planned
+from release_svc.config import Settings as ReleaseSettings
+from release_svc.main import spec as release_spec
 from tests.support.infra import Infra
-from tests.support.services import eventually, read_topic, serving, settings
+from tests.support.services import eventually, publish, read_topic, serving, settings
 
 VERSION = "2026.12.0"
 MEDIA = b"payments service, build 2026.12.0\n" * 100
@@ -252,3 +257,58 @@ async def test_a_rotated_key_keeps_the_old_keys_decisions_accepted(
             assert await dml.rejections(release_id) == []
         # The old key's events stay verifiable by the new trust, as on the topic.
         assert TrustedKeys.from_setting(trusted).refusal(before[-1]) is None
+
+
+async def test_release_svc_counts_no_deployment_that_deploy_svc_did_not_sign(
+    infra: Infra, topic_prefix: str
+) -> None:
+    """The table covers every owner: release-svc's delivery metrics take a deployment's
+    outcome from deploy-svc's signature only, not from release-svc's own key."""
+    spec = release_spec(settings(ReleaseSettings, infra, topic_prefix))
+    manager = infra.issuer.bearer("rita", "release-manager")
+    topic = f"{topic_prefix}deploy.events"
+    async with serving(spec, headers=infra.issuer.bearer("vic", "viewer")) as api:
+        plan = {"version": "1.0", "planned_start": "2026-12-01", "planned_end": "2026-12-02"}
+        created = await api.post("/releases", json={**plan, "name": "A"}, headers=manager)
+        release_id = UUID(created.json()["id"])
+        now = datetime.now(UTC)
+        production = EnvironmentDefined(environment="production", production=True, targets=[])
+        await publish(infra, topic, production)
+
+        def completed() -> DeploymentCompleted:
+            return DeploymentCompleted(
+                deployment_id=uuid4(),
+                release_id=release_id,
+                environment="production",
+                completed_at=now,
+            )
+
+        forged = completed()
+        await publish(infra, topic, forged, signer=infra.keys.signers["release-svc"])
+        await publish(infra, topic, completed())
+
+        async def refused() -> dict[str, str] | None:
+            connection = await asyncpg.connect(
+                infra.database_url.replace("postgresql+asyncpg://", "postgresql://")
+            )
+            try:
+                rows = await connection.fetch(
+                    "SELECT data->>'consumer', data->>'reason' "
+                    f'FROM "{spec.settings.db_schema}".events '
+                    "WHERE type = 'ForeignEventRejected' AND data->>'subject' = $1",
+                    str(forged.deployment_id),
+                )
+            finally:
+                await connection.close()
+            by_consumer = {row[0]: row[1] for row in rows}
+            return by_consumer if "release-svc.delivery" in by_consumer else None
+
+        async def counted() -> dict[str, Any] | None:
+            body: dict[str, Any] = (await api.get("/delivery-metrics")).json()
+            return body if body["change_failure_rate"]["finished"] >= 1 else None
+
+        # By each of its consumers that would act on it: the projection of the metrics too.
+        reasons = await eventually(refused, what="the forged outcome to be refused")
+        assert all("not one deploy-svc is trusted with" in r for r in reasons.values())
+        metrics = await eventually(counted, what="the genuine outcome to be counted")
+        assert metrics["change_failure_rate"]["finished"] == 1
