@@ -49,10 +49,16 @@ FERRY_DEPLOY_LOCAL_ROOTS=${FERRY_DEPLOY_LOCAL_ROOTS:-$("$FERRY_PYTHON" -c \
     'import json, os, sys; print(json.dumps([os.path.abspath(sys.argv[1])]))' "$FERRY_STATE_DIR/targets")}
 export FERRY_DEPLOY_LOCAL_ROOTS
 
+# Each service signs its events with a key of its own (made on first use) and trusts the
+# others' (README: Signed decisions).
+FERRY_EVENT_TRUSTED_KEYS=$("$FERRY_REPO/.venv/bin/ferry" event-keys --state-dir "$FERRY_STATE_DIR")
+export FERRY_EVENT_TRUSTED_KEYS
+
 logs="$FERRY_STATE_DIR/logs"
 mkdir -p "$logs"
 for name in "${SERVICES[@]}"; do
     env "FERRY_${name^^}_PORT=${PORTS[$name]}" \
+        "FERRY_EVENT_SIGNING_KEY_FILE=$FERRY_STATE_DIR/event-keys/${name}-svc.pem" \
         "$FERRY_PYTHON" -m "${name}_svc" >>"$logs/${name}-svc.log" 2>&1 &
     pids+=("$!")
 done

@@ -87,7 +87,8 @@ def _resolves(doc: dict[str, Any], ref: str) -> bool:
 
 
 def test_every_topic_is_there_and_every_event_type_on_exactly_one() -> None:
-    """Except governance proposals: each service that governs something publishes its own."""
+    """Except governance proposals (each service that governs something publishes its own)
+    and refusals of unsigned decisions (each service records its own)."""
     doc = document()
     channels = {c["address"]: c for c in doc["channels"].values()}
     assert set(channels) == set(SERVICE_TOPICS) | set(INBOUND_TOPICS)
@@ -98,9 +99,11 @@ def test_every_topic_is_there_and_every_event_type_on_exactly_one() -> None:
         "GovernanceChangeApproved",
         "GovernanceChangeRejected",
     }
-    assert {t for t, count in on.items() if count != 1} == governance
+    assert {t for t, count in on.items() if count != 1} == governance | {"ForeignEventRejected"}
     for topic in ("release.events", "deploy.events"):
         assert governance <= set(channels[topic]["messages"])
+    for topic in SERVICE_TOPICS:
+        assert "ForeignEventRejected" in channels[topic]["messages"]
     assert all(name in REGISTRY for name in on)
     assert "ReleasePlanned" in channels["release.events"]["messages"]
     assert "ReleasePolicySet" in channels["release.events"]["messages"]

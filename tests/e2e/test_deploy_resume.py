@@ -42,6 +42,7 @@ async def test_a_deployment_killed_mid_wave_resumes_where_it_was(
         "FERRY_DML_DB_SCHEMA": unique("e2e_dml"),
         "FERRY_DML_MEDIA_DIR": str(tmp_path / "dml"),
         "FERRY_DML_SCRUB_INTERVAL_SECONDS": "0",
+        **infra.signing_env("dml-svc"),
     }
     token = tmp_path / "deploy-svc.token"
     token.write_text(infra.issuer.mint("deploy-svc", ["deployer"]))
@@ -58,6 +59,7 @@ async def test_a_deployment_killed_mid_wave_resumes_where_it_was(
         "FERRY_DEPLOY_DRIVERS": '["local"]',
         "FERRY_DEPLOY_LOCAL_ROOTS": json.dumps([str(tmp_path / "targets")]),
         "FERRY_DEPLOY_LOCAL_PROGRAMS": '["test"]',
+        **infra.signing_env("deploy-svc"),
     }
     dml_url, deploy_url = f"http://127.0.0.1:{dml_port}", f"http://127.0.0.1:{deploy_port}"
     dml = Process("dml_svc", dml_env, tmp_path / "dml-svc.log")

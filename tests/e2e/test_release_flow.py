@@ -60,7 +60,10 @@ def stack(infra: Infra, topic_prefix: str, tmp_path: Path) -> Iterator[dict[str,
         "FERRY_DEPLOY_LOCAL_ROOTS": json.dumps([str(tmp_path)]),
         "FERRY_ELS_EVALUATE_SECONDS": "1",
     }
-    processes = [Process(module, env, tmp_path / f"{module}.log") for module in SERVICES.values()]
+    processes = [
+        Process(module, env | infra.signing_env(f"{name}-svc"), tmp_path / f"{module}.log")
+        for name, module in SERVICES.items()
+    ]
     try:
         yield urls
     finally:

@@ -109,7 +109,10 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     for name, url in urls.items():
         env[f"FERRY_{name.upper()}_PORT"] = url.rsplit(":", 1)[1]
         env[f"FERRY_{name.upper()}_DB_SCHEMA"] = f"cli_{name}_{run}"
-    processes = [Process(module, env, tmp / f"{module}.log") for module in SERVICES.values()]
+    processes = [
+        Process(module, env | infra.signing_env(f"{name}-svc"), tmp / f"{module}.log")
+        for name, module in SERVICES.items()
+    ]
     try:
         for name, url in urls.items():
             until(lambda url=url: _ready(url), f"{name}-svc to be ready")

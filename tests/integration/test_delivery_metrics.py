@@ -29,11 +29,13 @@ PLAN = {"version": "1.0", "planned_start": "2026-12-01", "planned_end": "2026-12
 
 
 async def publish_at(infra: Infra, topic: str, *timed: tuple[Event, datetime]) -> None:
-    """Publish each event as deploy-svc would have at the time given."""
+    """Publish each event as deploy-svc would have at the time given (signed by it)."""
     publisher = Publisher(infra.kafka_bootstrap, "test-publisher")
     try:
         envelopes = [
-            envelope_for(event, actor="service:deploy-svc").model_copy(update={"time": at})
+            infra.as_owner(
+                envelope_for(event, actor="service:deploy-svc").model_copy(update={"time": at})
+            )
             for event, at in timed
         ]
         await publisher.publish([Message(topic, e.subject, e.to_json()) for e in envelopes])

@@ -7,6 +7,7 @@ testcontainers starts them instead. Neither → the run fails, saying how to fix
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
@@ -15,9 +16,35 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ferry.audit.chain import with_hash
 from ferry.devauth import ISSUER, DevIssuer
+from ferry.envelope import Envelope
+from ferry.eventsigning import OWNERS, EventSigner, generate_pem
 
 REPO = Path(__file__).resolve().parents[2]
+SERVICES = ("release-svc", "dml-svc", "deploy-svc", "els-svc")
+
+
+@dataclass(frozen=True)
+class SigningKeys:
+    """A test signing key per service (`ferry.eventsigning`), each in a PEM file."""
+
+    files: dict[str, Path]
+    signers: dict[str, EventSigner]
+
+    @classmethod
+    def made_in(cls, folder: Path) -> SigningKeys:
+        files, signers = {}, {}
+        for service in SERVICES:
+            pem = generate_pem()
+            files[service] = folder / f"{service}-events.pem"
+            files[service].write_bytes(pem)
+            signers[service] = EventSigner.from_pem(pem)
+        return cls(files, signers)
+
+    def trusted(self) -> dict[str, list[str]]:
+        """`FERRY_EVENT_TRUSTED_KEYS`: every service's key."""
+        return {service: [signer.public_key] for service, signer in self.signers.items()}
 
 
 @dataclass
@@ -28,6 +55,8 @@ class Infra:
     """True for the project's own local broker, which tests may stop and start."""
     issuer: DevIssuer
     """The token issuer the services under test trust."""
+    keys: SigningKeys
+    """The keys the services under test sign their events with, and trust."""
 
     def auth_settings(self) -> dict[str, str]:
         """The settings that make a service trust `issuer`."""
@@ -36,6 +65,30 @@ class Infra:
     def auth_env(self) -> dict[str, str]:
         """The same, as environment variables for a service run as a process."""
         return {"FERRY_AUTH_ISSUER": ISSUER, "FERRY_AUTH_JWKS_FILE": str(self.issuer.jwks_file)}
+
+    def signing_settings(self, service: str) -> dict[str, object]:
+        """The settings that make `service` (e.g. "release-svc") sign with its test key
+        and trust every service's."""
+        return {
+            "event_signing_key_file": self.keys.files[service],
+            "event_trusted_keys": self.keys.trusted(),
+        }
+
+    def signing_env(self, service: str) -> dict[str, str]:
+        """The same, as environment variables for a service run as a process."""
+        return {
+            "FERRY_EVENT_SIGNING_KEY_FILE": str(self.keys.files[service]),
+            "FERRY_EVENT_TRUSTED_KEYS": json.dumps(self.keys.trusted()),
+        }
+
+    def as_owner(self, envelope: Envelope) -> Envelope:
+        """`envelope` as the service owning its type would publish it: from that service,
+        hashed afresh (a test may have changed it) and signed with its key."""
+        owner = OWNERS.get(envelope.type)
+        if owner is None:
+            return with_hash(envelope)
+        rehashed = with_hash(envelope.model_copy(update={"source": owner}))
+        return self.keys.signers[owner].signed(rehashed)
 
     def stop_kafka(self) -> None:
         self._kafka("stop")
@@ -70,10 +123,11 @@ def infrastructure() -> Iterator[Infra]:
     bootstrap = os.environ.get("FERRY_KAFKA_BOOTSTRAP_SERVERS")
     with tempfile.TemporaryDirectory(prefix="ferry-test-issuer-") as keys:
         issuer = DevIssuer(Path(keys))
+        signing = SigningKeys.made_in(Path(keys))
         if url and bootstrap:
-            yield Infra(url, bootstrap, local=True, issuer=issuer)
+            yield Infra(url, bootstrap, local=True, issuer=issuer, keys=signing)
         elif _docker_answers():
-            with _containers(issuer) as infra:
+            with _containers(issuer, signing) as infra:
                 yield infra
         else:
             raise RuntimeError(
@@ -84,7 +138,7 @@ def infrastructure() -> Iterator[Infra]:
 
 
 @contextmanager
-def _containers(issuer: DevIssuer) -> Iterator[Infra]:
+def _containers(issuer: DevIssuer, signing: SigningKeys) -> Iterator[Infra]:
     from testcontainers.kafka import KafkaContainer
     from testcontainers.postgres import PostgresContainer
 
@@ -92,4 +146,4 @@ def _containers(issuer: DevIssuer) -> Iterator[Infra]:
         PostgresContainer("postgres:15", driver="asyncpg") as pg,
         KafkaContainer("confluentinc/cp-kafka:7.6.1").with_kraft() as kafka,
     ):
-        yield Infra(pg.get_connection_url(), kafka.get_bootstrap_server(), False, issuer)
+        yield Infra(pg.get_connection_url(), kafka.get_bootstrap_server(), False, issuer, signing)

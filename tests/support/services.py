@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 import uvicorn
@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer
 
 from ferry.envelope import Envelope
 from ferry.events import Event
+from ferry.eventsigning import OWNERS, EventSigner
 from ferry.kafka import Message, Publisher
 from ferry.service import ServiceSpec, create_app
 from ferry.settings import ServiceSettings
@@ -43,6 +44,7 @@ def unique(name: str) -> str:
 
 def settings(cls: type[S], infra: Infra, topic_prefix: str, **overrides: Any) -> S:
     """Settings of one service for one test: its own schema, port and topics."""
+    service = cls.__module__.split("_svc")[0].split(".")[-1] + "-svc"
     values: dict[str, Any] = {
         "database_url": infra.database_url,
         "kafka_bootstrap_servers": infra.kafka_bootstrap,
@@ -50,6 +52,7 @@ def settings(cls: type[S], infra: Infra, topic_prefix: str, **overrides: Any) ->
         "port": free_port(),
         "db_schema": unique(cls.__module__.split("_svc")[0].split(".")[-1]),
         **infra.auth_settings(),
+        **infra.signing_settings(service),
         **overrides,
     }
     return cls(**values)
@@ -170,16 +173,34 @@ def start_service(
         f"FERRY_{name.upper()}_PORT": str(port),
         f"FERRY_{name.upper()}_DB_SCHEMA": unique(f"e2e_{name}"),
         **infra.auth_env(),
+        **infra.signing_env(f"{name}-svc"),
         **env,
     }
     return Process(f"{name}_svc", settings, log), f"http://127.0.0.1:{port}"
 
 
-async def publish(infra: Infra, topic: str, *events: Event, actor: str = "test") -> None:
-    """Put `events` on `topic` as the service (or outside tool) owning them would."""
+OWNER = "owner"
+"""`publish(signer=OWNER)`: each event signed as the service owning its type would."""
+
+
+async def publish(
+    infra: Infra,
+    topic: str,
+    *events: Event,
+    actor: str = "test",
+    signer: EventSigner | Literal["owner"] | None = OWNER,
+) -> None:
+    """Put `events` on `topic` as the service (or outside tool) owning them would: from
+    that service, signed with its key. `signer`: another key to sign with (a forger's),
+    or None for unsigned events."""
     publisher = Publisher(infra.kafka_bootstrap, "test-publisher")
     try:
-        envelopes = [envelope_for(event, actor=actor) for event in events]
+        envelopes = []
+        for event in events:
+            owner = OWNERS.get(event.type)
+            key = infra.keys.signers.get(owner or "") if signer == OWNER else signer
+            source = owner or "test"
+            envelopes.append(envelope_for(event, actor=actor, source=source, signer=key))
         await publisher.publish([Message(topic, e.subject, e.to_json()) for e in envelopes])
     finally:
         await publisher.close()

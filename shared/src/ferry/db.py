@@ -14,6 +14,7 @@ import asyncpg
 import orjson
 
 from ferry import metrics
+from ferry.eventsigning import EventSigner
 from ferry.eventstore import PostgresEventStore, StreamHeads
 from ferry.idempotency import IdempotencyKeys
 from ferry.inbox import Inbox
@@ -40,13 +41,23 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 class Database:
     """One service's schema in PostgreSQL, behind a connection pool opened on first use."""
 
-    def __init__(self, url: str, schema: str, source: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        schema: str,
+        source: str,
+        *,
+        pool_size: int = 10,
+        signer: EventSigner | None = None,
+    ) -> None:
         self.url = url
         self.schema = schema
         self.source = source
         self._pool_size = pool_size
         self._pool: ConnectionPool | None = None
         self._closed = False
+        self.signer = signer
+        """Signs every event appended here (`ferry.eventsigning`); None: unsigned."""
         self.heads = StreamHeads()
         """The stream heads committed through this database: appends chain after them."""
 
@@ -97,7 +108,9 @@ class UnitOfWork:
     async def __aenter__(self) -> Self:
         self._pool = self._db.pool()
         self._conn = await self._pool.acquire()
-        self.events = PostgresEventStore(self, self._db.schema, self._db.source, self._db.heads)
+        self.events = PostgresEventStore(
+            self, self._db.schema, self._db.source, self._db.heads, self._db.signer
+        )
         self.inbox = Inbox(self, self._db.schema)
         self.idempotency = IdempotencyKeys(self, self._db.schema)
         return self

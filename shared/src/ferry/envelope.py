@@ -37,6 +37,10 @@ class Envelope(BaseModel):
     belongs to; several streams may share a subject), `prevhash` (the `hash` of the
     stream's previous event; None for its first) and `hash` (SHA-256 of the envelope's
     canonical JSON without `hash`). Events written before the chain existed have none.
+
+    Signed decisions (`ferry.eventsigning`): `signature` (base64 Ed25519 signature of
+    `hash` by the publishing service) and `signingkey` (that key's id). Not hashed: the
+    signature is over the hash. None for a service with no signing key configured.
     """
 
     # extra="ignore": unknown extension attributes from newer producers are not an error.
@@ -59,6 +63,8 @@ class Envelope(BaseModel):
     streamid: str | None = None
     prevhash: str | None = None
     hash: str | None = None
+    signature: str | None = None
+    signingkey: str | None = None
     data: dict[str, Any]
 
     @model_validator(mode="before")

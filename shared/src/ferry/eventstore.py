@@ -27,6 +27,7 @@ from ferry.audit.chain import hash_of
 from ferry.envelope import Envelope, Meta
 from ferry.errors import ConcurrencyError
 from ferry.events.base import Event, EventRegistry
+from ferry.eventsigning import EventSigner
 
 if TYPE_CHECKING:
     from ferry.db import UnitOfWork
@@ -96,9 +97,11 @@ def seal(
     new: Sequence[Event],
     meta: Meta,
     prevhash: str | None = None,
+    signer: EventSigner | None = None,
 ) -> list[Envelope]:
     """Wrap new events in envelopes numbered after `expected_version`, chained after the
-    event whose hash is `prevhash` (the head's; None for a new stream)."""
+    event whose hash is `prevhash` (the head's; None for a new stream), each signed by
+    `signer` (None: unsigned)."""
     now = datetime.now(UTC)
     sealed: list[Envelope] = []
     for offset, event in enumerate(new, start=1):
@@ -124,6 +127,8 @@ def seal(
             "data": event.data(),
         }
         prevhash = hash_of(attributes)
+        if signer is not None:
+            attributes |= {"signature": signer.sign(prevhash), "signingkey": signer.key_id}
         sealed.append(Envelope(**attributes, hash=prevhash))
     return sealed
 
@@ -142,6 +147,8 @@ def _metadata(envelope: Envelope) -> str:
             "streamid": envelope.streamid,
             "prevhash": envelope.prevhash,
             "hash": envelope.hash,
+            "signature": envelope.signature,
+            "signingkey": envelope.signingkey,
         }
     ).decode()
 
@@ -165,6 +172,8 @@ def envelope_from_row(row: Any) -> Envelope:
         streamid=meta.get("streamid"),
         prevhash=meta.get("prevhash"),
         hash=meta.get("hash"),
+        signature=meta.get("signature"),
+        signingkey=meta.get("signingkey"),
         data=row["data"],
     )
 
@@ -268,10 +277,16 @@ class PostgresEventStore:
     """
 
     def __init__(
-        self, uow: UnitOfWork, schema: str, source: str, heads: StreamHeads | None = None
+        self,
+        uow: UnitOfWork,
+        schema: str,
+        source: str,
+        heads: StreamHeads | None = None,
+        signer: EventSigner | None = None,
     ) -> None:
         self._uow = uow
         self._source = source
+        self._signer = signer
         self._sql = _Statements.of(schema)
         self._committed_heads = heads if heads is not None else StreamHeads()
         self._heads: dict[str, Head] = {}
@@ -301,7 +316,7 @@ class PostgresEventStore:
         if not new:
             return []
         prevhash = await self._head_hash(stream_id, expected_version)
-        sealed = seal(self._source, stream_id, expected_version, new, meta, prevhash)
+        sealed = seal(self._source, stream_id, expected_version, new, meta, prevhash, self._signer)
         columns: list[list[Any]] = [
             [e.id for e in sealed],
             [e.streamversion for e in sealed],

@@ -86,7 +86,19 @@ class Publisher:
             await producer.stop()
 
 
-Handler = Callable[[Envelope], Awaitable[None]]
+@dataclass(frozen=True)
+class Position:
+    """Where a record was read: what a log line or an audit record names to find it again."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    def __str__(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
+
+Handler = Callable[[Envelope, Position], Awaitable[None]]
 
 
 class Consumer:
@@ -176,7 +188,7 @@ class Consumer:
                 done = record.offset
                 continue
             try:
-                await self._handle(envelope)
+                await self._handle(envelope, Position(tp.topic, tp.partition, record.offset))
             except Exception:
                 # Transient (database down, ...): come back to this record after a pause.
                 log.exception("handling %s %s failed; will retry", envelope.type, envelope.id)

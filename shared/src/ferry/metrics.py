@@ -25,6 +25,11 @@ CONSUMER_LAG = Gauge(
 )
 EVENTS_CONSUMED = Counter(
     "ferry_events_consumed_total",
-    "Events handled by a consumer, by outcome (applied, duplicate, ignored, rejected)",
+    "Events handled by a consumer, by outcome (applied, duplicate, ignored, rejected, untrusted)",
     ["consumer", "type", "outcome"],
+)
+FOREIGN_EVENTS_REJECTED = Counter(
+    "ferry_foreign_events_rejected_total",
+    "Decisions of other services a consumer refused for want of a valid signature",
+    ["consumer", "type", "source"],
 )

@@ -22,6 +22,7 @@ from ferry.consuming import Dispatcher, EventHandler
 from ferry.db import Database, UnitOfWork
 from ferry.envelope import Meta
 from ferry.events import Event, asyncapi
+from ferry.eventsigning import EventSigner, TrustedKeys
 from ferry.kafka import Consumer, Publisher
 from ferry.outbox import OutboxRelay
 from ferry.proposals import Enactors
@@ -108,8 +109,13 @@ RequestMeta = Annotated[Meta, Depends(request_meta)]
 def create_app(spec: ServiceSpec) -> FastAPI:
     """The service's FastAPI app; its lifespan runs migrations, the relay and the consumers."""
     settings = spec.settings
+    signer = signer_of(settings)
     db = Database(
-        settings.database_url, settings.db_schema, spec.name, pool_size=settings.db_pool_size
+        settings.database_url,
+        settings.db_schema,
+        spec.name,
+        pool_size=settings.db_pool_size,
+        signer=signer,
     )
     publisher = Publisher(settings.kafka_bootstrap_servers, client_id=spec.name)
     verifier = token_verifier(settings)
@@ -147,9 +153,33 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     app.include_router(_health_router(spec, db, publisher, workers))
     # Beside /openapi.json and, like it, open to all: what travels on the topics.
     app.add_route("/asyncapi.json", _asyncapi_document, include_in_schema=False)
+    # Open too: public keys, which consumers are configured to trust (`ferry.eventsigning`).
+    app.add_route("/signing-keys", _signing_keys(spec.name, signer), include_in_schema=False)
     for router in spec.routers:
         app.include_router(router)
     return app
+
+
+def signer_of(settings: ServiceSettings) -> EventSigner | None:
+    """The key the service signs its events with, or None (unsigned) when none is set."""
+    if settings.event_signing_key_file is None:
+        log.warning("no FERRY_EVENT_SIGNING_KEY_FILE: this service's events are unsigned")
+        return None
+    try:
+        return EventSigner.from_file(settings.event_signing_key_file)
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"FERRY_EVENT_SIGNING_KEY_FILE: {exc}") from exc
+
+
+def _signing_keys(service: str, signer: EventSigner | None) -> Callable[[Request], Any]:
+    keys = [] if signer is None else [{"keyid": signer.key_id, "publickey": signer.public_key}]
+    body = orjson.dumps({"service": service, "algorithm": "Ed25519", "keys": keys})
+
+    async def signing_keys(_: Request) -> Response:
+        """The public keys this service signs its events with (raw, base64), by key id."""
+        return Response(body, media_type="application/json")
+
+    return signing_keys
 
 
 async def _asyncapi_document(_: Request) -> Response:
@@ -162,6 +192,7 @@ def _jobs(
 ) -> list[tuple[str, Coroutine[Any, Any, None]]]:
     settings = spec.settings
     jobs: list[tuple[str, Coroutine[Any, Any, None]]] = []
+    trusted = TrustedKeys.from_setting(settings.trusted_event_keys())
     if relay is not None:
         jobs.append(("outbox-relay", relay.run()))
     consumers = {"consumer": (spec.name, spec.consumes)} | {
@@ -176,7 +207,7 @@ def _jobs(
             settings.kafka_bootstrap_servers,
             group_id=f"{settings.topic_prefix}{group}",
             topics=[settings.topic(topic) for topic in consumes],
-            handle=Dispatcher(group, db, handlers),
+            handle=Dispatcher(group, db, handlers, trusted),
         )
         jobs.append((job, consumer.run()))
     jobs.extend((name, job(db)) for name, job in spec.jobs.items())

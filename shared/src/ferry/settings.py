@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, TypeAdapter, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ferry.auth import Role
+
+_TRUST: TypeAdapter[dict[str, list[str]]] = TypeAdapter(dict[str, list[str]])
 
 
 class ServiceSettings(BaseSettings):
@@ -41,6 +43,16 @@ class ServiceSettings(BaseSettings):
     auth_jwks_refresh_seconds: float = Field(300.0, gt=0)
     """The issuer's key set is fetched again when it is older than this: a key the issuer
     withdrew is refused at the latest this long after. A failed fetch keeps the last good set."""
+    event_signing_key_file: Path | None = None
+    """The service's Ed25519 private key (PEM) to sign the events it publishes with; unset:
+    its events are unsigned, and no other service acts on a decision of its."""
+    event_trusted_keys: dict[str, list[str]] = {}
+    """The keys each service signs with, as JSON: {"release-svc": ["<base64 raw public
+    key>", ...], ...} (a service's keys at GET /signing-keys); several during a rotation.
+    A decision (`ferry.eventsigning.OWNERS`) counts only if signed by one of its owner's."""
+    event_trusted_keys_file: Path | None = None
+    """The same, from a JSON file (e.g. a mounted ConfigMap), read at start-up; its keys are
+    trusted beside those of `event_trusted_keys`."""
     shutdown_drain_seconds: float = Field(5.0, ge=0)
     """On shutdown, how long the outbox relay may keep publishing what is committed."""
     otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -57,6 +69,17 @@ class ServiceSettings(BaseSettings):
                 f"not Ferry roles: {', '.join(wrong)}; known: {', '.join(sorted(known))}"
             )
         return value
+
+    def trusted_event_keys(self) -> dict[str, list[str]]:
+        """Every key `event_trusted_keys` and `event_trusted_keys_file` list, per service."""
+        trusted = {service: list(keys) for service, keys in self.event_trusted_keys.items()}
+        if self.event_trusted_keys_file is not None:
+            listed: dict[str, list[str]] = _TRUST.validate_json(
+                self.event_trusted_keys_file.read_bytes()
+            )
+            for service, keys in listed.items():
+                trusted.setdefault(service, []).extend(keys)
+        return trusted
 
     @classmethod
     def environment_variables(cls) -> set[str]:

@@ -12,6 +12,7 @@ from ferry.envelope import Envelope, Meta
 from ferry.errors import ConcurrencyError
 from ferry.events.base import Event, EventRegistry
 from ferry.events.release import ReleasePlanned
+from ferry.eventsigning import EventSigner
 from ferry.eventstore import Replayed, replayed, seal
 
 
@@ -57,9 +58,18 @@ class InMemoryUnitOfWork:
         return self._events
 
 
-def envelope_for(event: Event, *, correlation_id: str = "test", actor: str = "test") -> Envelope:
-    """`event` as another service would have published it: version 1 of its stream."""
-    [envelope] = seal("test", event.stream_id(), 0, [event], Meta(actor, correlation_id))
+def envelope_for(
+    event: Event,
+    *,
+    correlation_id: str = "test",
+    actor: str = "test",
+    source: str = "test",
+    signer: EventSigner | None = None,
+) -> Envelope:
+    """`event` as another service (`source`) would have published it: version 1 of its
+    stream, signed by `signer` (None: unsigned)."""
+    meta = Meta(actor, correlation_id)
+    [envelope] = seal(source, event.stream_id(), 0, [event], meta, signer=signer)
     return envelope
 
 

@@ -1,10 +1,10 @@
 """The hash chain over each stream's events: pure, the same for every store and for Kafka.
 
 An event's `hash` is the SHA-256 (hex) of its envelope's canonical JSON: every attribute but
-`hash` itself, keys sorted at every depth, no whitespace, UTF-8, times in RFC 3339 (UTC as
-`Z`) as orjson writes them. It covers `prevhash` (the
-previous event's `hash`), `streamid` and `streamversion`, so an event edited, removed,
-moved or reordered breaks the chain from there on.
+`hash` itself and the signature over it (`signature`, `signingkey`), keys sorted at every
+depth, no whitespace, UTF-8, times in RFC 3339 (UTC as `Z`) as orjson writes them. It
+covers `prevhash` (the previous event's `hash`), `streamid` and `streamversion`, so an
+event edited, removed, moved or reordered breaks the chain from there on.
 
 The canonical form must not depend on where the envelope was read back from: the event
 store (JSONB, which keeps numbers as decimals) or Kafka (JSON). JSONB gives a float that
@@ -24,6 +24,8 @@ import orjson
 from ferry.envelope import Envelope
 
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z
+_UNHASHED = ("hash", "signature", "signingkey")
+"""Not hashed: the hash itself, and the signature of the hash (`ferry.eventsigning`)."""
 # default=str: a UUID read by asyncpg is its own class, which orjson does not know; its
 # str() is the form orjson writes a uuid.UUID in.
 _INTEGERS = range(-(2**63), 2**64)
@@ -39,7 +41,8 @@ def canonical_of(attributes: Mapping[str, Any]) -> bytes:
     """The canonical JSON of an envelope's attributes (as `dict(envelope)` has them), for
     hashing an envelope before it is built."""
     body = dict(attributes)
-    body.pop("hash", None)
+    for unhashed in _UNHASHED:
+        body.pop(unhashed, None)
     text = orjson.dumps(body, default=str, option=_OPTIONS)
     if b"e+" in text or b"-0.0" in text:  # seldom: only then is the data walked
         body["data"] = _plain(body["data"])

@@ -32,6 +32,7 @@ app.add_typer(proposals.app, name="proposals")
 
 app.add_typer(audit.app, name="audit")
 app.command()(dev.token)
+app.command(name="event-keys")(dev.event_keys)
 app.command()(dev.schema)
 
 

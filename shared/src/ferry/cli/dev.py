@@ -1,5 +1,5 @@
-"""`ferry token` mints a development token; `ferry schema` prints an inbound topic's JSON
-Schema. Neither talks to a service."""
+"""`ferry token` mints a development token; `ferry event-keys` makes the local stack's event
+signing keys; `ferry schema` prints an inbound topic's JSON Schema. None talks to a service."""
 
 from __future__ import annotations
 
@@ -57,6 +57,35 @@ def token(
     minted = DevIssuer(state_dir / "auth").mint(sub, roles, ttl=ttl)
     out = Output(as_json)
     out.result({"token": minted, "sub": sub, "roles": roles, "ttl": ttl}, lambda c: print(minted))
+
+
+SERVICES = ("release-svc", "dml-svc", "deploy-svc", "els-svc")
+
+
+def event_keys(
+    state_dir: Annotated[
+        Path,
+        typer.Option(
+            envvar="FERRY_STATE_DIR", help="the local stack's state folder (keys in event-keys/)"
+        ),
+    ] = Path(".ferry/dev"),
+) -> None:
+    """Make each service's event signing key for the local stack, and print the trust.
+
+    The keys are STATE_DIR/event-keys/<service>.pem (made on first use): each service's
+    FERRY_EVENT_SIGNING_KEY_FILE. What is printed, and written to
+    STATE_DIR/event-keys/trusted.json, is every service's FERRY_EVENT_TRUSTED_KEYS (JSON),
+    or FERRY_EVENT_TRUSTED_KEYS_FILE.
+    """
+    from ferry.eventsigning import development_keys
+
+    folder = state_dir / "event-keys"
+    signers = development_keys(folder, SERVICES)
+    trusted = json.dumps({service: [signer.public_key] for service, signer in signers.items()})
+    # Renamed into place: a service starting meanwhile never reads it half-written.
+    (folder / "trusted.json.new").write_text(trusted)
+    (folder / "trusted.json.new").replace(folder / "trusted.json")
+    print(trusted)
 
 
 def schema(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ferry.events import change, deploy, dml, els, governance, policy, release
+from ferry.events import change, deploy, dml, els, governance, policy, release, trust
 from ferry.events.base import Event, EventRegistry
 
 RELEASE_EVENTS: list[type[Event]] = [
@@ -88,6 +88,7 @@ REGISTRY = EventRegistry(
         els.MetricObserved,
         change.ChangeApproved,
         change.ChangeRejected,
+        trust.ForeignEventRejected,
     ]
 )
 """Every event type Ferry publishes; consumers parse with it and skip what it lacks."""

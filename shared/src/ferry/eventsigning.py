@@ -1,0 +1,165 @@
+"""Signed decisions: each service signs the events it publishes, and a consumer acts on a
+decision only if the service owning its type signed it.
+
+Kafka proves nothing about who wrote a record: anything that reaches the broker could
+publish a `ReleaseApproved`. So a service signs each event it appends (Ed25519, over the
+event's chain `hash`, which covers every other attribute) and the envelope carries the
+signature in two CloudEvents extension attributes, outside what is hashed: `signature`
+(base64) and `signingkey` (the key id: hex SHA-256 of the raw public key, as for the DML's
+manifest key). A service with no key configured signs nothing: its events are unsigned,
+and no consumer acts on a decision of its.
+
+Consumers trust keys per service (`FERRY_EVENT_TRUSTED_KEYS`), several at once so a key
+can be rotated: the new one is trusted beside the old before the service signs with it,
+and the old one stays trusted as long as events it signed are to be read again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+from ferry.audit.chain import digest
+from ferry.envelope import Envelope
+
+OWNERS: Mapping[str, str] = {
+    "ReleaseValidated": "release-svc",
+    "ReleaseApproved": "release-svc",
+    "ApprovalGiven": "release-svc",
+    "ReleaseAvailable": "dml-svc",
+    "DeploymentCompleted": "deploy-svc",
+    "DeploymentFailed": "deploy-svc",
+    "DeploymentRolledBack": "deploy-svc",
+    "DeploymentAborted": "deploy-svc",
+    "ElsExited": "els-svc",
+}
+"""The decisions: event types another service acts on, and the only service that may make
+them. An event of any other type is a fact a consumer may use without a signature."""
+
+
+def raw_public_key(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def key_id(key: Ed25519PublicKey) -> str:
+    """The key's id: hex SHA-256 of its raw public key."""
+    return hashlib.sha256(raw_public_key(key)).hexdigest()
+
+
+def generate_pem() -> bytes:
+    """A new Ed25519 private key, PEM (PKCS#8), for a service to sign with."""
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+class EventSigner:
+    """A service's signing key: signs the hash of each event it appends."""
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        self._key = key
+        self.key_id = key_id(key.public_key())
+        self.public_key = base64.b64encode(raw_public_key(key.public_key())).decode()
+        """The raw public key, base64: what consumers list in `FERRY_EVENT_TRUSTED_KEYS`."""
+
+    def sign(self, hash_: str) -> str:
+        """The base64 signature of an event whose `hash` is `hash_`."""
+        return base64.b64encode(self._key.sign(hash_.encode())).decode()
+
+    def signed(self, envelope: Envelope) -> Envelope:
+        """`envelope` (carrying its hash) with this key's signature."""
+        if envelope.hash is None:
+            raise ValueError("only an event carrying its hash can be signed")
+        return envelope.model_copy(
+            update={"signature": self.sign(envelope.hash), "signingkey": self.key_id}
+        )
+
+    @classmethod
+    def from_pem(cls, pem: bytes) -> EventSigner:
+        key = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("not an Ed25519 private key")
+        return cls(key)
+
+    @classmethod
+    def from_file(cls, path: Path) -> EventSigner:
+        try:
+            return cls.from_pem(path.read_bytes())
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from exc
+
+
+def development_keys(folder: Path, services: Iterable[str]) -> dict[str, EventSigner]:
+    """A key per service in `folder` (`<service>.pem`), each made on first use; for a local
+    stack, never for production, where keys come from the operator's Secrets."""
+    folder.mkdir(parents=True, exist_ok=True)
+    signers = {}
+    for service in services:
+        path = folder / f"{service}.pem"
+        if not path.exists():
+            path.touch(mode=0o600)  # private before the key is in it
+            path.write_bytes(generate_pem())
+        signers[service] = EventSigner.from_file(path)
+    return signers
+
+
+class TrustedKeys:
+    """The public keys each service signs with, by key id; several per service at once."""
+
+    def __init__(self, keys: Mapping[str, Iterable[Ed25519PublicKey]]) -> None:
+        self._keys = {
+            service: {key_id(key): key for key in service_keys}
+            for service, service_keys in keys.items()
+        }
+
+    @classmethod
+    def from_setting(cls, setting: Mapping[str, Iterable[str]]) -> TrustedKeys:
+        """From `{"release-svc": ["<base64 raw public key>", ...], ...}`."""
+        keys: dict[str, list[Ed25519PublicKey]] = {}
+        for service, encoded in setting.items():
+            keys[service] = []
+            for text in encoded:
+                try:
+                    keys[service].append(Ed25519PublicKey.from_public_bytes(b64decode(text)))
+                except ValueError as exc:
+                    raise ValueError(f"{service}: not a base64 raw Ed25519 key: {text}") from exc
+        return cls(keys)
+
+    def refusal(self, envelope: Envelope) -> str | None:
+        """Why a consumer must not act on `envelope`, or None: a decision must carry a valid
+        signature by a trusted key of the service owning its type."""
+        owner = OWNERS.get(envelope.type)
+        if owner is None:
+            return None
+        if envelope.signature is None or envelope.signingkey is None:
+            return f"unsigned: a {envelope.type} must be signed by {owner}"
+        key = self._keys.get(owner, {}).get(envelope.signingkey)
+        if key is None:
+            return f"signed by key {envelope.signingkey[:16]}, not one {owner} is trusted with"
+        # The signature covers the hash; the hash must also be the content's, or a valid
+        # signature could be carried over onto other content.
+        if envelope.hash is None or digest(envelope) != envelope.hash:
+            return "its hash does not match its content"
+        try:
+            key.verify(b64decode(envelope.signature), envelope.hash.encode())
+        except (InvalidSignature, ValueError):
+            return f"its signature does not verify with {owner}'s key {envelope.signingkey[:16]}"
+        return None
+
+
+def b64decode(text: str) -> bytes:
+    """Strict base64: a malformed value is a ValueError, not silently truncated."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error as exc:
+        raise ValueError(str(exc)) from exc
