@@ -20,6 +20,7 @@ from ferry.audit.chain import with_hash
 from ferry.devauth import ISSUER, DevIssuer
 from ferry.envelope import Envelope
 from ferry.eventsigning import OWNERS, EventSigner, generate_pem
+from tests.support import changetool
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("release-svc", "dml-svc", "deploy-svc", "els-svc")
@@ -72,6 +73,7 @@ class Infra:
         return {
             "event_signing_key_file": self.keys.files[service],
             "event_trusted_keys": self.keys.trusted(),
+            "change_tool_keys": changetool.keys_setting(),
         }
 
     def signing_env(self, service: str) -> dict[str, str]:
@@ -79,6 +81,7 @@ class Infra:
         return {
             "FERRY_EVENT_SIGNING_KEY_FILE": str(self.keys.files[service]),
             "FERRY_EVENT_TRUSTED_KEYS": json.dumps(self.keys.trusted()),
+            "FERRY_CHANGE_TOOL_KEYS": json.dumps(changetool.keys_setting()),
         }
 
     def as_owner(self, envelope: Envelope) -> Envelope:

@@ -21,11 +21,12 @@ from aiokafka import AIOKafkaConsumer
 
 from ferry.envelope import Envelope
 from ferry.events import Event
-from ferry.eventsigning import OWNERS, EventSigner
+from ferry.eventsigning import CHANGE_TOOL_DECISIONS, OWNERS, EventSigner
 from ferry.kafka import Message, Publisher
 from ferry.service import ServiceSpec, create_app
 from ferry.settings import ServiceSettings
 from ferry.testing import envelope_for
+from tests.support import changetool
 from tests.support.infra import Infra
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -200,7 +201,10 @@ async def publish(
             owner = OWNERS.get(event.type)
             key = infra.keys.signers.get(owner or "") if signer == OWNER else signer
             source = owner or "test"
-            envelopes.append(envelope_for(event, actor=actor, source=source, signer=key))
+            envelope = envelope_for(event, actor=actor, source=source, signer=key)
+            if event.type in CHANGE_TOOL_DECISIONS and signer == OWNER:
+                envelope = changetool.signed(envelope)  # as the change tool MACs it
+            envelopes.append(envelope)
         await publisher.publish([Message(topic, e.subject, e.to_json()) for e in envelopes])
     finally:
         await publisher.close()

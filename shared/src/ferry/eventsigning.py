@@ -12,6 +12,12 @@ and no consumer acts on a decision of its.
 Consumers trust keys per service (`FERRY_EVENT_TRUSTED_KEYS`), several at once so a key
 can be rotated: the new one is trusted beside the old before the service signs with it,
 and the old one stays trusted as long as events it signed are to be read again.
+
+An outside change tool's decisions (`CHANGE_TOOL_DECISIONS` on `change.events`) carry no
+chain hash, so they are signed differently: HMAC-SHA256, with a secret shared with that
+tool (`FERRY_CHANGE_TOOL_KEYS`, by the CloudEvents `source` and a key id), over
+`change_tool_message` (see docs/schemas/change.events.schema.json); `signature` is the
+base64 MAC and `signingkey` the key id.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -29,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from ferry.audit.chain import digest
+from ferry.audit.chain import canonical_of, digest
 from ferry.envelope import Envelope
 
 OWNERS: Mapping[str, str] = {
@@ -45,6 +52,30 @@ OWNERS: Mapping[str, str] = {
 }
 """The decisions: event types another service acts on, and the only service that may make
 them. An event of any other type is a fact a consumer may use without a signature."""
+
+CHANGE_TOOL_DECISIONS = frozenset({"ChangeApproved", "ChangeRejected"})
+"""Decisions of an outside change tool: each counts only if MACed with a key of its `source`."""
+
+
+def change_tool_message(envelope: Envelope) -> bytes:
+    """What a change tool MACs: the canonical JSON (keys sorted at every depth, no
+    whitespace, UTF-8) of `{"data", "id", "source", "subject", "type"}` as sent, the id in
+    lowercase hyphenated form. The id makes a copy a duplicate, so `time` need not be in it."""
+    return canonical_of(
+        {
+            "data": envelope.data,
+            "id": str(envelope.id),
+            "source": envelope.source,
+            "subject": envelope.subject,
+            "type": envelope.type,
+        }
+    )
+
+
+def change_tool_signature(secret: bytes, envelope: Envelope) -> str:
+    """The base64 HMAC-SHA256 of `envelope`'s `change_tool_message` with `secret`."""
+    mac = hmac.new(secret, change_tool_message(envelope), hashlib.sha256)
+    return base64.b64encode(mac.digest()).decode()
 
 
 def raw_public_key(key: Ed25519PublicKey) -> bytes:
@@ -116,14 +147,24 @@ def development_keys(folder: Path, services: Iterable[str]) -> dict[str, EventSi
 class TrustedKeys:
     """The public keys each service signs with, by key id; several per service at once."""
 
-    def __init__(self, keys: Mapping[str, Iterable[Ed25519PublicKey]]) -> None:
+    def __init__(
+        self,
+        keys: Mapping[str, Iterable[Ed25519PublicKey]],
+        change_tools: Mapping[str, Mapping[str, bytes]] | None = None,
+    ) -> None:
         self._keys = {
             service: {key_id(key): key for key in service_keys}
             for service, service_keys in keys.items()
         }
+        self._change_tools = {tool: dict(keys) for tool, keys in (change_tools or {}).items()}
+        """Each change tool's HMAC secrets, by key id: `{source: {key id: secret}}`."""
 
     @classmethod
-    def from_setting(cls, setting: Mapping[str, Iterable[str]]) -> TrustedKeys:
+    def from_setting(
+        cls,
+        setting: Mapping[str, Iterable[str]],
+        change_tools: Mapping[str, Mapping[str, bytes]] | None = None,
+    ) -> TrustedKeys:
         """From `{"release-svc": ["<base64 raw public key>", ...], ...}`."""
         keys: dict[str, list[Ed25519PublicKey]] = {}
         for service, encoded in setting.items():
@@ -133,11 +174,14 @@ class TrustedKeys:
                     keys[service].append(Ed25519PublicKey.from_public_bytes(b64decode(text)))
                 except ValueError as exc:
                     raise ValueError(f"{service}: not a base64 raw Ed25519 key: {text}") from exc
-        return cls(keys)
+        return cls(keys, change_tools)
 
     def refusal(self, envelope: Envelope) -> str | None:
         """Why a consumer must not act on `envelope`, or None: a decision must carry a valid
-        signature by a trusted key of the service owning its type."""
+        signature by a trusted key of the service owning its type, or of the change tool
+        that sent it."""
+        if envelope.type in CHANGE_TOOL_DECISIONS:
+            return self._change_tool_refusal(envelope)
         owner = OWNERS.get(envelope.type)
         if owner is None:
             return None
@@ -154,6 +198,18 @@ class TrustedKeys:
             key.verify(b64decode(envelope.signature), envelope.hash.encode())
         except (InvalidSignature, ValueError):
             return f"its signature does not verify with {owner}'s key {envelope.signingkey[:16]}"
+        return None
+
+    def _change_tool_refusal(self, envelope: Envelope) -> str | None:
+        tool = envelope.source
+        if envelope.signature is None or envelope.signingkey is None:
+            return f"unsigned: a {envelope.type} must be signed by its change tool ({tool})"
+        secret = self._change_tools.get(tool, {}).get(envelope.signingkey)
+        if secret is None:
+            return f"signed by key {envelope.signingkey[:16]}, not one {tool} is trusted with"
+        expected = change_tool_signature(secret, envelope)
+        if not hmac.compare_digest(expected.encode(), envelope.signature.encode()):
+            return f"its signature does not verify with {tool}'s key {envelope.signingkey[:16]}"
         return None
 
 

@@ -192,7 +192,9 @@ def _jobs(
 ) -> list[tuple[str, Coroutine[Any, Any, None]]]:
     settings = spec.settings
     jobs: list[tuple[str, Coroutine[Any, Any, None]]] = []
-    trusted = TrustedKeys.from_setting(settings.trusted_event_keys())
+    trusted = TrustedKeys.from_setting(
+        settings.trusted_event_keys(), settings.change_tool_secrets()
+    )
     if relay is not None:
         jobs.append(("outbox-relay", relay.run()))
     consumers = {"consumer": (spec.name, spec.consumes)} | {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, TypeAdapter, field_validator
+from pydantic import Field, SecretStr, TypeAdapter, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ferry.auth import Role
@@ -53,6 +53,10 @@ class ServiceSettings(BaseSettings):
     event_trusted_keys_file: Path | None = None
     """The same, from a JSON file (e.g. a mounted ConfigMap), read at start-up; its keys are
     trusted beside those of `event_trusted_keys`."""
+    change_tool_keys: dict[str, dict[str, SecretStr]] = {}
+    """The HMAC secrets of outside change tools, as JSON: {"<CloudEvents source>": {"<key
+    id>": "<secret>", ...}}; several per tool during a rotation. A `ChangeApproved` or
+    `ChangeRejected` on change.events counts only if MACed with one of its source's."""
     shutdown_drain_seconds: float = Field(5.0, ge=0)
     """On shutdown, how long the outbox relay may keep publishing what is committed."""
     otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -80,6 +84,13 @@ class ServiceSettings(BaseSettings):
             for service, keys in listed.items():
                 trusted.setdefault(service, []).extend(keys)
         return trusted
+
+    def change_tool_secrets(self) -> dict[str, dict[str, bytes]]:
+        """`change_tool_keys`, revealed: each secret as UTF-8 bytes."""
+        return {
+            tool: {kid: secret.get_secret_value().encode() for kid, secret in keys.items()}
+            for tool, keys in self.change_tool_keys.items()
+        }
 
     @classmethod
     def environment_variables(cls) -> set[str]:
