@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 from uuid import UUID, uuid4
 
@@ -20,8 +21,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ferry.audit.chain import digest, intact
+from ferry.audit.signatures import Trust
 from ferry.audit.trail import read_trail
-from ferry.audit.verify import Report, Source, verify
+from ferry.audit.verify import Report, Signatures, Source, verify
 from ferry.cli.audit import app as audit_app
 from ferry.db import Database, driver_dsn
 from ferry.envelope import Envelope, Meta
@@ -29,6 +31,7 @@ from ferry.errors import ConcurrencyError
 from ferry.events import Event
 from ferry.events.deploy import DeploymentCompleted, DeploymentStarted
 from ferry.events.els import ElsStarted
+from ferry.eventsigning import EventSigner, generate_pem
 from ferry.kafka import Message, Publisher
 from release_svc.config import Settings
 from release_svc.main import spec
@@ -58,7 +61,11 @@ class Service:
         return Source("release", self.schema, self.topic)
 
     async def verify(self) -> Report:
-        return await verify(self.infra.database_url, self.infra.kafka_bootstrap, [self.source])
+        """Verified as an auditor does: trusting each service's key."""
+        trust = Trust(self.infra.keys.trusted())
+        return await verify(
+            self.infra.database_url, self.infra.kafka_bootstrap, [self.source], trust
+        )
 
     async def sql(self, statement: str, *args: Any) -> str:
         conn = await asyncpg.connect(driver_dsn(self.infra.database_url))
@@ -331,7 +338,8 @@ async def test_a_rewritten_chain_is_found_against_kafka(release_svc: Service) ->
 
     report = await release_svc.verify()
 
-    assert found(report) == [(stream, 5, "mismatch")]
+    # Its signature, over the old hash, tells as well: only release-svc's key could re-sign.
+    assert found(report) == [(stream, 5, "signature"), (stream, 5, "mismatch")]
 
 
 async def test_a_forged_copy_on_kafka_is_found(release_svc: Service) -> None:
@@ -350,11 +358,17 @@ async def test_a_forged_copy_on_kafka_is_found(release_svc: Service) -> None:
     assert found(report) == []
 
 
-async def test_the_command_exits_1_and_names_the_broken_link(release_svc: Service) -> None:
+async def test_the_command_exits_1_and_names_the_broken_link(
+    release_svc: Service, tmp_path: Path
+) -> None:
     [stream, _] = await written(release_svc)
     runner = CliRunner()
+    trusted = tmp_path / "trusted.json"
+    trusted.write_text(json.dumps(release_svc.infra.keys.trusted()))
     args = [
         "verify",
+        "--trusted-keys",
+        str(trusted),
         "--database-url",
         release_svc.infra.database_url,
         "--kafka",
@@ -368,6 +382,14 @@ async def test_the_command_exits_1_and_names_the_broken_link(release_svc: Servic
     assert clean.exit_code == 0, clean.output
     answer = json.loads(clean.stdout)
     assert answer["ok"] is True
+    stored = await stored_count(release_svc)
+    signed = {s["service"]: s for s in answer["signatures"]}
+    assert signed["release"] == {
+        "service": "release",
+        "signed": stored,
+        "unsigned": 0,
+        "invalid": 0,
+    }
     release = [c for c in answer["checked"] if c["source"] == release_svc.schema]
     assert release[0]["events"] == await stored_count(release_svc)
     # The other services' schemas are not in this database: absent, which is no problem.
@@ -383,6 +405,95 @@ async def test_the_command_exits_1_and_names_the_broken_link(release_svc: Servic
     shown = await asyncio.to_thread(runner.invoke, audit_app, args)
     assert shown.exit_code == 1
     assert "BROKEN: 1 problem" in shown.stdout
+
+    # Without the trusted keys, no signature verifies: each event is a problem.
+    untrusting = [a for a in args if a not in ("--trusted-keys", str(trusted))]
+    blind = await asyncio.to_thread(
+        runner.invoke, audit_app, [*untrusting, "--json"], env={"FERRY_EVENT_TRUSTED_KEYS": ""}
+    )
+    assert blind.exit_code == 1
+    assert {p["kind"] for p in json.loads(blind.stdout)["problems"]} >= {"signature"}
+
+
+# --- the signatures -------------------------------------------------------------------
+
+
+async def test_every_event_of_a_clean_log_is_signed_by_its_service(release_svc: Service) -> None:
+    await written(release_svc)
+
+    report = await release_svc.verify()
+
+    assert report.ok, report.problems
+    stored = await stored_count(release_svc)
+    assert report.signatures == [Signatures("release", signed=stored)]
+
+
+async def test_an_altered_signature_is_found(release_svc: Service) -> None:
+    [stream, _] = await written(release_svc)
+    [first, *_] = await release_svc.load(stream)
+    assert first.signature is not None
+    # Another event's signature, validly encoded, made by the right key: over another hash.
+    [_, second, *_] = await release_svc.load(stream)
+    await release_svc.sql(
+        """UPDATE {events} SET metadata = jsonb_set(metadata, '{{signature}}', to_jsonb($2::text))
+        WHERE stream_id = $1 AND stream_version = 1""",
+        stream,
+        second.signature,
+    )
+
+    report = await release_svc.verify()
+
+    assert not report.ok
+    assert found(report) == [(stream, 1, "signature")]
+    assert "does not verify" in report.problems[0].detail
+    assert found(report, "kafka") == []  # the published copy is intact
+    [counts] = report.signatures
+    assert (counts.invalid, counts.unsigned) == (1, 0)
+
+
+async def test_an_event_signed_by_an_untrusted_key_is_found(release_svc: Service) -> None:
+    [stream, _] = await written(release_svc)
+    third = (await release_svc.load(stream))[2]
+    resigned = EventSigner.from_pem(generate_pem()).signed(third)
+    await release_svc.sql(
+        """UPDATE {events} SET metadata = metadata
+            || jsonb_build_object('signature', $2::text, 'signingkey', $3::text)
+        WHERE stream_id = $1 AND stream_version = 3""",
+        stream,
+        resigned.signature,
+        resigned.signingkey,
+    )
+
+    report = await release_svc.verify()
+
+    assert found(report) == [(stream, 3, "signature")]
+    assert "not one release-svc is trusted with" in report.problems[0].detail
+    # The same key, trusted for another service only, is no better.
+    other = Trust({"dml-svc": [EventSigner.from_pem(generate_pem()).public_key]})
+    untrusted = await verify(
+        release_svc.infra.database_url,
+        release_svc.infra.kafka_bootstrap,
+        [release_svc.source],
+        other,
+    )
+    assert (stream, 1, "signature") in found(untrusted)
+
+
+async def test_an_unsigned_event_is_counted_not_a_problem(release_svc: Service) -> None:
+    [stream, _] = await written(release_svc)
+    # As an event appended before services signed is stored.
+    await release_svc.sql(
+        """UPDATE {events} SET metadata = metadata
+            || '{{"signature": null, "signingkey": null}}'::jsonb
+        WHERE stream_id = $1 AND stream_version = 2""",
+        stream,
+    )
+
+    report = await release_svc.verify()
+
+    assert report.ok, report.problems
+    stored = await stored_count(release_svc)
+    assert report.signatures == [Signatures("release", signed=stored - 1, unsigned=1)]
 
 
 # --- the trail --------------------------------------------------------------------------

@@ -7,6 +7,10 @@ checked the same way (records deduplicated by event id: the relay may publish on
 then against the store: an event must have the same hash in both, and a stream may not
 reach further on Kafka than in the store. Kafka is read before the store, so events
 appended meanwhile are in the store only, as the outbox's not yet relayed ones are.
+
+Given the trusted keys (`Trust`), each signed event's signature must verify with a key of
+the service that wrote it (its `source`), in the store and on Kafka; stored events are
+counted per service as signed, unsigned (from before services signed) or invalid.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import orjson
 
 from ferry.audit import SERVICES
 from ferry.audit.chain import digest
+from ferry.audit.signatures import Trust
 from ferry.audit.topics import Topic, read_topics
 from ferry.db import driver_dsn
 from ferry.envelope import Envelope
@@ -29,7 +34,16 @@ from ferry.eventstore import envelope_from_row
 
 """Each service's default schema; its topic is `<service>.events`."""
 
-Kind = Literal["edited", "missing", "reordered", "truncated", "mismatch", "duplicate", "unreadable"]
+Kind = Literal[
+    "edited",
+    "missing",
+    "reordered",
+    "truncated",
+    "mismatch",
+    "duplicate",
+    "unreadable",
+    "signature",
+]
 
 
 @dataclass(frozen=True)
@@ -77,11 +91,23 @@ class Checked:
 
 
 @dataclass
+class Signatures:
+    """One service's stored events by signature: valid, absent (older events) or invalid."""
+
+    service: str
+    signed: int = 0
+    unsigned: int = 0
+    invalid: int = 0
+
+
+@dataclass
 class Report:
     """The outcome of `verify`: what was checked and every problem found."""
 
     checked: list[Checked] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    signatures: list[Signatures] = field(default_factory=list)
+    """Per service, when trusted keys were given; empty when signatures were not checked."""
 
     @property
     def ok(self) -> bool:
@@ -92,14 +118,20 @@ class Report:
             "ok": self.ok,
             "checked": [asdict(c) for c in self.checked],
             "problems": [asdict(p) for p in self.problems],
+            "signatures": [asdict(s) for s in self.signatures],
         }
 
 
-async def verify(database_url: str, bootstrap_servers: str, of: Sequence[Source]) -> Report:
-    """Verify the stores and topics of `of`."""
+async def verify(
+    database_url: str,
+    bootstrap_servers: str,
+    of: Sequence[Source],
+    trust: Trust | None = None,
+) -> Report:
+    """Verify the stores and topics of `of`; with `trust`, each event's signature too."""
     report = Report()
     topics = await read_topics(bootstrap_servers, [s.topic for s in of])
-    published = {s.topic: check_topic(topics[s.topic], report) for s in of}
+    published = {s.topic: check_topic(topics[s.topic], report, trust) for s in of}
     conn = await asyncpg.connect(driver_dsn(database_url))
     try:
         # Read as the services read it (ferry.db): the hash is over what they would see.
@@ -110,7 +142,10 @@ async def verify(database_url: str, bootstrap_servers: str, of: Sequence[Source]
             schema="pg_catalog",
         )
         for source in of:
-            await _check_store(conn, source, published[source.topic], report)
+            counts = Signatures(source.service) if trust is not None else None
+            await _check_store(conn, source, published[source.topic], report, trust, counts)
+            if counts is not None:
+                report.signatures.append(counts)
     finally:
         await conn.close()
     _without_their_topic(of, report)
@@ -196,7 +231,28 @@ class _Published:
     streams: dict[str, dict[int, Envelope]] = field(default_factory=lambda: defaultdict(dict))
 
 
-def check_topic(topic: Topic, report: Report) -> _Published:
+def _check_signature(
+    where: Literal["store", "kafka"],
+    source: str,
+    event: Envelope,
+    trust: Trust | None,
+    report: Report,
+    counts: Signatures | None = None,
+) -> None:
+    """Report `event`'s signature if it is invalid; count it in `counts`."""
+    if trust is None:
+        return
+    verdict, why = trust.check(event)
+    if counts is not None:
+        setattr(counts, verdict, getattr(counts, verdict) + 1)
+    if verdict == "invalid":
+        stream = event.streamid or event.subject
+        report.problems.append(
+            Problem(where, source, stream, event.streamversion, "signature", why)
+        )
+
+
+def check_topic(topic: Topic, report: Report, trust: Trust | None = None) -> _Published:
     """Check each stream on `topic`, adding to `report`; its events, for the store's check."""
     checked = Checked("kafka", topic.name, exists=topic.exists)
     report.checked.append(checked)
@@ -220,6 +276,7 @@ def check_topic(topic: Topic, report: Report) -> _Published:
             continue  # the relay may publish an event twice: once counts
         published.by_id[event.id] = event
         checked.events += 1
+        _check_signature("kafka", topic.name, event, trust, report)
         if event.streamid is None:
             checked.unchained += 1  # from before the chain: its stream is unknown
             continue
@@ -240,7 +297,12 @@ def check_topic(topic: Topic, report: Report) -> _Published:
 
 
 async def _check_store(
-    conn: asyncpg.Connection, source: Source, published: _Published, report: Report
+    conn: asyncpg.Connection,
+    source: Source,
+    published: _Published,
+    report: Report,
+    trust: Trust | None,
+    counts: Signatures | None,
 ) -> None:
     checked = Checked("store", source.schema)
     report.checked.append(checked)
@@ -258,13 +320,13 @@ async def _check_store(
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             async for row in conn.cursor(sql, prefetch=1000):
                 if row["stream_id"] != stream and rows:
-                    _check_stored_stream(source, rows, published, checked, report)
+                    _check_stored_stream(source, rows, published, checked, report, trust, counts)
                     rows = []
                 stream = row["stream_id"]
                 rows.append(row)
                 seen.add(row["stream_id"])
             if rows:
-                _check_stored_stream(source, rows, published, checked, report)
+                _check_stored_stream(source, rows, published, checked, report, trust, counts)
     for stream_id, on_kafka in published.streams.items():
         if stream_id not in seen:
             head = max(on_kafka)
@@ -280,6 +342,8 @@ def _check_stored_stream(
     published: _Published,
     checked: Checked,
     report: Report,
+    trust: Trust | None,
+    counts: Signatures | None,
 ) -> None:
     stream: str = rows[0]["stream_id"]
     checked.streams += 1
@@ -294,6 +358,8 @@ def _check_stored_stream(
                 Problem("store", source.schema, stream, row["stream_version"], "edited", detail)
             )
             return
+    for event in events:
+        _check_signature("store", source.schema, event, trust, report, counts)
     unchained, problem = check_stream("store", source.schema, stream, events)
     checked.unchained += unchained
     if problem is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
@@ -21,6 +22,7 @@ from ferry.cli.errors import CliError
 from ferry.cli.output import Json, Output, table
 
 if TYPE_CHECKING:
+    from ferry.audit.signatures import Trust
     from ferry.audit.trail import Trail
     from ferry.audit.verify import Report
 
@@ -56,16 +58,28 @@ def verify_command(
             show_default=False,
         ),
     ] = None,
+    trusted_keys: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="FERRY_EVENT_TRUSTED_KEYS_FILE",
+            help='the keys each service signs with, as JSON {"release-svc": ["<base64 raw '
+            'public key>", ...], ...}; trusted beside those of FERRY_EVENT_TRUSTED_KEYS',
+            show_default=False,
+        ),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Verify every service's event store and topic: each stream's events in order, each
-    chained to the one before by its hash, the same on Kafka as in the store. Exits 1 if
-    anything was edited, deleted, reordered or truncated."""
+    chained to the one before by its hash, the same on Kafka as in the store, each signed
+    event signed by a key its service is trusted with. Exits 1 if anything was edited,
+    deleted, reordered, truncated or signed by another key."""
     from ferry.audit.verify import sources, verify
 
     out = Output(as_json)
+    trust = _trust(trusted_keys)
     out.note("reading the topics, then the stores …")
-    report = _run(verify(database_url, kafka, sources(topic_prefix, _schemas(schema or []))))
+    of = sources(topic_prefix, _schemas(schema or []))
+    report = _run(verify(database_url, kafka, of, trust))
     out.result(report.as_dict(), lambda console: _show_report(console, report))
     if not report.ok:
         raise typer.Exit(1)
@@ -89,6 +103,25 @@ def trail(
     except UnknownRelease as exc:
         raise CliError(str(exc)) from exc
     out.result(found.as_dict(), lambda console: _show_trail(console, found))
+
+
+def _trust(path: Path | None) -> Trust:
+    """The trusted keys as the services read them: FERRY_EVENT_TRUSTED_KEYS and the file."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from ferry.audit.signatures import Trust
+
+    adapter: TypeAdapter[dict[str, list[str]]] = TypeAdapter(dict[str, list[str]])
+    setting: dict[str, list[str]] = {}
+    try:
+        if text := os.environ.get("FERRY_EVENT_TRUSTED_KEYS"):
+            setting = adapter.validate_json(text)
+        if path is not None:
+            for service, keys in adapter.validate_json(path.read_bytes()).items():
+                setting.setdefault(service, []).extend(keys)
+        return Trust(setting)
+    except (OSError, ValidationError, ValueError) as exc:
+        raise CliError(f"cannot read the trusted keys: {str(exc).splitlines()[0]}") from exc
 
 
 def _schemas(pairs: list[str]) -> dict[str, str]:
@@ -141,14 +174,22 @@ def _show_report(console: Console, report: Report) -> None:
         ]
         columns = ("in", "schema or topic", "stream", "version", "what", "detail")
         console.print(table("Broken links (the first of each stream)", columns, broken))
+        _show_signatures(console, report)
         console.print(f"[bold red]BROKEN[/]: {len(report.problems)} problem(s)")
         return
+    _show_signatures(console, report)
     stored = [c for c in report.checked if c.where == "store"]
     console.print(
         f"[bold green]OK[/]: {sum(c.events for c in stored)} events in "
         f"{sum(c.streams for c in stored)} streams verified "
         f"({sum(c.unchained for c in stored)} from before the chain), and their copies on Kafka"
     )
+
+
+def _show_signatures(console: Console, report: Report) -> None:
+    rows = [(s.service, s.signed, s.unsigned, s.invalid) for s in report.signatures]
+    columns = ("service", "signed", "unsigned (older)", "invalid")
+    console.print(table("Signatures of the stored events", columns, rows))
 
 
 def _show_trail(console: Console, found: Trail) -> None:
