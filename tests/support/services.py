@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 import httpx
 import uvicorn
@@ -180,7 +180,7 @@ def start_service(
     return Process(f"{name}_svc", settings, log), f"http://127.0.0.1:{port}"
 
 
-OWNER = "owner"
+OWNER: Final = "owner"
 """`publish(signer=OWNER)`: each event signed as the service owning its type would."""
 
 
@@ -200,6 +200,7 @@ async def publish(
         for event in events:
             owner = OWNERS.get(event.type)
             key = infra.keys.signers.get(owner or "") if signer == OWNER else signer
+            assert key is None or isinstance(key, EventSigner)
             source = owner or "test"
             envelope = envelope_for(event, actor=actor, source=source, signer=key)
             if event.type in CHANGE_TOOL_DECISIONS and signer == OWNER:
