@@ -96,6 +96,7 @@ def workloads(rendered: Rendered) -> Iterator[tuple[str, Obj, Obj, Obj]]:
 SECRET_PLACEHOLDERS = {
     "FERRY_DATABASE_URL": "postgresql+asyncpg://secret:secret@secret:5432/secret",
     "FERRY_DEPLOY_WEBHOOK_SECRETS": '{"automation": "secret"}',
+    "FERRY_CHANGE_TOOL_KEYS": '{"https://change.example.com": {"key-1": "secret"}}',
 }
 
 
