@@ -32,6 +32,7 @@ from deploy_svc.domain.facts import ReleaseFacts, SignedManifest
 from deploy_svc.drivers.base import Artifacts
 from ferry.errors import FerryError
 from ferry.events.dml import ManifestItem
+from ferry.eventsigning import key_id
 
 CHUNK = 1 << 20
 """Bytes written and hashed per thread hop: per-chunk costs dominate below about a MiB."""
@@ -66,10 +67,8 @@ class Manifest(BaseModel):
     time: AwareDatetime
 
 
-def key_id_of(key: Ed25519PublicKey) -> str:
-    """The DML's name for a key: its raw public bytes' sha256, hex."""
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()
+key_id_of = key_id
+"""The DML's name for a key: as every Ferry signing key's, its raw public bytes' sha256."""
 
 
 def parse_manifest(text: str) -> Manifest:

@@ -4,12 +4,13 @@ the media folder on first use for local development."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ferry.eventsigning import key_id
 
 log = logging.getLogger(__name__)
 
@@ -17,9 +18,6 @@ log = logging.getLogger(__name__)
 class Signer:
     def __init__(self, key: Ed25519PrivateKey) -> None:
         self._key = key
-        raw = key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
         self.public_pem = (
             key.public_key()
             .public_bytes(
@@ -27,7 +25,7 @@ class Signer:
             )
             .decode()
         )
-        self.key_id = hashlib.sha256(raw).hexdigest()
+        self.key_id = key_id(key.public_key())
 
     def sign(self, text: str) -> str:
         return base64.b64encode(self._key.sign(text.encode())).decode()
