@@ -14,6 +14,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from ferry import metrics
 from ferry.envelope import Envelope
+from ferry.kafka_client import KafkaSettings
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,8 @@ class Message:
 class Publisher:
     """An idempotent producer that (re)connects on demand, so a broker outage is survivable."""
 
-    def __init__(self, bootstrap_servers: str, client_id: str) -> None:
-        self._bootstrap = bootstrap_servers
+    def __init__(self, kafka: KafkaSettings, client_id: str) -> None:
+        self._kafka = kafka
         self._client_id = client_id
         self._producer: AIOKafkaProducer | None = None
         self._starting = asyncio.Lock()
@@ -45,7 +46,7 @@ class Publisher:
 
     async def _start(self) -> AIOKafkaProducer:
         producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap,
+            **self._kafka.kafka_options(),
             client_id=self._client_id,
             acks="all",
             enable_idempotence=True,
@@ -110,14 +111,14 @@ class Consumer:
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaSettings,
         group_id: str,
         topics: Sequence[str],
         handle: Handler,
         *,
         retry_backoff: float = 1.0,
     ) -> None:
-        self._bootstrap = bootstrap_servers
+        self._kafka = kafka
         self._group_id = group_id
         self._topics = list(topics)
         self._handle = handle
@@ -129,7 +130,7 @@ class Consumer:
         while True:
             consumer = AIOKafkaConsumer(
                 *self._topics,
-                bootstrap_servers=self._bootstrap,
+                **self._kafka.kafka_options(),
                 group_id=self._group_id,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",

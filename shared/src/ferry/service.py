@@ -48,6 +48,8 @@ class ServiceSpec:
     """The topic its outbox relays to (unprefixed), or None for a service that publishes nothing."""
     consumes: Mapping[str, Mapping[type[Event], EventHandler]] = field(default_factory=dict)
     """Per topic (unprefixed): the event types it handles and their handlers."""
+    reads: Sequence[str] = ()
+    """Topics (unprefixed) it reads by hand, without a consumer group: the event feed."""
     projections: Mapping[str, Mapping[str, Mapping[type[Event], EventHandler]]] = field(
         default_factory=dict
     )
@@ -117,7 +119,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
         pool_size=settings.db_pool_size,
         signer=signer,
     )
-    publisher = Publisher(settings.kafka_bootstrap_servers, client_id=spec.name)
+    publisher = Publisher(settings, client_id=spec.name)
     verifier = token_verifier(settings)
     relay = OutboxRelay(db, publisher, settings.topic(spec.publishes)) if spec.publishes else None
 
@@ -206,7 +208,7 @@ def _jobs(
             continue
         handlers = {t: h for per_topic in consumes.values() for t, h in per_topic.items()}
         consumer = Consumer(
-            settings.kafka_bootstrap_servers,
+            settings,
             group_id=f"{settings.topic_prefix}{group}",
             topics=[settings.topic(topic) for topic in consumes],
             handle=Dispatcher(group, db, handlers, trusted),

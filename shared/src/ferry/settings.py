@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field, SecretStr, TypeAdapter, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from ferry.auth import Role
+from ferry.kafka_client import KafkaSettings
 
 _TRUST: TypeAdapter[dict[str, list[str]]] = TypeAdapter(dict[str, list[str]])
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(KafkaSettings):
     """Every variable is documented in the README's Configuration section; keep them in step."""
 
     model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore", populate_by_name=True)
@@ -22,7 +23,6 @@ class ServiceSettings(BaseSettings):
         pattern=r"^postgresql(\+asyncpg)?://",
         description="postgresql:// or postgresql+asyncpg:// URL",
     )
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
     topic_prefix: str = ""
     """Prefixed to every topic name: lets tests and several stacks share one broker."""
     host: str = "127.0.0.1"

@@ -15,6 +15,7 @@ from ferry.events.dml import MediaRevoked, MediaStaged, ReleaseAvailable
 from ferry.events.els import ElsExited, ElsStarted
 from ferry.events.governance import GovernedKind
 from ferry.governance import Proposal
+from ferry.kafka import SERVICE_TOPICS
 from ferry.service import ServiceSpec, create_app
 from release_svc import communications, consumers, delivery_projection, freeze_handlers
 from release_svc.api import (
@@ -76,6 +77,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
             GovernedKind.RELEASE_POLICY: _policy_set,
             GovernedKind.FREEZE_LIFT: freeze_handlers.freeze_lifted,
         },
+        reads=SERVICE_TOPICS,
         projections={"delivery": delivery_projection.CONSUMES},
         jobs={
             "communications": functools.partial(

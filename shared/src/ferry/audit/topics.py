@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaClient, AIOKafkaConsumer, TopicPartition
 
 from ferry.envelope import Envelope
+from ferry.kafka_client import KafkaSettings
 
 
 @dataclass(frozen=True)
@@ -30,16 +31,14 @@ class Topic:
     """(partition, offset, why) of each record that is no CloudEvent."""
 
 
-async def read_topics(bootstrap_servers: str, names: list[str]) -> dict[str, Topic]:
+async def read_topics(kafka: KafkaSettings, names: list[str]) -> dict[str, Topic]:
     """Each of `names` read from its beginning to the end offsets it had when this started."""
-    found = await _partitions(bootstrap_servers, names)
+    found = await _partitions(kafka, names)
     topics = {name: Topic(name, exists=found[name] is not None) for name in names}
     partitions = [TopicPartition(name, p) for name in names for p in sorted(found[name] or ())]
     if not partitions:
         return topics
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
-    )
+    consumer = AIOKafkaConsumer(**kafka.kafka_options(), enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -60,9 +59,9 @@ async def read_topics(bootstrap_servers: str, names: list[str]) -> dict[str, Top
         await consumer.stop()
 
 
-async def _partitions(bootstrap_servers: str, names: list[str]) -> dict[str, set[int] | None]:
+async def _partitions(kafka: KafkaSettings, names: list[str]) -> dict[str, set[int] | None]:
     """The partitions of each topic of `names`; None for one the cluster does not have."""
-    client = AIOKafkaClient(bootstrap_servers=bootstrap_servers)
+    client = AIOKafkaClient(**kafka.kafka_options())
     try:
         await client.bootstrap()
         cluster = await client.fetch_all_metadata()

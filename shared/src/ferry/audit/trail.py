@@ -17,6 +17,7 @@ from uuid import UUID
 from ferry.audit import SERVICES
 from ferry.audit.topics import read_topics
 from ferry.envelope import Envelope
+from ferry.kafka_client import KafkaSettings
 
 _UNSUMMARISED = {"release_id", "schema_version"}
 
@@ -61,9 +62,9 @@ class Trail:
         }
 
 
-async def read_trail(bootstrap_servers: str, release: str, topic_prefix: str = "") -> Trail:
+async def read_trail(kafka: KafkaSettings, release: str, topic_prefix: str = "") -> Trail:
     """The trail of `release` (its id or identifier) from the services' topics."""
-    topics = await read_topics(bootstrap_servers, [f"{topic_prefix}{s}.events" for s in SERVICES])
+    topics = await read_topics(kafka, [f"{topic_prefix}{s}.events" for s in SERVICES])
     events = {
         service: [r.envelope for r in topics[f"{topic_prefix}{service}.events"].records]
         for service in SERVICES

@@ -31,6 +31,7 @@ from ferry.audit.topics import Topic, read_topics
 from ferry.db import driver_dsn
 from ferry.envelope import Envelope
 from ferry.eventstore import envelope_from_row
+from ferry.kafka_client import KafkaSettings
 
 """Each service's default schema; its topic is `<service>.events`."""
 
@@ -124,13 +125,13 @@ class Report:
 
 async def verify(
     database_url: str,
-    bootstrap_servers: str,
+    kafka: KafkaSettings,
     of: Sequence[Source],
     trust: Trust | None = None,
 ) -> Report:
     """Verify the stores and topics of `of`; with `trust`, each event's signature too."""
     report = Report()
-    topics = await read_topics(bootstrap_servers, [s.topic for s in of])
+    topics = await read_topics(kafka, [s.topic for s in of])
     published = {s.topic: check_topic(topics[s.topic], report, trust) for s in of}
     conn = await asyncpg.connect(driver_dsn(database_url))
     try:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ferry.audit.signatures import Trust
     from ferry.audit.trail import Trail
     from ferry.audit.verify import Report
+    from ferry.kafka_client import KafkaSettings
 
 T = TypeVar("T")
 
@@ -33,7 +34,9 @@ app = typer.Typer(help="The audit log: verify its hash chains; a release's whole
 Kafka = Annotated[
     str,
     typer.Option(
-        "--kafka", envvar="FERRY_KAFKA_BOOTSTRAP_SERVERS", help="Kafka's bootstrap servers"
+        "--kafka",
+        envvar="FERRY_KAFKA_BOOTSTRAP_SERVERS",
+        help="Kafka's bootstrap servers; its security from FERRY_KAFKA_* (README: Kafka)",
     ),
 ]
 TopicPrefix = Annotated[
@@ -79,7 +82,7 @@ def verify_command(
     trust = _trust(trusted_keys)
     out.note("reading the topics, then the stores …")
     of = sources(topic_prefix, _schemas(schema or []))
-    report = _run(verify(database_url, kafka, of, trust))
+    report = _run(verify(database_url, _kafka(kafka), of, trust))
     out.result(report.as_dict(), lambda console: _show_report(console, report))
     if not report.ok:
         raise typer.Exit(1)
@@ -99,10 +102,23 @@ def trail(
 
     out = Output(as_json)
     try:
-        found = _run(read_trail(kafka, release, topic_prefix))
+        found = _run(read_trail(_kafka(kafka), release, topic_prefix))
     except UnknownRelease as exc:
         raise CliError(str(exc)) from exc
     out.result(found.as_dict(), lambda console: _show_trail(console, found))
+
+
+def _kafka(bootstrap: str) -> KafkaSettings:
+    """The client settings the services read (FERRY_KAFKA_*), with `--kafka`'s servers."""
+    from pydantic import ValidationError
+
+    from ferry.kafka_client import KafkaSettings
+
+    try:
+        return KafkaSettings(kafka_bootstrap_servers=bootstrap)
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]) for e in exc.errors())
+        raise CliError(f"the Kafka settings are incomplete: {problems}") from exc
 
 
 def _trust(path: Path | None) -> Trust:

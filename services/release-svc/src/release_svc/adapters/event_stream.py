@@ -16,6 +16,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from ferry.feed import Positions
+from ferry.kafka_client import KafkaSettings
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class KafkaReader:
     @classmethod
     async def open(
         cls,
-        bootstrap_servers: str,
+        kafka: KafkaSettings,
         topics: Mapping[str, str],
         *,
         client_id: str,
@@ -59,7 +60,7 @@ class KafkaReader:
         `start`, else from their beginning or their end. When this returns the start is
         fixed: an event published afterwards is read."""
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
+            **kafka.kafka_options(),
             client_id=client_id,
             group_id=None,
             enable_auto_commit=False,

@@ -34,6 +34,7 @@ from ferry.feed import (
     sse_message,
     sse_position,
 )
+from ferry.kafka_client import KafkaSettings
 from release_svc.adapters.event_stream import KafkaReader, Record
 
 log = logging.getLogger(__name__)
@@ -53,13 +54,13 @@ class FeedHub:
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaSettings,
         topics: Mapping[str, str],
         *,
         client_id: str,
         backlog: int = 10_000,
     ) -> None:
-        self._bootstrap = bootstrap_servers
+        self._kafka = kafka
         self._topics = dict(topics)
         self._client_id = client_id
         self.backlog = backlog
@@ -93,7 +94,7 @@ class FeedHub:
 
     async def _open(self, *, start: Positions | None, from_beginning: bool) -> KafkaReader:
         return await KafkaReader.open(
-            self._bootstrap,
+            self._kafka,
             self._topics,
             client_id=self._client_id,
             start=start,

@@ -73,7 +73,7 @@ def router(settings: Settings) -> APIRouter:
     router = APIRouter(tags=["events"])
     topics = {settings.topic(topic): topic for topic in SERVICE_TOPICS}
     hub = FeedHub(
-        settings.kafka_bootstrap_servers,
+        settings,
         topics,
         client_id=f"{settings.topic_prefix}release-svc-feed",
     )

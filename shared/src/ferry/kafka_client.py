@@ -1,0 +1,84 @@
+"""How Ferry's clients reach Kafka: the `FERRY_KAFKA_*` settings and the aiokafka options
+they make, shared by every producer, consumer, admin client, the event feed and `ferry audit`.
+
+Secrets come from files (a mounted Kubernetes Secret) and are read at each connection, so a
+rotated password or certificate is picked up without a restart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from aiokafka.helpers import create_ssl_context
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
+
+
+class KafkaSettings(BaseSettings):
+    """Where Kafka is and who Ferry is to it; documented in the README's Configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore", populate_by_name=True)
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    """SASL_SSL (a username and password over TLS) or SSL (TLS; with a client certificate
+    for mutual TLS) in production; PLAINTEXT only for a broker nobody else can reach."""
+    kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    kafka_username: str | None = None
+    kafka_password_file: Path | None = None
+    """The SASL password, alone in a file (e.g. Strimzi's KafkaUser Secret, key `password`)."""
+    kafka_ca_file: Path | None = None
+    """The CA (PEM) the brokers' certificates are checked against; unset: the system's CAs."""
+    kafka_cert_file: Path | None = None
+    """A client certificate (PEM) for mutual TLS, with `kafka_key_file`."""
+    kafka_key_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> KafkaSettings:
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        if sasl and not (self.kafka_username and self.kafka_password_file):
+            raise ValueError(
+                f"FERRY_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                "FERRY_KAFKA_USERNAME and FERRY_KAFKA_PASSWORD_FILE"
+            )
+        if (self.kafka_cert_file is None) != (self.kafka_key_file is None):
+            raise ValueError("FERRY_KAFKA_CERT_FILE and FERRY_KAFKA_KEY_FILE go together")
+        if self.kafka_cert_file and not self.kafka_security_protocol.endswith("SSL"):
+            raise ValueError(
+                "a client certificate needs FERRY_KAFKA_SECURITY_PROTOCOL SSL or SASL_SSL"
+            )
+        return self
+
+    def kafka_options(self) -> dict[str, Any]:
+        """Keyword arguments for any aiokafka client: bootstrap servers and security."""
+        options: dict[str, Any] = {
+            "bootstrap_servers": self.kafka_bootstrap_servers,
+            "security_protocol": self.kafka_security_protocol,
+        }
+        if self.kafka_security_protocol.endswith("SSL"):
+            options["ssl_context"] = create_ssl_context(
+                cafile=self.kafka_ca_file,
+                certfile=self.kafka_cert_file,
+                keyfile=self.kafka_key_file,
+            )
+        if self.kafka_security_protocol.startswith("SASL_"):
+            assert self.kafka_password_file is not None  # checked by _complete
+            options |= {
+                "sasl_mechanism": self.kafka_sasl_mechanism,
+                # aiokafka's names; they carry the SCRAM credentials too.
+                "sasl_plain_username": self.kafka_username,
+                "sasl_plain_password": self.kafka_password_file.read_text().strip(),
+            }
+        return options
+
+    def kafka_as(self, **changes: Any) -> KafkaSettings:
+        """These settings with some `kafka_*` fields changed (another principal, say)."""
+        return KafkaSettings(**(self.kafka_fields() | changes))
+
+    def kafka_fields(self) -> dict[str, Any]:
+        """Just the `kafka_*` fields, by name."""
+        return {name: getattr(self, name) for name in KafkaSettings.model_fields}
