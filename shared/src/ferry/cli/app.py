@@ -9,7 +9,17 @@ from typing import Annotated
 
 import typer
 
-from ferry.cli import audit, deployments, dev, els, media, proposals, releases, schedule
+from ferry.cli import (
+    audit,
+    deployments,
+    dev,
+    els,
+    kafka_users,
+    media,
+    proposals,
+    releases,
+    schedule,
+)
 from ferry.cli.client import DEFAULT_URLS, Connection
 from ferry.cli.errors import CliError
 from ferry.cli.output import report
@@ -34,6 +44,7 @@ app.add_typer(audit.app, name="audit")
 app.command()(dev.token)
 app.command(name="event-keys")(dev.event_keys)
 app.command()(dev.schema)
+app.command(name="kafka-users")(kafka_users.kafka_users)
 
 
 def _url(service: str) -> object:
