@@ -120,7 +120,7 @@ def test_every_deployment_has_probes_spread_and_companions(rendered: Rendered) -
         ingress_ports = {p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]}
         assert ingress_ports <= {*ports, *ports.values()}, f"{where}: ingress beyond its port"
         egress_ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
-        assert {5432, 9092, 53} <= egress_ports, f"{where}: egress to PostgreSQL, Kafka, DNS"
+        assert {5432, 9093, 53} <= egress_ports, f"{where}: egress to PostgreSQL, Kafka, DNS"
         # Its migration Job runs the same script's `migrate`.
         job = rendered.named("Job", f"{name}-migrate")
         assert [c["command"] for c in pod_spec(job)["containers"]] == [
