@@ -26,6 +26,7 @@ from ferry import migrations
 from ferry.db import Database
 from ferry.envelope import Meta
 from ferry.events.release import ReleasePlanned, ReleaseRescheduled
+from ferry.kafka_client import KafkaSettings
 
 SOURCE = "bench"
 META = Meta(actor="bench", correlation_id="bench")
@@ -42,7 +43,7 @@ class BenchError(RuntimeError):
 @dataclass(frozen=True)
 class Config:
     database_url: str
-    bootstrap: str
+    kafka: KafkaSettings
     append_n: int
     rounds: int
     replay_streams: int
@@ -157,8 +158,8 @@ def rescheduled(release_id: UUID, i: int) -> ReleaseRescheduled:
 # --- fresh topics --------------------------------------------------------------------
 
 
-async def delete_topic(bootstrap: str, topic: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def delete_topic(kafka: KafkaSettings, topic: str) -> None:
+    admin = AIOKafkaAdminClient(**kafka.kafka_options())
     await admin.start()
     try:
         await admin.delete_topics([topic])

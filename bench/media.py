@@ -87,7 +87,6 @@ def _dml_process(
     env = {
         **os.environ,
         "FERRY_DATABASE_URL": cfg.database_url,
-        "FERRY_KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap,
         "FERRY_TOPIC_PREFIX": f"bench{uuid4().hex[:6]}-",
         "FERRY_DML_PORT": str(port),
         "FERRY_DML_DB_SCHEMA": schema,

@@ -92,7 +92,7 @@ async def bench_outbox(cfg: Config) -> list[Figure]:
     consumed: dict[str, float] = {}
     arrivals = asyncio.Event()
     counter = 0
-    await ensure_topics(cfg.bootstrap, [topic], partitions=3)
+    await ensure_topics(cfg.kafka, [topic], partitions=3)
     try:
         async with fresh_schema(cfg) as db:
 
@@ -110,7 +110,7 @@ async def bench_outbox(cfg: Config) -> list[Figure]:
 
             consumer = AIOKafkaConsumer(
                 topic,
-                bootstrap_servers=cfg.bootstrap,
+                **cfg.kafka.kafka_options(),
                 group_id=None,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
@@ -128,7 +128,7 @@ async def bench_outbox(cfg: Config) -> list[Figure]:
                     if batches:
                         arrivals.set()
 
-            publisher = Publisher(cfg.bootstrap, SOURCE)
+            publisher = Publisher(cfg.kafka, SOURCE)
             relay = OutboxRelay(db, publisher, topic)
             tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consume())]
             try:
@@ -149,7 +149,7 @@ async def bench_outbox(cfg: Config) -> list[Figure]:
                 await consumer.stop()
                 await publisher.close()
     finally:
-        await delete_topic(cfg.bootstrap, topic)
+        await delete_topic(cfg.kafka, topic)
 
     latencies = sorted((consumed[i] - committed[i]) * 1000 for i in measured if i in consumed)
     lost = len(measured) - len(latencies)

@@ -33,6 +33,7 @@ from bench.deploy import bench_deploy
 from bench.media import bench_media
 from bench.outbox import bench_outbox
 from bench.replay import bench_replay
+from ferry.kafka_client import KafkaSettings
 
 ENV_DATABASE = "FERRY_DATABASE_URL"
 ENV_KAFKA = "FERRY_KAFKA_BOOTSTRAP_SERVERS"
@@ -108,7 +109,7 @@ def config(args: argparse.Namespace) -> Config:
     quick = bool(args.quick)
     return Config(
         database_url=os.environ[ENV_DATABASE],
-        bootstrap=os.environ[ENV_KAFKA],
+        kafka=KafkaSettings(),
         append_n=500 if quick else 2000,
         rounds=3 if quick else 7,
         settle=args.settle,

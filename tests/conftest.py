@@ -5,9 +5,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from ferry.kafka import INBOUND_TOPICS, SERVICE_TOPICS
-from ferry.kafka_admin import ensure_topics
-from tests.support.infra import Infra, infrastructure
+from tests.support.infra import Infra, infrastructure, prepare_topics
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +21,5 @@ def infra() -> Iterator[Infra]:
 async def topic_prefix(infra: Infra) -> AsyncIterator[str]:
     """A fresh set of Ferry topics for one test, so tests never see each other's events."""
     prefix = f"t{uuid.uuid4().hex[:8]}-"
-    await ensure_topics(
-        infra.kafka_bootstrap, [prefix + t for t in SERVICE_TOPICS + INBOUND_TOPICS]
-    )
+    await prepare_topics(infra, prefix)
     return prefix

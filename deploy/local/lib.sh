@@ -3,8 +3,9 @@
 #
 # Environment (all optional):
 #   FERRY_STATE_DIR              pid files, logs, Kafka data   (default: <repo>/.ferry/dev)
-#   FERRY_KAFKA_PORT             Kafka client listener          (default: 9092)
+#   FERRY_KAFKA_PORT             Kafka client listener, SASL_SSL (default: 9092)
 #   FERRY_KAFKA_CONTROLLER_PORT  KRaft controller listener      (default: 9093)
+#   FERRY_KAFKA_MTLS_PORT        Kafka mutual-TLS listener      (default: 9094)
 #   FERRY_KAFKA_VERSION          Kafka jars to fetch and run    (default: 4.1.1)
 #   FERRY_PG_PORT                PostgreSQL TCP port            (default: 5432)
 #   FERRY_PG_DATA                PostgreSQL data dir            (default: see postgres.sh)
@@ -21,14 +22,31 @@ FERRY_LOCAL="$FERRY_REPO/deploy/local"
 : "${FERRY_STATE_DIR:=$FERRY_REPO/.ferry/dev}"
 : "${FERRY_KAFKA_PORT:=9092}"
 : "${FERRY_KAFKA_CONTROLLER_PORT:=9093}"
+: "${FERRY_KAFKA_MTLS_PORT:=9094}"
 : "${FERRY_KAFKA_VERSION:=4.1.1}"
 : "${FERRY_PG_PORT:=5432}"
 : "${FERRY_FRESH:=0}"
 : "${FERRY_PYTHON:=$FERRY_REPO/.venv/bin/python}"
-export FERRY_STATE_DIR FERRY_KAFKA_PORT FERRY_KAFKA_CONTROLLER_PORT FERRY_KAFKA_VERSION \
+export FERRY_STATE_DIR FERRY_KAFKA_PORT FERRY_KAFKA_CONTROLLER_PORT FERRY_KAFKA_MTLS_PORT FERRY_KAFKA_VERSION \
     FERRY_PG_PORT FERRY_FRESH FERRY_PYTHON
 
 FERRY_KAFKA_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/ferry/kafka-$FERRY_KAFKA_VERSION"
+
+# The broker's certificate authority and the Ferry users' passwords: made on first use, kept
+# when FERRY_FRESH=1 wipes the broker's data.
+FERRY_KAFKA_TLS="$FERRY_STATE_DIR/kafka/tls"
+FERRY_KAFKA_USERS="$FERRY_STATE_DIR/kafka/users"
+
+# kafka_admin ARGS...: deploy/local/kafka_admin.py as the broker's administrator (a super
+# user), over mutual TLS: it works before any SCRAM user exists.
+kafka_admin() {
+    FERRY_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$FERRY_KAFKA_MTLS_PORT" \
+        FERRY_KAFKA_SECURITY_PROTOCOL=SSL \
+        FERRY_KAFKA_CA_FILE="$FERRY_KAFKA_TLS/ca.crt" \
+        FERRY_KAFKA_CERT_FILE="$FERRY_KAFKA_TLS/ferry-admin.crt" \
+        FERRY_KAFKA_KEY_FILE="$FERRY_KAFKA_TLS/ferry-admin.key" \
+        "$FERRY_PYTHON" "$FERRY_LOCAL/kafka_admin.py" "$@"
+}
 
 # make_state_dir: create FERRY_STATE_DIR; the default <repo>/.ferry ignores itself in git
 # (like uv's .venv) so runtime state never shows up in `git status`.

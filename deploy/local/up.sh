@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Start the local stack (PostgreSQL + Kafka), create the Kafka topics, print the app's env.
+# Start the local stack (PostgreSQL + Kafka), create the Kafka topics, users and ACLs, print the
+# environment that reaches it.
 # Usage: deploy/local/up.sh [--env]
-#   --env  print only the two FERRY_* lines on stdout and keep progress in $FERRY_STATE_DIR/up.log
+#   --env  print only the FERRY_* lines on stdout and keep progress in $FERRY_STATE_DIR/up.log
 #          (shown on failure), e.g. in a Makefile: eval "$$(deploy/local/up.sh --env)"
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -23,8 +24,8 @@ up() {
     wait "$kafka_job" || failed=1
     ((failed == 0)) || die "local stack did not start (see messages above); stop it with deploy/local/down.sh"
 
-    "$FERRY_PYTHON" "$FERRY_LOCAL/kafka_admin.py" create-topics --bootstrap "127.0.0.1:$FERRY_KAFKA_PORT" ||
-        die "could not create Kafka topics"
+    kafka_admin create-topics || die "could not create Kafka topics"
+    kafka_admin access --users-dir "$FERRY_KAFKA_USERS" || die "could not set Kafka's users and ACLs"
     say up "local stack is up in $((SECONDS - start_time))s; stop it with deploy/local/down.sh"
 }
 
@@ -36,4 +37,13 @@ else
     up
 fi
 echo "FERRY_DATABASE_URL=postgresql+asyncpg://ferry:ferry@127.0.0.1:$FERRY_PG_PORT/ferry"
-echo "FERRY_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$FERRY_KAFKA_PORT"
+# The administrator's identity (a super user) for tools and tests; each service is given its
+# own (run.sh, tests/support/infra.py): FERRY_KAFKA_USERS_DIR holds every user's password.
+cat <<ENV
+FERRY_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$FERRY_KAFKA_PORT
+FERRY_KAFKA_SECURITY_PROTOCOL=SASL_SSL
+FERRY_KAFKA_CA_FILE=$FERRY_KAFKA_TLS/ca.crt
+FERRY_KAFKA_USERNAME=ferry-admin
+FERRY_KAFKA_PASSWORD_FILE=$FERRY_KAFKA_USERS/ferry-admin.password
+FERRY_KAFKA_USERS_DIR=$FERRY_KAFKA_USERS
+ENV

@@ -31,7 +31,6 @@ async def test_a_deployment_killed_mid_wave_resumes_where_it_was(
 ) -> None:
     common = {
         "FERRY_DATABASE_URL": infra.database_url,
-        "FERRY_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
         "FERRY_TOPIC_PREFIX": topic_prefix,
         **infra.auth_env(),
     }
@@ -43,6 +42,7 @@ async def test_a_deployment_killed_mid_wave_resumes_where_it_was(
         "FERRY_DML_MEDIA_DIR": str(tmp_path / "dml"),
         "FERRY_DML_SCRUB_INTERVAL_SECONDS": "0",
         **infra.signing_env("dml-svc"),
+        **infra.kafka_env("dml-svc"),
     }
     token = tmp_path / "deploy-svc.token"
     token.write_text(infra.issuer.mint("deploy-svc", ["deployer"]))
@@ -60,6 +60,7 @@ async def test_a_deployment_killed_mid_wave_resumes_where_it_was(
         "FERRY_DEPLOY_LOCAL_ROOTS": json.dumps([str(tmp_path / "targets")]),
         "FERRY_DEPLOY_LOCAL_PROGRAMS": '["test"]',
         **infra.signing_env("deploy-svc"),
+        **infra.kafka_env("deploy-svc"),
     }
     dml_url, deploy_url = f"http://127.0.0.1:{dml_port}", f"http://127.0.0.1:{deploy_port}"
     dml = Process("dml_svc", dml_env, tmp_path / "dml-svc.log")
@@ -123,9 +124,7 @@ async def test_a_deployment_killed_mid_wave_resumes_where_it_was(
             assert done["deployed"] == TARGETS
         for name in TARGETS:
             assert (tmp_path / "targets" / name / "current").resolve().name == "7.0.0"
-        events = await read_topic(
-            infra.kafka_bootstrap, f"{topic_prefix}deploy.events", expect=9, settle=1
-        )
+        events = await read_topic(infra.kafka, f"{topic_prefix}deploy.events", expect=9, settle=1)
         deployed = [e.data["target"] for e in events if e.type == "TargetDeployed"]
         assert sorted(deployed) == TARGETS  # each once: web-1 was not redone
         assert [e.type for e in events].count("DeploymentCompleted") == 1

@@ -36,7 +36,6 @@ def stack(infra: Infra, topic_prefix: str, tmp_path: Path) -> Iterator[dict[str,
     run = uuid.uuid4().hex[:8]
     env = {
         "FERRY_DATABASE_URL": infra.database_url,
-        "FERRY_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
         "FERRY_TOPIC_PREFIX": topic_prefix,
         **infra.auth_env(),
     }
@@ -61,7 +60,11 @@ def stack(infra: Infra, topic_prefix: str, tmp_path: Path) -> Iterator[dict[str,
         "FERRY_ELS_EVALUATE_SECONDS": "1",
     }
     processes = [
-        Process(module, env | infra.signing_env(f"{name}-svc"), tmp_path / f"{module}.log")
+        Process(
+            module,
+            env | infra.signing_env(f"{name}-svc") | infra.kafka_env(f"{name}-svc"),
+            tmp_path / f"{module}.log",
+        )
         for name, module in SERVICES.items()
     ]
     try:
@@ -146,9 +149,7 @@ async def test_a_planned_release_flows_from_release_svc_to_every_service(
             what=f"{service}-svc learning of the cancellation",
         )
 
-    [opened] = await read_topic(
-        infra.kafka_bootstrap, f"{topic_prefix}dml.events", expect=1, settle=0.5
-    )
+    [opened] = await read_topic(infra.kafka, f"{topic_prefix}dml.events", expect=1, settle=0.5)
     assert opened.type == "LibraryEntryOpened"
     assert opened.correlationid == "e2e-flow"
     assert opened.actor == "service:dml-svc"
@@ -253,9 +254,7 @@ async def test_a_release_goes_from_plan_to_approved_across_the_services(
     assert (await client.get(definitive, headers=deployer)).content == content
     assert (await client.get(definitive, headers=tester)).status_code == 403
 
-    events = await read_topic(
-        infra.kafka_bootstrap, f"{topic_prefix}release.events", expect=9, settle=0.5
-    )
+    events = await read_topic(infra.kafka, f"{topic_prefix}release.events", expect=9, settle=0.5)
     assert [e.type for e in events] == [
         "ReleasePlanned",
         "BackoutPlanSet",

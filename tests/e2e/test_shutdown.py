@@ -72,7 +72,5 @@ async def test_sigterm_under_load_loses_no_accepted_request_and_no_event(
     assert answered_otherwise == [], "every request that got an answer succeeded"
     assert len(accepted) > 10, "the load reached the service"
     # Published before exit (the relay drains on shutdown); nothing more, nothing less.
-    events = await read_topic(
-        infra.kafka_bootstrap, f"{topic_prefix}release.events", expect=len(accepted)
-    )
+    events = await read_topic(infra.kafka, f"{topic_prefix}release.events", expect=len(accepted))
     assert sorted(e.subject for e in events) == sorted(accepted)

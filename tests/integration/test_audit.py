@@ -33,6 +33,7 @@ from ferry.events.deploy import DeploymentCompleted, DeploymentStarted
 from ferry.events.els import ElsStarted
 from ferry.eventsigning import EventSigner, generate_pem
 from ferry.kafka import Message, Publisher
+from ferry.kafka_acls import AUDITOR
 from release_svc.config import Settings
 from release_svc.main import spec
 from tests.support.infra import Infra
@@ -63,9 +64,7 @@ class Service:
     async def verify(self) -> Report:
         """Verified as an auditor does: trusting each service's key."""
         trust = Trust(self.infra.keys.trusted())
-        return await verify(
-            self.infra.database_url, self.infra.kafka_bootstrap, [self.source], trust
-        )
+        return await verify(self.infra.database_url, self.infra.kafka, [self.source], trust)
 
     async def sql(self, statement: str, *args: Any) -> str:
         conn = await asyncpg.connect(driver_dsn(self.infra.database_url))
@@ -120,7 +119,7 @@ async def written(svc: Service, releases: int = 2) -> list[str]:
     """`releases` releases of five events each, all of them relayed to Kafka: their streams."""
     ids = [str((await planned(svc))["id"]) for _ in range(releases)]
     stored = await stored_count(svc)
-    await read_topic(svc.infra.kafka_bootstrap, svc.topic, expect=stored, settle=0.5)
+    await read_topic(svc.infra.kafka, svc.topic, expect=stored, settle=0.5)
     return [f"release-{release_id}" for release_id in ids]
 
 
@@ -146,9 +145,7 @@ async def test_every_stored_and_published_event_is_chained(release_svc: Service)
     assert [e.prevhash for e in stored] == [None] + [e.hash for e in stored[:-1]]
     assert all(intact(e) and e.streamid == stream for e in stored)
 
-    published = await read_topic(
-        release_svc.infra.kafka_bootstrap, release_svc.topic, expect=10, settle=0
-    )
+    published = await read_topic(release_svc.infra.kafka, release_svc.topic, expect=10, settle=0)
     on_kafka = {e.id: e for e in published}
     assert all(on_kafka[e.id].hash == e.hash and intact(on_kafka[e.id]) for e in stored)
 
@@ -169,9 +166,7 @@ async def test_a_clean_log_reports_what_it_verified(release_svc: Service) -> Non
 async def test_a_store_whose_topic_is_absent_cannot_pass(release_svc: Service) -> None:
     await written(release_svc, releases=1)
     elsewhere = replace(release_svc.source, topic=f"absent-{uuid.uuid4().hex}.events")
-    report = await verify(
-        release_svc.infra.database_url, release_svc.infra.kafka_bootstrap, [elsewhere]
-    )
+    report = await verify(release_svc.infra.database_url, release_svc.infra.kafka, [elsewhere])
     assert not report.ok
     [problem] = report.problems
     assert (problem.where, problem.source, problem.kind) == ("kafka", elsewhere.topic, "missing")
@@ -346,7 +341,7 @@ async def test_a_forged_copy_on_kafka_is_found(release_svc: Service) -> None:
     [stream, _] = await written(release_svc)
     second = (await release_svc.load(stream))[1]
     forged = second.model_copy(update={"actor": "mallory"})
-    publisher = Publisher(release_svc.infra.kafka_bootstrap, "forger")
+    publisher = Publisher(release_svc.infra.kafka, "forger")
     try:
         await publisher.publish([Message(release_svc.topic, forged.subject, forged.to_json())])
     finally:
@@ -372,13 +367,15 @@ async def test_the_command_exits_1_and_names_the_broken_link(
         "--database-url",
         release_svc.infra.database_url,
         "--kafka",
-        release_svc.infra.kafka_bootstrap,
+        release_svc.infra.kafka.kafka_bootstrap_servers,
         "--topic-prefix",
         release_svc.topic.removesuffix("release.events"),
         "--schema",
         f"release={release_svc.schema}",
     ]
-    clean = await asyncio.to_thread(runner.invoke, audit_app, [*args, "--json"])
+    # As the auditor, whose only right is reading the services' topics.
+    auditor = release_svc.infra.user_env(AUDITOR)
+    clean = await asyncio.to_thread(runner.invoke, audit_app, [*args, "--json"], env=auditor)
     assert clean.exit_code == 0, clean.output
     answer = json.loads(clean.stdout)
     assert answer["ok"] is True
@@ -398,18 +395,21 @@ async def test_the_command_exits_1_and_names_the_broken_link(
     await release_svc.sql(
         "DELETE FROM {events} WHERE stream_id = $1 AND stream_version = 3", stream
     )
-    broken = await asyncio.to_thread(runner.invoke, audit_app, [*args, "--json"])
+    broken = await asyncio.to_thread(runner.invoke, audit_app, [*args, "--json"], env=auditor)
     assert broken.exit_code == 1
     [problem] = json.loads(broken.stdout)["problems"]
     assert (problem["stream"], problem["version"], problem["kind"]) == (stream, 3, "missing")
-    shown = await asyncio.to_thread(runner.invoke, audit_app, args)
+    shown = await asyncio.to_thread(runner.invoke, audit_app, args, env=auditor)
     assert shown.exit_code == 1
     assert "BROKEN: 1 problem" in shown.stdout
 
     # Without the trusted keys, no signature verifies: each event is a problem.
     untrusting = [a for a in args if a not in ("--trusted-keys", str(trusted))]
     blind = await asyncio.to_thread(
-        runner.invoke, audit_app, [*untrusting, "--json"], env={"FERRY_EVENT_TRUSTED_KEYS": ""}
+        runner.invoke,
+        audit_app,
+        [*untrusting, "--json"],
+        env=auditor | {"FERRY_EVENT_TRUSTED_KEYS": ""},
     )
     assert blind.exit_code == 1
     assert {p["kind"] for p in json.loads(blind.stdout)["problems"]} >= {"signature"}
@@ -472,7 +472,7 @@ async def test_an_event_signed_by_an_untrusted_key_is_found(release_svc: Service
     other = Trust({"dml-svc": [EventSigner.from_pem(generate_pem()).public_key]})
     untrusted = await verify(
         release_svc.infra.database_url,
-        release_svc.infra.kafka_bootstrap,
+        release_svc.infra.kafka,
         [release_svc.source],
         other,
     )
@@ -535,7 +535,7 @@ async def test_the_trail_of_a_release_spans_the_services_in_time_order(
     assert moved.status_code == 200, moved.text
 
     async def complete() -> Any:
-        found = await read_trail(infra.kafka_bootstrap, release["identifier"], topic_prefix)
+        found = await read_trail(infra.kafka, release["identifier"], topic_prefix)
         types = {e.type for e in found.entries}
         done = {"ReleaseRescheduled", "ReleaseInEarlyLifeSupport"} <= types
         return found if done and len(found.entries) == 8 else None
@@ -566,7 +566,7 @@ async def test_the_trail_of_a_release_spans_the_services_in_time_order(
     assert (completed.actor, completed.service) == ("dora", "deploy")
     assert "deployed_by=dora" in completed.summary
 
-    by_id = await read_trail(infra.kafka_bootstrap, str(release_id), topic_prefix)
+    by_id = await read_trail(infra.kafka, str(release_id), topic_prefix)
     assert [e.id for e in by_id.entries] == [e.id for e in trail.entries]
 
     shown = await asyncio.to_thread(
@@ -576,7 +576,7 @@ async def test_the_trail_of_a_release_spans_the_services_in_time_order(
             "trail",
             release["identifier"],
             "--kafka",
-            infra.kafka_bootstrap,
+            infra.kafka.kafka_bootstrap_servers,
             "--topic-prefix",
             topic_prefix,
             "--json",
@@ -597,7 +597,7 @@ async def test_an_unknown_release_has_no_trail(infra: Infra, topic_prefix: str) 
             "trail",
             "REL-1999-0001",
             "--kafka",
-            infra.kafka_bootstrap,
+            infra.kafka.kafka_bootstrap_servers,
             "--topic-prefix",
             topic_prefix,
         ],

@@ -20,9 +20,7 @@ import httpx
 import pytest
 import yaml
 
-from ferry.kafka import INBOUND_TOPICS, SERVICE_TOPICS
-from ferry.kafka_admin import ensure_topics
-from tests.support.infra import REPO, Infra
+from tests.support.infra import REPO, Infra, prepare_topics
 from tests.support.services import Process, free_port, stop_all
 
 FERRY = str(REPO / ".venv" / "bin" / "ferry")
@@ -80,9 +78,7 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     tmp = tmp_path_factory.mktemp("cli")
     state = tmp / "state"
     prefix = f"t{uuid.uuid4().hex[:8]}-"
-    asyncio.run(
-        ensure_topics(infra.kafka_bootstrap, [prefix + t for t in SERVICE_TOPICS + INBOUND_TOPICS])
-    )
+    asyncio.run(prepare_topics(infra, prefix))
     urls = {name: f"http://127.0.0.1:{free_port()}" for name in SERVICES}
     stack = Stack(urls, state, tmp / "targets")
     # The first token makes the issuer's keys, which the services are then told to trust.
@@ -90,7 +86,6 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     run = uuid.uuid4().hex[:8]
     env = {
         "FERRY_DATABASE_URL": infra.database_url,
-        "FERRY_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
         "FERRY_TOPIC_PREFIX": prefix,
         "FERRY_AUTH_ISSUER": "ferry-dev",
         "FERRY_AUTH_JWKS_FILE": str(state / "auth" / "jwks.json"),
@@ -110,7 +105,11 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
         env[f"FERRY_{name.upper()}_PORT"] = url.rsplit(":", 1)[1]
         env[f"FERRY_{name.upper()}_DB_SCHEMA"] = f"cli_{name}_{run}"
     processes = [
-        Process(module, env | infra.signing_env(f"{name}-svc"), tmp / f"{module}.log")
+        Process(
+            module,
+            env | infra.signing_env(f"{name}-svc") | infra.kafka_env(f"{name}-svc"),
+            tmp / f"{module}.log",
+        )
         for name, module in SERVICES.items()
     ]
     try:

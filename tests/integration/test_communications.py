@@ -115,7 +115,10 @@ async def announced(api: httpx.AsyncClient, release_id: str) -> list[datetime]:
 
 
 async def test_a_past_due_entry_is_announced_once_even_by_two_replicas_at_once(
-    api: httpx.AsyncClient, replicas: tuple[Database, Database], release_settings: Settings
+    api: httpx.AsyncClient,
+    replicas: tuple[Database, Database],
+    release_settings: Settings,
+    infra: Infra,
 ) -> None:
     release_id = await planned_release(
         api, days(3), [entry("Payments changes next week", "-P7D"), entry("Tomorrow", "-P1D")]
@@ -125,7 +128,7 @@ async def test_a_past_due_entry_is_announced_once_even_by_two_replicas_at_once(
     assert sorted(counts) == [0, 1]
     assert await announce_due(replicas[0], now) == 0
     s = release_settings
-    events = await read_topic(s.kafka_bootstrap_servers, s.topic("release.events"), expect=3)
+    events = await read_topic(infra.kafka, s.topic("release.events"), expect=3)
     [due] = [e for e in events if e.type == "CommunicationDue"]
     assert due.subject == release_id
     assert due.data["entry"]["message"] == "Payments changes next week"
@@ -170,7 +173,10 @@ async def test_an_announced_entry_is_announced_again_only_if_moved_past_the_anno
 
 
 async def test_a_cancelled_release_announces_nothing_more_and_keeps_what_it_announced(
-    api: httpx.AsyncClient, replicas: tuple[Database, Database], release_settings: Settings
+    api: httpx.AsyncClient,
+    replicas: tuple[Database, Database],
+    release_settings: Settings,
+    infra: Infra,
 ) -> None:
     release_id = await planned_release(
         api, days(3), [entry("Said", "-P7D"), entry("Dropped from the plan", "-P1D")]
@@ -213,7 +219,7 @@ async def test_the_service_announces_by_itself_every_poll(infra: Infra, topic_pr
     s = settings(Settings, infra, topic_prefix, communication_poll_seconds=0.2)
     async with serving(spec(s), headers=infra.issuer.bearer("rita", "release-manager")) as api:
         await planned_release(api, days(3), [entry("Next week", "-P7D")])
-        events = await read_topic(s.kafka_bootstrap_servers, s.topic("release.events"), expect=3)
+        events = await read_topic(infra.kafka, s.topic("release.events"), expect=3)
         assert (await api.get("/readyz")).json()["checks"]["workers"] == "ok"
     assert [e.type for e in events] == [
         "ReleasePlanned",

@@ -80,7 +80,7 @@ async def test_a_command_accepted_while_kafka_is_down_is_published_once_when_it_
         finally:
             infra.start_kafka()
         events = await read_topic(
-            s.kafka_bootstrap_servers, s.topic("release.events"), expect=1, timeout=60, settle=5
+            infra.kafka, s.topic("release.events"), expect=1, timeout=60, settle=5
         )
     assert [e.subject for e in events] == [created.json()["id"]]
 
@@ -104,7 +104,7 @@ async def test_a_relay_killed_after_publishing_republishes_and_the_consumer_appl
         await uow.events.append(event.stream_id(), 0, [event], Meta("alice", "c-1"))
         await uow.commit()
 
-    publisher = Publisher(infra.kafka_bootstrap, "test-relay")
+    publisher = Publisher(infra.kafka, "test-relay")
     try:
         with pytest.raises(KilledAfterPublishing):
             await DyingRelay(db, publisher, topic).relay_once()
@@ -114,14 +114,14 @@ async def test_a_relay_killed_after_publishing_republishes_and_the_consumer_appl
         assert await count(db, f'SELECT count(*) FROM "{db.schema}".outbox') == 0
     finally:
         await publisher.close()
-    on_topic = await read_topic(infra.kafka_bootstrap, topic, expect=2)
+    on_topic = await read_topic(infra.kafka, topic, expect=2)
     assert [e.id for e in on_topic] == [on_topic[0].id] * 2
 
     # dml-svc's way of consuming: one entry opened, the second copy seen as a duplicate.
     consumer = f"dml-svc-{topic_prefix}"
     dispatch = Dispatcher(consumer, db, {ReleasePlanned: on_release_planned})
     group = f"{topic_prefix}dml"
-    async with running(Consumer(infra.kafka_bootstrap, group, [topic], dispatch).run()):
+    async with running(Consumer(infra.kafka, group, [topic], dispatch).run()):
         await eventually(lambda: seen(consumer, "duplicate"), what="the duplicate")
     assert outcomes(consumer, "applied") == 1
     opened = f'SELECT count(*) FROM "{db.schema}".events WHERE type = $1'
@@ -142,7 +142,7 @@ async def test_an_event_delivered_twice_has_one_effect(
 
     event = planned_event()
     envelope = envelope_for(event, correlation_id="c-2")
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**infra.kafka.kafka_options(), acks="all")
     await producer.start()
     try:
         for _ in range(2):
@@ -152,9 +152,7 @@ async def test_an_event_delivered_twice_has_one_effect(
 
     consumer = f"probe-{topic_prefix}"
     dispatch = Dispatcher(consumer, db, {ReleasePlanned: note_every_call})
-    async with running(
-        Consumer(infra.kafka_bootstrap, f"{topic_prefix}g", [topic], dispatch).run()
-    ):
+    async with running(Consumer(infra.kafka, f"{topic_prefix}g", [topic], dispatch).run()):
         await eventually(lambda: seen(consumer, "duplicate"), what="the redelivery")
     assert outcomes(consumer, "applied") == 1
     assert await count(db, f'SELECT count(*) FROM "{db.schema}".events') == 1

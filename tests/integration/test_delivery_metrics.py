@@ -30,7 +30,7 @@ PLAN = {"version": "1.0", "planned_start": "2026-12-01", "planned_end": "2026-12
 
 async def publish_at(infra: Infra, topic: str, *timed: tuple[Event, datetime]) -> None:
     """Publish each event as deploy-svc would have at the time given (signed by it)."""
-    publisher = Publisher(infra.kafka_bootstrap, "test-publisher")
+    publisher = Publisher(infra.kafka, "test-publisher")
     try:
         envelopes = [
             infra.as_owner(

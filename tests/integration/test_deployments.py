@@ -129,7 +129,7 @@ async def test_a_phased_deployment_makes_the_version_live_everywhere(stack: Stac
     assert done["state"] == "completed"
     assert {t: stack.live(t) for t in TARGETS} == dict.fromkeys(TARGETS, "1.0.0")
     events = await read_topic(
-        stack.infra.kafka_bootstrap,
+        stack.infra.kafka,
         stack.deploy_settings.topic("deploy.events"),
         expect=11,
         settle=0.5,

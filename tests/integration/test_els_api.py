@@ -168,9 +168,7 @@ async def test_from_a_completed_deployment_to_the_hand_over(
     assert exited.status_code == 200, exited.text
     assert exited.json()["state"] == "exited"
 
-    events = await read_topic(
-        infra.kafka_bootstrap, els_settings.topic("els.events"), expect=10, settle=1
-    )
+    events = await read_topic(infra.kafka, els_settings.topic("els.events"), expect=10, settle=1)
     types = [e.type for e in events]
     assert types.count("ElsObservationRecorded") == 5  # the repeated signal counted once
     for expected in (

@@ -170,7 +170,7 @@ async def test_from_now_leaves_out_what_came_before(
     feed: httpx.AsyncClient, infra: Infra, topic_prefix: str
 ) -> None:
     release = await plan_release(feed, infra)
-    await read_topic(infra.kafka_bootstrap, f"{topic_prefix}release.events", expect=1, settle=0)
+    await read_topic(infra.kafka, f"{topic_prefix}release.events", expect=1, settle=0)
     async with feed.stream("GET", "/events", params={"release": release["id"]}) as answer:
         reader = Reader(answer)
         await publish(infra, f"{topic_prefix}deploy.events", started(release["id"]))

@@ -62,7 +62,7 @@ async def upload(dml: httpx.AsyncClient, path: str, body: bytes, **headers: str)
 
 
 async def test_an_upload_is_staged_announced_and_idempotent(
-    dml: httpx.AsyncClient, dml_settings: Settings
+    dml: httpx.AsyncClient, dml_settings: Settings, infra: Infra
 ) -> None:
     first = await upload(
         dml, "/media/payments-api.tar.gz/2026.12.0", CONTENT, **{"Repr-Digest": DIGEST}
@@ -78,7 +78,7 @@ async def test_an_upload_is_staged_announced_and_idempotent(
     assert other.headers["content-type"] == "application/problem+json"
     assert len(stored(dml_settings)) == 1  # the refused bytes were not kept
     [announced] = await read_topic(
-        dml_settings.kafka_bootstrap_servers, dml_settings.topic("dml.events"), expect=1, settle=1
+        infra.kafka, dml_settings.topic("dml.events"), expect=1, settle=1
     )
     assert announced.type == "MediaStaged"
     assert announced.data["sha256"] == SHA
@@ -141,9 +141,7 @@ async def test_downloads_follow_the_state_and_are_recorded(
             "/media/payments-api.tar.gz/2026.12.0", headers=infra.issuer.bearer("vic", "viewer")
         )
     ).status_code == 200
-    events = await read_topic(
-        dml_settings.kafka_bootstrap_servers, dml_settings.topic("dml.events"), expect=2, settle=1
-    )
+    events = await read_topic(infra.kafka, dml_settings.topic("dml.events"), expect=2, settle=1)
     retrieved = [e for e in events if e.type == "MediaRetrieved"]
     assert [(e.data["retrieved_by"], e.data["sha256"]) for e in retrieved] == [("tess", SHA)]
 
@@ -188,7 +186,7 @@ async def test_a_range_is_served_with_its_headers(dml: httpx.AsyncClient) -> Non
 
 
 async def test_corrupted_bytes_are_never_served_as_good_and_are_reported(
-    dml: httpx.AsyncClient, dml_settings: Settings
+    dml: httpx.AsyncClient, dml_settings: Settings, infra: Infra
 ) -> None:
     big = CONTENT * 100  # several chunks, so some bytes flow before the damage is known
     uploaded = await upload(dml, "/media/big.tar.gz/1.0", big)
@@ -204,9 +202,7 @@ async def test_corrupted_bytes_are_never_served_as_good_and_are_reported(
     assert missing.status_code == 500
     assert missing.headers["content-type"] == "application/problem+json"
 
-    events = await read_topic(
-        dml_settings.kafka_bootstrap_servers, dml_settings.topic("dml.events"), expect=5, settle=1
-    )
+    events = await read_topic(infra.kafka, dml_settings.topic("dml.events"), expect=5, settle=1)
     found = [e.data["found"] for e in events if e.type == "MediaCorruptionDetected"]
     assert found == [hashlib.sha256(damaged).hexdigest(), "missing"]
     assert uploaded.json()["sha256"] == hashlib.sha256(big).hexdigest()
@@ -243,9 +239,7 @@ async def test_a_scrub_reports_a_blob_whose_bytes_changed(
     assert (await dml.get("/integrity/scrubs", headers=viewer)).json()[0]["scrub_id"] == scrub[
         "scrub_id"
     ]
-    events = await read_topic(
-        dml_settings.kafka_bootstrap_servers, dml_settings.topic("dml.events"), expect=3, settle=1
-    )
+    events = await read_topic(infra.kafka, dml_settings.topic("dml.events"), expect=3, settle=1)
     [detected] = [e for e in events if e.type == "MediaCorruptionDetected"]
     assert (detected.data["detected_by"], detected.actor) == ("scrub", "service:dml-svc")
 
@@ -308,9 +302,7 @@ async def test_revoked_media_and_releases_are_for_nobody(
         headers={"If-Match": first.headers["ETag"]},
     )
     assert again.status_code == 409
-    events = await read_topic(
-        dml_settings.kafka_bootstrap_servers, dml_settings.topic("dml.events"), expect=10, settle=1
-    )
+    events = await read_topic(infra.kafka, dml_settings.topic("dml.events"), expect=10, settle=1)
     assert sorted(e.data["name"] for e in events if e.type == "MediaRevoked") == [
         "payments-api.tar.gz",
         "tool.zip",

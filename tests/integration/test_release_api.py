@@ -178,12 +178,12 @@ async def test_a_key_reused_for_another_request_is_refused(api: httpx.AsyncClien
 
 
 async def test_the_correlation_id_travels_from_the_request_into_the_event(
-    api: httpx.AsyncClient, release_settings: Settings
+    api: httpx.AsyncClient, release_settings: Settings, infra: Infra
 ) -> None:
     created = await api.post("/releases", json=PLAN, headers={"X-Correlation-ID": "ticket-4711"})
     assert created.headers["X-Correlation-ID"] == "ticket-4711"
     [event] = await read_topic(
-        release_settings.kafka_bootstrap_servers,
+        infra.kafka,
         release_settings.topic("release.events"),
         expect=1,
         settle=0.5,

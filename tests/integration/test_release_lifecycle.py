@@ -377,7 +377,7 @@ async def test_from_plan_to_closed_with_the_other_services_events(
     assert reviewed.json()["status"] == "closed"
     assert reviewed.json()["review"]["els_planned_days"] == 11
 
-    published = await read_topic(s.kafka_bootstrap_servers, s.topic("release.events"), expect=14)
+    published = await read_topic(infra.kafka, s.topic("release.events"), expect=14)
     types = [e.type for e in published if e.subject == release_id]
     for expected in (
         "ReleasePackageBuilt",

@@ -67,10 +67,8 @@ async def test_two_replicas_of_each_service_publish_and_apply_every_event_once(
 
         await eventually(all_opened, timeout=60, what="every library entry")
 
-    planned = await read_topic(
-        infra.kafka_bootstrap, release.topic("release.events"), expect=RELEASES
-    )
-    opened = await read_topic(infra.kafka_bootstrap, dml.topic("dml.events"), expect=RELEASES)
+    planned = await read_topic(infra.kafka, release.topic("release.events"), expect=RELEASES)
+    opened = await read_topic(infra.kafka, dml.topic("dml.events"), expect=RELEASES)
     assert len(planned) == len({e.id for e in planned}) == RELEASES  # one relay at a time
     assert len(opened) == len({e.subject for e in opened}) == RELEASES  # one consumer each
     assert await count(dml, "SELECT count(*) FROM {schema}.events") == RELEASES

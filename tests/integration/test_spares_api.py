@@ -44,9 +44,7 @@ async def dml(infra: Infra, topic_prefix: str, tmp_path: Path) -> AsyncIterator[
 
 async def published(infra: Infra, topic_prefix: str, expect: int) -> list[Envelope]:
     """What dml-svc published on this test's `dml.events`."""
-    return await read_topic(
-        infra.kafka_bootstrap, f"{topic_prefix}dml.events", expect=expect, settle=1
-    )
+    return await read_topic(infra.kafka, f"{topic_prefix}dml.events", expect=expect, settle=1)
 
 
 def as_(infra: Infra, subject: str, role: str, etag: str | None = None) -> dict[str, str]:

@@ -8,11 +8,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from ferry.kafka_admin import ensure_topics
+from ferry.kafka_client import KafkaSettings
 from tests.support.infra import Infra
 
 
-async def retention(bootstrap: str, topic: str) -> dict[str, str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def retention(kafka: KafkaSettings, topic: str) -> dict[str, str]:
+    admin = AIOKafkaAdminClient(**kafka.kafka_options())
     await admin.start()
     try:
         [reply] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
@@ -24,9 +25,9 @@ async def retention(bootstrap: str, topic: str) -> dict[str, str]:
 
 async def test_topics_are_created_once_with_infinite_retention(infra: Infra) -> None:
     topic = f"t{uuid.uuid4().hex[:8]}-release.events"
-    assert await ensure_topics(infra.kafka_bootstrap, [topic]) == [topic]
-    assert await ensure_topics(infra.kafka_bootstrap, [topic]) == []  # idempotent
-    assert await retention(infra.kafka_bootstrap, topic) == {
+    assert await ensure_topics(infra.kafka, [topic]) == [topic]
+    assert await ensure_topics(infra.kafka, [topic]) == []  # idempotent
+    assert await retention(infra.kafka, topic) == {
         "retention.ms": "-1",
         "retention.bytes": "-1",
     }

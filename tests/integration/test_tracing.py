@@ -50,9 +50,7 @@ async def test_a_request_is_traced_into_the_consumer_and_the_events_it_causes(
             return (await lib.get(f"/library/releases/{release_id}")).status_code == 200
 
         await eventually(entry_opened, what="the library entry")
-        [opened] = await read_topic(
-            infra.kafka_bootstrap, dml.topic("dml.events"), expect=1, settle=0.5
-        )
+        [opened] = await read_topic(infra.kafka, dml.topic("dml.events"), expect=1, settle=0.5)
 
     by_name = {span.name: span for span in spans.get_finished_spans()}
     request = by_name["POST /releases"]

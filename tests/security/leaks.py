@@ -32,7 +32,7 @@ async def stored_events(infra: Infra, schema: str) -> list[str]:
 async def published_events(infra: Infra, topic_prefix: str) -> list[str]:
     """Every record on the test's topics, as text; read up to each partition's end."""
     topics = [topic_prefix + topic for topic in SERVICE_TOPICS + INBOUND_TOPICS]
-    consumer = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**infra.kafka.kafka_options(), enable_auto_commit=False)
     await consumer.start()
     found: list[str] = []
     try:

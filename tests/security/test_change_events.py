@@ -48,7 +48,7 @@ class Stack:
     release_settings: ReleaseSettings
 
     async def send(self, envelope: Envelope) -> None:
-        publisher = Publisher(self.infra.kafka_bootstrap, "change-tool")
+        publisher = Publisher(self.infra.kafka, "change-tool")
         try:
             await publisher.publish([Message(self.topic, envelope.subject, envelope.to_json())])
         finally:

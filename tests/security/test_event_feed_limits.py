@@ -230,14 +230,14 @@ async def test_many_streams_are_served_by_one_kafka_consumer(
                     opened(many, infra.issuer.bearer("viewer-0", "viewer"))
                 )
                 cursor = await first_id(first)
-                with_one = kafka_connections(service.proc.pid, infra.kafka_bootstrap)
+                with_one = kafka_connections(service.proc.pid, infra.kafka.kafka_bootstrap_servers)
                 answers = [first]
                 for n in range(1, viewers):
                     headers = infra.issuer.bearer(f"viewer-{n}", "viewer")
                     answers.append(await streams.enter_async_context(opened(many, headers)))
                 assert all(a.status_code == 200 for a in answers)
                 assert await figures() == (viewers, 1, 0)
-                with_many = kafka_connections(service.proc.pid, infra.kafka_bootstrap)
+                with_many = kafka_connections(service.proc.pid, infra.kafka.kafka_bootstrap_servers)
                 assert with_many == with_one, "streams cost no Kafka connections of their own"
 
                 # One event reaches every one of them, once.

@@ -161,7 +161,7 @@ async def test_a_tester_who_is_also_a_change_authority_may_not_approve(release: 
     # Someone who filled no gate approves, and the approval names the gates' people.
     assert (await release.approve("carl", "change-authority")).json()["status"] == "approved"
     s = release.settings
-    published = await read_topic(s.kafka_bootstrap_servers, s.topic("release.events"), expect=8)
+    published = await read_topic(release.infra.kafka, s.topic("release.events"), expect=8)
     [approval] = [e for e in published if e.type == "ReleaseApproved"]
     assert (approval.data["built_by"], approval.data["validated_by"]) == ("bob", ["tess"])
     assert "one-gate-per-person" in approval.data["segregation"]

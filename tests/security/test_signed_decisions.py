@@ -58,7 +58,7 @@ class Library:
 
     async def send(self, *envelopes: Envelope) -> None:
         """Put `envelopes` on release.events as they are: whoever can write there could."""
-        publisher = Publisher(self.infra.kafka_bootstrap, "anyone")
+        publisher = Publisher(self.infra.kafka, "anyone")
         try:
             messages = [Message(self.release_topic, e.subject, e.to_json()) for e in envelopes]
             await publisher.publish(messages)
@@ -202,9 +202,7 @@ async def test_a_forged_approval_makes_no_release_available_and_is_recorded(
     assert f"{dml.release_topic}[{approved['partition']}]@{approved['offset']}" in line
 
     # On the DML's own topic, the audit log, with the rest of its events.
-    on_topic = await read_topic(
-        dml.infra.kafka_bootstrap, dml.settings.topic("dml.events"), expect=3
-    )
+    on_topic = await read_topic(dml.infra.kafka, dml.settings.topic("dml.events"), expect=3)
     recorded = [e for e in on_topic if e.type == "ForeignEventRejected"]
     assert {e.data["event_id"] for e in recorded} >= {str(approval.id)}
     assert len([e for e in recorded if e.data["event_id"] == str(approval.id)]) == 1
@@ -224,9 +222,7 @@ async def test_a_decision_signed_by_release_svc_makes_the_release_available(
     keys = (await dml.api.get("/signing-keys")).json()
     assert keys["service"] == "dml-svc"
     trusted = TrustedKeys.from_setting({"dml-svc": [k["publickey"] for k in keys["keys"]]})
-    on_topic = await read_topic(
-        dml.infra.kafka_bootstrap, dml.settings.topic("dml.events"), expect=1
-    )
+    on_topic = await read_topic(dml.infra.kafka, dml.settings.topic("dml.events"), expect=1)
     [available] = [e for e in on_topic if e.type == "ReleaseAvailable"]
     assert available.signingkey == keys["keys"][0]["keyid"]
     assert trusted.refusal(available) is None

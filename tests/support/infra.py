@@ -7,6 +7,7 @@ testcontainers starts them instead. Neither → the run fails, saying how to fix
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -20,6 +21,12 @@ from ferry.audit.chain import with_hash
 from ferry.devauth import ISSUER, DevIssuer
 from ferry.envelope import Envelope
 from ferry.eventsigning import OWNERS, EventSigner, generate_pem
+from ferry.kafka import INBOUND_TOPICS, SERVICE_TOPICS
+from ferry.kafka_access import grant, password_file
+from ferry.kafka_acls import ferry_specs, principal, users
+from ferry.kafka_admin import ensure_topics
+from ferry.kafka_client import KafkaSettings
+from ferry.service import ServiceSpec
 from tests.support import changetool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,7 +58,10 @@ class SigningKeys:
 @dataclass
 class Infra:
     database_url: str
-    kafka_bootstrap: str
+    kafka: KafkaSettings
+    """The broker's administrator (a super user): what tests read and publish with."""
+    kafka_users: Path | None
+    """Where each Ferry principal's password is (deploy/local); None: the broker is open."""
     local: bool
     """True for the project's own local broker, which tests may stop and start."""
     issuer: DevIssuer
@@ -84,6 +94,31 @@ class Infra:
             "FERRY_CHANGE_TOOL_KEYS": json.dumps(changetool.keys_setting()),
         }
 
+    def kafka_as(self, user: str) -> KafkaSettings:
+        """The broker as `user` (e.g. "ferry-dml-svc", `ferry.kafka_acls`) reaches it."""
+        if self.kafka_users is None:
+            return self.kafka
+        return self.kafka.kafka_as(
+            kafka_username=user, kafka_password_file=password_file(self.kafka_users, user)
+        )
+
+    def kafka_settings(self, service: str) -> dict[str, object]:
+        """The settings that make `service` (e.g. "release-svc") reach Kafka as itself."""
+        return self.kafka_as(principal(service)).kafka_fields()
+
+    def kafka_env(self, service: str) -> dict[str, str]:
+        """The same as environment variables."""
+        return self.user_env(principal(service))
+
+    def user_env(self, user: str) -> dict[str, str]:
+        """The environment variables that make a process reach Kafka as `user`."""
+        kafka = self.kafka_as(user)
+        return {
+            f"FERRY_{name.upper()}": str(value)
+            for name, value in kafka.kafka_fields().items()
+            if value is not None
+        }
+
     def as_owner(self, envelope: Envelope) -> Envelope:
         """`envelope` as the service owning its type would publish it: from that service,
         hashed afresh (a test may have changed it) and signed with its key."""
@@ -102,12 +137,24 @@ class Infra:
     def _kafka(self, action: str) -> None:
         if not self.local:
             raise RuntimeError("only the local broker (deploy/local) can be stopped by a test")
-        port = self.kafka_bootstrap.rsplit(":", 1)[1]
+        port = self.kafka.kafka_bootstrap_servers.rsplit(":", 1)[1]
         # FERRY_FRESH=0: a restart must keep the broker's data, as in an outage.
         env = {**os.environ, "FERRY_KAFKA_PORT": port, "FERRY_FRESH": "0"}
         subprocess.run(
             [str(REPO / "deploy/local/kafka.sh"), action], check=True, env=env, timeout=120
         )
+
+
+async def prepare_topics(infra: Infra, prefix: str) -> None:
+    """Ferry's topics under `prefix`, and each service's rights on them and its groups."""
+    await ensure_topics(infra.kafka, [prefix + t for t in SERVICE_TOPICS + INBOUND_TOPICS])
+    if infra.kafka_users is not None:
+        await grant(infra.kafka, users(_specs(), prefix))
+
+
+@functools.cache
+def _specs() -> list[ServiceSpec]:
+    return ferry_specs()
 
 
 def _docker_answers() -> bool:
@@ -128,7 +175,15 @@ def infrastructure() -> Iterator[Infra]:
         issuer = DevIssuer(Path(keys))
         signing = SigningKeys.made_in(Path(keys))
         if url and bootstrap:
-            yield Infra(url, bootstrap, local=True, issuer=issuer, keys=signing)
+            users = os.environ.get("FERRY_KAFKA_USERS_DIR")
+            yield Infra(
+                url,
+                KafkaSettings(),
+                Path(users) if users else None,
+                local=True,
+                issuer=issuer,
+                keys=signing,
+            )
         elif _docker_answers():
             with _containers(issuer, signing) as infra:
                 yield infra
@@ -149,4 +204,14 @@ def _containers(issuer: DevIssuer, signing: SigningKeys) -> Iterator[Infra]:
         PostgresContainer("postgres:15", driver="asyncpg") as pg,
         KafkaContainer("confluentinc/cp-kafka:7.6.1").with_kraft() as kafka,
     ):
-        yield Infra(pg.get_connection_url(), kafka.get_bootstrap_server(), False, issuer, signing)
+        yield Infra(
+            pg.get_connection_url(),
+            KafkaSettings(
+                kafka_bootstrap_servers=kafka.get_bootstrap_server(),
+                kafka_security_protocol="PLAINTEXT",
+            ),
+            None,
+            False,
+            issuer,
+            signing,
+        )

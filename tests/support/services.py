@@ -23,6 +23,7 @@ from ferry.envelope import Envelope
 from ferry.events import Event
 from ferry.eventsigning import CHANGE_TOOL_DECISIONS, OWNERS, EventSigner
 from ferry.kafka import Message, Publisher
+from ferry.kafka_client import KafkaSettings
 from ferry.service import ServiceSpec, create_app
 from ferry.settings import ServiceSettings
 from ferry.testing import envelope_for
@@ -48,7 +49,7 @@ def settings(cls: type[S], infra: Infra, topic_prefix: str, **overrides: Any) ->
     service = cls.__module__.split("_svc")[0].split(".")[-1] + "-svc"
     values: dict[str, Any] = {
         "database_url": infra.database_url,
-        "kafka_bootstrap_servers": infra.kafka_bootstrap,
+        **infra.kafka_settings(service),
         "topic_prefix": topic_prefix,
         "port": free_port(),
         "db_schema": unique(cls.__module__.split("_svc")[0].split(".")[-1]),
@@ -100,11 +101,11 @@ async def eventually(
 
 
 async def read_topic(
-    bootstrap: str, topic: str, *, expect: int, timeout: float = 30, settle: float = 2.0
+    kafka: KafkaSettings, topic: str, *, expect: int, timeout: float = 30, settle: float = 2.0
 ) -> list[Envelope]:
     """Every envelope on `topic` once `expect` arrived and `settle` s passed with no more."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+        topic, **kafka.kafka_options(), auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
     found: list[Envelope] = []
@@ -169,7 +170,7 @@ def start_service(
     port = free_port()
     settings = {
         "FERRY_DATABASE_URL": infra.database_url,
-        "FERRY_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
+        **infra.kafka_env(f"{name}-svc"),
         "FERRY_TOPIC_PREFIX": topic_prefix,
         f"FERRY_{name.upper()}_PORT": str(port),
         f"FERRY_{name.upper()}_DB_SCHEMA": unique(f"e2e_{name}"),
@@ -194,7 +195,7 @@ async def publish(
     """Put `events` on `topic` as the service (or outside tool) owning them would: from
     that service, signed with its key. `signer`: another key to sign with (a forger's),
     or None for unsigned events."""
-    publisher = Publisher(infra.kafka_bootstrap, "test-publisher")
+    publisher = Publisher(infra.kafka, "test-publisher")
     try:
         envelopes = []
         for event in events:

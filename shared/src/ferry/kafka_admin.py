@@ -12,6 +12,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
+from ferry.kafka_client import KafkaSettings
+
 log = logging.getLogger(__name__)
 
 # The topics are the audit log: nothing is ever deleted by age or size.
@@ -22,11 +24,11 @@ class TopicSetupError(RuntimeError):
     """A topic could not be created or configured."""
 
 
-async def wait_ready(bootstrap: str, timeout: float) -> bool:
+async def wait_ready(kafka: KafkaSettings, timeout: float) -> bool:
     """Whether the cluster listed a broker in a metadata reply within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+        client = AIOKafkaClient(**kafka.kafka_options(), request_timeout_ms=5000)
         try:
             await client.bootstrap()
             if client.cluster.brokers():
@@ -41,10 +43,10 @@ async def wait_ready(bootstrap: str, timeout: float) -> bool:
 
 
 async def ensure_topics(
-    bootstrap: str, names: Sequence[str], *, partitions: int = 3, replication: int = 1
+    kafka: KafkaSettings, names: Sequence[str], *, partitions: int = 3, replication: int = 1
 ) -> list[str]:
     """Create the missing topics and (re)apply infinite retention to all; the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    admin = AIOKafkaAdminClient(**kafka.kafka_options(), request_timeout_ms=30000)
     await admin.start()
     created: list[str] = []
     try:
