@@ -111,7 +111,9 @@ def needs(spec: ServiceSpec) -> set[Grant]:
     for name, topics in spec.projections.items():
         read |= set(topics)
         groups.add(f"{spec.name}.{name}")
-    needed = {("topic", t, "Read") for t in read} | {("group", g, "Read") for g in groups}
+    needed: set[Grant] = {("topic", t, "Read") for t in read} | {
+        ("group", g, "Read") for g in groups
+    }
     if spec.publishes:
         needed.add(("topic", spec.publishes, "Write"))
     return needed
