@@ -33,6 +33,7 @@ from ferry.events.deploy import DeploymentCompleted, EnvironmentDefined
 from ferry.events.release import MediaRef, ReleaseApproved, ReleaseValidated
 from ferry.eventsigning import EventSigner, TrustedKeys, generate_pem
 from ferry.kafka import Message, Position, Publisher
+from ferry.kafka_acls import principal
 from ferry.testing import envelope_for, release_planned
 from release_svc.config import Settings as ReleaseSettings
 from release_svc.main import spec as release_spec
@@ -57,8 +58,9 @@ class Library:
         return self.settings.topic("release.events")
 
     async def send(self, *envelopes: Envelope) -> None:
-        """Put `envelopes` on release.events as they are: whoever can write there could."""
-        publisher = Publisher(self.infra.kafka, "anyone")
+        """Put `envelopes` on release.events as they are, as release-svc's own Kafka user:
+        its ACLs let it write there, so only the signature stands in the way."""
+        publisher = Publisher(self.infra.kafka_as(principal("release-svc")), "anyone")
         try:
             messages = [Message(self.release_topic, e.subject, e.to_json()) for e in envelopes]
             await publisher.publish(messages)
