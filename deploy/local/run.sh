@@ -57,8 +57,11 @@ export FERRY_EVENT_TRUSTED_KEYS
 logs="$FERRY_STATE_DIR/logs"
 mkdir -p "$logs"
 for name in "${SERVICES[@]}"; do
+    # Each service reaches Kafka as its own user, allowed only what it needs (up.sh made them).
     env "FERRY_${name^^}_PORT=${PORTS[$name]}" \
         "FERRY_EVENT_SIGNING_KEY_FILE=$FERRY_STATE_DIR/event-keys/${name}-svc.pem" \
+        "FERRY_KAFKA_USERNAME=ferry-${name}-svc" \
+        "FERRY_KAFKA_PASSWORD_FILE=$FERRY_KAFKA_USERS_DIR/ferry-${name}-svc.password" \
         "$FERRY_PYTHON" -m "${name}_svc" >>"$logs/${name}-svc.log" 2>&1 &
     pids+=("$!")
 done
