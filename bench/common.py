@@ -26,6 +26,7 @@ from ferry import migrations
 from ferry.db import Database
 from ferry.envelope import Meta
 from ferry.events.release import ReleasePlanned, ReleaseRescheduled
+from ferry.eventsigning import EventSigner, generate_pem
 from ferry.kafka_client import KafkaSettings
 
 SOURCE = "bench"
@@ -83,11 +84,14 @@ def progress(message: str) -> None:
 
 @contextlib.asynccontextmanager
 async def fresh_schema(cfg: Config, *, pool_size: int = 10) -> AsyncIterator[Database]:
-    """A freshly migrated schema of its own (release-svc's migrations: the core tables)."""
+    """A freshly migrated schema of its own (release-svc's migrations: the core tables),
+    whose store signs what it appends."""
     schema = f"bench_{uuid4().hex[:12]}"
     try:
         await asyncio.to_thread(migrations.upgrade, cfg.database_url, schema, MIGRATIONS)
-        db = Database(cfg.database_url, schema, source=SOURCE, pool_size=pool_size)
+        # Signing each event as every service does: its cost is in every figure.
+        signer = EventSigner.from_pem(generate_pem())
+        db = Database(cfg.database_url, schema, source=SOURCE, pool_size=pool_size, signer=signer)
         try:
             yield db
         finally:
