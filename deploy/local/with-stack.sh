@@ -2,7 +2,8 @@
 # Run a command against a fresh local stack, then stop the stack, keeping the command's
 # exit status. Usage: with-stack.sh [VAR=value ...] -- command [args ...]
 # The VARs (ports, state dir; see lib.sh) choose the stack; the command sees
-# FERRY_DATABASE_URL and FERRY_KAFKA_BOOTSTRAP_SERVERS (and the VARs) in its environment.
+# what up.sh --env prints (the database URL, Kafka and its administrator's credentials) and
+# the VARs in its environment.
 set -euo pipefail
 while (($#)) && [[ $1 != -- ]]; do export "${1?}"; shift; done
 [[ ${1:-} == -- ]] || { echo "usage: $0 [VAR=value ...] -- command" >&2; exit 2; }

@@ -15,10 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaClient
-from aiokafka.protocol.admin import (
-    CreateAclsRequest_v1,
-    DeleteAclsRequest_v1,
-)
+from aiokafka.protocol.admin import CreateAclsRequest_v1
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import (
     CompactArray,
@@ -55,16 +52,6 @@ class _CreateAcls(Request[CreateAclsRequest_v1]):  # type: ignore[misc]
         self._rows = rows
 
     def build(self, request_struct_class: type[CreateAclsRequest_v1]) -> CreateAclsRequest_v1:
-        return request_struct_class(self._rows)
-
-
-class _DeleteAcls(Request[DeleteAclsRequest_v1]):  # type: ignore[misc]
-    API_KEY = 31
-
-    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
-        self._rows = rows
-
-    def build(self, request_struct_class: type[DeleteAclsRequest_v1]) -> DeleteAclsRequest_v1:
         return request_struct_class(self._rows)
 
 
@@ -148,17 +135,6 @@ async def grant(admin: KafkaSettings, users: Iterable[KafkaUser]) -> None:
     for row, (code, message) in zip(rows, reply.creation_responses, strict=True):
         if code:
             raise AccessSetupError(f"cannot create the ACL {row}: error {code} {message}")
-
-
-async def revoke(admin: KafkaSettings, users: Iterable[KafkaUser]) -> None:
-    """Remove exactly the ACLs `grant` made for `users`."""
-    rows = _bindings(users)
-    if not rows:
-        return
-    reply = await _send(admin, _DeleteAcls(rows))
-    for code, message, _matches in reply.filter_responses:
-        if code:
-            raise AccessSetupError(f"cannot delete ACLs: error {code} {message}")
 
 
 def local_passwords(folder: Path, names: Sequence[str]) -> dict[str, str]:
