@@ -12,6 +12,8 @@ from els_svc.config import Settings
 from els_svc.escalation import EscalationWebhook
 from ferry import catalog
 from ferry.consuming import EventHandler
+from ferry.db import UnitOfWork
+from ferry.envelope import Envelope
 from ferry.events import Event
 from ferry.events.deploy import DeploymentCompleted
 from ferry.events.els import ElsEscalated, MetricObserved
@@ -45,11 +47,17 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
 
 
 def _escalations(settings: Settings) -> dict[str, dict[type[Event], EventHandler]]:
-    """Its own escalations, read back from els.events to call the webhook, if one is set."""
+    """Its own escalations, read back from els.events to call the webhook. Read even with
+    no webhook set: its Kafka rights do not hang on a setting, and one set later is called
+    for the escalations after it, not for the whole backlog at once."""
     if settings.escalation_webhook_url is None:
-        return {}
+        return {"els.events": {ElsEscalated: _no_webhook}}
     webhook = EscalationWebhook(settings.escalation_webhook_url, settings.escalation_webhook_secret)
     return {"els.events": {ElsEscalated: webhook.on_escalated}}
+
+
+async def _no_webhook(_: ElsEscalated, __: Envelope, ___: UnitOfWork) -> None:
+    """No webhook is set: the escalation is on the bus, for whoever subscribes."""
 
 
 def app() -> FastAPI:
