@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from ferry.cli import (
+    architecture,
     audit,
     deployments,
     dev,
@@ -45,6 +46,7 @@ app.command()(dev.token)
 app.command(name="event-keys")(dev.event_keys)
 app.command()(dev.schema)
 app.command(name="kafka-users")(kafka_users.kafka_users)
+app.command()(architecture.architecture)
 
 
 def _url(service: str) -> object:
