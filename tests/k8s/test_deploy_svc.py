@@ -30,7 +30,7 @@ from tests.k8s.rendered import (
 )
 
 DML_TOKEN_SECRET = ("ferry-deploy-dml-token", "token")
-"""The Secret and key the operator's token refresher keeps current (README, On Kubernetes)."""
+"""The Secret and key the operator's token refresher keeps current (docs/operations.md)."""
 FOLLOWING = {("apps", "deployments", "list"), ("apps", "deployments", "watch")}
 """Read-only rights the Role may add to what the driver calls, to follow rollouts."""
 TARGET_RBAC = K8S / "base" / "deploy-svc" / "target-namespace-rbac.yaml"

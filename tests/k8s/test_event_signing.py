@@ -1,6 +1,6 @@
 """Signed decisions on Kubernetes, checked statically in every overlay: each service signs
 with its own key, a Secret only its pods mount, and every service reads the same trusted
-keys, from the operator's ConfigMap (README, On Kubernetes)."""
+keys, from the operator's ConfigMap (docs/operations.md, On Kubernetes)."""
 
 from __future__ import annotations
 
