@@ -50,7 +50,7 @@ FERRY_DEPLOY_LOCAL_ROOTS=${FERRY_DEPLOY_LOCAL_ROOTS:-$("$FERRY_PYTHON" -c \
 export FERRY_DEPLOY_LOCAL_ROOTS
 
 # Each service signs its events with a key of its own (made on first use) and trusts the
-# others' (README: Signed decisions).
+# others' (docs/events.md, Signed decisions).
 FERRY_EVENT_TRUSTED_KEYS=$("$FERRY_REPO/.venv/bin/ferry" event-keys --state-dir "$FERRY_STATE_DIR")
 export FERRY_EVENT_TRUSTED_KEYS
 

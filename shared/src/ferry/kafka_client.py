@@ -19,7 +19,7 @@ SaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
 
 
 class KafkaSettings(BaseSettings):
-    """Where Kafka is and who Ferry is to it; documented in the README's Configuration."""
+    """Where Kafka is and who Ferry is to it; documented in docs/configuration.md."""
 
     model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore", populate_by_name=True)
 

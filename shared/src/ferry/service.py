@@ -84,7 +84,7 @@ def token_verifier(settings: ServiceSettings) -> TokenVerifier:
     if not settings.auth_issuer or (url is None) == (file is None):
         raise ConfigurationError(
             "set FERRY_AUTH_ISSUER and exactly one of FERRY_AUTH_JWKS_URL and "
-            "FERRY_AUTH_JWKS_FILE (for a local run, see 'Tokens' in the README)"
+            "FERRY_AUTH_JWKS_FILE (for a local run, see docs/api.md, Tokens)"
         )
     return TokenVerifier(
         KeySet(url=url, file=file, refresh_seconds=settings.auth_jwks_refresh_seconds),

@@ -14,7 +14,7 @@ _TRUST: TypeAdapter[dict[str, list[str]]] = TypeAdapter(dict[str, list[str]])
 
 
 class ServiceSettings(KafkaSettings):
-    """Every variable is documented in the README's Configuration section; keep them in step."""
+    """Every variable is documented in docs/configuration.md; keep them in step."""
 
     model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore", populate_by_name=True)
 

@@ -36,7 +36,7 @@ Kafka = Annotated[
     typer.Option(
         "--kafka",
         envvar="FERRY_KAFKA_BOOTSTRAP_SERVERS",
-        help="Kafka's bootstrap servers; its security from FERRY_KAFKA_* (README: Kafka)",
+        help="Kafka's bootstrap servers; its security from FERRY_KAFKA_* (docs/operations.md)",
     ),
 ]
 TopicPrefix = Annotated[

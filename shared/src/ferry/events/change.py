@@ -1,7 +1,7 @@
 """Decisions of an external change-management tool, arriving on `change.events`.
 
 Ferry publishes none of these; a change tool (or its bridge) does, as CloudEvents JSON.
-The README documents the schema.
+docs/release-svc.md and docs/schemas/ document the schema.
 """
 
 from __future__ import annotations
