@@ -81,12 +81,14 @@ async def test_a_client_without_credentials_cannot_produce_or_consume(
     # A service's user with a guessed password.
     wrong = tmp_path / "wrong.password"
     wrong.write_text("hunter2")
-    guessed = infra.kafka.kafka_as(
-        kafka_username=principal("release-svc"), kafka_password_file=wrong
+    guessed = infra.kafka.model_copy(
+        update={"kafka_username": principal("release-svc"), "kafka_password_file": wrong}
     )
     await assert_cannot_connect(**guessed.kafka_options())
     # A user Ferry does not have.
-    stranger = infra.kafka.kafka_as(kafka_username="mallory", kafka_password_file=wrong)
+    stranger = infra.kafka.model_copy(
+        update={"kafka_username": "mallory", "kafka_password_file": wrong}
+    )
     await assert_cannot_connect(**stranger.kafka_options())
 
 

@@ -98,13 +98,16 @@ class Infra:
         """The broker as `user` (e.g. "ferry-dml-svc", `ferry.kafka_acls`) reaches it."""
         if self.kafka_users is None:
             return self.kafka
-        return self.kafka.kafka_as(
-            kafka_username=user, kafka_password_file=password_file(self.kafka_users, user)
+        return self.kafka.model_copy(
+            update={
+                "kafka_username": user,
+                "kafka_password_file": password_file(self.kafka_users, user),
+            }
         )
 
     def kafka_settings(self, service: str) -> dict[str, object]:
         """The settings that make `service` (e.g. "release-svc") reach Kafka as itself."""
-        return self.kafka_as(principal(service)).kafka_fields()
+        return self.kafka_as(principal(service)).model_dump()
 
     def kafka_env(self, service: str) -> dict[str, str]:
         """The same as environment variables."""
@@ -115,7 +118,7 @@ class Infra:
         kafka = self.kafka_as(user)
         return {
             f"FERRY_{name.upper()}": str(value)
-            for name, value in kafka.kafka_fields().items()
+            for name, value in kafka.model_dump().items()
             if value is not None
         }
 

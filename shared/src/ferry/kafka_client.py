@@ -74,11 +74,3 @@ class KafkaSettings(BaseSettings):
                 "sasl_plain_password": self.kafka_password_file.read_text().strip(),
             }
         return options
-
-    def kafka_as(self, **changes: Any) -> KafkaSettings:
-        """These settings with some `kafka_*` fields changed (another principal, say)."""
-        return KafkaSettings(**(self.kafka_fields() | changes))
-
-    def kafka_fields(self) -> dict[str, Any]:
-        """Just the `kafka_*` fields, by name."""
-        return {name: getattr(self, name) for name in KafkaSettings.model_fields}
