@@ -20,9 +20,22 @@ def _no_control_characters_but_lines(value: str) -> str:
     return _no_control_characters(value.replace("\n", " ").replace("\t", " "))
 
 
+# The rules below as JSON Schema patterns, for the OpenAPI document only (the validators above
+# say which rule a value broke): Cc characters refused, tab and newline allowed in prose, and
+# something besides whitespace where whitespace is stripped and emptiness refused.
+_CC, _CC_BUT_LINES = r"\x00-\x1f\x7f-\x9f", r"\x00-\x08\x0b-\x1f\x7f-\x9f"
+_LINE = Field(json_schema_extra={"pattern": f"^[^{_CC}]*[^\\s{_CC}][^{_CC}]*$"})
+_PROSE = Field(
+    json_schema_extra={"pattern": f"^[^{_CC_BUT_LINES}]*[^\\s{_CC_BUT_LINES}][^{_CC_BUT_LINES}]*$"}
+)
+_NOTES = Field(json_schema_extra={"pattern": f"^[^{_CC_BUT_LINES}]*$"})
+_YEARS = r"^(19[7-9][0-9]|2[0-9]{3})-"
+"""1970 to 2999, as `FIRST_DAY` and `LAST_DAY` say."""
+
 Line = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    _LINE,
     AfterValidator(_no_control_characters),
 ]
 """A trimmed, non-empty single line of text (a name, a title)."""
@@ -30,6 +43,7 @@ Line = Annotated[
 Prose = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=4000),
+    _PROSE,
     AfterValidator(_no_control_characters_but_lines),
 ]
 """Free text that may span lines (a reason, a description)."""
@@ -37,6 +51,7 @@ Prose = Annotated[
 Notes = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=4000),
+    _NOTES,
     AfterValidator(_no_control_characters_but_lines),
 ]
 """Like `Prose`, but may be left empty (a description)."""
@@ -46,7 +61,7 @@ FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
 """The days plans may name: far enough from the calendar's ends that arithmetic on them
 (a day after, a week before, a time zone away) never leaves it."""
 
-Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
+Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY, json_schema_extra={"pattern": _YEARS})]
 """A day of a plan."""
 
 
@@ -56,6 +71,8 @@ def _within_the_days(moment: datetime) -> datetime:
     return moment
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_within_the_days)]
+Moment = Annotated[
+    AwareDatetime, Field(json_schema_extra={"pattern": _YEARS}), AfterValidator(_within_the_days)
+]
 """A point in time with its UTC offset, kept as given (a naive time is refused: whose midnight
 would it be?)."""

@@ -14,6 +14,7 @@ import orjson
 from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
 from fastapi import Depends, FastAPI, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
@@ -73,10 +74,24 @@ async def _ferry_problem(_: Request, exc: Exception) -> Response:
     return problem(exc.status, exc.title, str(exc), headers=headers, **exc.extensions())
 
 
-async def _http_problem(_: Request, exc: Exception) -> Response:
+async def _http_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-    return problem(exc.status_code, detail, detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route on the path only (`POST` where
+        # `GET` is another route's): RFC 9110 wants every method the resource has.
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return problem(exc.status_code, detail, detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and route.methods and regex.match(request.scope["path"]):
+            methods |= route.methods
+    return sorted(methods)
 
 
 async def _unavailable_problem(_: Request, exc: Exception) -> Response:
@@ -155,6 +170,8 @@ def _route_template(request: Request) -> str:
 
 
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,9})"\s*$')
+ETAG_PATTERN = r'^(W/)?"[0-9]{1,9}"$'
+"""`If-Match` as the OpenAPI document states it: HTTP strips the spaces `_ETAG` allows."""
 
 
 def etag(version: int) -> str:

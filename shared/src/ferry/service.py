@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ferry import characters, http, migrations, tracing
+from ferry import characters, http, migrations, openapi, tracing
 from ferry.auth import KeySet, Principal, TokenVerifier, authenticate
 from ferry.consuming import Dispatcher, EventHandler
 from ferry.db import Database, UnitOfWork
@@ -150,6 +150,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     app.state.verifier = verifier
     app.state.enactors = spec.governs
     http.install(app, spec.name)
+    openapi.install(app)
     # No spans for the calendar feed: its URL is its secret, and a span records the URL.
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics,/schedule/feeds/")
     app.include_router(_health_router(spec, db, publisher, workers))
@@ -229,7 +230,7 @@ def _health_router(
         """The process is alive."""
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get("/readyz", responses=http.problem_responses({503: "A dependency is not ready"}))
     async def readyz() -> Response:
         """PostgreSQL answers with migrations applied, Kafka answers, background jobs run."""
         checks = {"database": "ok", "migrations": "ok", "kafka": "ok", "workers": "ok"}
@@ -250,7 +251,11 @@ def _health_router(
             return Response(body, media_type="application/json")
         return http.problem(503, "Not ready", "a dependency is not ready", checks=checks)
 
-    @router.get("/metrics")
+    @router.get(
+        "/metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+    )
     async def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
