@@ -18,7 +18,7 @@ from ferry.envelope import Meta
 from release_svc import handlers, projections
 from release_svc.communications import announce_due
 from release_svc.config import Settings
-from release_svc.domain.release import RescheduleRelease
+from release_svc.domain.commands import RescheduleRelease
 from release_svc.main import spec
 from tests.support.infra import Infra
 from tests.support.services import eventually, read_topic, serving, settings

@@ -13,17 +13,17 @@ from ferry.events.release import (
     ReleaseType,
     ValidationKind,
 )
-from release_svc.domain.freezes import FreezePeriod
-from release_svc.domain.policy import DEFAULTS, Policy
-from release_svc.domain.release import (
+from release_svc.domain.commands import (
     ApprovalContext,
     Approve,
     BuildPackage,
     PlanRelease,
     RecordValidation,
-    Release,
     SetBackoutPlan,
 )
+from release_svc.domain.freezes import FreezePeriod
+from release_svc.domain.policy import DEFAULTS, Policy
+from release_svc.domain.release import Release
 
 MEDIA = MediaRef(name="payments.tar.gz", version="2026.12.0", sha256="a" * 64)
 

@@ -18,7 +18,7 @@ from ferry.events.els import ElsExited, ElsStarted
 from ferry.events.release import ApprovalSource
 from release_svc import handlers, projections
 from release_svc.adapters import known_media, release_list
-from release_svc.domain.release import Approve, Reject
+from release_svc.domain.commands import Approve, Reject
 
 ACTOR = "service:release-svc"
 

@@ -16,18 +16,18 @@ from ferry.events.release import DeploymentWindow, MediaRef, ReleaseEvent, Relea
 from ferry.eventstore import WithEvents
 from ferry.governance import Change
 from release_svc.adapters import freeze_periods, known_media
-from release_svc.domain.freezes import FreezePeriod
-from release_svc.domain.policy import Policy, ReleasePolicy
-from release_svc.domain.release import (
+from release_svc.domain.commands import (
     ApprovalContext,
     Approve,
     BuildPackage,
     PlanRelease,
     RecordValidation,
-    Release,
     SetDependencies,
     SetWindows,
 )
+from release_svc.domain.freezes import FreezePeriod
+from release_svc.domain.policy import Policy, ReleasePolicy
+from release_svc.domain.release import Release
 
 Decision = Callable[[Release], Sequence[ReleaseEvent]]
 

@@ -14,14 +14,14 @@ from ferry.events.release import Outcome, ReleaseType, ValidationKind
 from ferry.governance import Change
 from ferry.testing import InMemoryUnitOfWork
 from release_svc import handlers
-from release_svc.domain.lifecycle import Status
-from release_svc.domain.policy import DEFAULTS
-from release_svc.domain.release import (
+from release_svc.domain.commands import (
     BuildPackage,
     PlanRelease,
     RecordValidation,
     RescheduleRelease,
 )
+from release_svc.domain.lifecycle import Status
+from release_svc.domain.policy import DEFAULTS
 from tests.support.releases import MEDIA
 
 META = Meta(actor="alice", correlation_id="c-1")

@@ -19,10 +19,7 @@ from ferry.events.release import (
     ReleaseValidationFailed,
     ValidationKind,
 )
-from release_svc.domain.lifecycle import Status
-from release_svc.domain.plan import InvalidPlan
-from release_svc.domain.policy import DEFAULTS, Policy
-from release_svc.domain.release import (
+from release_svc.domain.commands import (
     Approve,
     BuildPackage,
     CancelRelease,
@@ -30,6 +27,9 @@ from release_svc.domain.release import (
     Reject,
     Review,
 )
+from release_svc.domain.lifecycle import Status
+from release_svc.domain.plan import InvalidPlan
+from release_svc.domain.policy import DEFAULTS, Policy
 from tests.support.releases import (
     MEDIA,
     applied,

@@ -19,9 +19,7 @@ from ferry.events.release import (
     ScopeKind,
     Span,
 )
-from release_svc.domain.freezes import FreezePeriod
-from release_svc.domain.plan import InvalidPlan, check_dates, risk_level
-from release_svc.domain.release import (
+from release_svc.domain.commands import (
     PlannedCommunication,
     RescheduleRelease,
     SetCommunicationPlan,
@@ -29,6 +27,8 @@ from release_svc.domain.release import (
     SetScope,
     SetWindows,
 )
+from release_svc.domain.freezes import FreezePeriod
+from release_svc.domain.plan import InvalidPlan, check_dates, risk_level
 from tests.support.releases import applied, planned
 
 

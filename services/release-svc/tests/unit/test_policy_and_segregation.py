@@ -20,6 +20,7 @@ from ferry.events.release import (
     ValidationKind,
     ValidationResultRecorded,
 )
+from release_svc.domain.commands import Approve, AssessRisk, RecordValidation, SetWindows
 from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.lifecycle import Status
 from release_svc.domain.policy import (
@@ -29,7 +30,7 @@ from release_svc.domain.policy import (
     RulesUnmet,
     SegregationOfDuties,
 )
-from release_svc.domain.release import Approve, AssessRisk, RecordValidation, Release, SetWindows
+from release_svc.domain.release import Release
 from tests.support.releases import (
     applied,
     approved_by,

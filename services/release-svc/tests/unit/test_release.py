@@ -7,16 +7,12 @@ import pytest
 
 from ferry.errors import InvalidTransition
 from ferry.events.release import ReleasePlanned, ReleaseRescheduled
-from release_svc.domain.release import (
-    AlreadyPlanned,
-    CancelRelease,
-    InvalidPlan,
-    NotTheReleaseManager,
-    PlanRelease,
-    Release,
-    RescheduleRelease,
-    Status,
-)
+from release_svc.domain.commands import CancelRelease, PlanRelease, RescheduleRelease
+from release_svc.domain.lifecycle import Status
+from release_svc.domain.plan import InvalidPlan
+from release_svc.domain.release import Release
+from release_svc.domain.release_planning import AlreadyPlanned
+from release_svc.domain.release_state import NotTheReleaseManager
 
 RELEASE = uuid4()
 

@@ -23,14 +23,8 @@ from release_svc.api.schemas import (
     ReviewIn,
     ValidationIn,
 )
-from release_svc.domain.release import (
-    Approve,
-    BuildPackage,
-    RecordValidation,
-    Reject,
-    Release,
-    Review,
-)
+from release_svc.domain.commands import Approve, BuildPackage, RecordValidation, Reject, Review
+from release_svc.domain.release import Release
 
 router = APIRouter(prefix="/releases/{release_id}", tags=["release lifecycle"])
 Tester = Annotated[Principal, allow(Role.TESTER)]

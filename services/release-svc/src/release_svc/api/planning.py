@@ -25,15 +25,15 @@ from release_svc.api.schemas import (
     ScopeIn,
     WindowsIn,
 )
-from release_svc.domain.release import (
+from release_svc.domain.commands import (
     AssessRisk,
     PlannedCommunication,
-    Release,
     SetBackoutPlan,
     SetCommunicationPlan,
     SetScope,
     SetWindows,
 )
+from release_svc.domain.release import Release
 
 router = APIRouter(prefix="/releases/{release_id}", tags=["release plan"])
 

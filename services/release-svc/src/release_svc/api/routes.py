@@ -33,14 +33,14 @@ from release_svc.api.schemas import (
     ScheduleIn,
     spans,
 )
-from release_svc.domain.lifecycle import Status
-from release_svc.domain.release import (
+from release_svc.domain.commands import (
     CancelRelease,
     PlanRelease,
-    Release,
     RescheduleRelease,
     SetDependencies,
 )
+from release_svc.domain.lifecycle import Status
+from release_svc.domain.release import Release
 
 router = APIRouter(prefix="/releases", tags=["releases"])
 IDENTIFIER_OR_UUID = (

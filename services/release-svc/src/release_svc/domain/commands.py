@@ -1,0 +1,189 @@
+"""Commands to a release: what a caller asks of the Release aggregate."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from uuid import UUID
+
+from ferry.events.release import (
+    Activity,
+    ApprovalSource,
+    DeploymentWindow,
+    ImprovementAction,
+    Level,
+    MediaRef,
+    Milestone,
+    Outcome,
+    ReleaseType,
+    ScopeItem,
+    Span,
+    ValidationKind,
+)
+from release_svc.domain.freezes import FreezePeriod
+from release_svc.domain.policy import Policy
+
+
+@dataclass(frozen=True)
+class PlanRelease:
+    """Plan a new release."""
+
+    release_id: UUID
+    name: str
+    version: str
+    planned_start: date
+    planned_end: date
+    release_manager: str
+    identifier: str
+    release_type: ReleaseType = ReleaseType.MINOR
+    description: str = ""
+    owners: frozenset[str] = frozenset()
+    escalation_contact: str = ""
+    activities: Mapping[Activity, Span] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RescheduleRelease:
+    """Move a release's planned dates (and its activities')."""
+
+    release_id: UUID
+    planned_start: date
+    planned_end: date
+    reason: str
+    by: str
+    activities: Mapping[Activity, Span] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SetDependencies:
+    """Say which releases a release depends on."""
+
+    release_id: UUID
+    depends_on: frozenset[UUID]
+    by: str
+
+
+@dataclass(frozen=True)
+class CancelRelease:
+    """Call a release off."""
+
+    release_id: UUID
+    reason: str
+    by: str
+
+
+@dataclass(frozen=True)
+class SetScope:
+    release_id: UUID
+    items: Sequence[ScopeItem]
+    by: str
+
+
+@dataclass(frozen=True)
+class SetWindows:
+    """Deployment windows; `freeze_override` is an emergency release's reason to deploy in a
+    freeze."""
+
+    release_id: UUID
+    windows: Sequence[DeploymentWindow]
+    by: str
+    freeze_override: str = ""
+
+
+@dataclass(frozen=True)
+class PlannedCommunication:
+    audience: str
+    channel: str
+    message: str
+    milestone: Milestone
+    offset: timedelta
+
+
+@dataclass(frozen=True)
+class SetCommunicationPlan:
+    release_id: UUID
+    entries: Sequence[PlannedCommunication]
+    by: str
+
+
+@dataclass(frozen=True)
+class AssessRisk:
+    release_id: UUID
+    likelihood: Level
+    impact: Level
+    affected_services: Sequence[str]
+    mitigations: Sequence[str]
+    by: str
+
+
+@dataclass(frozen=True)
+class SetBackoutPlan:
+    release_id: UUID
+    trigger_conditions: Sequence[str]
+    steps: Sequence[str]
+    by: str
+
+
+@dataclass(frozen=True)
+class BuildPackage:
+    """Declare the release's package: DML media by name, version and sha256."""
+
+    release_id: UUID
+    media: Sequence[MediaRef]
+    by: str
+
+
+@dataclass(frozen=True)
+class RecordValidation:
+    """A tester's result for one kind of validation of the current package."""
+
+    release_id: UUID
+    kind: ValidationKind
+    outcome: Outcome
+    evidence: str
+    by: str
+
+
+@dataclass(frozen=True)
+class Approve:
+    release_id: UUID
+    rfc: str
+    by: str
+    comment: str = ""
+    source: ApprovalSource = ApprovalSource.API
+
+
+@dataclass(frozen=True)
+class ApprovalContext:
+    """What an approval is judged against besides the release itself."""
+
+    policy: Policy
+    freezes: Sequence[FreezePeriod]
+    """The freezes in force."""
+    library: Set[MediaRef]
+    """Those of the package's media the DML holds and has not revoked."""
+
+
+@dataclass(frozen=True)
+class Reject:
+    release_id: UUID
+    rfc: str
+    reason: str
+    by: str
+    source: ApprovalSource = ApprovalSource.API
+
+
+@dataclass(frozen=True)
+class Review:
+    """The post-implementation review's findings; ELS timing comes from the release."""
+
+    release_id: UUID
+    objectives_met: bool
+    deployment_outcome: str
+    incidents_during_els: int
+    went_well: Sequence[str]
+    to_improve: Sequence[str]
+    actions: Sequence[ImprovementAction]
+    by: str
+    els_duration_days: float | None = None
