@@ -15,7 +15,7 @@ from ferry.envelope import Meta
 from ferry.http import etag, problem_responses
 from ferry.idempotency import Reply, json_reply
 from release_svc import handlers, projections
-from release_svc.api.schemas import ReleaseOut
+from release_svc.api.schemas.releases import ReleaseOut
 from release_svc.domain.release import Release
 
 ReleaseManager = Annotated[Principal, allow(Role.RELEASE_MANAGER)]

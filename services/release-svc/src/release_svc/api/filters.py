@@ -8,7 +8,7 @@ from fastapi import Depends, Query
 
 from release_svc.adapters import schedule
 from release_svc.adapters.queries import Scope
-from release_svc.api.schedule_schemas import Instant
+from release_svc.api.schemas.common import Instant
 from release_svc.domain.lifecycle import Status
 
 Limit = Annotated[int, Query(ge=1, le=200)]

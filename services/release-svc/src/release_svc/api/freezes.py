@@ -23,7 +23,7 @@ from release_svc import freeze_handlers
 from release_svc.adapters import freeze_periods
 from release_svc.api.filters import Cursor, Limit, ScopeQuery
 from release_svc.api.routes import IdempotencyKeyHeader
-from release_svc.api.schedule_schemas import FreezeIn, FreezeOut, FreezePage, LiftIn
+from release_svc.api.schemas.freezes import FreezeIn, FreezeOut, FreezePage, LiftIn
 from release_svc.domain.freezes import Freeze, FreezePeriod
 
 router = APIRouter(prefix="/freezes", tags=["freezes"])

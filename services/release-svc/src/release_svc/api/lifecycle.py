@@ -15,14 +15,14 @@ from ferry.service import RequestMeta
 from release_svc import handlers
 from release_svc.adapters import known_media
 from release_svc.api.common import PROBLEMS, ReleaseManager, change_release, decide
-from release_svc.api.schemas import (
+from release_svc.api.schemas.lifecycle import (
     ApprovalIn,
     PackageIn,
     RejectionIn,
-    ReleaseOut,
     ReviewIn,
     ValidationIn,
 )
+from release_svc.api.schemas.releases import ReleaseOut
 from release_svc.domain.commands import Approve, BuildPackage, RecordValidation, Reject, Review
 from release_svc.domain.release import Release
 

@@ -17,14 +17,14 @@ from ferry.service import RequestMeta
 from release_svc import handlers
 from release_svc.adapters import freeze_periods, schedule
 from release_svc.api.common import PROBLEMS, ReleaseManager, change_release, decide
-from release_svc.api.schemas import (
+from release_svc.api.schemas.planning import (
     BackoutPlanIn,
     CommunicationPlanIn,
-    ReleaseOut,
     RiskIn,
     ScopeIn,
     WindowsIn,
 )
+from release_svc.api.schemas.releases import ReleaseOut
 from release_svc.domain.commands import (
     AssessRisk,
     PlannedCommunication,

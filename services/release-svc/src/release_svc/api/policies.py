@@ -21,7 +21,7 @@ from ferry.proposals_api import ProposalOut, proposed
 from ferry.service import RequestMeta, UoW
 from release_svc import handlers
 from release_svc.api.common import PROBLEMS, ReleaseManager
-from release_svc.api.schemas import PolicyIn, PolicyOut
+from release_svc.api.schemas.policies import PolicyIn, PolicyOut
 
 router = APIRouter(prefix="/policies", tags=["release policies"])
 

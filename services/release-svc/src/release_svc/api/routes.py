@@ -23,7 +23,8 @@ from release_svc.api.common import (
     ReleaseManager,
     change_release,
 )
-from release_svc.api.schemas import (
+from release_svc.api.schemas.common import spans
+from release_svc.api.schemas.releases import (
     CancellationIn,
     DependenciesIn,
     ReleaseOut,
@@ -31,7 +32,6 @@ from release_svc.api.schemas import (
     ReleasePlanIn,
     ReleaseSummary,
     ScheduleIn,
-    spans,
 )
 from release_svc.domain.commands import (
     CancelRelease,

@@ -15,7 +15,7 @@ from ferry.service import UoW
 from release_svc import ical
 from release_svc.adapters import freeze_periods, schedule
 from release_svc.api.filters import Cursor, Limit, ScheduleQuery
-from release_svc.api.schedule_schemas import ScheduleEntryOut, SchedulePage
+from release_svc.api.schemas.schedule import ScheduleEntryOut, SchedulePage
 from release_svc.schedule_feed import freeze_event, window_event
 
 router = APIRouter(tags=["schedule"])

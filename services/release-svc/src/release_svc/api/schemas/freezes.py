@@ -1,13 +1,11 @@
-"""Request and response bodies of the freezes and schedule API."""
+"""Request and response bodies of the freezes router."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import datetime
 from uuid import UUID
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -15,18 +13,9 @@ from pydantic import (
     field_validator,
 )
 
-from ferry.fields import Moment, Prose
-from release_svc.api.schemas import Name
+from ferry.fields import Prose
+from release_svc.api.schemas.common import Instant, Name
 from release_svc.domain.freezes import Freeze
-from release_svc.domain.schedule import ConflictKind, Scheduled
-
-
-def _in_utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
-
-
-Instant = Annotated[Moment, AfterValidator(_in_utc)]
-"""A `Moment`, in UTC."""
 
 
 class FreezeIn(BaseModel):
@@ -93,61 +82,4 @@ class FreezePage(BaseModel):
     """A page of freezes; `next` is the cursor of the following page, or null at the end."""
 
     items: list[FreezeOut]
-    next: str | None
-
-
-class ConflictOut(BaseModel):
-    """A clash to resolve: its kind, every release involved (by identifier), the freeze."""
-
-    kind: ConflictKind
-    releases: list[str]
-    freeze_id: UUID | None
-    detail: str
-
-
-class ScheduleEntryOut(BaseModel):
-    """One release's deployment window in one environment."""
-
-    release_id: UUID
-    identifier: str
-    name: str
-    status: str
-    environment: str
-    start: datetime
-    end: datetime
-    services: list[str]
-    owners: list[str]
-    """The release manager and the owners."""
-    depends_on: list[UUID]
-    deployed: bool
-    conflicts: list[ConflictOut]
-
-    @classmethod
-    def of(cls, shown: Scheduled) -> ScheduleEntryOut:
-        entry = shown.entry
-        return cls(
-            release_id=entry.release_id,
-            identifier=entry.identifier,
-            name=shown.name,
-            status=str(entry.status),
-            environment=entry.window.environment,
-            start=entry.window.start,
-            end=entry.window.end,
-            services=sorted(entry.services),
-            owners=list(shown.owners),
-            depends_on=sorted(entry.depends_on),
-            deployed=entry.deployed,
-            conflicts=[
-                ConflictOut(
-                    kind=c.kind, releases=list(c.releases), freeze_id=c.freeze_id, detail=c.detail
-                )
-                for c in shown.conflicts
-            ],
-        )
-
-
-class SchedulePage(BaseModel):
-    """A page of the schedule; `next` is the cursor of the following page, or null."""
-
-    items: list[ScheduleEntryOut]
     next: str | None

@@ -1,0 +1,1 @@
+"""Request and response bodies of the API, a module per router."""

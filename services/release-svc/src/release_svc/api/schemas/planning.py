@@ -1,0 +1,93 @@
+"""Request bodies of the release planning router: scope, windows, communications, risk,
+backout plan."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+)
+
+from ferry.events.release import (
+    DeploymentWindow,
+    Level,
+    Milestone,
+)
+from ferry.fields import Line, Moment, Notes, Prose
+from release_svc.api.schemas.common import Name, ScopeItemIn
+
+MAX_OFFSET = timedelta(days=3650)
+"""How far from its milestone a communication may be timed."""
+
+
+class ScopeIn(BaseModel):
+    """Everything the release includes (replacing the earlier scope)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[ScopeItemIn] = Field(max_length=500)
+
+
+class WindowIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    environment: Name
+    start: Moment = Field(examples=["2026-12-03T22:00:00+01:00"])
+    end: Moment
+
+
+class WindowsIn(BaseModel):
+    """Deployment windows, at most one per environment (replacing the earlier ones)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    windows: list[WindowIn] = Field(max_length=50)
+    freeze_override: Notes = Field(
+        default="", description="an emergency release's reason to deploy inside a freeze"
+    )
+
+    def to_windows(self) -> list[DeploymentWindow]:
+        return [DeploymentWindow(**w.model_dump()) for w in self.windows]
+
+
+class CommunicationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    audience: Line = Field(examples=["service desk"])
+    channel: Line = Field(examples=["email"])
+    message: Prose
+    milestone: Milestone
+    offset: timedelta = Field(
+        default=timedelta(0),
+        ge=-MAX_OFFSET,
+        le=MAX_OFFSET,
+        description="ISO 8601 duration from the milestone; negative is before, e.g. -P7D",
+        examples=["-P7D"],
+    )
+
+
+class CommunicationPlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entries: list[CommunicationIn] = Field(max_length=200)
+
+
+class RiskIn(BaseModel):
+    """Likelihood and impact; the risk level follows from them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    likelihood: Level
+    impact: Level
+    affected_services: list[Name] = Field(default=[], max_length=100)
+    mitigations: list[Prose] = Field(default=[], max_length=100)
+
+
+class BackoutPlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    trigger_conditions: list[Prose] = Field(min_length=1, max_length=50)
+    steps: list[Prose] = Field(min_length=1, max_length=100, description="in order")
