@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
 
 
 def _no_control_characters(value: str) -> str:
@@ -61,7 +62,23 @@ FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
 """The days plans may name: far enough from the calendar's ends that arithmetic on them
 (a day after, a week before, a time zone away) never leaves it."""
 
-Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY, json_schema_extra={"pattern": _YEARS})]
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _not_a_number(value: object) -> object:
+    # Left to pydantic, 0, 1.5 and "1700000000" are seconds since 1970: a client's mistake
+    # becomes a plan in 1970. Only ISO 8601 says which day it means.
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("must be an ISO 8601 date or time, not a number")
+    return value
+
+
+Day = Annotated[
+    date,
+    Field(ge=FIRST_DAY, le=LAST_DAY, json_schema_extra={"pattern": _YEARS}),
+    BeforeValidator(_not_a_number),
+]
 """A day of a plan."""
 
 
@@ -72,7 +89,10 @@ def _within_the_days(moment: datetime) -> datetime:
 
 
 Moment = Annotated[
-    AwareDatetime, Field(json_schema_extra={"pattern": _YEARS}), AfterValidator(_within_the_days)
+    AwareDatetime,
+    Field(json_schema_extra={"pattern": _YEARS}),
+    BeforeValidator(_not_a_number),
+    AfterValidator(_within_the_days),
 ]
 """A point in time with its UTC offset, kept as given (a naive time is refused: whose midnight
 would it be?)."""

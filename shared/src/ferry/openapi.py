@@ -63,6 +63,8 @@ UNAVAILABLE = {
 }
 STALE = {"description": "The state, or a newer version, does not allow it"}
 PRECONDITION_REQUIRED = {"description": "If-Match missing"}
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f-\x9f]*$"
+"""What `ferry.characters` holds every query and path parameter to, whatever its route says."""
 IF_MATCH = {
     "name": "if-match",
     "in": "header",
@@ -106,6 +108,9 @@ def document(app: FastAPI) -> dict[str, Any]:
 
 def _complete(operation: dict[str, Any], calls: set[Callable[..., Any]]) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] in {"query", "path"}:
+            _refuse_control_characters(parameter["schema"])
     # Every route answers 422 for a control character in a parameter (ferry.characters),
     # declared or not; FastAPI's own 422 said application/json, but the answer is a problem.
     _declare(responses, "422", INVALID)
@@ -136,6 +141,14 @@ def _declare(responses: dict[str, Any], status: str, base: dict[str, Any]) -> No
     }
     if not responses[status]["headers"]:
         del responses[status]["headers"]
+
+
+def _refuse_control_characters(schema: dict[str, Any]) -> None:
+    # A route's own pattern or format already says which characters it takes.
+    if schema.get("type") == "string" and "pattern" not in schema and "format" not in schema:
+        schema["pattern"] = NO_CONTROL_CHARACTERS
+    for branch in (*schema.get("anyOf", ()), *([schema["items"]] if "items" in schema else ())):
+        _refuse_control_characters(branch)
 
 
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
