@@ -15,11 +15,12 @@ import pytest
 from ferry.aggregate import record
 from ferry.db import Database
 from ferry.envelope import Meta
-from release_svc import handlers, projections
-from release_svc.communications import announce_due
 from release_svc.config import Settings
 from release_svc.domain.commands import RescheduleRelease
+from release_svc.handlers import releases as handlers
+from release_svc.jobs.communications import announce_due
 from release_svc.main import spec
+from release_svc.projections import releases as projections
 from tests.support.infra import Infra
 from tests.support.services import eventually, read_topic, serving, settings
 

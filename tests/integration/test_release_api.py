@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from ferry.db import Database
-from release_svc import projections
 from release_svc.config import Settings
 from release_svc.main import spec
+from release_svc.projections import releases as projections
 from tests.support.governance import approved
 from tests.support.infra import Infra
 from tests.support.services import free_port, read_topic, serving, settings

@@ -1,7 +1,7 @@
 """What release-svc does with other services' events: the release's life after approval
 (from the DML, deploy-svc and els-svc), the media packages are checked against, and
 approvals from an external change tool. (The delivery metrics' deployments are kept by a
-consumer of their own: `release_svc.delivery_projection`.)"""
+consumer of their own: `release_svc.projections.delivery`.)"""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from ferry.events.deploy import DeploymentCompleted
 from ferry.events.dml import MediaRevoked, MediaStaged, ReleaseAvailable
 from ferry.events.els import ElsExited, ElsStarted
 from ferry.events.release import ApprovalSource
-from release_svc import handlers, projections
 from release_svc.adapters import known_media, release_list
 from release_svc.domain.commands import Approve, Reject
+from release_svc.handlers import releases as handlers
+from release_svc.projections import releases as projections
 
 ACTOR = "service:release-svc"
 

@@ -17,7 +17,7 @@ from ferry.events.governance import GovernedKind
 from ferry.governance import Proposal
 from ferry.kafka import SERVICE_TOPICS
 from ferry.service import ServiceSpec, create_app
-from release_svc import communications, consumers, delivery_projection, freeze_handlers
+from release_svc import consumers
 from release_svc.api import (
     dashboard,
     delivery,
@@ -32,6 +32,9 @@ from release_svc.api import (
     schedule,
 )
 from release_svc.config import Settings
+from release_svc.handlers import freezes as freeze_handlers
+from release_svc.jobs import communications
+from release_svc.projections import delivery as delivery_projection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -12,9 +12,9 @@ from ferry.errors import ConcurrencyError, InvalidTransition, NotFound
 from ferry.events.policy import FreezePeriodLifted
 from ferry.events.release import DeploymentWindow
 from ferry.testing import InMemoryUnitOfWork
-from release_svc import freeze_handlers
 from release_svc.domain.freezes import Freeze, FreezeAlreadyDeclared, FreezePeriod, covering
 from release_svc.domain.plan import InvalidPlan
+from release_svc.handlers import freezes as freeze_handlers
 
 META = Meta(actor="carl", correlation_id="c-1")
 START = datetime(2026, 12, 20, tzinfo=UTC)

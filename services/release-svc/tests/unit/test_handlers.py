@@ -13,7 +13,6 @@ from ferry.errors import ConcurrencyError, NotFound
 from ferry.events.release import Outcome, ReleaseType, ValidationKind
 from ferry.governance import Change
 from ferry.testing import InMemoryUnitOfWork
-from release_svc import handlers
 from release_svc.domain.commands import (
     BuildPackage,
     PlanRelease,
@@ -22,6 +21,7 @@ from release_svc.domain.commands import (
 )
 from release_svc.domain.lifecycle import Status
 from release_svc.domain.policy import DEFAULTS
+from release_svc.handlers import releases as handlers
 from tests.support.releases import MEDIA
 
 META = Meta(actor="alice", correlation_id="c-1")

@@ -8,11 +8,11 @@ from uuid import UUID, uuid4
 import pytest
 
 from ferry.events.release import DeploymentWindow
-from release_svc import ical
+from release_svc.api import ical
+from release_svc.api.schedule_feed import freeze_event, window_event
 from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.lifecycle import Status
 from release_svc.domain.schedule import Conflict, ConflictKind, Entry, Scheduled
-from release_svc.schedule_feed import freeze_event, window_event
 from tests.support.calendars import content_lines, parse
 
 NOW = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)

@@ -2,7 +2,7 @@
 they were announced.
 
 Written in the same unit of work as the release's events (`save`), so it is never behind
-them; the communications job (`release_svc.communications`) finds what fell due in it.
+them; the communications job (`release_svc.jobs.communications`) finds what fell due in it.
 Entries that leave the plan go, but those already announced stay, with nothing more to
 announce, as the record of what was said when.
 """

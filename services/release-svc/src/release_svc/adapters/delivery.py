@@ -4,7 +4,7 @@ delivery metrics.
 Each event sets only the facts it carries, the first report of a fact winning, so the
 tables come out the same whatever order the events arrive in (one deployment's events and
 one environment's share a partition; the two do not) and however often. Their consumer is
-their own (`release_svc.delivery_projection`), so they hold the whole topic.
+their own (`release_svc.projections.delivery`), so they hold the whole topic.
 """
 
 from __future__ import annotations

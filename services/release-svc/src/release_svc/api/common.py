@@ -14,9 +14,10 @@ from ferry.db import UnitOfWork
 from ferry.envelope import Meta
 from ferry.http import etag, problem_responses
 from ferry.idempotency import Reply, json_reply
-from release_svc import handlers, projections
 from release_svc.api.schemas.releases import ReleaseOut
 from release_svc.domain.release import Release
+from release_svc.handlers import releases as handlers
+from release_svc.projections import releases as projections
 
 ReleaseManager = Annotated[Principal, allow(Role.RELEASE_MANAGER)]
 

@@ -20,11 +20,11 @@ from ferry.http import problem, problem_responses
 from ferry.kafka import SERVICE_TOPICS
 from ferry.service import UoW
 from ferry.streaming import stopping
-from release_svc import handlers
 from release_svc.adapters import release_list
 from release_svc.adapters.feed_hub import FeedHub, Subscription
 from release_svc.api.routes import IDENTIFIER_OR_UUID
 from release_svc.config import Settings
+from release_svc.handlers import releases as handlers
 
 
 class KafkaUnavailable(FerryError):

@@ -19,12 +19,13 @@ from ferry.http import ExpectedVersion, etag, problem_responses
 from ferry.idempotency import IdempotencyKey, Reply, json_reply
 from ferry.proposals_api import ProposalOut, proposed
 from ferry.service import RequestMeta, UoW
-from release_svc import freeze_handlers
 from release_svc.adapters import freeze_periods
 from release_svc.api.filters import Cursor, Limit, ScopeQuery
 from release_svc.api.routes import IdempotencyKeyHeader
 from release_svc.api.schemas.freezes import FreezeIn, FreezeOut, FreezePage, LiftIn
 from release_svc.domain.freezes import Freeze, FreezePeriod
+from release_svc.handlers import freezes as freeze_handlers
+from release_svc.projections import freezes as freeze_projection
 
 router = APIRouter(prefix="/freezes", tags=["freezes"])
 FreezeAuthority = Annotated[Principal, allow(Role.RELEASE_MANAGER, Role.CHANGE_AUTHORITY)]
@@ -95,7 +96,7 @@ def _run(
 
     async def work(uow: UnitOfWork) -> Reply:
         freeze = await change(uow)
-        await freeze_periods.save(uow, freeze)
+        await freeze_projection.save(uow, freeze)
         headers = {"ETag": etag(freeze.version)}
         if status == 201:
             headers["Location"] = f"/freezes/{freeze.id}"

@@ -14,7 +14,7 @@ from ferry.envelope import Envelope
 from ferry.errors import NotFound
 from ferry.http import problem_responses
 from ferry.service import UoW
-from release_svc import handlers
+from release_svc.handlers import releases as handlers
 
 router = APIRouter(prefix="/releases", tags=["releases"])
 

@@ -12,7 +12,6 @@ from ferry.db import UnitOfWork
 from ferry.events.release import ImprovementAction
 from ferry.http import ExpectedVersion
 from ferry.service import RequestMeta
-from release_svc import handlers
 from release_svc.adapters import known_media
 from release_svc.api.common import PROBLEMS, ReleaseManager, change_release, decide
 from release_svc.api.schemas.lifecycle import (
@@ -25,6 +24,7 @@ from release_svc.api.schemas.lifecycle import (
 from release_svc.api.schemas.releases import ReleaseOut
 from release_svc.domain.commands import Approve, BuildPackage, RecordValidation, Reject, Review
 from release_svc.domain.release import Release
+from release_svc.handlers import releases as handlers
 
 router = APIRouter(prefix="/releases/{release_id}", tags=["release lifecycle"])
 Tester = Annotated[Principal, allow(Role.TESTER)]

@@ -14,7 +14,6 @@ from ferry.db import UnitOfWork
 from ferry.events.release import ScopeItem
 from ferry.http import ExpectedVersion
 from ferry.service import RequestMeta
-from release_svc import handlers
 from release_svc.adapters import freeze_periods, schedule
 from release_svc.api.common import PROBLEMS, ReleaseManager, change_release, decide
 from release_svc.api.schemas.planning import (
@@ -34,6 +33,7 @@ from release_svc.domain.commands import (
     SetWindows,
 )
 from release_svc.domain.release import Release
+from release_svc.handlers import releases as handlers
 
 router = APIRouter(prefix="/releases/{release_id}", tags=["release plan"])
 

@@ -19,9 +19,9 @@ from ferry.http import ExpectedVersion, etag
 from ferry.idempotency import Reply, json_reply
 from ferry.proposals_api import ProposalOut, proposed
 from ferry.service import RequestMeta, UoW
-from release_svc import handlers
 from release_svc.api.common import PROBLEMS, ReleaseManager
 from release_svc.api.schemas.policies import PolicyIn, PolicyOut
+from release_svc.handlers import releases as handlers
 
 router = APIRouter(prefix="/policies", tags=["release policies"])
 

@@ -16,7 +16,6 @@ from ferry.events.release import ReleaseType
 from ferry.http import ExpectedVersion, etag
 from ferry.idempotency import IdempotencyKey, Reply, json_reply
 from ferry.service import RequestMeta, UoW
-from release_svc import handlers, projections
 from release_svc.adapters import dependency_graph, release_list, release_numbers, schedule
 from release_svc.api.common import (
     PROBLEMS,
@@ -41,6 +40,8 @@ from release_svc.domain.commands import (
 )
 from release_svc.domain.lifecycle import Status
 from release_svc.domain.release import Release
+from release_svc.handlers import releases as handlers
+from release_svc.projections import releases as projections
 
 router = APIRouter(prefix="/releases", tags=["releases"])
 IDENTIFIER_OR_UUID = (
@@ -156,7 +157,7 @@ async def set_dependencies(
         graph, names = await dependency_graph.load(uow)
         theirs = await schedule.windows_of(uow, depends_on)
         release = await handlers.set_dependencies(cmd, version, uow, meta, graph, names, theirs)
-        await dependency_graph.save(uow, release)
+        await projections.save_dependencies(uow, release)
         return release
 
     return await change_release(request, change)

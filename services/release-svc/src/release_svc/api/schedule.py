@@ -12,11 +12,11 @@ from ferry.db import UnitOfWork
 from ferry.errors import Unprocessable
 from ferry.http import problem_responses
 from ferry.service import UoW
-from release_svc import ical
 from release_svc.adapters import freeze_periods, schedule
+from release_svc.api import ical
 from release_svc.api.filters import Cursor, Limit, ScheduleQuery
+from release_svc.api.schedule_feed import freeze_event, window_event
 from release_svc.api.schemas.schedule import ScheduleEntryOut, SchedulePage
-from release_svc.schedule_feed import freeze_event, window_event
 
 router = APIRouter(tags=["schedule"])
 FEED_MOST = 5000

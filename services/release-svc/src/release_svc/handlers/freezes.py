@@ -13,8 +13,8 @@ from ferry.events.governance import GovernedKind
 from ferry.events.policy import FreezeEvent, FreezePeriodLifted
 from ferry.eventstore import WithEvents
 from ferry.governance import Change, Proposal
-from release_svc.adapters import freeze_periods
 from release_svc.domain.freezes import Freeze, FreezePeriod
+from release_svc.projections import freezes as freeze_projection
 
 
 def stream_id(freeze_id: UUID) -> str:
@@ -60,4 +60,4 @@ async def freeze_lifted(uow: UnitOfWork, proposal: Proposal) -> None:
     assert change is not None
     assert isinstance(change.effect, FreezePeriodLifted)
     # Read after the lift's append, which the read flushes: the freeze as now lifted.
-    await freeze_periods.save(uow, await get_freeze(uow, change.effect.freeze_id))
+    await freeze_projection.save(uow, await get_freeze(uow, change.effect.freeze_id))

@@ -22,9 +22,10 @@ from ferry.db import Database
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError
 from ferry.tracing import current_traceparent
-from release_svc import handlers, projections
 from release_svc.adapters import communications
 from release_svc.domain.communications import announcements
+from release_svc.handlers import releases as handlers
+from release_svc.projections import releases as projections
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,6 @@ async def _announce(db: Database, release_id: UUID, now: datetime) -> int:
             await communications.mark_announced(uow, release_id, announced, now)
         else:
             # The schedule was behind the release: catching it up settles what is due.
-            await communications.save(uow, release)
+            await projections.save_communications(uow, release)
         await uow.commit()
         return len(new)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from release_svc.api.ical import CalendarEvent, EventStatus
 from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.lifecycle import Status
 from release_svc.domain.schedule import Scheduled
-from release_svc.ical import CalendarEvent, EventStatus
 
 CONFIRMED = frozenset(
     {
