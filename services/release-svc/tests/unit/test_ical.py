@@ -1,7 +1,8 @@
-"""The iCalendar writer and the schedule feed it serves."""
+"""The iCalendar feed (written by the icalendar library) and the schedule events in it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from uuid import UUID, uuid4
 
@@ -13,34 +14,47 @@ from release_svc.api.schedule_feed import freeze_event, window_event
 from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.lifecycle import Status
 from release_svc.domain.schedule import Conflict, ConflictKind, Entry, Scheduled
-from tests.support.calendars import content_lines, parse
+from tests.support.calendars import Component, content_lines, parse
 
 NOW = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 START = datetime(2026, 12, 3, 23, 0, tzinfo=timezone(timedelta(hours=1)))
 
 
+EVENT = ical.CalendarEvent(
+    uid="u-1@ferry", start=START, end=START + timedelta(hours=2), summary="s"
+)
+
+
+def _only_event(event: ical.CalendarEvent) -> Component:
+    [vevent] = parse(ical.calendar([event], name="Ferry", now=NOW)).components
+    return vevent
+
+
 def test_text_escapes_backslash_semicolon_comma_and_newlines() -> None:
-    assert ical.escape("a\\b;c,d\ne\r\nf") == "a\\\\b\\;c\\,d\\ne\\nf"
-    assert ical.escape("tab\tkept, bell\x07 dropped") == "tab\tkept\\, bell dropped"
+    vevent = _only_event(
+        replace(EVENT, summary="a\\b;c,d\ne\r\nf", description="tab\tkept, bell\x07 dropped")
+    )
+    assert vevent.properties["SUMMARY"] == "a\\\\b\\;c\\,d\\ne\\nf"
+    assert vevent.properties["DESCRIPTION"] == "tab\tkept\\, bell dropped"
 
 
 def test_times_are_written_in_utc() -> None:
-    assert ical.utc(START) == "20261203T220000Z"
+    vevent = _only_event(EVENT)
+    assert vevent.properties["DTSTART"] == "20261203T220000Z"
     with pytest.raises(ValueError, match="offset"):
-        ical.utc(datetime(2026, 12, 3))
+        ical.calendar([replace(EVENT, start=datetime(2026, 12, 3))], name="Ferry", now=NOW)
 
 
 def test_long_lines_fold_at_75_octets_without_cutting_a_character() -> None:
-    line = "DESCRIPTION:" + "Zürich\u2192Genève ✈ " * 20
-    folded = ical.fold(line)
-    physical = folded.split("\r\n")
-    assert len(physical) > 1
-    assert all(len(p.encode()) <= 75 for p in physical)
-    assert all(p.startswith(" ") for p in physical[1:])
-    assert physical[0] + "".join(p[1:] for p in physical[1:]) == line
-    assert ical.fold("SUMMARY:short") == "SUMMARY:short"
-    exactly = "X" * 75
-    assert ical.fold(exactly) == exactly
+    text = "Zürich\u2192Genève ✈ " * 20
+    body = ical.calendar([replace(EVENT, description=text)], name="Ferry", now=NOW)
+    physical = body.split(b"\r\n")[:-1]
+    assert all(len(p) <= 75 for p in physical)
+    folded = [p for p in physical if p.startswith(b" ")]
+    assert len(folded) > 1
+    assert all(p.decode() for p in physical)  # no UTF-8 character cut in two
+    assert "".join(content_lines(body)).count(text) == 1
+    assert b"SUMMARY:s\r\n" in body
 
 
 def test_a_calendar_is_crlf_lines_with_the_required_properties() -> None:
