@@ -1,9 +1,15 @@
 """Schemathesis against the four services run as processes: every operation of each
 service's OpenAPI document, with a token holding every role.
 
-Checks: Schemathesis's defaults (no server error, status codes, content types, response
-schemas and headers conforming to the document, plus its negative-data and method checks),
-with a fixed seed and a bounded number of examples per operation.
+Checks: Schemathesis's defaults (no server error; status codes, content types, response
+schemas and headers conforming to the document; its negative-data, positive-data, missing
+header and unsupported-method checks), a fixed seed and a bounded number of examples per
+operation. `KNOWN` lists, per operation, the checks not run there and why.
+
+The defect it caught first: `GET /metrics` answered `text/plain` where every service's
+document said `application/json` (content_type_conformance, ST105). Then: `405` answers naming
+one route's methods in `Allow`, `If-Match` undeclared though required, 400 and 422 problems
+declared as JSON or not at all, and bare numbers taken for dates.
 """
 
 from __future__ import annotations
