@@ -21,13 +21,14 @@ from uuid import uuid4
 import asyncpg
 
 from bench.common import Config, Figure, progress
-from deploy_svc import handlers
 from deploy_svc.adapters import release_facts
+from deploy_svc.domain.deployment import PlanDeployment
 from deploy_svc.domain.facts import ReleaseFacts, SignedManifest, Window
 from deploy_svc.drivers.base import Artifacts
 from deploy_svc.drivers.limits import LocalLimits
 from deploy_svc.drivers.local import LocalDriver
-from deploy_svc.executor import Executor
+from deploy_svc.handlers import deployments, environments
+from deploy_svc.jobs.executor import Executor
 from deploy_svc.main import MIGRATIONS
 from ferry import migrations
 from ferry.db import Database
@@ -73,11 +74,11 @@ async def _one(cfg: Config, work: Path, n: int) -> float:
             signed = SignedManifest("{}", "", "")
             await release_facts.available(uow, release_id, signed, [("app.bin", "1.0.0")])
             checks = {"local": LocalDriver(LocalLimits(roots=(work,))).check}
-            await handlers.define_environment(uow, "bench", False, targets, checks, None, META)
-            plan = handlers.PlanDeployment(
+            await environments.define_environment(uow, "bench", False, targets, checks, None, META)
+            plan = PlanDeployment(
                 uuid4(), release_id, "bench", [], Strategy.BIG_BANG, [], [], 1, 0, now, "bench"
             )
-            deployment = await handlers.schedule_deployment(uow, plan, META)
+            deployment = await deployments.plan_deployment(uow, plan, META)
             await uow.commit()
         media = work / "app.bin"
         artifacts = Artifacts(release_id, "1.0.0", {"app.bin": media})
@@ -94,7 +95,7 @@ async def _one(cfg: Config, work: Path, n: int) -> float:
         await executor.drive(db, deployment.id)
         elapsed = time.perf_counter() - started
         async with db.unit_of_work() as uow:
-            done = await handlers.get_deployment(uow, deployment.id)
+            done = await deployments.get_deployment(uow, deployment.id)
         if str(done.state) != "completed":
             raise RuntimeError(f"the bench deployment ended {done.state}: {done.reason}")
         return elapsed

@@ -13,7 +13,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from prometheus_client import REGISTRY
 
-from dml_svc.handlers import on_release_planned
+from dml_svc.handlers.library import on_release_planned
 from ferry.consuming import Dispatcher, caused_by
 from ferry.db import Database
 from ferry.envelope import Envelope, Meta

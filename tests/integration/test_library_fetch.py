@@ -18,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from deploy_svc.domain.facts import SignedManifest
-from deploy_svc.library import Library, LibraryRefused, key_id_of
+from deploy_svc.adapters.library import Library, LibraryRefused, key_id_of
 from dml_svc.config import Settings as DmlSettings
 from dml_svc.main import spec as dml_spec
 from ferry.events.release import MediaRef, ReleaseApproved, ReleaseValidated

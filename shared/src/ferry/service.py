@@ -64,6 +64,9 @@ class ServiceSpec:
     """What it governs under the two-person rule, each kind with what it does once a
     proposal is approved; such a service also lists `ferry.proposals_api.router` in
     `routers`."""
+    state: Mapping[str, object] = field(default_factory=dict)
+    """What its routes depend on beyond the database (a blob store, drivers, its settings),
+    by name: set on `app.state`, where each router's dependency reads its own."""
 
 
 def request_meta(caller: Annotated[Principal, Depends(authenticate)]) -> Meta:
@@ -149,6 +152,8 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     app.state.publisher = publisher
     app.state.verifier = verifier
     app.state.enactors = spec.governs
+    for name, value in spec.state.items():
+        setattr(app.state, name, value)
     http.install(app, spec.name)
     openapi.install(app)
     # No spans for the calendar feed: its URL is its secret, and a span records the URL.

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from deploy_svc.adapters import release_facts
+from deploy_svc.adapters.library import LibraryRefused, parse_manifest
 from deploy_svc.domain.facts import Freeze, SignedManifest, Window
-from deploy_svc.library import LibraryRefused, parse_manifest
 from ferry import catalog
 from ferry.consuming import EventHandler
 from ferry.db import UnitOfWork

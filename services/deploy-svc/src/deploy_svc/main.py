@@ -6,13 +6,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from deploy_svc import consumers, handlers
+from deploy_svc import consumers
 from deploy_svc.adapters.deployment_log import DeploymentLog
-from deploy_svc.api import logs, routes, webhooks
+from deploy_svc.adapters.library import Library
+from deploy_svc.api import dependencies, logs, routes, webhooks
 from deploy_svc.config import Settings
 from deploy_svc.drivers.registry import drivers
-from deploy_svc.executor import Executor
-from deploy_svc.library import Library
+from deploy_svc.handlers import environments
+from deploy_svc.jobs.executor import Executor
 from ferry import catalog, proposals_api
 from ferry.db import Database
 from ferry.events.dml import LibraryEntryOpened
@@ -30,13 +31,14 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
         migrations=MIGRATIONS,
         routers=[
             catalog.router(),
-            routes.router_for(drivers(settings)),
-            webhooks.router(settings),
-            logs.router(),
+            routes.router,
+            webhooks.router,
+            logs.router,
             proposals_api.router,
         ],
+        state=dependencies.provide(settings, drivers(settings)),
         publishes="deploy.events",
-        governs={GovernedKind.ENVIRONMENT: handlers.environment_defined},
+        governs={GovernedKind.ENVIRONMENT: environments.environment_defined},
         jobs={"executor": lambda db: _executor(settings, db).run(db)},
         consumes={
             # The catalog's ReleasePlanned and ReleaseCancelled run within the facts' handlers.

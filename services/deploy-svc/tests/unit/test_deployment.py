@@ -10,10 +10,10 @@ import pytest
 from deploy_svc.domain.deployment import (
     Complete,
     Deployment,
+    DeploymentPlan,
     DeployTarget,
     FinishRollback,
     RollBackTarget,
-    ScheduleDeployment,
     Start,
     StartWave,
     State,
@@ -37,7 +37,7 @@ def applied(deployment: Deployment, events: list[DeploymentEvent]) -> Deployment
 
 def scheduled(*wave_targets: list[str], start: datetime = NOW) -> Deployment:
     deployment = Deployment(uuid4())
-    cmd = ScheduleDeployment(
+    cmd = DeploymentPlan(
         deployment.id,
         uuid4(),
         "production",

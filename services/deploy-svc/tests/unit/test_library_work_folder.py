@@ -14,8 +14,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from deploy_svc.adapters.library import Library, LibraryRefused, key_id_of
 from deploy_svc.domain.facts import ReleaseFacts, SignedManifest
-from deploy_svc.library import Library, LibraryRefused, key_id_of
 from dml_svc.domain.manifest import canonical
 from ferry.events.dml import ManifestItem
 

@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from deploy_svc.adapters.library import LibraryRefused, key_id_of, verify
 from deploy_svc.domain.facts import SignedManifest
-from deploy_svc.library import LibraryRefused, key_id_of, verify
 from dml_svc.domain.manifest import canonical
 from ferry.events.dml import ManifestItem
 

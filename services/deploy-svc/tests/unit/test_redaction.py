@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploy_svc.redaction import MASK, brief, printable, redact
+from deploy_svc.domain.redaction import MASK, brief, printable, redact
 
 JWT = (
     "eyJhbGciOiJFZERTQSIsImtpZCI6ImFiYyJ9."

@@ -9,11 +9,11 @@ from fastapi import FastAPI
 from dml_svc.adapters import approved_changes
 from dml_svc.adapters.blobs import LocalBlobStore
 from dml_svc.adapters.signing import Signer
-from dml_svc.api import integrity, media, routes, spares
-from dml_svc.availability import Availability
+from dml_svc.api import dependencies, integrity, media, routes, spares
 from dml_svc.config import Settings
-from dml_svc.handlers import on_release_planned
-from dml_svc.scrub import Scrubber
+from dml_svc.consumers import Availability
+from dml_svc.handlers.library import on_release_planned
+from dml_svc.jobs.scrub import Scrubber
 from ferry.events.change import ChangeApproved, ChangeRejected
 from ferry.events.release import ReleaseApproved, ReleasePlanned, ReleaseValidated
 from ferry.service import ServiceSpec, create_app
@@ -36,11 +36,12 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
         settings=settings,
         migrations=MIGRATIONS,
         routers=[
-            routes.router_for(signer),
-            media.router_for(blobs, settings.max_upload_bytes),
+            routes.router,
+            media.router,
             integrity.router,
             spares.router,
         ],
+        state=dependencies.provide(settings, blobs, signer),
         publishes="dml.events",
         jobs={"scrub": scrubber.run},
         consumes={

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dml_svc import handlers
+from dml_svc.handlers import library as handlers
 from ferry.testing import InMemoryUnitOfWork, envelope_for, release_planned
 
 

@@ -8,7 +8,6 @@ from uuid import uuid4
 
 import pytest
 
-from dml_svc import spares_handlers
 from dml_svc.domain.spares import (
     ChangeNotApproved,
     InvalidSpare,
@@ -17,6 +16,7 @@ from dml_svc.domain.spares import (
     Spare,
     older,
 )
+from dml_svc.handlers import spares as spares_handlers
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError
 from ferry.events.dml import SpareEvent, SpareRevisionOutOfDate, SpareWithdrawn

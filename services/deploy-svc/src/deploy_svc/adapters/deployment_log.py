@@ -14,7 +14,7 @@ import asyncpg
 from pydantic import SecretStr
 
 from deploy_svc.config import Settings
-from deploy_svc.redaction import printable, redact
+from deploy_svc.domain.redaction import printable, redact
 from ferry.db import UnitOfWork
 
 LONGEST = 256 * 1024

@@ -10,8 +10,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from deploy_svc import handlers
 from deploy_svc.adapters import deployment_log
+from deploy_svc.handlers import deployments
 from ferry.auth import Principal, Role, allow
 from ferry.http import problem_responses
 from ferry.service import UoW
@@ -44,24 +44,22 @@ class LogPage(BaseModel):
     """`after` for the next page; null when this page is the last one so far."""
 
 
-def router() -> APIRouter:
-    routes = APIRouter(tags=["deployments"])
+router = APIRouter(tags=["deployments"])
 
-    @routes.get("/deployments/{deployment_id}/log", response_model=LogPage, responses=PROBLEMS)
-    async def read_log(
-        deployment_id: UUID,
-        uow: UoW,
-        _: LogReader,
-        after: Annotated[int, Query(ge=0, description="entries after this one")] = 0,
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    ) -> LogPage:
-        """A deployment's log, oldest first: what each driver step had to say at length,
-        redacted of the service's secrets and of credential-shaped strings."""
-        async with uow:
-            await handlers.get_deployment(uow, deployment_id)  # 404 if there is none
-            rows = await deployment_log.page(uow, deployment_id, after, limit)
-        entries = [LogEntry.model_validate(dict(row)) for row in rows]
-        full = len(entries) == limit
-        return LogPage(entries=entries, next_after=entries[-1].entry if full else None)
 
-    return routes
+@router.get("/deployments/{deployment_id}/log", response_model=LogPage, responses=PROBLEMS)
+async def read_log(
+    deployment_id: UUID,
+    uow: UoW,
+    _: LogReader,
+    after: Annotated[int, Query(ge=0, description="entries after this one")] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> LogPage:
+    """A deployment's log, oldest first: what each driver step had to say at length,
+    redacted of the service's secrets and of credential-shaped strings."""
+    async with uow:
+        await deployments.get_deployment(uow, deployment_id)  # 404 if there is none
+        rows = await deployment_log.page(uow, deployment_id, after, limit)
+    entries = [LogEntry.model_validate(dict(row)) for row in rows]
+    full = len(entries) == limit
+    return LogPage(entries=entries, next_after=entries[-1].entry if full else None)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from deploy_svc import handlers
-from deploy_svc.adapters import deployments, environments
+from deploy_svc.adapters import deployments as deployment_list
+from deploy_svc.adapters import environments as environment_list
+from deploy_svc.api.dependencies import Drivers
 from deploy_svc.api.schemas import (
     DeploymentIn,
     DeploymentOut,
@@ -19,8 +19,8 @@ from deploy_svc.api.schemas import (
     EnvironmentOut,
     ReasonIn,
 )
-from deploy_svc.domain.deployment import State
-from deploy_svc.drivers.base import Driver
+from deploy_svc.domain.deployment import PlanDeployment, State
+from deploy_svc.handlers import deployments, environments
 from ferry import commands, proposals
 from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
@@ -48,194 +48,203 @@ PROBLEMS = problem_responses(
 )
 
 
-def router_for(drivers: Mapping[str, Driver]) -> APIRouter:
-    router = APIRouter(tags=["deployments"])
+router = APIRouter(tags=["deployments"])
+
+
+@router.put(
+    "/environments/{name}",
+    response_model=EnvironmentOut,
+    responses={**PROBLEMS, 202: {"model": ProposalOut, "description": "Proposed"}},
+)
+async def define_environment(
+    name: str,
+    body: EnvironmentIn,
+    request: Request,
+    _: Deployer,
+    meta: RequestMeta,
+    drivers: Drivers,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> Response:
+    """Define an environment and its targets, each with a driver and its settings
+    (`EnvironmentDefined`); redefining one needs `If-Match`. Defining, redefining or
+    reclassifying a production environment is a governance proposal: `202` with it
+    (`Location: /proposals/{id}`, a `reason` required), recorded once another person
+    holding `change-authority` approves."""
+    version = expected_version(if_match) if if_match is not None else None
+    targets = [TargetSpec(**t.model_dump()) for t in body.targets]
     checks = {name: driver.check for name, driver in drivers.items()}
 
-    @router.put(
-        "/environments/{name}",
-        response_model=EnvironmentOut,
-        responses={**PROBLEMS, 202: {"model": ProposalOut, "description": "Proposed"}},
-    )
-    async def define_environment(
-        name: str,
-        body: EnvironmentIn,
-        request: Request,
-        _: Deployer,
-        meta: RequestMeta,
-        if_match: Annotated[str | None, Header(alias="If-Match")] = None,
-    ) -> Response:
-        """Define an environment and its targets, each with a driver and its settings
-        (`EnvironmentDefined`); redefining one needs `If-Match`. Defining, redefining or
-        reclassifying a production environment is a governance proposal: `202` with it
-        (`Location: /proposals/{id}`, a `reason` required), recorded once another person
-        holding `change-authority` approves."""
-        version = expected_version(if_match) if if_match is not None else None
-        targets = [TargetSpec(**t.model_dump()) for t in body.targets]
-
-        async def work(uow: UnitOfWork) -> Reply:
-            found = await handlers.define_environment(
-                uow, name, body.production, targets, checks, version, meta, body.reason
-            )
-            if isinstance(found, Change):
-                return proposed(await proposals.propose(uow, uuid4(), found, meta))
-            out = EnvironmentOut.of(found).model_dump(mode="json")
-            return json_reply(200, out, {"ETag": etag(found.version)})
-
-        return await commands.respond(request.app.state.db, work)
-
-    @router.get("/environments", response_model=list[EnvironmentOut], responses=PROBLEMS)
-    async def list_environments(uow: UoW, _: Reader) -> list[EnvironmentOut]:
-        async with uow:
-            rows = await environments.all_(uow)
-        return [
-            EnvironmentOut(
-                name=r["name"],
-                production=r["production"],
-                targets=r["targets"],
-                stream_version=r["stream_version"],
-            )
-            for r in rows
-        ]
-
-    @router.get("/environments/{name}", response_model=EnvironmentOut, responses=PROBLEMS)
-    async def get_environment(name: str, uow: UoW, response: Response, _: Reader) -> EnvironmentOut:
-        async with uow:
-            found = await handlers.get_environment(uow, name)
-        response.headers["ETag"] = etag(found.version)
-        return EnvironmentOut.of(found)
-
-    @router.post("/deployments", status_code=201, response_model=DeploymentOut, responses=PROBLEMS)
-    async def plan_deployment(
-        body: DeploymentIn,
-        request: Request,
-        caller: Deployer,
-        meta: RequestMeta,
-        key: Annotated[
-            str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
-        ] = None,
-    ) -> Response:
-        """Plan a deployment → `DeploymentScheduled`, if the release is available and not
-        revoked, the start lies in its window for the environment and in no freeze, the
-        releases it depends on are deployed there, and no other deployment holds the
-        targets; each refusal names its reason. It starts at `scheduled_start`."""
-        cmd = handlers.PlanDeployment(
-            deployment_id=uuid4(),
-            release_id=body.release_id,
-            environment=body.environment,
-            targets=body.targets,
-            strategy=body.strategy.kind,
-            sizes=body.strategy.sizes,
-            percentages=body.strategy.percentages,
-            canary=body.strategy.canary,
-            soak_seconds=body.strategy.soak_seconds,
-            start=body.scheduled_start or datetime.now(UTC),
-            by=caller.subject,
+    async def work(uow: UnitOfWork) -> Reply:
+        found = await environments.define_environment(
+            uow, name, body.production, targets, checks, version, meta, body.reason
         )
+        if isinstance(found, Change):
+            return proposed(await proposals.propose(uow, uuid4(), found, meta))
+        out = EnvironmentOut.of(found).model_dump(mode="json")
+        return json_reply(200, out, {"ETag": etag(found.version)})
 
-        async def work(uow: UnitOfWork) -> Reply:
-            found = await handlers.schedule_deployment(uow, cmd, meta)
-            out = DeploymentOut.of(found).model_dump(mode="json")
-            headers = {"Location": f"/deployments/{found.id}", "ETag": etag(found.version)}
-            return json_reply(201, out, headers)
+    return await commands.respond(request.app.state.db, work)
 
-        scope = f"POST /deployments {caller.subject}"
-        idempotency = IdempotencyKey.of(scope, key, await request.body()) if key else None
-        return await commands.respond(request.app.state.db, work, idempotency)
 
-    @router.get("/deployments", response_model=list[DeploymentSummary], responses=PROBLEMS)
-    async def list_deployments(
-        uow: UoW,
-        _: Reader,
-        release_id: UUID | None = None,
-        environment: Annotated[str | None, Query(max_length=63)] = None,
-        state: State | None = None,
-        before: Annotated[
-            Moment | None, Query(description="only those scheduled before (next page)")
-        ] = None,
-        limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    ) -> list[DeploymentSummary]:
-        """Deployments, newest first; page with `before` = the last one's `scheduled_start`."""
-        filters = deployments.Filters(release_id, environment, state)
-        async with uow:
-            rows = await deployments.page(uow, filters, limit, before)
-        return [DeploymentSummary.model_validate(dict(r)) for r in rows]
+@router.get("/environments", response_model=list[EnvironmentOut], responses=PROBLEMS)
+async def list_environments(uow: UoW, _: Reader) -> list[EnvironmentOut]:
+    async with uow:
+        rows = await environment_list.all_(uow)
+    return [
+        EnvironmentOut(
+            name=r["name"],
+            production=r["production"],
+            targets=r["targets"],
+            stream_version=r["stream_version"],
+        )
+        for r in rows
+    ]
 
-    @router.get("/deployments/{deployment_id}", response_model=DeploymentOut, responses=PROBLEMS)
-    async def get_deployment(
-        deployment_id: UUID, uow: UoW, response: Response, _: Reader
-    ) -> DeploymentOut:
-        """A deployment with its waves' progress."""
-        async with uow:
-            found = await handlers.get_deployment(uow, deployment_id)
-        response.headers["ETag"] = etag(found.version)
-        return DeploymentOut.of(found)
 
-    async def act(
-        request: Request, deployment_id: UUID, version: int, meta: Meta, decide: handlers.Decision
-    ) -> Response:
-        async def work(uow: UnitOfWork) -> Reply:
-            found = await handlers.change(uow, deployment_id, version, meta, decide)
-            out = DeploymentOut.of(found).model_dump(mode="json")
-            return json_reply(200, out, {"ETag": etag(found.version)})
+@router.get("/environments/{name}", response_model=EnvironmentOut, responses=PROBLEMS)
+async def get_environment(name: str, uow: UoW, response: Response, _: Reader) -> EnvironmentOut:
+    async with uow:
+        found = await environments.get_environment(uow, name)
+    response.headers["ETag"] = etag(found.version)
+    return EnvironmentOut.of(found)
 
-        return await commands.respond(request.app.state.db, work)
 
-    @router.post(
-        "/deployments/{deployment_id}/pause", response_model=DeploymentOut, responses=PROBLEMS
+@router.post("/deployments", status_code=201, response_model=DeploymentOut, responses=PROBLEMS)
+async def plan_deployment(
+    body: DeploymentIn,
+    request: Request,
+    caller: Deployer,
+    meta: RequestMeta,
+    key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+    ] = None,
+) -> Response:
+    """Plan a deployment → `DeploymentScheduled`, if the release is available and not
+    revoked, the start lies in its window for the environment and in no freeze, the
+    releases it depends on are deployed there, and no other deployment holds the
+    targets; each refusal names its reason. It starts at `scheduled_start`."""
+    cmd = PlanDeployment(
+        deployment_id=uuid4(),
+        release_id=body.release_id,
+        environment=body.environment,
+        targets=body.targets,
+        strategy=body.strategy.kind,
+        sizes=body.strategy.sizes,
+        percentages=body.strategy.percentages,
+        canary=body.strategy.canary,
+        soak_seconds=body.strategy.soak_seconds,
+        start=body.scheduled_start or datetime.now(UTC),
+        by=caller.subject,
     )
-    async def pause(
-        deployment_id: UUID,
-        request: Request,
-        caller: Deployer,
-        meta: RequestMeta,
-        version: ExpectedVersion,
-    ) -> Response:
-        """Stop after the step under way (`DeploymentPaused`)."""
-        return await act(request, deployment_id, version, meta, lambda d: d.pause(caller.subject))
 
-    @router.post(
-        "/deployments/{deployment_id}/resume", response_model=DeploymentOut, responses=PROBLEMS
-    )
-    async def resume(
-        deployment_id: UUID,
-        request: Request,
-        caller: Deployer,
-        meta: RequestMeta,
-        version: ExpectedVersion,
-    ) -> Response:
-        """Go on from where it was paused (`DeploymentResumed`)."""
-        return await act(request, deployment_id, version, meta, lambda d: d.resume(caller.subject))
+    async def work(uow: UnitOfWork) -> Reply:
+        found = await deployments.plan_deployment(uow, cmd, meta)
+        out = DeploymentOut.of(found).model_dump(mode="json")
+        headers = {"Location": f"/deployments/{found.id}", "ETag": etag(found.version)}
+        return json_reply(201, out, headers)
 
-    @router.post(
-        "/deployments/{deployment_id}/abort", response_model=DeploymentOut, responses=PROBLEMS
-    )
-    async def abort(
-        deployment_id: UUID,
-        body: ReasonIn,
-        request: Request,
-        caller: Deployer,
-        meta: RequestMeta,
-        version: ExpectedVersion,
-    ) -> Response:
-        """Stop for good where it is, without rolling back (`DeploymentAborted`)."""
-        decide = lambda d: d.abort(caller.subject, body.reason)  # noqa: E731
-        return await act(request, deployment_id, version, meta, decide)
+    scope = f"POST /deployments {caller.subject}"
+    idempotency = IdempotencyKey.of(scope, key, await request.body()) if key else None
+    return await commands.respond(request.app.state.db, work, idempotency)
 
-    @router.post(
-        "/deployments/{deployment_id}/rollback", response_model=DeploymentOut, responses=PROBLEMS
-    )
-    async def rollback(
-        deployment_id: UUID,
-        body: ReasonIn,
-        request: Request,
-        caller: Deployer,
-        meta: RequestMeta,
-        version: ExpectedVersion,
-    ) -> Response:
-        """Follow the backout: every target switched goes back to its previous version
-        (`RollbackStarted`, then `DeploymentRolledBack`)."""
-        decide = lambda d: d.roll_back(caller.subject, body.reason)  # noqa: E731
-        return await act(request, deployment_id, version, meta, decide)
 
-    return router
+@router.get("/deployments", response_model=list[DeploymentSummary], responses=PROBLEMS)
+async def list_deployments(
+    uow: UoW,
+    _: Reader,
+    release_id: UUID | None = None,
+    environment: Annotated[str | None, Query(max_length=63)] = None,
+    state: State | None = None,
+    before: Annotated[
+        Moment | None, Query(description="only those scheduled before (next page)")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[DeploymentSummary]:
+    """Deployments, newest first; page with `before` = the last one's `scheduled_start`."""
+    filters = deployment_list.Filters(release_id, environment, state)
+    async with uow:
+        rows = await deployment_list.page(uow, filters, limit, before)
+    return [DeploymentSummary.model_validate(dict(r)) for r in rows]
+
+
+@router.get("/deployments/{deployment_id}", response_model=DeploymentOut, responses=PROBLEMS)
+async def get_deployment(
+    deployment_id: UUID, uow: UoW, response: Response, _: Reader
+) -> DeploymentOut:
+    """A deployment with its waves' progress."""
+    async with uow:
+        found = await deployments.get_deployment(uow, deployment_id)
+    response.headers["ETag"] = etag(found.version)
+    return DeploymentOut.of(found)
+
+
+async def _act(
+    request: Request,
+    deployment_id: UUID,
+    version: int,
+    meta: Meta,
+    decide: deployments.Decision,
+) -> Response:
+    async def work(uow: UnitOfWork) -> Reply:
+        found = await deployments.change(uow, deployment_id, version, meta, decide)
+        out = DeploymentOut.of(found).model_dump(mode="json")
+        return json_reply(200, out, {"ETag": etag(found.version)})
+
+    return await commands.respond(request.app.state.db, work)
+
+
+@router.post("/deployments/{deployment_id}/pause", response_model=DeploymentOut, responses=PROBLEMS)
+async def pause(
+    deployment_id: UUID,
+    request: Request,
+    caller: Deployer,
+    meta: RequestMeta,
+    version: ExpectedVersion,
+) -> Response:
+    """Stop after the step under way (`DeploymentPaused`)."""
+    return await _act(request, deployment_id, version, meta, lambda d: d.pause(caller.subject))
+
+
+@router.post(
+    "/deployments/{deployment_id}/resume", response_model=DeploymentOut, responses=PROBLEMS
+)
+async def resume(
+    deployment_id: UUID,
+    request: Request,
+    caller: Deployer,
+    meta: RequestMeta,
+    version: ExpectedVersion,
+) -> Response:
+    """Go on from where it was paused (`DeploymentResumed`)."""
+    return await _act(request, deployment_id, version, meta, lambda d: d.resume(caller.subject))
+
+
+@router.post("/deployments/{deployment_id}/abort", response_model=DeploymentOut, responses=PROBLEMS)
+async def abort(
+    deployment_id: UUID,
+    body: ReasonIn,
+    request: Request,
+    caller: Deployer,
+    meta: RequestMeta,
+    version: ExpectedVersion,
+) -> Response:
+    """Stop for good where it is, without rolling back (`DeploymentAborted`)."""
+    decide = lambda d: d.abort(caller.subject, body.reason)  # noqa: E731
+    return await _act(request, deployment_id, version, meta, decide)
+
+
+@router.post(
+    "/deployments/{deployment_id}/rollback", response_model=DeploymentOut, responses=PROBLEMS
+)
+async def rollback(
+    deployment_id: UUID,
+    body: ReasonIn,
+    request: Request,
+    caller: Deployer,
+    meta: RequestMeta,
+    version: ExpectedVersion,
+) -> Response:
+    """Follow the backout: every target switched goes back to its previous version
+    (`RollbackStarted`, then `DeploymentRolledBack`)."""
+    decide = lambda d: d.roll_back(caller.subject, body.reason)  # noqa: E731
+    return await _act(request, deployment_id, version, meta, decide)

@@ -8,18 +8,18 @@ result answer 404 before any signature is looked at, so the path reveals nothing
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 
 from deploy_svc.adapters import webhook_results
 from deploy_svc.adapters.webhook_results import Recorded
-from deploy_svc.config import Settings
+from deploy_svc.api.dependencies import DeploySettings
 from deploy_svc.drivers.webhook import Answer
 from ferry import signing
 from ferry.auth import Capability
@@ -50,12 +50,12 @@ class Signed:
 
 
 class SignedCallback(Capability):
-    """A callback signed with the secret the target names; 404 where none is awaited."""
+    """A callback signed with the secret the target names (`FERRY_DEPLOY_WEBHOOK_SECRETS`);
+    404 where none is awaited."""
 
-    def __init__(self, secrets: Mapping[str, SecretStr]) -> None:
-        self._secrets = secrets
-
-    async def __call__(self, request: Request, deployment_id: str, target: str) -> Signed:
+    async def __call__(
+        self, request: Request, deployment_id: str, target: str, settings: DeploySettings
+    ) -> Signed:
         try:
             deployment = UUID(deployment_id)
         except ValueError:
@@ -65,7 +65,7 @@ class SignedCallback(Capability):
         if name is None:
             raise NotFound("no result is awaited here")
         body = await _body(request)
-        secret = self._secrets.get(name)
+        secret = settings.webhook_secrets.get(name)
         if secret is None:
             log.error("webhook secret %r is not in FERRY_DEPLOY_WEBHOOK_SECRETS", name)
             raise Unauthenticated("this service cannot verify the signature")
@@ -85,46 +85,42 @@ async def _body(request: Request) -> bytes:
     return bytes(body)
 
 
-def router(settings: Settings) -> APIRouter:
-    """The callback route, verifying with `settings.webhook_secrets`."""
-    routes = APIRouter(prefix="/webhooks", tags=["webhooks"])
-    # A default rather than `Annotated`: the dependency holds this router's secrets.
-    verified = Depends(SignedCallback(settings.webhook_secrets))
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+Verified = Annotated[Signed, Depends(SignedCallback())]
 
-    @routes.post(
-        "/{deployment_id}/{target}",
-        status_code=204,
-        responses=PROBLEMS,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": Answer.model_json_schema()}},
-            }
-        },
-    )
-    async def receive_webhook_result(uow: UoW, signed: Signed = verified) -> Response:
-        """The result of a request sent to a webhook target, signed as the request was:
-        `X-Ferry-Timestamp` (Unix seconds, at most 5 minutes off) and `X-Ferry-Signature:
-        sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`. The same result again changes
-        nothing."""
-        try:
-            answer = Answer.model_validate_json(signed.body)
-        except ValidationError as exc:
-            raise RequestValidationError(exc.errors(include_url=False)) from exc
-        async with uow:
-            recorded = await webhook_results.record(
-                uow,
-                signed.deployment_id,
-                signed.target,
-                answer.idempotency_id,
-                answer.result(),
-                datetime.now(UTC),
-            )
-            await uow.commit()
-        if recorded is Recorded.UNKNOWN:
-            raise InvalidField("idempotency_id", "no request of this target has this id")
-        if recorded is Recorded.DIFFERENT:
-            raise Conflict("a different result was received for this request before")
-        return Response(status_code=204)
 
-    return routes
+@router.post(
+    "/{deployment_id}/{target}",
+    status_code=204,
+    responses=PROBLEMS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": Answer.model_json_schema()}},
+        }
+    },
+)
+async def receive_webhook_result(uow: UoW, signed: Verified) -> Response:
+    """The result of a request sent to a webhook target, signed as the request was:
+    `X-Ferry-Timestamp` (Unix seconds, at most 5 minutes off) and `X-Ferry-Signature:
+    sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`. The same result again changes
+    nothing."""
+    try:
+        answer = Answer.model_validate_json(signed.body)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from exc
+    async with uow:
+        recorded = await webhook_results.record(
+            uow,
+            signed.deployment_id,
+            signed.target,
+            answer.idempotency_id,
+            answer.result(),
+            datetime.now(UTC),
+        )
+        await uow.commit()
+    if recorded is Recorded.UNKNOWN:
+        raise InvalidField("idempotency_id", "no request of this target has this id")
+    if recorded is Recorded.DIFFERENT:
+        raise Conflict("a different result was received for this request before")
+    return Response(status_code=204)

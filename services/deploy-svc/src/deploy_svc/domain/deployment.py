@@ -54,7 +54,28 @@ class AlreadyScheduled(Conflict):
 
 
 @dataclass(frozen=True)
-class ScheduleDeployment:
+class PlanDeployment:
+    """Plan a deployment: the command as a deployer gives it, judged by `plans.judge`."""
+
+    deployment_id: UUID
+    release_id: UUID
+    environment: str
+    targets: Sequence[str]
+    """Empty: every target of the environment."""
+    strategy: Strategy
+    sizes: Sequence[int]
+    percentages: Sequence[float]
+    canary: int
+    soak_seconds: float
+    start: datetime
+    by: str
+
+
+@dataclass(frozen=True)
+class DeploymentPlan:
+    """A `PlanDeployment` accepted, its waves split and the release's facts added: what
+    `Deployment.schedule` records as `DeploymentScheduled`."""
+
     deployment_id: UUID
     release_id: UUID
     environment: str
@@ -150,7 +171,7 @@ class Deployment(EventSourced):
     def targets(self) -> list[str]:
         return [t for wave in self.waves for t in wave.targets]
 
-    def schedule(self, cmd: ScheduleDeployment) -> list[DeploymentEvent]:
+    def schedule(self, cmd: DeploymentPlan) -> list[DeploymentEvent]:
         if self.exists:
             raise AlreadyScheduled(f"deployment {self.id} exists already")
         return [

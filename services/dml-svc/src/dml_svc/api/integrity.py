@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from dml_svc.adapters import scrubs
 from dml_svc.api.media import Librarian
-from dml_svc.scrub import ask
+from dml_svc.jobs.scrub import ask
 from ferry.auth import Reader
 from ferry.errors import NotFound
 from ferry.http import problem_responses

@@ -11,12 +11,13 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from dml_svc import handlers
 from dml_svc.adapters import media_list
-from dml_svc.adapters.blobs import BlobStore, Corrupted, DigestMismatch, TooLarge
+from dml_svc.adapters.blobs import Corrupted, DigestMismatch, TooLarge
+from dml_svc.api.dependencies import Blobs, DmlSettings
 from dml_svc.domain.digests import declared_sha256, repr_digest
 from dml_svc.domain.media import LicenceTerms, Media, MediaImmutable, MediaState, StageMedia
 from dml_svc.domain.ranges import byte_range
+from dml_svc.handlers import library
 from ferry import commands
 from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import Database, UnitOfWork
@@ -119,194 +120,190 @@ class MediaPage(BaseModel):
     next: str | None
 
 
-def router_for(blobs: BlobStore, max_upload_bytes: int) -> APIRouter:
-    """The media routes over `blobs`, refusing uploads over `max_upload_bytes`."""
-    router = APIRouter(prefix="/media", tags=["media"])
+router = APIRouter(prefix="/media", tags=["media"])
 
-    @router.put("/{name}/{version}", response_model=MediaOut, status_code=201, responses=PROBLEMS)
-    async def upload(
-        name: Label,
-        version: Label,
-        request: Request,
-        caller: Librarian,
-        meta: RequestMeta,
-        kind: MediaKind = MediaKind.SOFTWARE,
-        supplier: Annotated[str, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = "",
-        content_type: Annotated[
-            str, Header(alias="Content-Type", pattern=MEDIA_TYPE)
-        ] = "application/octet-stream",
-        content_length: Annotated[int | None, Header(alias="Content-Length", ge=0)] = None,
-        repr_digest_: Annotated[str | None, Header(alias="Repr-Digest", max_length=500)] = None,
-        digest: Annotated[str | None, Header(alias="Digest", max_length=500)] = None,
-    ) -> Response:
-        """Stage media (quarantine) → `MediaStaged`. The body streams to disk while it is
-        hashed. Declare its digest with `Repr-Digest: sha-256=:<base64>:` (or `Digest`) to
-        have a corrupted upload refused. The same bytes again answer 200; other bytes under
-        the same name@version 409: the library never overwrites."""
-        if content_length is not None and content_length > max_upload_bytes:
-            raise TooLarge(f"{content_length} bytes exceed the limit of {max_upload_bytes}")
-        expect = declared_sha256(repr_digest_, digest)
-        async with request.app.state.db.unit_of_work() as uow:
-            held = (await handlers.load_media(uow, name, version)).sha256 or None
-        if held and expect and expect != held:
-            raise MediaImmutable(f"{name}@{version} is in the library with sha256 {held}")
-        # Stored before the metadata: should the transaction fail, the blob is an orphan a
-        # retry reuses, never metadata without bytes. Bytes differing from those already
-        # held under this name@version are not kept at all.
+
+@router.put("/{name}/{version}", response_model=MediaOut, status_code=201, responses=PROBLEMS)
+async def upload(
+    name: Label,
+    version: Label,
+    request: Request,
+    caller: Librarian,
+    meta: RequestMeta,
+    blobs: Blobs,
+    settings: DmlSettings,
+    kind: MediaKind = MediaKind.SOFTWARE,
+    supplier: Annotated[str, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = "",
+    content_type: Annotated[
+        str, Header(alias="Content-Type", pattern=MEDIA_TYPE)
+    ] = "application/octet-stream",
+    content_length: Annotated[int | None, Header(alias="Content-Length", ge=0)] = None,
+    repr_digest_: Annotated[str | None, Header(alias="Repr-Digest", max_length=500)] = None,
+    digest: Annotated[str | None, Header(alias="Digest", max_length=500)] = None,
+) -> Response:
+    """Stage media (quarantine) → `MediaStaged`. The body streams to disk while it is
+    hashed. Declare its digest with `Repr-Digest: sha-256=:<base64>:` (or `Digest`) to
+    have a corrupted upload refused. The same bytes again answer 200; other bytes under
+    the same name@version 409: the library never overwrites."""
+    max_upload_bytes = settings.max_upload_bytes
+    if content_length is not None and content_length > max_upload_bytes:
+        raise TooLarge(f"{content_length} bytes exceed the limit of {max_upload_bytes}")
+    expect = declared_sha256(repr_digest_, digest)
+    async with request.app.state.db.unit_of_work() as uow:
+        held = (await library.load_media(uow, name, version)).sha256 or None
+    if held and expect and expect != held:
+        raise MediaImmutable(f"{name}@{version} is in the library with sha256 {held}")
+    # Stored before the metadata: should the transaction fail, the blob is an orphan a
+    # retry reuses, never metadata without bytes. Bytes differing from those already
+    # held under this name@version are not kept at all.
+    try:
+        blob = await blobs.put(request.stream(), max_upload_bytes, expect or held)
+    except DigestMismatch as exc:
+        if held and not expect:
+            raise MediaImmutable(
+                f"{name}@{version} is in the library with other bytes (sha256 {held}); "
+                "the library never overwrites: give the new bytes a new version"
+            ) from exc
+        raise
+    cmd = StageMedia(name, version, blob, kind, content_type, supplier)
+
+    async def work(uow: UnitOfWork) -> Reply:
+        media, new = await library.stage_media(cmd, uow, meta)
+        await media_list.save(uow, media)
+        body = MediaOut.of(media).model_dump(mode="json")
+        headers = {"ETag": etag(media.version), "Location": f"/media/{name}/{version}"}
+        return json_reply(201 if new else 200, body, headers)
+
+    return await commands.respond(request.app.state.db, work)
+
+
+@router.post("/{name}/{version}/revoke", response_model=MediaOut, responses=PROBLEMS)
+async def revoke(
+    name: Label,
+    version: Label,
+    revocation: RevocationIn,
+    request: Request,
+    _: Librarian,
+    meta: RequestMeta,
+    expected: ExpectedVersion,
+) -> Response:
+    """Withdraw media for good (e.g. a vulnerability was found) → `MediaRevoked`. Nobody
+    may download it any more, and deploy-svc refuses it. Requires `If-Match`."""
+
+    async def work(uow: UnitOfWork) -> Reply:
+        media = await library.revoke_media(uow, name, version, revocation.reason, expected, meta)
+        await media_list.save(uow, media)
+        body = MediaOut.of(media).model_dump(mode="json")
+        return json_reply(200, body, {"ETag": etag(media.version)})
+
+    return await commands.respond(request.app.state.db, work)
+
+
+@router.put("/{name}/{version}/licence", response_model=MediaOut, responses=PROBLEMS)
+async def attach_licence(
+    name: Label,
+    version: Label,
+    body: LicenceIn,
+    request: Request,
+    _: Librarian,
+    meta: RequestMeta,
+    expected: ExpectedVersion,
+) -> Response:
+    """Attach purchased software's licence: its document, a media item of kind licence
+    in the library, and its terms (seats, expiry) → `LicenceAttached`. Requires
+    `If-Match`; a later call renews it."""
+    terms = LicenceTerms(body.seats, body.expires_on, body.terms)
+    document = (body.licence_name, body.licence_version)
+
+    async def work(uow: UnitOfWork) -> Reply:
+        media = await library.attach_licence(uow, name, version, document, terms, expected, meta)
+        await media_list.save(uow, media)
+        body = MediaOut.of(media).model_dump(mode="json")
+        return json_reply(200, body, {"ETag": etag(media.version)})
+
+    return await commands.respond(request.app.state.db, work)
+
+
+@router.get("", response_model=MediaPage, responses=PROBLEMS)
+async def list_media(
+    uow: UoW,
+    _: Reader,
+    name: Annotated[str | None, Query(max_length=128)] = None,
+    kind: MediaKind | None = None,
+    state: MediaState | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> MediaPage:
+    """Media by name and version, filtered, a page at a time (follow `next`)."""
+    filters = media_list.Filters(name, kind, state)
+    async with uow:
+        rows, next_cursor = await media_list.page(uow, filters, limit, cursor)
+    items = [MediaOut(**{k: v for k, v in dict(row).items() if k != "media_id"}) for row in rows]
+    return MediaPage(items=items, next=next_cursor)
+
+
+@router.get("/{name}/{version}", response_model=MediaOut, responses=PROBLEMS)
+async def get_media(
+    name: Label, version: Label, uow: UoW, response: Response, _: Reader
+) -> MediaOut:
+    """One media item's metadata."""
+    async with uow:
+        media = await library.get_media(uow, name, version)
+    response.headers["ETag"] = etag(media.version)
+    return MediaOut.of(media)
+
+
+@router.get("/{name}/{version}/content", responses=PROBLEMS)
+async def download(
+    name: Label,
+    version: Label,
+    request: Request,
+    caller: Taker,
+    meta: RequestMeta,
+    blobs: Blobs,
+    range_: Annotated[str | None, Header(alias="Range", max_length=200)] = None,
+) -> StreamingResponse:
+    """The media's bytes → `MediaRetrieved` (who, what, when). Staged media are for
+    testers and librarians; definitive ones for deployers and librarians. One `Range`
+    of bytes may be asked for (206). The bytes are re-hashed as they stream: should they
+    no longer match the recorded digest, the transfer is cut off before its end and
+    `MediaCorruptionDetected` published."""
+    may_take = frozenset().union(*(REACH.get(role, frozenset()) for role in caller.roles))
+    db = request.app.state.db
+    # Recorded before the bytes flow: a download cut short was still a download.
+    async with db.unit_of_work() as uow:
+        media = await library.retrieve_media(uow, name, version, caller.subject, may_take, meta)
+        await uow.commit()
+    span = byte_range(range_, media.size)
+    # A range may end long before the blob does: the whole blob is checked first, as
+    # streaming the range alone would send its bytes before the digest could be known.
+    if span:
+        found = await blobs.verify(media.sha256)
+    else:
+        found = media.sha256 if await blobs.exists(media.sha256) else "missing"
+    if found != media.sha256:
+        await _corrupted(db, name, version, found, meta)
+        raise MediaCorrupted(f"{name}@{version}: its stored bytes no longer match")
+    first, last = span or (0, media.size - 1)
+    headers = {
+        "Content-Length": str(last - first + 1),
+        "Accept-Ranges": "bytes",
+        "ETag": f'"{media.sha256}"',
+        "Repr-Digest": repr_digest(media.sha256),
+        "Content-Disposition": f'attachment; filename="{media.name}"',
+    }
+    if span:
+        headers["Content-Range"] = f"bytes {first}-{last}/{media.size}"
+
+    async def verified() -> AsyncIterator[bytes]:
         try:
-            blob = await blobs.put(request.stream(), max_upload_bytes, expect or held)
-        except DigestMismatch as exc:
-            if held and not expect:
-                raise MediaImmutable(
-                    f"{name}@{version} is in the library with other bytes (sha256 {held}); "
-                    "the library never overwrites: give the new bytes a new version"
-                ) from exc
-            raise
-        cmd = StageMedia(name, version, blob, kind, content_type, supplier)
+            async for chunk in blobs.read(media.sha256, first, last):
+                yield chunk
+        except Corrupted as exc:
+            await _corrupted(db, name, version, exc.found, meta)
+            raise  # the server cuts the transfer short: the client sees it incomplete
 
-        async def work(uow: UnitOfWork) -> Reply:
-            media, new = await handlers.stage_media(cmd, uow, meta)
-            await media_list.save(uow, media)
-            body = MediaOut.of(media).model_dump(mode="json")
-            headers = {"ETag": etag(media.version), "Location": f"/media/{name}/{version}"}
-            return json_reply(201 if new else 200, body, headers)
-
-        return await commands.respond(request.app.state.db, work)
-
-    @router.post("/{name}/{version}/revoke", response_model=MediaOut, responses=PROBLEMS)
-    async def revoke(
-        name: Label,
-        version: Label,
-        revocation: RevocationIn,
-        request: Request,
-        _: Librarian,
-        meta: RequestMeta,
-        expected: ExpectedVersion,
-    ) -> Response:
-        """Withdraw media for good (e.g. a vulnerability was found) → `MediaRevoked`. Nobody
-        may download it any more, and deploy-svc refuses it. Requires `If-Match`."""
-
-        async def work(uow: UnitOfWork) -> Reply:
-            media = await handlers.revoke_media(
-                uow, name, version, revocation.reason, expected, meta
-            )
-            await media_list.save(uow, media)
-            body = MediaOut.of(media).model_dump(mode="json")
-            return json_reply(200, body, {"ETag": etag(media.version)})
-
-        return await commands.respond(request.app.state.db, work)
-
-    @router.put("/{name}/{version}/licence", response_model=MediaOut, responses=PROBLEMS)
-    async def attach_licence(
-        name: Label,
-        version: Label,
-        body: LicenceIn,
-        request: Request,
-        _: Librarian,
-        meta: RequestMeta,
-        expected: ExpectedVersion,
-    ) -> Response:
-        """Attach purchased software's licence: its document, a media item of kind licence
-        in the library, and its terms (seats, expiry) → `LicenceAttached`. Requires
-        `If-Match`; a later call renews it."""
-        terms = LicenceTerms(body.seats, body.expires_on, body.terms)
-        document = (body.licence_name, body.licence_version)
-
-        async def work(uow: UnitOfWork) -> Reply:
-            media = await handlers.attach_licence(
-                uow, name, version, document, terms, expected, meta
-            )
-            await media_list.save(uow, media)
-            body = MediaOut.of(media).model_dump(mode="json")
-            return json_reply(200, body, {"ETag": etag(media.version)})
-
-        return await commands.respond(request.app.state.db, work)
-
-    @router.get("", response_model=MediaPage, responses=PROBLEMS)
-    async def list_media(
-        uow: UoW,
-        _: Reader,
-        name: Annotated[str | None, Query(max_length=128)] = None,
-        kind: MediaKind | None = None,
-        state: MediaState | None = None,
-        limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        cursor: Annotated[str | None, Query(max_length=400)] = None,
-    ) -> MediaPage:
-        """Media by name and version, filtered, a page at a time (follow `next`)."""
-        filters = media_list.Filters(name, kind, state)
-        async with uow:
-            rows, next_cursor = await media_list.page(uow, filters, limit, cursor)
-        items = [
-            MediaOut(**{k: v for k, v in dict(row).items() if k != "media_id"}) for row in rows
-        ]
-        return MediaPage(items=items, next=next_cursor)
-
-    @router.get("/{name}/{version}", response_model=MediaOut, responses=PROBLEMS)
-    async def get_media(
-        name: Label, version: Label, uow: UoW, response: Response, _: Reader
-    ) -> MediaOut:
-        """One media item's metadata."""
-        async with uow:
-            media = await handlers.get_media(uow, name, version)
-        response.headers["ETag"] = etag(media.version)
-        return MediaOut.of(media)
-
-    @router.get("/{name}/{version}/content", responses=PROBLEMS)
-    async def download(
-        name: Label,
-        version: Label,
-        request: Request,
-        caller: Taker,
-        meta: RequestMeta,
-        range_: Annotated[str | None, Header(alias="Range", max_length=200)] = None,
-    ) -> StreamingResponse:
-        """The media's bytes → `MediaRetrieved` (who, what, when). Staged media are for
-        testers and librarians; definitive ones for deployers and librarians. One `Range`
-        of bytes may be asked for (206). The bytes are re-hashed as they stream: should they
-        no longer match the recorded digest, the transfer is cut off before its end and
-        `MediaCorruptionDetected` published."""
-        may_take = frozenset().union(*(REACH.get(role, frozenset()) for role in caller.roles))
-        db = request.app.state.db
-        # Recorded before the bytes flow: a download cut short was still a download.
-        async with db.unit_of_work() as uow:
-            media = await handlers.retrieve_media(
-                uow, name, version, caller.subject, may_take, meta
-            )
-            await uow.commit()
-        span = byte_range(range_, media.size)
-        # A range may end long before the blob does: the whole blob is checked first, as
-        # streaming the range alone would send its bytes before the digest could be known.
-        if span:
-            found = await blobs.verify(media.sha256)
-        else:
-            found = media.sha256 if await blobs.exists(media.sha256) else "missing"
-        if found != media.sha256:
-            await _corrupted(db, name, version, found, meta)
-            raise MediaCorrupted(f"{name}@{version}: its stored bytes no longer match")
-        first, last = span or (0, media.size - 1)
-        headers = {
-            "Content-Length": str(last - first + 1),
-            "Accept-Ranges": "bytes",
-            "ETag": f'"{media.sha256}"',
-            "Repr-Digest": repr_digest(media.sha256),
-            "Content-Disposition": f'attachment; filename="{media.name}"',
-        }
-        if span:
-            headers["Content-Range"] = f"bytes {first}-{last}/{media.size}"
-
-        async def verified() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in blobs.read(media.sha256, first, last):
-                    yield chunk
-            except Corrupted as exc:
-                await _corrupted(db, name, version, exc.found, meta)
-                raise  # the server cuts the transfer short: the client sees it incomplete
-
-        return StreamingResponse(
-            verified(), 206 if span else 200, headers, media_type=media.media_type
-        )
-
-    return router
+    return StreamingResponse(verified(), 206 if span else 200, headers, media_type=media.media_type)
 
 
 class MediaCorrupted(FerryError):
@@ -319,5 +316,5 @@ async def _corrupted(db: Database, name: str, version: str, found: str, meta: Me
         "%s@%s: stored bytes hash to %s; publishing MediaCorruptionDetected", name, version, found
     )
     async with db.unit_of_work() as uow:
-        await handlers.record_corruption(uow, name, version, found, "download", meta)
+        await library.record_corruption(uow, name, version, found, "download", meta)
         await uow.commit()

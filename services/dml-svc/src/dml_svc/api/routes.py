@@ -7,11 +7,11 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from dml_svc import handlers
 from dml_svc.adapters import media_list
-from dml_svc.adapters.signing import Signer
+from dml_svc.api.dependencies import ManifestSigner
 from dml_svc.api.media import Librarian, RevocationIn
 from dml_svc.domain.library import LibraryEntry
+from dml_svc.handlers import library
 from ferry import commands
 from ferry.auth import Reader
 from ferry.db import UnitOfWork
@@ -65,56 +65,54 @@ class SigningKeyOut(BaseModel):
     public_key_pem: str
 
 
-def router_for(signer: Signer) -> APIRouter:
-    router = APIRouter(prefix="/library", tags=["library"])
+router = APIRouter(prefix="/library", tags=["library"])
 
-    @router.get(
-        "/releases/{release_id}",
-        response_model=LibraryEntryOut,
-        responses=problem_responses({404: "No entry for this release"}),
-    )
-    async def get_entry(
-        release_id: UUID, uow: UoW, response: Response, _: Reader
-    ) -> LibraryEntryOut:
-        """The library entry of a release: opened when release-svc planned it, available with
-        a signed manifest once its package is validated and approved."""
-        async with uow:
-            entry = await handlers.get_entry(uow, release_id)
-        response.headers["ETag"] = etag(entry.version)
-        return LibraryEntryOut.of(entry)
 
-    @router.post(
-        "/releases/{release_id}/revoke",
-        response_model=LibraryEntryOut,
-        responses=problem_responses(
-            {404: "No entry for this release", 409: "Revoked already, or If-Match is stale"}
-        ),
-    )
-    async def revoke(
-        release_id: UUID,
-        revocation: RevocationIn,
-        request: Request,
-        _: Librarian,
-        meta: RequestMeta,
-        expected: ExpectedVersion,
-    ) -> Response:
-        """Withdraw a release → `ReleaseRevoked`, and `MediaRevoked` for each of its media:
-        nothing of it may be downloaded or deployed any more. Requires `If-Match`."""
+@router.get(
+    "/releases/{release_id}",
+    response_model=LibraryEntryOut,
+    responses=problem_responses({404: "No entry for this release"}),
+)
+async def get_entry(release_id: UUID, uow: UoW, response: Response, _: Reader) -> LibraryEntryOut:
+    """The library entry of a release: opened when release-svc planned it, available with
+    a signed manifest once its package is validated and approved."""
+    async with uow:
+        entry = await library.get_entry(uow, release_id)
+    response.headers["ETag"] = etag(entry.version)
+    return LibraryEntryOut.of(entry)
 
-        async def work(uow: UnitOfWork) -> Reply:
-            entry, media = await handlers.revoke_release(
-                uow, release_id, revocation.reason, expected, meta
-            )
-            for item in media:
-                await media_list.save(uow, item)
-            body = LibraryEntryOut.of(entry).model_dump(mode="json")
-            return json_reply(200, body, {"ETag": etag(entry.version)})
 
-        return await commands.respond(request.app.state.db, work)
+@router.post(
+    "/releases/{release_id}/revoke",
+    response_model=LibraryEntryOut,
+    responses=problem_responses(
+        {404: "No entry for this release", 409: "Revoked already, or If-Match is stale"}
+    ),
+)
+async def revoke(
+    release_id: UUID,
+    revocation: RevocationIn,
+    request: Request,
+    _: Librarian,
+    meta: RequestMeta,
+    expected: ExpectedVersion,
+) -> Response:
+    """Withdraw a release → `ReleaseRevoked`, and `MediaRevoked` for each of its media:
+    nothing of it may be downloaded or deployed any more. Requires `If-Match`."""
 
-    @router.get("/signing-key", response_model=SigningKeyOut)
-    async def signing_key(_: Reader) -> SigningKeyOut:
-        """The public key that verifies the library's manifests."""
-        return SigningKeyOut(key_id=signer.key_id, public_key_pem=signer.public_pem)
+    async def work(uow: UnitOfWork) -> Reply:
+        entry, media = await library.revoke_release(
+            uow, release_id, revocation.reason, expected, meta
+        )
+        for item in media:
+            await media_list.save(uow, item)
+        body = LibraryEntryOut.of(entry).model_dump(mode="json")
+        return json_reply(200, body, {"ETag": etag(entry.version)})
 
-    return router
+    return await commands.respond(request.app.state.db, work)
+
+
+@router.get("/signing-key", response_model=SigningKeyOut)
+async def signing_key(_: Reader, signer: ManifestSigner) -> SigningKeyOut:
+    """The public key that verifies the library's manifests."""
+    return SigningKeyOut(key_id=signer.key_id, public_key_pem=signer.public_pem)

@@ -11,10 +11,10 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from dml_svc import spares_handlers
 from dml_svc.adapters import approved_changes
 from dml_svc.adapters import spares as spares_list
 from dml_svc.domain.spares import RegisterSpare, Spare
+from dml_svc.handlers import spares
 from ferry import commands
 from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
@@ -192,7 +192,7 @@ class Settlement:
         body = self._body
 
         async def work(uow: UnitOfWork) -> Reply:
-            spare = await spares_handlers.change_spare(
+            spare = await spares.change_spare(
                 uow,
                 self._spare_id,
                 self._version,
@@ -222,7 +222,7 @@ async def set_live_revision(
         await spares_list.set_live_revision(uow, configuration_item, body.revision, caller.subject)
         flagged = []
         for spare_id in await spares_list.replacing(uow, configuration_item):
-            spare, now_flagged = await spares_handlers.note_live_revision(
+            spare, now_flagged = await spares.note_live_revision(
                 uow, spare_id, configuration_item, body.revision, meta
             )
             if now_flagged:
@@ -272,7 +272,7 @@ async def register_spare(
             tuple(body.replaces),
         )
         live = await spares_list.live_revisions(uow, cmd.replaces)
-        spare = await spares_handlers.register_spare(cmd, uow, meta, live)
+        spare = await spares.register_spare(cmd, uow, meta, live)
         return await _saved(uow, spare, 201, Location=f"/spares/{spare.id}")
 
     # Scoped to the caller: one client's key never replays another's reply.
@@ -309,7 +309,7 @@ async def list_spares(
 async def get_spare(spare_id: UUID, uow: UoW, response: Response, _: Reader) -> SpareOut:
     """One spare, with its open withdrawals; its `ETag` is what changes send as `If-Match`."""
     async with uow:
-        spare = await spares_handlers.get_spare(uow, spare_id)
+        spare = await spares.get_spare(uow, spare_id)
     response.headers["ETag"] = etag(spare.version)
     return SpareOut.of(spare)
 
@@ -329,7 +329,7 @@ async def withdraw_spare(
 
     async def work(uow: UnitOfWork) -> Reply:
         approved = await approved_changes.approved(uow, body.rfc)
-        spare = await spares_handlers.change_spare(
+        spare = await spares.change_spare(
             uow,
             spare_id,
             version,

@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
-from deploy_svc import handlers
 from deploy_svc.adapters import deployments, release_facts
 from deploy_svc.adapters.deployment_log import DeploymentLog
 from deploy_svc.domain import deployment as steps
@@ -26,8 +25,10 @@ from deploy_svc.domain.deployment import Deployment
 from deploy_svc.domain.environment import Environment
 from deploy_svc.domain.facts import ReleaseFacts
 from deploy_svc.domain.plans import check_production_gate, check_release
+from deploy_svc.domain.redaction import brief
 from deploy_svc.drivers.base import Artifacts, Driver, DriverError, Job
-from deploy_svc.redaction import brief
+from deploy_svc.handlers.deployments import deployment_stream, get_deployment
+from deploy_svc.handlers.environments import load_environment
 from ferry.db import Database
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, FerryError
@@ -277,7 +278,7 @@ class _Run:
         steps, so a step costs the same at the 500th target as at the first."""
         if self._deployment is None or fresh:
             async with self.db.unit_of_work() as uow:
-                self._deployment = await handlers.get_deployment(uow, self.deployment_id)
+                self._deployment = await get_deployment(uow, self.deployment_id)
             self._release = self._deployment.release_id
         return self._deployment
 
@@ -289,7 +290,7 @@ class _Run:
         """The environment, as it was when this run first needed it."""
         if self._environment is None:
             async with self.db.unit_of_work() as uow:
-                self._environment = await handlers.load_environment(uow, name)
+                self._environment = await load_environment(uow, name)
             self.driver_of = {t.name: t.driver for t in self._environment.targets}
         return self._environment
 
@@ -317,7 +318,7 @@ class _Run:
             facts = await release_facts.facts(uow, deployment.release_id)
             freezes = await release_facts.freezes_in_force(uow)
             # As it is now, not as this run may have read it: it may be production since.
-            environment = await handlers.load_environment(uow, deployment.environment)
+            environment = await load_environment(uow, deployment.environment)
         if facts is None:
             return "deploy-svc no longer knows the release"
         try:
@@ -354,7 +355,7 @@ class _Run:
         `ConcurrencyError`), and apply it."""
         async with self.db.unit_of_work() as uow:
             await uow.events.append(
-                handlers.deployment_stream(deployment.id), deployment.version, new, self.meta
+                deployment_stream(deployment.id), deployment.version, new, self.meta
             )
             for event in new:
                 deployment.apply(event)

@@ -1,16 +1,17 @@
-"""Making a release available: when release-svc has validated and approved the same package,
-its media become definitive and a signed manifest announces it (`ReleaseAvailable`)."""
+"""dml-svc's consumers of release-svc's events: once it has validated and approved the same
+package, its media become definitive and a signed manifest announces it (`ReleaseAvailable`).
+A planned release's entry is opened by `handlers.library.on_release_planned`."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dml_svc import handlers
 from dml_svc.adapters import approved_changes, media_list
 from dml_svc.adapters.signing import Signer
 from dml_svc.domain import manifest
 from dml_svc.domain.library import LibraryEntry
 from dml_svc.domain.media import Media
+from dml_svc.handlers import library
 from ferry.aggregate import record
 from ferry.consuming import caused_by
 from ferry.db import UnitOfWork
@@ -27,10 +28,10 @@ class Availability:
     async def on_release_validated(
         self, event: ReleaseValidated, envelope: Envelope, uow: UnitOfWork
     ) -> None:
-        entry = await handlers.get_entry(uow, event.release_id)
-        meta = caused_by(envelope, handlers.ACTOR)
+        entry = await library.get_entry(uow, event.release_id)
+        meta = caused_by(envelope, library.ACTOR)
         new = entry.note_validated(event.package_revision)
-        await record(uow.events, handlers.stream_id(entry.release_id), entry, new, meta)
+        await record(uow.events, library.stream_id(entry.release_id), entry, new, meta)
         await self._make_available_if_due(uow, entry, meta)
 
     async def on_release_approved(
@@ -38,12 +39,12 @@ class Availability:
     ) -> None:
         # The RFC counts for spare withdrawals even where the library holds no entry.
         await approved_changes.remember_release_approval(uow, event)
-        entry = await handlers.load_entry(uow, event.release_id)
+        entry = await library.load_entry(uow, event.release_id)
         if not entry.exists:
             return
-        meta = caused_by(envelope, handlers.ACTOR)
+        meta = caused_by(envelope, library.ACTOR)
         new = entry.note_approved(event.package_revision, event.media)
-        await record(uow.events, handlers.stream_id(entry.release_id), entry, new, meta)
+        await record(uow.events, library.stream_id(entry.release_id), entry, new, meta)
         await self._make_available_if_due(uow, entry, meta)
 
     async def _make_available_if_due(
@@ -53,14 +54,14 @@ class Availability:
             return
         held: dict[tuple[str, str], Media] = {}
         for ref in entry.approved_media:
-            held[(ref.name, ref.version)] = await handlers.load_media(uow, ref.name, ref.version)
-        stream = handlers.stream_id(entry.release_id)
+            held[(ref.name, ref.version)] = await library.load_media(uow, ref.name, ref.version)
+        stream = library.stream_id(entry.release_id)
         if reasons := entry.check_package(held):
             await record(uow.events, stream, entry, entry.refuse(reasons), meta)
             return
         for media in held.values():
             authorized = media.authorize(entry.release_id)
-            await record(uow.events, handlers.media_stream_id(media.id), media, authorized, meta)
+            await record(uow.events, library.media_stream_id(media.id), media, authorized, meta)
             await media_list.save(uow, media)
         text = manifest.canonical(
             entry.release_id, entry.release_version, entry.manifest_items(held), datetime.now(UTC)

@@ -1,4 +1,5 @@
-"""dml-svc's handlers, for its API and for other services' events."""
+"""dml-svc's handlers of library entries and media, for its API and for release-svc's
+`ReleasePlanned`: load the aggregate, let it decide, append what it decided."""
 
 from __future__ import annotations
 

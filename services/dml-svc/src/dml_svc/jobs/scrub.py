@@ -15,9 +15,9 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dml_svc import handlers
 from dml_svc.adapters import scrubs
 from dml_svc.adapters.blobs import BlobStore
+from dml_svc.handlers import library
 from ferry.db import Database, UnitOfWork
 from ferry.envelope import Meta
 
@@ -101,7 +101,7 @@ async def _report(db: Database, sha256: str, found: str, media: list[tuple[str, 
     meta = Meta(actor=ACTOR, correlation_id=f"scrub-{sha256[:12]}")
     async with db.unit_of_work() as uow:
         for name, version in media:
-            await handlers.record_corruption(uow, name, version, found, "scrub", meta)
+            await library.record_corruption(uow, name, version, found, "scrub", meta)
         await uow.commit()
 
 

@@ -1,0 +1,92 @@
+"""Command handlers of deploy-svc's deployments: load the aggregate, gather what its decision
+needs, let it decide, append what it decided. The caller commits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from uuid import UUID
+
+from deploy_svc.adapters import deployments, release_facts
+from deploy_svc.domain.deployment import Deployment, DeploymentPlan, PlanDeployment
+from deploy_svc.domain.plans import Plan, judge
+from deploy_svc.domain.waves import waves
+from deploy_svc.handlers.environments import load_environment
+from ferry.aggregate import at_version, existing, record
+from ferry.db import UnitOfWork
+from ferry.envelope import Meta
+from ferry.events.deploy import (
+    DeploymentEvent,
+    Wave,
+)
+
+Decision = Callable[[Deployment], Sequence[DeploymentEvent]]
+
+
+def deployment_stream(deployment_id: UUID) -> str:
+    return f"{DeploymentEvent.stream_prefix}-{deployment_id}"
+
+
+async def get_deployment(uow: UnitOfWork, deployment_id: UUID) -> Deployment:
+    stream, missing = deployment_stream(deployment_id), f"no deployment {deployment_id}"
+    return await existing(uow.events, stream, Deployment(deployment_id), DeploymentEvent, missing)
+
+
+async def plan_deployment(uow: UnitOfWork, cmd: PlanDeployment, meta: Meta) -> Deployment:
+    """Accept a deployment plan (`DeploymentScheduled`) if every rule holds."""
+    await deployments.hold_environment(uow, cmd.environment)
+    facts = await release_facts.facts(uow, cmd.release_id)
+    environment = await load_environment(uow, cmd.environment)
+    targets = list(cmd.targets) or [t.name for t in environment.targets]
+    depends_on = facts.depends_on if facts else frozenset()
+    judge(
+        Plan(cmd.release_id, cmd.environment, targets, cmd.start, cmd.by),
+        facts,
+        environment,
+        await release_facts.freezes_in_force(uow),
+        await release_facts.deployed_to(uow, depends_on, cmd.environment),
+        await deployments.busy_targets(uow, cmd.environment),
+        await release_facts.identifiers(uow, depends_on),
+    )
+    assert facts is not None  # judged
+    split = waves(
+        cmd.strategy, targets, sizes=cmd.sizes, percentages=cmd.percentages, canary=cmd.canary
+    )
+    deployment = Deployment(cmd.deployment_id)
+    new = deployment.schedule(
+        DeploymentPlan(
+            deployment_id=cmd.deployment_id,
+            release_id=cmd.release_id,
+            environment=cmd.environment,
+            release_version=facts.version,
+            strategy=cmd.strategy,
+            waves=[Wave(targets=w, soak_seconds=cmd.soak_seconds) for w in split],
+            scheduled_start=cmd.start,
+            requested_by=cmd.by,
+            services=sorted(facts.services),
+            configuration_items=sorted(facts.configuration_items),
+        )
+    )
+    await record(uow.events, deployment_stream(deployment.id), deployment, new, meta)
+    await deployments.save(uow, deployment)
+    return deployment
+
+
+async def change(
+    uow: UnitOfWork,
+    deployment_id: UUID,
+    expected_version: int | None,
+    meta: Meta,
+    decide: Decision,
+) -> Deployment:
+    """Let the deployment (at `expected_version`, if given) decide; append; update the list."""
+    stream, missing = deployment_stream(deployment_id), f"no deployment {deployment_id}"
+    blank = Deployment(deployment_id)
+    if expected_version is None:
+        deployment = await existing(uow.events, stream, blank, DeploymentEvent, missing)
+    else:
+        deployment = await at_version(
+            uow.events, stream, blank, DeploymentEvent, missing, expected_version
+        )
+    await record(uow.events, stream, deployment, decide(deployment), meta)
+    await deployments.save(uow, deployment)
+    return deployment

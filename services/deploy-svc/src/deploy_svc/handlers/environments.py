@@ -1,0 +1,72 @@
+"""Command handlers of deploy-svc's environments: load the aggregate, let it decide (with
+the other environments' targets, which it must keep apart from), append what it decided and
+keep the environments' table. The caller commits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from deploy_svc.adapters import environments
+from deploy_svc.domain.destinations import check_apart
+from deploy_svc.domain.environment import Environment, SettingsCheck
+from ferry.aggregate import existing, rebuild, record
+from ferry.db import UnitOfWork
+from ferry.envelope import Meta
+from ferry.errors import ConcurrencyError, PreconditionRequired
+from ferry.events.deploy import EnvironmentDefined, EnvironmentEvent, TargetSpec
+from ferry.events.governance import GovernedKind
+from ferry.governance import Change, Proposal
+
+
+def environment_stream(name: str) -> str:
+    return f"{EnvironmentEvent.stream_prefix}-{name}"
+
+
+async def load_environment(uow: UnitOfWork, name: str) -> Environment:
+    return await rebuild(uow.events, environment_stream(name), Environment(name), EnvironmentEvent)
+
+
+async def get_environment(uow: UnitOfWork, name: str) -> Environment:
+    stream, missing = environment_stream(name), f"no environment {name}"
+    return await existing(uow.events, stream, Environment(name), EnvironmentEvent, missing)
+
+
+async def define_environment(
+    uow: UnitOfWork,
+    name: str,
+    production: bool,
+    targets: Sequence[TargetSpec],
+    checks: Mapping[str, SettingsCheck],
+    expected_version: int | None,
+    meta: Meta,
+    reason: str = "",
+) -> Environment | Change:
+    """Define or redefine an environment; redefining needs the version read (`If-Match`).
+    A change that makes, unmakes or touches a production environment is returned, to be
+    proposed: it is recorded once another person holding `change-authority` approves it."""
+    environment = await load_environment(uow, name)
+    if environment.exists and expected_version is None:
+        raise PreconditionRequired(f"{name} exists: send If-Match with the ETag you read")
+    if environment.exists and expected_version != environment.version:
+        raise ConcurrencyError(environment_stream(name), expected_version or 0)
+    new = environment.define(production, targets, checks, await environments.elsewhere(uow))
+    if new and environment.governed(production):
+        stream = environment_stream(name)
+        return Change(GovernedKind.ENVIRONMENT, stream, environment.version, new[0], reason)
+    await record(uow.events, environment_stream(name), environment, new, meta)
+    await environments.save(uow, environment)
+    return environment
+
+
+async def environment_defined(uow: UnitOfWork, proposal: Proposal) -> None:
+    """An approved definition is recorded: the environments' table follows."""
+    change = proposal.change
+    assert change is not None
+    assert isinstance(change.effect, EnvironmentDefined)
+    defined = change.effect
+    # Others may have been defined since the proposal: the definition must still keep apart.
+    others = await environments.elsewhere(uow)
+    others.pop(defined.environment, None)  # as it was: replaced by this definition
+    check_apart(defined.production, defined.targets, others)
+    # Read after the definition's append, which the read flushes.
+    await environments.save(uow, await get_environment(uow, defined.environment))
