@@ -23,7 +23,7 @@ import asyncpg
 from bench.common import Config, Figure, progress
 from deploy_svc.adapters import release_facts
 from deploy_svc.domain.deployment import PlanDeployment
-from deploy_svc.domain.facts import ReleaseFacts, SignedManifest, Window
+from deploy_svc.domain.facts import ReleaseFacts, Window
 from deploy_svc.drivers.base import Artifacts
 from deploy_svc.drivers.limits import LocalLimits
 from deploy_svc.drivers.local import LocalDriver
@@ -34,6 +34,7 @@ from ferry import migrations
 from ferry.db import Database
 from ferry.envelope import Meta
 from ferry.events.deploy import Strategy, TargetSpec
+from ferry.manifest import SignedManifest
 
 SIZES = (50, 500)
 TARGET = 1.5

@@ -15,9 +15,8 @@ import pytest
 
 from deploy_svc.adapters import release_facts
 from deploy_svc.config import Settings
-from deploy_svc.domain.facts import Freeze, ReleaseFacts, SignedManifest, Window
+from deploy_svc.domain.facts import Freeze, ReleaseFacts, Window
 from deploy_svc.main import spec
-from dml_svc.domain.manifest import canonical
 from ferry.db import Database, UnitOfWork
 from ferry.events import Event
 from ferry.events.deploy import DeploymentCompleted, DeploymentRolledBack
@@ -33,6 +32,7 @@ from ferry.events.release import (
     ScopeItem,
     ScopeKind,
 )
+from ferry.manifest import SignedManifest, canonical
 from ferry.testing import release_planned
 from tests.support.infra import Infra
 from tests.support.services import eventually, publish, serving, settings

@@ -17,11 +17,12 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from deploy_svc.domain.facts import SignedManifest
-from deploy_svc.adapters.library import Library, LibraryRefused, key_id_of
+from deploy_svc.adapters.library import Library, LibraryRefused
 from dml_svc.config import Settings as DmlSettings
 from dml_svc.main import spec as dml_spec
 from ferry.events.release import MediaRef, ReleaseApproved, ReleaseValidated
+from ferry.manifest import SignedManifest
+from ferry.manifest import key_id as key_id_of
 from ferry.testing import release_planned
 from tests.support.infra import Infra
 from tests.support.services import eventually, publish, serving, settings

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from deploy_svc.adapters import release_facts
-from deploy_svc.adapters.library import LibraryRefused, parse_manifest
-from deploy_svc.domain.facts import Freeze, SignedManifest, Window
+from deploy_svc.domain.facts import Freeze, Window
 from ferry import catalog
 from ferry.consuming import EventHandler
 from ferry.db import UnitOfWork
@@ -32,6 +31,7 @@ from ferry.events.release import (
     ScopeItem,
     ScopeKind,
 )
+from ferry.manifest import ManifestRefused, SignedManifest, parse
 
 CONFIGURATION_ITEMS = frozenset({ScopeKind.APPLICATION, ScopeKind.COMPONENT})
 """Scope kinds that are configuration items a deployment changes."""
@@ -53,8 +53,8 @@ def manifest_media(manifest: str) -> set[tuple[str, str]]:
     """The (name, version) of each media item the manifest lists; none if it is not a
     manifest at all (the library refuses to fetch such a release anyway)."""
     try:
-        parsed = parse_manifest(manifest)
-    except LibraryRefused:
+        parsed = parse(manifest)
+    except ManifestRefused:
         return set()
     return {(item.name, item.version) for item in parsed.media}
 

@@ -14,10 +14,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from deploy_svc.adapters.library import Library, LibraryRefused, key_id_of
-from deploy_svc.domain.facts import ReleaseFacts, SignedManifest
-from dml_svc.domain.manifest import canonical
+from deploy_svc.adapters.library import Library, LibraryRefused
+from deploy_svc.domain.facts import ReleaseFacts
 from ferry.events.dml import ManifestItem
+from ferry.manifest import SignedManifest, canonical
+from ferry.manifest import key_id as key_id_of
 
 APP = b"payments service, build 2026.12.0\n" * 100
 DOCS = b"release notes\n"

@@ -12,10 +12,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from deploy_svc.adapters.library import LibraryRefused, key_id_of, verify
-from deploy_svc.domain.facts import SignedManifest
-from dml_svc.domain.manifest import canonical
+from deploy_svc.adapters.library import LibraryRefused, verify
 from ferry.events.dml import ManifestItem
+from ferry.manifest import SignedManifest, canonical
+from ferry.manifest import key_id as key_id_of
 
 SHA = "ab" * 32
 ITEM = ManifestItem(name="payments-api.tar.gz", version="2026.12.0", sha256=SHA, size=34000)

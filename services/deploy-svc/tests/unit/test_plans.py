@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from deploy_svc.domain.environment import Environment
-from deploy_svc.domain.facts import Freeze, ReleaseFacts, SignedManifest, Window
+from deploy_svc.domain.facts import Freeze, ReleaseFacts, Window
 from deploy_svc.domain.plans import (
     NotDeployable,
     Plan,
@@ -19,6 +19,7 @@ from deploy_svc.domain.plans import (
 )
 from ferry.errors import FerryError, InvalidField
 from ferry.events.deploy import EnvironmentDefined, TargetSpec
+from ferry.manifest import SignedManifest
 
 START = datetime(2026, 12, 10, 22, tzinfo=UTC)
 DEPENDENCY = uuid4()

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 from deploy_svc.consumers import manifest_media, split_scope
-from dml_svc.domain.manifest import canonical
 from ferry.events.dml import ManifestItem
 from ferry.events.release import ScopeItem, ScopeKind
+from ferry.manifest import canonical
 
 
 def test_services_and_configuration_items_come_from_the_scope() -> None:

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 from dml_svc.adapters import approved_changes, media_list
 from dml_svc.adapters.signing import Signer
-from dml_svc.domain import manifest
 from dml_svc.domain.library import LibraryEntry
 from dml_svc.domain.media import Media
 from dml_svc.handlers import library
@@ -17,6 +16,7 @@ from ferry.consuming import caused_by
 from ferry.db import UnitOfWork
 from ferry.envelope import Envelope, Meta
 from ferry.events.release import ReleaseApproved, ReleaseValidated
+from ferry.manifest import canonical
 
 
 class Availability:
@@ -63,8 +63,8 @@ class Availability:
             authorized = media.authorize(entry.release_id)
             await record(uow.events, library.media_stream_id(media.id), media, authorized, meta)
             await media_list.save(uow, media)
-        text = manifest.canonical(
+        text = canonical(
             entry.release_id, entry.release_version, entry.manifest_items(held), datetime.now(UTC)
         )
-        signed = entry.make_available(text, self._signer.sign(text), self._signer.key_id)
-        await record(uow.events, stream, entry, signed, meta)
+        available = entry.make_available(self._signer.sign(text))
+        await record(uow.events, stream, entry, available, meta)

@@ -10,35 +10,25 @@ so whatever writes that file (a sidecar, a cron job, `ferry token`) can rotate i
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hashlib
-import json
 import os
-import re
 import shutil
 from pathlib import Path
 from typing import BinaryIO
 from uuid import UUID, uuid4
 
 import httpx
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from deploy_svc.config import Settings
-from deploy_svc.domain.facts import ReleaseFacts, SignedManifest
+from deploy_svc.domain.facts import ReleaseFacts
 from deploy_svc.drivers.base import Artifacts
+from ferry import manifest as manifest_contract
 from ferry.errors import FerryError
 from ferry.events.dml import ManifestItem
-from ferry.eventsigning import key_id
+from ferry.manifest import LABEL, Manifest, ManifestRefused, SignedManifest
 
 CHUNK = 1 << 20
 """Bytes written and hashed per thread hop: per-chunk costs dominate below about a MiB."""
-LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
-"""What the DML allows as a media name or version: safe as a file name, never `..`."""
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MARKER = ".manifest"
 """In a finished work folder: the manifest text its media were verified against."""
 
@@ -56,61 +46,12 @@ class LibraryRefused(FerryError):
         self.reason = reason
 
 
-class Manifest(BaseModel):
-    """A release's manifest, as the DML signs it (`dml_svc.domain.manifest.canonical`)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    release_id: UUID
-    version: str
-    media: list[ManifestItem]
-    time: AwareDatetime
-
-
-key_id_of = key_id
-"""The DML's name for a key: as every Ferry signing key's, its raw public bytes' sha256."""
-
-
-def parse_manifest(text: str) -> Manifest:
-    """The manifest's contents, checked for what a file name and digest may be."""
-    try:
-        manifest = Manifest.model_validate(json.loads(text))
-    except (ValueError, ValidationError) as exc:
-        raise LibraryRefused(f"the manifest is not one the DML writes: {exc}") from exc
-    names = [item.name for item in manifest.media]
-    if len(set(names)) != len(names):
-        raise LibraryRefused("the manifest names one media item twice")
-    for item in manifest.media:
-        if not (LABEL.match(item.name) and LABEL.match(item.version)):
-            raise LibraryRefused(f"the manifest names media {item.name!r}@{item.version!r}")
-        if not SHA256.match(item.sha256) or item.size < 0:
-            raise LibraryRefused(f"{item.name}@{item.version}: no valid sha256 and size")
-    return manifest
-
-
 def verify(signed: SignedManifest, public_key_pem: str, key_id: str, release_id: UUID) -> Manifest:
-    """The manifest, if the library's key signed exactly this text for this release."""
+    """`ferry.manifest.verify`, refusing as the library does."""
     try:
-        key = serialization.load_pem_public_key(public_key_pem.encode())
-    except ValueError as exc:
-        raise LibraryRefused(f"the DML's signing key is unreadable: {exc}") from exc
-    if not isinstance(key, Ed25519PublicKey):
-        raise LibraryRefused("the DML's signing key is not an Ed25519 key")
-    if key_id_of(key) != key_id:
-        raise LibraryRefused(f"the DML's signing key is not the key {key_id} it claims to be")
-    if signed.key_id != key_id:
-        raise LibraryRefused(
-            f"the manifest was signed with key {signed.key_id or '(none)'}, "
-            f"not the DML's key {key_id}"
-        )
-    try:
-        key.verify(base64.b64decode(signed.signature, validate=True), signed.manifest.encode())
-    except (binascii.Error, InvalidSignature) as exc:
-        raise LibraryRefused("the manifest's signature does not verify") from exc
-    manifest = parse_manifest(signed.manifest)
-    if manifest.release_id != release_id:
-        raise LibraryRefused(f"the manifest is release {manifest.release_id}'s, not {release_id}'s")
-    return manifest
+        return manifest_contract.verify(signed, public_key_pem, key_id, release_id)
+    except ManifestRefused as exc:
+        raise LibraryRefused(exc.reason) from exc
 
 
 class Library:

@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from deploy_svc.domain.facts import Freeze, ReleaseFacts, SignedManifest, Window
+from deploy_svc.domain.facts import Freeze, ReleaseFacts, Window
 from ferry.db import UnitOfWork
+from ferry.manifest import SignedManifest
 
 
 def _t(uow: UnitOfWork, table: str) -> str:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from ferry.manifest import SignedManifest
+
 
 @dataclass(frozen=True)
 class Window:
@@ -35,15 +37,6 @@ class Freeze:
             and (not self.environments or environment in self.environments)
             and (not self.services or bool(self.services & services))
         )
-
-
-@dataclass(frozen=True)
-class SignedManifest:
-    """The DML's `ReleaseAvailable`: the manifest exactly as signed, and its signature."""
-
-    manifest: str
-    signature: str
-    key_id: str
 
 
 @dataclass(frozen=True)

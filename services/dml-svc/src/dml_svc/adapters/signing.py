@@ -3,32 +3,28 @@ the media folder on first use for local development."""
 
 from __future__ import annotations
 
-import base64
 import logging
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ferry.eventsigning import key_id
+from ferry import manifest
+from ferry.manifest import SignedManifest
 
 log = logging.getLogger(__name__)
 
 
 class Signer:
+    """The library's key, signing manifests as `ferry.manifest` says."""
+
     def __init__(self, key: Ed25519PrivateKey) -> None:
         self._key = key
-        self.public_pem = (
-            key.public_key()
-            .public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            .decode()
-        )
-        self.key_id = key_id(key.public_key())
+        self.public_pem = manifest.public_key_pem(key.public_key())
+        self.key_id = manifest.key_id(key.public_key())
 
-    def sign(self, text: str) -> str:
-        return base64.b64encode(self._key.sign(text.encode())).decode()
+    def sign(self, text: str) -> SignedManifest:
+        return manifest.sign(self._key, text)
 
     @classmethod
     def from_file(cls, path: Path) -> Signer:

@@ -22,6 +22,7 @@ from ferry.events.dml import (
     ReleaseRevoked,
 )
 from ferry.events.release import MediaRef
+from ferry.manifest import SignedManifest
 
 
 class EntryState(StrEnum):
@@ -107,14 +108,14 @@ class LibraryEntry(EventSourced):
             )
         ]
 
-    def make_available(self, manifest: str, signature: str, key_id: str) -> list[LibraryEntryEvent]:
+    def make_available(self, signed: SignedManifest) -> list[LibraryEntryEvent]:
         return [
             ReleaseAvailable(
                 release_id=self.release_id,
                 package_revision=self.approved_revision,
-                manifest=manifest,
-                signature=signature,
-                key_id=key_id,
+                manifest=signed.manifest,
+                signature=signed.signature,
+                key_id=signed.key_id,
             )
         ]
 
