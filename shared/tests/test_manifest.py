@@ -89,24 +89,30 @@ def test_an_altered_text_another_key_or_another_release_is_refused() -> None:
         manifest.verify(signed, "not a key", signed.key_id, RELEASE)
 
 
-@pytest.mark.parametrize(
-    "media",
-    [
-        [{"name": "../etc/passwd", "version": "1", "sha256": SHA, "size": 1}],
-        [{"name": "app", "version": "1", "sha256": "not-a-digest", "size": 1}],
-        [{"name": "app", "version": "1", "sha256": SHA, "size": -1}],
-        [
-            {"name": "app", "version": "1", "sha256": SHA, "size": 1},
-            {"name": "app", "version": "2", "sha256": SHA, "size": 1},
-        ],
-    ],
-    ids=["path", "digest", "size", "twice"],
-)
+def item(**fields: object) -> dict[str, object]:
+    return {"name": "app", "version": "1", "sha256": SHA, "size": 1} | fields
+
+
+WRONG = {
+    "a name that climbs out of its folder": [item(name="..")],
+    "a name with a slash": [item(name="bin/app")],
+    "a version that is empty": [item(version="")],
+    "an upper-case digest": [item(sha256=SHA.upper())],
+    "a negative size": [item(size=-5)],
+    "one name twice": [item(), item(version="2")],
+}
+
+
+@pytest.mark.parametrize("media", WRONG.values(), ids=WRONG.keys())
 def test_a_signed_text_must_still_name_media_as_the_dml_does(media: list[object]) -> None:
     key = Ed25519PrivateKey.generate()
     body = {"release_id": str(RELEASE), "version": "1", "media": media, "time": AT.isoformat()}
     signed = manifest.sign(key, json.dumps(body))
     with pytest.raises(ManifestRefused):
         manifest.verify(signed, pem(key), signed.key_id, RELEASE)
-    with pytest.raises(ManifestRefused):
-        manifest.parse(signed.manifest)
+
+
+@pytest.mark.parametrize("body", ["", "[]", '{"release_id": "x"}', text().replace("+00:00", "")])
+def test_what_is_not_a_manifest_is_refused(body: str) -> None:
+    with pytest.raises(ManifestRefused, match="not one the DML writes"):
+        manifest.parse(body)
