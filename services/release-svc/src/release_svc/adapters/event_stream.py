@@ -6,6 +6,7 @@ with one of its own first."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -72,7 +73,7 @@ class KafkaReader:
             await consumer.start()
             await reader._assign(start or {}, at_end=start is None and not from_beginning)
         except BaseException:
-            await consumer.stop()
+            await asyncio.shield(consumer.stop())
             raise
         return reader
 
@@ -149,8 +150,9 @@ class KafkaReader:
         return records
 
     async def close(self) -> None:
-        """Stop the consumer: its fetcher and connections end with it."""
-        await self._consumer.stop()
+        """Stop the consumer: its fetcher and connections end with it. Shielded: a stream
+        cancelled at shutdown must not leave a half-stopped consumer's socket open."""
+        await asyncio.shield(self._consumer.stop())
 
 
 def _event(value: bytes | None) -> dict[str, Any] | None:
