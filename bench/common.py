@@ -55,6 +55,10 @@ class Config:
     profile: bool
     settle: float
     media_bytes: int
+    api_connections: tuple[int, ...] = (16, 64)
+    api_seconds: int = 10
+    api_rounds: int = 3
+    api_releases: int = 10_000
 
     @property
     def raw_url(self) -> str:

@@ -12,6 +12,8 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresq
 command -v python3.11 >/dev/null || need_apt+=(python3.11)
 command -v uv >/dev/null || python3.11 -m venv --help >/dev/null 2>&1 || need_apt+=(python3.11-venv)
 command -v make >/dev/null || need_apt+=(make)
+# The load generator of `make bench`'s api section: compiled, so it is not the bottleneck.
+command -v wrk >/dev/null || need_apt+=(wrk)
 # Debian's Chromium and its WebDriver, for the dashboard's browser test (tests/browser):
 # installed as root; without them, and without root, that test alone skips and says why.
 if [[ $EUID -eq 0 ]]; then
