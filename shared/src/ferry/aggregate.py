@@ -1,57 +1,19 @@
-"""Loading an aggregate from its stream and recording what it decided: the two I/O steps
-around every command handler's pure decision."""
+"""The aggregate repository: loading an aggregate from its stream (at the version a caller
+read, or rebuilt from scratch) and recording what it decided, the two I/O steps around every
+command handler's pure decision."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, Protocol, Self, TypeVar
+from collections.abc import Sequence
+from typing import TypeVar
 
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, NotFound
 from ferry.events import REGISTRY, Event
+from ferry.eventsourced import Aggregate
 from ferry.eventstore import EventStore
 
-
-class Aggregate(Protocol):
-    """A plain-Python aggregate: evolves by its events; `version` is its stream's version."""
-
-    version: int
-
-    def apply(self, event: Any) -> None: ...
-
-
 A = TypeVar("A", bound=Aggregate)
-
-
-class EventSourced:
-    """What every aggregate shares: `version` counts the events of its stream, so one with
-    none does not exist yet, and `replay` builds one from its events."""
-
-    version: int
-
-    def __init__(self, aggregate_id: Any) -> None:
-        # Each aggregate is a dataclass whose first field is its id; this says so to `replay`.
-        raise NotImplementedError
-
-    def apply(self, event: Any) -> None:
-        """Evolve by one event; also how the aggregate is rebuilt from its stream."""
-        self._evolve(event)
-        self.version += 1
-
-    def _evolve(self, event: Any) -> None:
-        """What one event changes (each aggregate's own)."""
-        raise NotImplementedError
-
-    @property
-    def exists(self) -> bool:
-        return self.version > 0
-
-    @classmethod
-    def replay(cls, aggregate_id: Any, events: Iterable[Any]) -> Self:
-        found = cls(aggregate_id)
-        for event in events:
-            found.apply(event)
-        return found
 
 
 async def rebuild(events: EventStore, stream_id: str, aggregate: A, kind: type[Event]) -> A:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
-from ferry.aggregate import EventSourced
+from ferry.eventsourced import EventSourced
 from ferry.errors import Conflict, Forbidden, InvalidField, InvalidTransition
 from ferry.events.governance import (
     Effect,

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from ferry.aggregate import EventSourced
+from ferry.eventsourced import EventSourced
 from ferry.errors import Conflict, InvalidTransition
 from ferry.events.deploy import (
     DeploymentAborted,

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from deploy_svc.domain.destinations import check_apart
-from ferry.aggregate import EventSourced
+from ferry.eventsourced import EventSourced
 from ferry.errors import InvalidField
 from ferry.events.deploy import EnvironmentDefined, EnvironmentEvent, TargetSpec
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from dml_svc.domain.media import Media, MediaState
-from ferry.aggregate import EventSourced
+from ferry.eventsourced import EventSourced
 from ferry.errors import InvalidTransition
 from ferry.events.dml import (
     LibraryEntryEvent,

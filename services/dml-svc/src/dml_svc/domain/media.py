@@ -9,7 +9,7 @@ from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
-from ferry.aggregate import EventSourced
+from ferry.eventsourced import EventSourced
 from ferry.errors import Conflict, Forbidden, InvalidField, InvalidTransition
 from ferry.events.dml import (
     LicenceAttached,

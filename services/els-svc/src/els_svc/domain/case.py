@@ -9,7 +9,7 @@ from typing import Literal
 from uuid import UUID
 
 from els_svc.domain import evaluation
-from ferry.aggregate import EventSourced
+from ferry.eventsourced import EventSourced
 from ferry.errors import Conflict, Forbidden, InvalidField, InvalidTransition, NotFound
 from ferry.events.els import (
     Criterion,

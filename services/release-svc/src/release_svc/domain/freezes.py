@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from ferry.aggregate import EventSourced
+from ferry.eventsourced import EventSourced
 from ferry.errors import Conflict, InvalidTransition
 from ferry.events.policy import FreezeEvent, FreezePeriodDeclared, FreezePeriodLifted
 from ferry.events.release import DeploymentWindow

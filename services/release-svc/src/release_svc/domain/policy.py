@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ferry.aggregate import EventSourced
+from ferry.eventsourced import EventSourced
 from ferry.errors import Forbidden, InvalidField, InvalidTransition, Unprocessable
 from ferry.events.policy import ReleasePolicySet, SegregationRule
 from ferry.events.release import Level, ReleaseType, ValidationKind
