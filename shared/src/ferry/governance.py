@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
-from ferry.eventsourced import EventSourced
 from ferry.errors import Conflict, Forbidden, InvalidField, InvalidTransition
 from ferry.events.governance import (
     Effect,
@@ -23,6 +22,7 @@ from ferry.events.governance import (
     GovernanceEvent,
     GovernedKind,
 )
+from ferry.eventsourced import EventSourced
 
 TWO_PERSON_RULE = "two-person-rule"
 

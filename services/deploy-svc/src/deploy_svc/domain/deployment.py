@@ -12,7 +12,6 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from ferry.eventsourced import EventSourced
 from ferry.errors import Conflict, InvalidTransition
 from ferry.events.deploy import (
     DeploymentAborted,
@@ -33,6 +32,7 @@ from ferry.events.deploy import (
     WaveStarted,
     WaveVerified,
 )
+from ferry.eventsourced import EventSourced
 
 
 class State(StrEnum):

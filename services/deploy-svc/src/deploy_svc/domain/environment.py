@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from deploy_svc.domain.destinations import check_apart
-from ferry.eventsourced import EventSourced
 from ferry.errors import InvalidField
 from ferry.events.deploy import EnvironmentDefined, EnvironmentEvent, TargetSpec
+from ferry.eventsourced import EventSourced
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 

@@ -9,7 +9,6 @@ from enum import StrEnum
 from uuid import UUID
 
 from dml_svc.domain.media import Media, MediaState
-from ferry.eventsourced import EventSourced
 from ferry.errors import InvalidTransition
 from ferry.events.dml import (
     LibraryEntryEvent,
@@ -22,6 +21,7 @@ from ferry.events.dml import (
     ReleaseRevoked,
 )
 from ferry.events.release import MediaRef
+from ferry.eventsourced import EventSourced
 from ferry.manifest import SignedManifest
 
 

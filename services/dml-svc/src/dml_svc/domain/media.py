@@ -9,7 +9,6 @@ from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
-from ferry.eventsourced import EventSourced
 from ferry.errors import Conflict, Forbidden, InvalidField, InvalidTransition
 from ferry.events.dml import (
     LicenceAttached,
@@ -21,6 +20,7 @@ from ferry.events.dml import (
     MediaRevoked,
     MediaStaged,
 )
+from ferry.eventsourced import EventSourced
 
 NAMESPACE = UUID("6f1c7b1e-5d5a-4c1e-9f0a-3d2b8c4e7a10")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")

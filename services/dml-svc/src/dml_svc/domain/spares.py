@@ -8,7 +8,6 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from ferry.eventsourced import EventSourced
 from ferry.errors import Conflict, InvalidField, InvalidTransition
 from ferry.events.dml import (
     SpareEvent,
@@ -18,6 +17,7 @@ from ferry.events.dml import (
     SpareRevisionOutOfDate,
     SpareWithdrawn,
 )
+from ferry.eventsourced import EventSourced
 
 _REVISION_PIECES = re.compile(r"\d+|[A-Za-z]+")
 

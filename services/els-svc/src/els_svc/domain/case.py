@@ -9,7 +9,6 @@ from typing import Literal
 from uuid import UUID
 
 from els_svc.domain import evaluation
-from ferry.eventsourced import EventSourced
 from ferry.errors import Conflict, Forbidden, InvalidField, InvalidTransition, NotFound
 from ferry.events.els import (
     Criterion,
@@ -27,6 +26,7 @@ from ferry.events.els import (
     ElsTaskAdded,
     ElsTaskDone,
 )
+from ferry.eventsourced import EventSourced
 
 Side = Literal["deployment", "operations"]
 

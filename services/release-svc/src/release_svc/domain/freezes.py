@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from ferry.eventsourced import EventSourced
 from ferry.errors import Conflict, InvalidTransition
 from ferry.events.policy import FreezeEvent, FreezePeriodDeclared, FreezePeriodLifted
 from ferry.events.release import DeploymentWindow
+from ferry.eventsourced import EventSourced
 from release_svc.domain.plan import InvalidPlan
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ferry.eventsourced import EventSourced
 from ferry.errors import Forbidden, InvalidField, InvalidTransition, Unprocessable
 from ferry.events.policy import ReleasePolicySet, SegregationRule
 from ferry.events.release import Level, ReleaseType, ValidationKind
+from ferry.eventsourced import EventSourced
 
 ALL_SEGREGATION = frozenset(SegregationRule)
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
-from ferry.eventsourced import EventSourced
 from ferry.errors import Forbidden, InvalidTransition
 from ferry.events.release import (
     Activity,
@@ -46,6 +45,7 @@ from ferry.events.release import (
     ValidationKind,
     ValidationResultRecorded,
 )
+from ferry.eventsourced import EventSourced
 from release_svc.domain import lifecycle, plan
 from release_svc.domain.freezes import FreezePeriod, covering
 from release_svc.domain.lifecycle import Status
