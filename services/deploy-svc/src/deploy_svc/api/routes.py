@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from deploy_svc.adapters import deployments as deployment_list
 from deploy_svc.adapters import environments as environment_list
+from deploy_svc.adapters.views import PostgresViews
 from deploy_svc.api.dependencies import Drivers
 from deploy_svc.api.schemas import (
     DeploymentIn,
@@ -138,7 +139,7 @@ async def plan_deployment(
     )
 
     async def work(uow: UnitOfWork) -> Reply:
-        found = await deployments.plan_deployment(uow, cmd, meta)
+        found = await deployments.plan_deployment(uow, PostgresViews(uow), cmd, meta)
         out = DeploymentOut.of(found).model_dump(mode="json")
         headers = {"Location": f"/deployments/{found.id}", "ETag": etag(found.version)}
         return json_reply(201, out, headers)
@@ -186,7 +187,9 @@ async def _act(
     decide: deployments.Decision,
 ) -> Response:
     async def work(uow: UnitOfWork) -> Reply:
-        found = await deployments.change(uow, deployment_id, version, meta, decide)
+        found = await deployments.change(
+            uow, PostgresViews(uow), deployment_id, version, meta, decide
+        )
         out = DeploymentOut.of(found).model_dump(mode="json")
         return json_reply(200, out, {"ETag": etag(found.version)})
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
-from deploy_svc.adapters import deployments, release_facts
 from deploy_svc.domain.deployment import Deployment, DeploymentPlan, PlanDeployment
 from deploy_svc.domain.plans import Plan, judge
 from deploy_svc.domain.waves import waves
 from deploy_svc.handlers.environments import load_environment
+from deploy_svc.handlers.views import DeploymentViews
 from ferry.aggregate import at_version, existing, record
-from ferry.db import UnitOfWork
 from ferry.envelope import Meta
 from ferry.events.deploy import (
     DeploymentEvent,
     Wave,
 )
+from ferry.eventstore import WithEvents
 
 Decision = Callable[[Deployment], Sequence[DeploymentEvent]]
 
@@ -26,15 +26,17 @@ def deployment_stream(deployment_id: UUID) -> str:
     return f"{DeploymentEvent.stream_prefix}-{deployment_id}"
 
 
-async def get_deployment(uow: UnitOfWork, deployment_id: UUID) -> Deployment:
+async def get_deployment(uow: WithEvents, deployment_id: UUID) -> Deployment:
     stream, missing = deployment_stream(deployment_id), f"no deployment {deployment_id}"
     return await existing(uow.events, stream, Deployment(deployment_id), DeploymentEvent, missing)
 
 
-async def plan_deployment(uow: UnitOfWork, cmd: PlanDeployment, meta: Meta) -> Deployment:
+async def plan_deployment(
+    uow: WithEvents, views: DeploymentViews, cmd: PlanDeployment, meta: Meta
+) -> Deployment:
     """Accept a deployment plan (`DeploymentScheduled`) if every rule holds."""
-    await deployments.hold_environment(uow, cmd.environment)
-    facts = await release_facts.facts(uow, cmd.release_id)
+    await views.hold_environment(cmd.environment)
+    facts = await views.release_facts(cmd.release_id)
     environment = await load_environment(uow, cmd.environment)
     targets = list(cmd.targets) or [t.name for t in environment.targets]
     depends_on = facts.depends_on if facts else frozenset()
@@ -42,10 +44,10 @@ async def plan_deployment(uow: UnitOfWork, cmd: PlanDeployment, meta: Meta) -> D
         Plan(cmd.release_id, cmd.environment, targets, cmd.start, cmd.by),
         facts,
         environment,
-        await release_facts.freezes_in_force(uow),
-        await release_facts.deployed_to(uow, depends_on, cmd.environment),
-        await deployments.busy_targets(uow, cmd.environment),
-        await release_facts.identifiers(uow, depends_on),
+        await views.freezes_in_force(),
+        await views.deployed_to(depends_on, cmd.environment),
+        await views.busy_targets(cmd.environment),
+        await views.identifiers(depends_on),
     )
     assert facts is not None  # judged
     split = waves(
@@ -67,12 +69,13 @@ async def plan_deployment(uow: UnitOfWork, cmd: PlanDeployment, meta: Meta) -> D
         )
     )
     await record(uow.events, deployment_stream(deployment.id), deployment, new, meta)
-    await deployments.save(uow, deployment)
+    await views.save(deployment)
     return deployment
 
 
 async def change(
-    uow: UnitOfWork,
+    uow: WithEvents,
+    views: DeploymentViews,
     deployment_id: UUID,
     expected_version: int | None,
     meta: Meta,
@@ -88,5 +91,5 @@ async def change(
             uow.events, stream, blank, DeploymentEvent, missing, expected_version
         )
     await record(uow.events, stream, deployment, decide(deployment), meta)
-    await deployments.save(uow, deployment)
+    await views.save(deployment)
     return deployment

@@ -15,6 +15,7 @@ from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, PreconditionRequired
 from ferry.events.deploy import EnvironmentDefined, EnvironmentEvent, TargetSpec
 from ferry.events.governance import GovernedKind
+from ferry.eventstore import WithEvents
 from ferry.governance import Change, Proposal
 
 
@@ -22,11 +23,11 @@ def environment_stream(name: str) -> str:
     return f"{EnvironmentEvent.stream_prefix}-{name}"
 
 
-async def load_environment(uow: UnitOfWork, name: str) -> Environment:
+async def load_environment(uow: WithEvents, name: str) -> Environment:
     return await rebuild(uow.events, environment_stream(name), Environment(name), EnvironmentEvent)
 
 
-async def get_environment(uow: UnitOfWork, name: str) -> Environment:
+async def get_environment(uow: WithEvents, name: str) -> Environment:
     stream, missing = environment_stream(name), f"no environment {name}"
     return await existing(uow.events, stream, Environment(name), EnvironmentEvent, missing)
 
