@@ -17,6 +17,7 @@ from ferry.events.dml import MediaRevoked, MediaStaged, ReleaseAvailable
 from ferry.events.els import ElsExited, ElsStarted
 from ferry.events.release import ApprovalSource
 from release_svc.adapters import known_media, release_list
+from release_svc.adapters.views import PostgresViews
 from release_svc.domain.commands import Approve, Reject
 from release_svc.handlers import releases as handlers
 from release_svc.projections import releases as projections
@@ -96,7 +97,7 @@ async def on_change_approved(event: ChangeApproved, envelope: Envelope, uow: Uni
         source=ApprovalSource.CHANGE_TOOL,
     )
     meta = caused_by(envelope, event.decided_by)
-    release = await handlers.approve(cmd, None, uow, meta)
+    release = await handlers.approve(cmd, None, uow, PostgresViews(uow), meta)
     await projections.save(uow, release)
 
 

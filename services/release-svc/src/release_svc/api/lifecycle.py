@@ -13,6 +13,7 @@ from ferry.events.release import ImprovementAction
 from ferry.http import ExpectedVersion
 from ferry.service import RequestMeta
 from release_svc.adapters import known_media
+from release_svc.adapters.views import PostgresViews
 from release_svc.api.common import PROBLEMS, ReleaseManager, change_release, decide
 from release_svc.api.schemas.lifecycle import (
     ApprovalIn,
@@ -92,7 +93,9 @@ async def approve(
     cmd = Approve(
         release_id=release_id, rfc=approval.rfc, comment=approval.comment, by=caller.subject
     )
-    return await change_release(request, lambda uow: handlers.approve(cmd, version, uow, meta))
+    return await change_release(
+        request, lambda uow: handlers.approve(cmd, version, uow, PostgresViews(uow), meta)
+    )
 
 
 @router.post("/rejection", response_model=ReleaseOut, responses=PROBLEMS)

@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping, Sequence, Set
 from uuid import UUID
 
 from ferry.aggregate import at_version, existing, rebuild, record
-from ferry.db import UnitOfWork
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError
 from ferry.events.governance import GovernedKind
@@ -15,7 +14,6 @@ from ferry.events.policy import ReleasePolicySet
 from ferry.events.release import DeploymentWindow, MediaRef, ReleaseEvent, ReleaseType
 from ferry.eventstore import WithEvents
 from ferry.governance import Change
-from release_svc.adapters import freeze_periods, known_media
 from release_svc.domain.commands import (
     ApprovalContext,
     Approve,
@@ -28,6 +26,7 @@ from release_svc.domain.commands import (
 from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.policy import Policy, ReleasePolicy
 from release_svc.domain.release import Release
+from release_svc.handlers.views import ReleaseViews
 
 Decision = Callable[[Release], Sequence[ReleaseEvent]]
 
@@ -145,7 +144,8 @@ async def record_validation(
 async def approve(
     cmd: Approve,
     expected_version: int | None,
-    uow: UnitOfWork,
+    uow: WithEvents,
+    views: ReleaseViews,
     meta: Meta,
 ) -> Release:
     """Record an approval; `expected_version` None: a change tool's decision, taken as it
@@ -157,8 +157,8 @@ async def approve(
     package = release.package.media if release.package else ()
     context = ApprovalContext(
         policy=await policy_of(uow, release),
-        freezes=await freeze_periods.in_force(uow),
-        library=await known_media.known(uow, package),
+        freezes=await views.freezes_in_force(),
+        library=await views.known_media(package),
     )
     new = release.approve(cmd, context)
     return await record(uow.events, stream_id(release.id), release, new, meta)

@@ -1,0 +1,23 @@
+"""release-svc's read models in PostgreSQL, as its command handlers see them
+(`release_svc.handlers.views.ReleaseViews`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ferry.db import UnitOfWork
+from ferry.events.release import MediaRef
+from release_svc.adapters import freeze_periods, known_media
+from release_svc.domain.freezes import FreezePeriod
+
+
+@dataclass(frozen=True)
+class PostgresViews:
+    uow: UnitOfWork
+
+    async def freezes_in_force(self) -> list[FreezePeriod]:
+        return await freeze_periods.in_force(self.uow)
+
+    async def known_media(self, media: Sequence[MediaRef]) -> set[MediaRef]:
+        return await known_media.known(self.uow, media)

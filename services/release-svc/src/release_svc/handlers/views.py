@@ -1,0 +1,19 @@
+"""What release-svc's command handlers read besides the event store: the freezes in force
+and the media the DML announced. A port, so the handlers run on PostgreSQL in the service
+(`release_svc.adapters.views`) and in memory in unit tests (`release_svc.testing`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from ferry.events.release import MediaRef
+from release_svc.domain.freezes import FreezePeriod
+
+
+class ReleaseViews(Protocol):
+    async def freezes_in_force(self) -> list[FreezePeriod]:
+        """The freezes not lifted, in the order they start."""
+
+    async def known_media(self, media: Sequence[MediaRef]) -> set[MediaRef]:
+        """Those of `media` the DML has announced, with the same digest, and not revoked."""
