@@ -38,6 +38,7 @@ class Server:
     url: str
     process: subprocess.Popen[bytes]
     schema: str
+    log: Path
     key_file: Path | None = None
     """Its event signing key (PEM), for appending to its store directly."""
 
@@ -106,13 +107,15 @@ async def ferry_service(
     if profile is not None:
         command += ["-m", "cProfile", "-o", str(profile)]
     command += ["-m", f"{name}_svc"]
+    log = work / f"{name}-svc.log"
     try:
-        with _process(command, env, work / f"{name}-svc.log") as process:
+        with _process(command, env, log) as process:
             server = Server(
                 f"{name}-svc",
                 f"http://127.0.0.1:{port}",
                 process,
                 schema,
+                log,
                 Path(env["FERRY_EVENT_SIGNING_KEY_FILE"]),
             )
             await ready(server, "/readyz")
@@ -134,13 +137,20 @@ async def bare_app(cfg: Config, work: Path) -> AsyncIterator[Server]:
     env = {**os.environ, "BENCH_BARE_DSN": cfg.raw_url, "BENCH_BARE_SCHEMA": schema}
     command = [sys.executable, "-m", "uvicorn", "bench.bare:app", "--port", str(port)]
     command += ["--loop", "uvloop", "--http", "httptools", "--workers", "1", "--no-access-log"]
+    log = work / "bare.log"
     try:
-        with _process(command, env, work / "bare.log") as process:
-            server = Server("bare", f"http://127.0.0.1:{port}", process, schema)
+        with _process(command, env, log) as process:
+            server = Server("bare", f"http://127.0.0.1:{port}", process, schema, log)
             await ready(server, "/healthz")
             yield server
     finally:
         await drop_schema(cfg, schema)
+
+
+def log_tail(server: Server, lines: int = 15) -> str:
+    """The last lines of the server's log: why it failed, when it did."""
+    text = server.log.read_text(errors="replace").splitlines()[-lines:]
+    return f"the last lines of {server.name}'s log:\n" + "\n".join(text)
 
 
 async def ready(server: Server, path: str) -> None:
@@ -148,12 +158,13 @@ async def ready(server: Server, path: str) -> None:
     async with httpx.AsyncClient(base_url=server.url, timeout=5) as http:
         while time.monotonic() < deadline:
             if server.process.poll() is not None:
-                raise BenchError(f"{server.name} exited with {server.process.returncode}")
+                code = server.process.returncode
+                raise BenchError(f"{server.name} exited with {code}; {log_tail(server)}")
             with contextlib.suppress(httpx.TransportError):
                 if (await http.get(path)).status_code == 200:
                     return
             await asyncio.sleep(0.3)
-    raise BenchError(f"{server.name} was not ready in {READY_SECONDS} s")
+    raise BenchError(f"{server.name} was not ready in {READY_SECONDS} s; {log_tail(server)}")
 
 
 async def drop_schema(cfg: Config, schema: str) -> None:

@@ -41,6 +41,8 @@ class Result:
     p50_ms: float
     p99_ms: float
     non2xx: int
+    statuses: dict[int, int]
+    """The answers that were not 2xx, by status."""
     errors: int
     """Connections refused or broken, and requests timed out."""
 
@@ -67,7 +69,10 @@ async def run(
     seconds: int,
     headers: dict[str, str],
 ) -> Result:
-    """`load` against `base_url` with `connections` connections for `seconds`."""
+    """`load` against `base_url` with `connections` connections for `seconds`.
+
+    Raises `BenchError` if any request failed (an answer not 2xx, a socket error or a
+    timeout): a failed request is no throughput, and no target allows one."""
     threads = connections if load.per_connection else min(2, connections)
     command = [available(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s"]
     command += ["--timeout", TIMEOUT, "-s", str(SCRIPTS / load.script)]
@@ -85,11 +90,20 @@ async def run(
     if process.returncode != 0 or not lines:
         raise BenchError(f"wrk {load.script} {load.args} failed: {err.decode()}{out.decode()}")
     found = orjson.loads(lines[-1].removeprefix("BENCH "))
-    return Result(
+    result = Result(
         requests=found["requests"],
         seconds=found["duration_us"] / 1e6,
         p50_ms=found["p50_us"] / 1000,
         p99_ms=found["p99_us"] / 1000,
         non2xx=found["non2xx"],
+        statuses={int(status): n for status, n in found["statuses"].items()},
         errors=found["errors"],
     )
+    if result.failed or not result.requests:
+        statuses = ", ".join(f"{n} x {status}" for status, n in sorted(result.statuses.items()))
+        raise BenchError(
+            f"wrk {load.script} {' '.join(load.args)} on {base_url}: of {result.requests} "
+            f"answers, {result.non2xx} not 2xx ({statuses or 'none'}); "
+            f"{result.errors} socket errors or timeouts"
+        )
+    return result
