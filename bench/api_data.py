@@ -24,7 +24,7 @@ import orjson
 
 from bench.common import BenchError, Config, progress
 from bench.processes import Server, log_tail
-from els_svc import handlers as els_handlers
+from els_svc.handlers import cases as els_handlers
 from ferry.db import Database
 from ferry.envelope import Meta
 from ferry.events.deploy import DeploymentCompleted

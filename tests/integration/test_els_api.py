@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from els_svc.config import Settings
-from els_svc.evaluator import evaluate_all
+from els_svc.jobs.evaluator import evaluate_all
 from els_svc.main import spec
 from ferry import signing
 from ferry.db import Database

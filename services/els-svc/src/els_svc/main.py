@@ -6,10 +6,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from els_svc import consumers, evaluator
+from els_svc import consumers
+from els_svc.adapters.escalation import EscalationWebhook
 from els_svc.api import routes
 from els_svc.config import Settings
-from els_svc.escalation import EscalationWebhook
+from els_svc.jobs import evaluator
 from ferry import catalog
 from ferry.consuming import EventHandler
 from ferry.db import UnitOfWork

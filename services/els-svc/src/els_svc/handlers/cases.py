@@ -1,4 +1,5 @@
-"""els-svc's handlers: load the case, let it decide, append, keep the case list."""
+"""Command handlers of Early Life Support cases: load the case, let it decide, append,
+keep the case list."""
 
 from __future__ import annotations
 

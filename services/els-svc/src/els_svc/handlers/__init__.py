@@ -1,0 +1,2 @@
+"""Command handlers: load an aggregate, let it decide, append what it decided (a module
+per aggregate: cases)."""

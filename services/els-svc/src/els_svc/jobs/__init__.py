@@ -1,0 +1,1 @@
+"""Background jobs the service runs beside its API and consumers."""
