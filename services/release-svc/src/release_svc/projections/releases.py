@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from ferry import aggregate
 from ferry.db import UnitOfWork
+from ferry.events.policy import FreezeEvent
+from ferry.events.release import ReleaseEvent
 from release_svc.adapters import communications, dependency_graph, release_list, schedule
+from release_svc.domain.freezes import Freeze
 from release_svc.domain.release import Release
-from release_svc.handlers import freezes as freeze_handlers
-from release_svc.handlers import releases as handlers
 from release_svc.projections import freezes
 
 
@@ -35,12 +37,13 @@ async def save_communications(uow: UnitOfWork, release: Release) -> None:
 _UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
-async def _aggregate_ids(uow: UnitOfWork, prefix: str) -> list[UUID]:
+async def _streams(uow: UnitOfWork, prefix: str) -> list[tuple[str, UUID]]:
+    """(stream, aggregate id) of every stream named `<prefix>-<uuid>`."""
     rows = await uow.fetch(
         f'SELECT DISTINCT stream_id FROM "{uow.schema}".events WHERE stream_id ~ $1',
         f"^{prefix}-{_UUID}$",
     )
-    return [UUID(row["stream_id"].removeprefix(f"{prefix}-")) for row in rows]
+    return [(row["stream_id"], UUID(row["stream_id"].removeprefix(f"{prefix}-"))) for row in rows]
 
 
 async def rebuild(uow: UnitOfWork) -> int:
@@ -51,11 +54,14 @@ async def rebuild(uow: UnitOfWork) -> int:
     (`adapters.delivery`)."""
     for table in ("release_list", "release_dependencies", "deployment_windows", "freeze_periods"):
         await uow.execute(f'DELETE FROM "{uow.schema}".{table}')
-    for freeze_id in await _aggregate_ids(uow, "freeze"):
-        await freezes.save(uow, await freeze_handlers.get_freeze(uow, freeze_id))
-    releases = await _aggregate_ids(uow, "release")
-    for release_id in releases:
-        release = await handlers.get_release(uow, release_id)
+    # Replayed here, not through the handlers: a projection sits below them. Every stream
+    # found has events, so each aggregate exists.
+    for stream, freeze_id in await _streams(uow, FreezeEvent.stream_prefix):
+        freeze = await aggregate.rebuild(uow.events, stream, Freeze(freeze_id), FreezeEvent)
+        await freezes.save(uow, freeze)
+    releases = await _streams(uow, ReleaseEvent.stream_prefix)
+    for stream, release_id in releases:
+        release = await aggregate.rebuild(uow.events, stream, Release(release_id), ReleaseEvent)
         await save(uow, release)
         await save_dependencies(uow, release)
     return len(releases)
