@@ -22,6 +22,7 @@ import asyncpg
 
 from bench.common import Config, Figure, progress
 from deploy_svc.adapters import release_facts
+from deploy_svc.adapters.views import PostgresViews
 from deploy_svc.domain.deployment import PlanDeployment
 from deploy_svc.domain.facts import ReleaseFacts, Window
 from deploy_svc.drivers.base import Artifacts
@@ -79,7 +80,7 @@ async def _one(cfg: Config, work: Path, n: int) -> float:
             plan = PlanDeployment(
                 uuid4(), release_id, "bench", [], Strategy.BIG_BANG, [], [], 1, 0, now, "bench"
             )
-            deployment = await deployments.plan_deployment(uow, plan, META)
+            deployment = await deployments.plan_deployment(uow, PostgresViews(uow), plan, META)
             await uow.commit()
         media = work / "app.bin"
         artifacts = Artifacts(release_id, "1.0.0", {"app.bin": media})

@@ -23,7 +23,7 @@ from ferry.envelope import Envelope
 from ferry.events import Event
 from ferry.eventsigning import CHANGE_TOOL_DECISIONS, OWNERS, EventSigner
 from ferry.kafka import Message, Publisher
-from ferry.kafka_client import KafkaSettings
+from ferry.kafka_client import KafkaSettings, start_client
 from ferry.service import ServiceSpec, create_app
 from ferry.settings import ServiceSettings
 from ferry.testing import envelope_for
@@ -107,10 +107,10 @@ async def read_topic(
     consumer = AIOKafkaConsumer(
         topic, **kafka.kafka_options(), auto_offset_reset="earliest", enable_auto_commit=False
     )
-    await consumer.start()
     found: list[Envelope] = []
     deadline = time.monotonic() + timeout
     try:
+        await start_client(consumer.start())
         quiet_since: float | None = None
         while time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=200)

@@ -14,7 +14,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from ferry import metrics
 from ferry.envelope import Envelope
-from ferry.kafka_client import KafkaSettings
+from ferry.kafka_client import KafkaSettings, start_client
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class Publisher:
             request_timeout_ms=10_000,
         )
         try:
-            await producer.start()
+            await start_client(producer.start())
         except BaseException:
             await producer.stop()
             raise
@@ -139,7 +139,7 @@ class Consumer:
                 metadata_max_age_ms=15_000,
             )
             try:
-                await consumer.start()
+                await start_client(consumer.start())
                 backoff = self._retry_backoff
                 await self._consume(consumer)
             except KafkaError as exc:

@@ -12,7 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
-from ferry.kafka_client import KafkaSettings
+from ferry.kafka_client import KafkaSettings, start_client
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ async def wait_ready(kafka: KafkaSettings, timeout: float) -> bool:
     while True:
         client = AIOKafkaClient(**kafka.kafka_options(), request_timeout_ms=5000)
         try:
-            await client.bootstrap()
+            await start_client(client.bootstrap())
             if client.cluster.brokers():
                 return True
         except (KafkaError, OSError):
@@ -47,9 +47,9 @@ async def ensure_topics(
 ) -> list[str]:
     """Create the missing topics and (re)apply infinite retention to all; the names created."""
     admin = AIOKafkaAdminClient(**kafka.kafka_options(), request_timeout_ms=30000)
-    await admin.start()
     created: list[str] = []
     try:
+        await start_client(admin.start())
         reply = await admin.create_topics(
             [NewTopic(n, partitions, replication, topic_configs=AUDIT_LOG_CONFIG) for n in names]
         )

@@ -7,6 +7,8 @@ rotated password or certificate is picked up without a restart.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -74,3 +76,34 @@ class KafkaSettings(BaseSettings):
                 "sasl_plain_password": self.kafka_password_file.read_text().strip(),
             }
         return options
+
+
+START_GRACE_SECONDS = 5.0
+
+
+async def start_client(starting: Awaitable[None]) -> None:
+    """Await an aiokafka client's `start()` (or `bootstrap()`); if cancelled meanwhile, let
+    it finish first (for up to `START_GRACE_SECONDS`), then pass the cancellation on, so the
+    caller's `stop()` finds every connection it has to close.
+
+    aiokafka forgets its bootstrap connection when cancelled during the metadata request
+    that follows the connect, and the socket stays open until collected: a service
+    stopped while its consumers start would leak one (`tests/integration/test_kafka_start.py`).
+    """
+    task = asyncio.ensure_future(starting)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + START_GRACE_SECONDS
+        while not task.done() and (left := deadline - loop.time()) > 0:
+            try:
+                await asyncio.wait({task}, timeout=left)
+            except asyncio.CancelledError:
+                continue  # cancelled again (a cancel scope repeats it): still finishing
+        if task.done():
+            if not task.cancelled():
+                task.exception()  # retrieved: the cancellation is what the caller gets
+        else:
+            task.cancel()
+        raise

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaClient, AIOKafkaConsumer, TopicPartition
 
 from ferry.envelope import Envelope
-from ferry.kafka_client import KafkaSettings
+from ferry.kafka_client import KafkaSettings, start_client
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,8 @@ async def read_topics(kafka: KafkaSettings, names: list[str]) -> dict[str, Topic
     if not partitions:
         return topics
     consumer = AIOKafkaConsumer(**kafka.kafka_options(), enable_auto_commit=False, group_id=None)
-    await consumer.start()
     try:
+        await start_client(consumer.start())
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         # Explicit offsets: seek_to_beginning races the reset that assign() starts.
@@ -63,7 +63,7 @@ async def _partitions(kafka: KafkaSettings, names: list[str]) -> dict[str, set[i
     """The partitions of each topic of `names`; None for one the cluster does not have."""
     client = AIOKafkaClient(**kafka.kafka_options())
     try:
-        await client.bootstrap()
+        await start_client(client.bootstrap())
         cluster = await client.fetch_all_metadata()
         return {name: cluster.partitions_for_topic(name) for name in names}
     finally:

@@ -17,7 +17,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from ferry.feed import Positions
-from ferry.kafka_client import KafkaSettings
+from ferry.kafka_client import KafkaSettings, start_client
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class KafkaReader:
         )
         reader = cls(consumer, topics)
         try:
-            await consumer.start()
+            await start_client(consumer.start())
             await reader._assign(start or {}, at_end=start is None and not from_beginning)
         except BaseException:
             await asyncio.shield(consumer.stop())
