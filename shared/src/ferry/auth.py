@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -17,6 +18,7 @@ from typing import Annotated, Any
 
 import httpx
 import jwt
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import Depends, Request
 
 from ferry.errors import Forbidden, Unauthenticated
@@ -114,6 +116,12 @@ class KeySet:
         stale = loaded is None or time.monotonic() - loaded >= self._refresh_seconds
         return stale and self._since_tried() >= min(self._refresh_seconds, 10)
 
+    def _same(self, key: jwt.PyJWK) -> jwt.PyJWK:
+        """`key`, or the key of its id loaded before if that is the same key."""
+        before = self._keys.get(str(key.key_id))
+        same = before is not None and _public(key) is not None and _public(before) == _public(key)
+        return before if same and before is not None else key
+
     def _since_tried(self) -> float:
         return time.monotonic() - self._fetched_at
 
@@ -140,9 +148,32 @@ class KeySet:
                 exc,
             )
             return
-        # Replaced, not merged: a key no longer published is no longer trusted.
-        self._keys = {key.key_id: key for key in keys if key.key_id}
+        # Replaced, not merged: a key no longer published is no longer trusted. A key still
+        # published as it was stays the same object: what it verified stays verified.
+        self._keys = {key.key_id: self._same(key) for key in keys if key.key_id}
         self._loaded_at = self._fetched_at
+
+
+def _public(key: jwt.PyJWK) -> tuple[str | None, bytes] | None:
+    """What identifies a public key: its algorithm and its encoded form (None: no public
+    key, which verifies nothing here)."""
+    encode = getattr(key.key, "public_bytes", None)
+    if encode is None:
+        return None
+    return key.algorithm_name, encode(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+
+VERIFIED_TOKENS = 4096
+"""How many verified tokens a service remembers (the least recently used go first)."""
+
+
+@dataclass(frozen=True)
+class _Verified:
+    principal: Principal
+    kid: str
+    key: jwt.PyJWK
+    until: float
+    """Its `exp`: past it, the full check (with its leeway) decides again."""
 
 
 class TokenVerifier:
@@ -164,15 +195,35 @@ class TokenVerifier:
         self._roles_claim = roles_claim
         self._role_map = dict(role_map or {})
         self._leeway = leeway
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
+        """Tokens verified lately: a signature check costs more than all the rest of a read."""
 
     async def verify(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None:
+            # Trusted again only before its `exp` and while the key that signed it is still
+            # the issuer's (a refreshed key set holds new key objects: every token is
+            # checked afresh, so a withdrawn key stops verifying as it did uncached).
+            if time.time() < known.until and await self._keys.key(known.kid) is known.key:
+                self._verified.move_to_end(token)
+                return known.principal
+            del self._verified[token]
+        principal, kid, key = await self._verify(token)
+        assert principal.expires_at is not None  # `exp` is required
+        self._verified[token] = _Verified(principal, kid, key, principal.expires_at)
+        if len(self._verified) > VERIFIED_TOKENS:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, str, jwt.PyJWK]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.DecodeError as exc:
             raise Unauthenticated("the bearer token is not a JWT") from exc
         if header.get("alg") not in ALGORITHMS:
             raise Unauthenticated(f"algorithm {header.get('alg')!r} is not accepted")
-        key = await self._keys.key(str(header.get("kid", "")))
+        kid = str(header.get("kid", ""))
+        key = await self._keys.key(kid)
         if key is None:
             raise Unauthenticated("the token was not signed by a key of the configured issuer")
         try:
@@ -190,7 +241,8 @@ class TokenVerifier:
         roles = roles_of(claims, self._roles_claim, self._role_map)
         unmapped = () if roles else tuple(claimed_names(claims, self._roles_claim))
         expires_at = float(claims["exp"])
-        return Principal(str(claims["sub"]), roles, expires_at=expires_at, unmapped=unmapped)
+        principal = Principal(str(claims["sub"]), roles, expires_at=expires_at, unmapped=unmapped)
+        return principal, kid, key
 
 
 async def authenticate(request: Request) -> Principal:
