@@ -69,7 +69,7 @@ class ServiceSpec:
     by name: set on `app.state`, where each router's dependency reads its own."""
 
 
-def request_meta(caller: Annotated[Principal, Depends(authenticate)]) -> Meta:
+async def request_meta(caller: Annotated[Principal, Depends(authenticate)]) -> Meta:
     """Metadata for an event an API call appends: who called, in which conversation."""
     cid = correlation_id.get() or "-"
     return Meta(
@@ -102,7 +102,7 @@ class ConfigurationError(RuntimeError):
     """The service's settings cannot work; the message says which to set."""
 
 
-def get_uow(request: Request) -> UnitOfWork:
+async def get_uow(request: Request) -> UnitOfWork:
     db: Database = request.app.state.db
     return db.unit_of_work()
 

@@ -19,13 +19,13 @@ def provide(settings: Settings, drivers: Mapping[str, Driver]) -> dict[str, obje
     return {"deploy_settings": settings, "deploy_drivers": drivers}
 
 
-def drivers(request: Request) -> Mapping[str, Driver]:
+async def drivers(request: Request) -> Mapping[str, Driver]:
     """The drivers the operator enabled, by name."""
     found: Mapping[str, Driver] = request.app.state.deploy_drivers
     return found
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     """deploy-svc's settings."""
     found: Settings = request.app.state.deploy_settings
     return found

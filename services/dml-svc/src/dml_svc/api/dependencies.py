@@ -18,19 +18,19 @@ def provide(settings: Settings, blobs: BlobStore, signer: Signer) -> dict[str, o
     return {"dml_settings": settings, "dml_blobs": blobs, "dml_signer": signer}
 
 
-def blob_store(request: Request) -> BlobStore:
+async def blob_store(request: Request) -> BlobStore:
     """Where the library's media bytes are."""
     blobs: BlobStore = request.app.state.dml_blobs
     return blobs
 
 
-def manifest_signer(request: Request) -> Signer:
+async def manifest_signer(request: Request) -> Signer:
     """The key the library signs its manifests with."""
     signer: Signer = request.app.state.dml_signer
     return signer
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     """dml-svc's settings."""
     found: Settings = request.app.state.dml_settings
     return found

@@ -16,7 +16,7 @@ Cursor = Annotated[str | None, Query(max_length=400, description="`next` of a pa
 Text = Annotated[str | None, Query(min_length=1, max_length=200)]
 
 
-def scope(
+async def scope(
     from_: Annotated[
         Instant | None,
         Query(
@@ -35,7 +35,7 @@ def scope(
 ScopeQuery = Annotated[Scope, Depends(scope)]
 
 
-def schedule_filters(
+async def schedule_filters(
     where: ScopeQuery,
     owner: Annotated[
         str | None, Query(min_length=1, max_length=200, description="a manager or owner")
