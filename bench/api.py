@@ -13,9 +13,7 @@ select's, p99 <= 50 ms at 16 connections, no request failing. Medians of the rou
 from __future__ import annotations
 
 import contextlib
-import io
 import os
-import pstats
 import statistics
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -24,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 from uuid import uuid4
 
-from bench import api_data, wrk
+from bench import api_data, pyspy, wrk
 from bench.common import BenchError, Config, Figure, progress
 from bench.processes import Server, bare_app, ferry_service, log_tail
 from ferry.devauth import DevIssuer
@@ -186,21 +184,15 @@ async def bench_api(cfg: Config) -> list[Figure]:
         issuer = DevIssuer(work / "auth")
         token = issuer.mint("bench", ROLES, ttl=TOKEN_SECONDS)
         headers = {"Authorization": f"Bearer {token}"}
-        profile = work / "release-svc.prof" if cfg.profile else None
         async with contextlib.AsyncExitStack() as servers:
             running = {
-                "release": await servers.enter_async_context(
-                    ferry_service(cfg, work, "release", profile)
-                ),
+                "release": await servers.enter_async_context(ferry_service(cfg, work, "release")),
                 "els": await servers.enter_async_context(ferry_service(cfg, work, "els")),
                 "dml": await servers.enter_async_context(ferry_service(cfg, work, "dml")),
                 "bare": await servers.enter_async_context(bare_app(cfg, work)),
             }
             progress("api: release-svc, els-svc, dml-svc and the bare app are up")
-            figures = await _measure(cfg, work, running, headers)
-        if profile is not None:
-            _print_profile(profile)
-    return figures
+            return await _measure(cfg, work, running, headers)
 
 
 def cfg_state_dir() -> str | None:
@@ -232,11 +224,12 @@ async def _measure(
         bodies.ids("row-ids", row_ids),
     )
     scenarios = stack.scenarios()
-    if cfg.profile:
-        scenarios = scenarios[:1]  # POST /releases alone in the profile
     progress("api: warming up (1 s of each request on both sides)")
     for scenario in scenarios:
         await _pair(stack, scenario, P99_AT, 1, True)
+    if cfg.profile:
+        await _profile(stack, scenarios, cfg.api_seconds)
+        return []
     results: dict[tuple[str, int], list[Pair]] = {}
     for round_ in range(cfg.api_rounds):
         for connections in cfg.api_connections:
@@ -303,14 +296,16 @@ def _figures(scenario: Scenario, connections: int, pairs: list[Pair]) -> list[Fi
     ]
 
 
-def _print_profile(path: Path) -> None:
-    if not path.exists():
-        progress("api: release-svc wrote no profile")
-        return
-    for order in ("cumulative", "tottime"):
-        out = io.StringIO()
-        pstats.Stats(str(path), stream=out).sort_stats(order).print_stats(35)
-        progress(f"api: release-svc's profile by {order}:\n{out.getvalue()}")
-    keep = Path(cfg_state_dir() or ".") / "release-svc.prof"
-    keep.write_bytes(path.read_bytes())
-    progress(f"api: the profile is kept in {keep}")
+async def _profile(stack: Stack, scenarios: list[Scenario], seconds: int) -> None:
+    """Each request's load on its service alone, sampled by py-spy: where the time goes."""
+    keep = Path(cfg_state_dir() or ".")
+    for scenario in scenarios:
+        server = stack.servers[scenario.server]
+        load = await scenario.ferry(P99_AT)
+        out = keep / f"profile-{scenario.name.replace('/', '_').replace(' ', '')}.txt"
+        async with pyspy.sampling(server.process.pid, out):
+            result = await wrk.run(server.url, load, P99_AT, seconds, stack.headers)
+        progress(
+            f"api: {scenario.name} on {server.name}, {result.rate:,.0f} req/s while sampled; "
+            f"the samples are in {out}\n{pyspy.summary(out)}"
+        )

@@ -93,21 +93,15 @@ def _service_env(
 
 
 @contextlib.asynccontextmanager
-async def ferry_service(
-    cfg: Config, work: Path, name: str, profile: Path | None = None
-) -> AsyncIterator[Server]:
-    """`python -m <name>_svc` (under cProfile, writing `profile`, if given); its schema is
-    dropped afterwards."""
+async def ferry_service(cfg: Config, work: Path, name: str) -> AsyncIterator[Server]:
+    """`python -m <name>_svc`; its schema is dropped afterwards."""
     port, schema = free_port(), f"apibench_{name}_{uuid4().hex[:8]}"
     # Topics of its own: no service consumes what the others publish meanwhile.
     prefix = f"apibench{uuid4().hex[:6]}-"
     topics = [prefix + topic for topic in SERVICE_TOPICS + INBOUND_TOPICS]
     await ensure_topics(cfg.kafka, topics)
     env = _service_env(cfg, work, name, port, schema, prefix)
-    command = [sys.executable]
-    if profile is not None:
-        command += ["-m", "cProfile", "-o", str(profile)]
-    command += ["-m", f"{name}_svc"]
+    command = [sys.executable, "-m", f"{name}_svc"]
     log = work / f"{name}-svc.log"
     try:
         with _process(command, env, log) as process:

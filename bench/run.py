@@ -91,7 +91,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="cProfile one store replay, and release-svc under POST /releases (api)",
+        help="cProfile one store replay; py-spy samples of each API request on its service (api)",
     )
     parser.add_argument(
         "--outbox-rate", type=float, default=500.0, help="offered appends/s (default 500)"
