@@ -183,6 +183,7 @@ async def test_a_range_is_served_with_its_headers(dml: httpx.AsyncClient) -> Non
     assert tail.content == CONTENT[-10:]
     outside = await dml.get(path, headers={"Range": f"bytes={len(CONTENT)}-"})
     assert outside.status_code == 416
+    assert outside.headers["Content-Range"] == f"bytes */{len(CONTENT)}"
 
 
 async def test_corrupted_bytes_are_never_served_as_good_and_are_reported(

@@ -30,6 +30,10 @@ class FerryError(Exception):
         """Members the problem carries beside `detail`, e.g. `errors` naming each field."""
         return {}
 
+    def headers(self) -> dict[str, str]:
+        """Headers the problem's response carries, e.g. a 416's `Content-Range`."""
+        return {}
+
 
 class BadRequest(FerryError):
     """A malformed header or parameter that schema validation does not cover."""

@@ -70,7 +70,9 @@ async def _validation_problem(_: Request, exc: Exception) -> Response:
 
 async def _ferry_problem(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, FerryError)
-    headers = {"WWW-Authenticate": 'Bearer realm="ferry"'} if exc.status == 401 else None
+    headers = exc.headers()
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="ferry"'
     return problem(exc.status, exc.title, str(exc), headers=headers, **exc.extensions())
 
 

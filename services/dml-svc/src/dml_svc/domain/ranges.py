@@ -17,6 +17,10 @@ class RangeNotSatisfiable(FerryError):
         super().__init__(f"the media has {size} bytes")
         self.size = size
 
+    def headers(self) -> dict[str, str]:
+        # RFC 9110 §15.5.17: a 416 names the representation's length, so a client can retry.
+        return {"Content-Range": f"bytes */{self.size}"}
+
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     """The first and last byte `header` asks for, or None for the whole representation.
