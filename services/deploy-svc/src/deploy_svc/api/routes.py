@@ -35,17 +35,24 @@ from ferry.proposals_api import ProposalOut, proposed
 from ferry.service import RequestMeta, UoW
 
 Deployer = Annotated[Principal, allow(Role.DEPLOYER, Role.RELEASE_MANAGER)]
-PROBLEMS = problem_responses(
+# Each route's own problems; ferry.openapi adds those every route shares (401, 403, 422,
+# 503, and 400, 409, 428 where a body or `If-Match` is taken).
+NO_DEPLOYMENT = {404: "No such deployment"}
+DEFINE_PROBLEMS = problem_responses(
     {
-        400: "Malformed request",
-        401: "No valid bearer token",
-        403: "The caller's roles do not allow this, or a rule names why not",
-        404: "No such environment or deployment",
-        409: "The release, its window, a freeze or the targets do not allow it now, "
-        "or the version read is stale",
-        422: "Invalid field; `errors` names each",
-        428: "If-Match missing",
+        409: "The environment changed since it was read (re-read it)",
+        428: "If-Match missing: the environment exists already",
     }
+)
+PLAN_PROBLEMS = problem_responses(
+    {
+        403: "The caller's roles do not allow this, or a rule names why not",
+        409: "The release, a freeze, its dependencies or the targets do not allow it now",
+        422: "Invalid field, or no window for the environment at that time; `errors` names each",
+    }
+)
+ACT_PROBLEMS = problem_responses(
+    {**NO_DEPLOYMENT, 409: "Its state does not allow it, or the version read is stale"}
 )
 
 
@@ -55,7 +62,7 @@ router = APIRouter(tags=["deployments"])
 @router.put(
     "/environments/{name}",
     response_model=EnvironmentOut,
-    responses={**PROBLEMS, 202: {"model": ProposalOut, "description": "Proposed"}},
+    responses={**DEFINE_PROBLEMS, 202: {"model": ProposalOut, "description": "Proposed"}},
 )
 async def define_environment(
     name: str,
@@ -87,7 +94,7 @@ async def define_environment(
     return await commands.respond(request.app.state.db, work)
 
 
-@router.get("/environments", response_model=list[EnvironmentOut], responses=PROBLEMS)
+@router.get("/environments", response_model=list[EnvironmentOut])
 async def list_environments(uow: UoW, _: Reader) -> list[EnvironmentOut]:
     async with uow:
         rows = await environment_list.all_(uow)
@@ -102,7 +109,11 @@ async def list_environments(uow: UoW, _: Reader) -> list[EnvironmentOut]:
     ]
 
 
-@router.get("/environments/{name}", response_model=EnvironmentOut, responses=PROBLEMS)
+@router.get(
+    "/environments/{name}",
+    response_model=EnvironmentOut,
+    responses=problem_responses({404: "No such environment"}),
+)
 async def get_environment(name: str, uow: UoW, response: Response, _: Reader) -> EnvironmentOut:
     async with uow:
         found = await environments.get_environment(uow, name)
@@ -110,7 +121,7 @@ async def get_environment(name: str, uow: UoW, response: Response, _: Reader) ->
     return EnvironmentOut.of(found)
 
 
-@router.post("/deployments", status_code=201, response_model=DeploymentOut, responses=PROBLEMS)
+@router.post("/deployments", status_code=201, response_model=DeploymentOut, responses=PLAN_PROBLEMS)
 async def plan_deployment(
     body: DeploymentIn,
     request: Request,
@@ -149,7 +160,7 @@ async def plan_deployment(
     return await commands.respond(request.app.state.db, work, idempotency)
 
 
-@router.get("/deployments", response_model=list[DeploymentSummary], responses=PROBLEMS)
+@router.get("/deployments", response_model=list[DeploymentSummary])
 async def list_deployments(
     uow: UoW,
     _: Reader,
@@ -168,7 +179,11 @@ async def list_deployments(
     return [DeploymentSummary.model_validate(dict(r)) for r in rows]
 
 
-@router.get("/deployments/{deployment_id}", response_model=DeploymentOut, responses=PROBLEMS)
+@router.get(
+    "/deployments/{deployment_id}",
+    response_model=DeploymentOut,
+    responses=problem_responses(NO_DEPLOYMENT),
+)
 async def get_deployment(
     deployment_id: UUID, uow: UoW, response: Response, _: Reader
 ) -> DeploymentOut:
@@ -196,7 +211,9 @@ async def _act(
     return await commands.respond(request.app.state.db, work)
 
 
-@router.post("/deployments/{deployment_id}/pause", response_model=DeploymentOut, responses=PROBLEMS)
+@router.post(
+    "/deployments/{deployment_id}/pause", response_model=DeploymentOut, responses=ACT_PROBLEMS
+)
 async def pause(
     deployment_id: UUID,
     request: Request,
@@ -209,7 +226,7 @@ async def pause(
 
 
 @router.post(
-    "/deployments/{deployment_id}/resume", response_model=DeploymentOut, responses=PROBLEMS
+    "/deployments/{deployment_id}/resume", response_model=DeploymentOut, responses=ACT_PROBLEMS
 )
 async def resume(
     deployment_id: UUID,
@@ -222,7 +239,9 @@ async def resume(
     return await _act(request, deployment_id, version, meta, lambda d: d.resume(caller.subject))
 
 
-@router.post("/deployments/{deployment_id}/abort", response_model=DeploymentOut, responses=PROBLEMS)
+@router.post(
+    "/deployments/{deployment_id}/abort", response_model=DeploymentOut, responses=ACT_PROBLEMS
+)
 async def abort(
     deployment_id: UUID,
     body: ReasonIn,
@@ -237,7 +256,7 @@ async def abort(
 
 
 @router.post(
-    "/deployments/{deployment_id}/rollback", response_model=DeploymentOut, responses=PROBLEMS
+    "/deployments/{deployment_id}/rollback", response_model=DeploymentOut, responses=ACT_PROBLEMS
 )
 async def rollback(
     deployment_id: UUID,

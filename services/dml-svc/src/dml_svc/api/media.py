@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -33,18 +33,48 @@ log = logging.getLogger(__name__)
 LABEL = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$"
 Label = Annotated[str, Path(pattern=LABEL, description="letters, digits, '.', '_', '+', '-'")]
 MEDIA_TYPE = r"^[\w.+-]+/[\w.+-]+$"
-PROBLEMS = problem_responses(
+# Each route's own problems; ferry.openapi adds those every route shares (401, 403, 422,
+# 503, and 400, 409, 428 where a body or `If-Match` is taken).
+NO_MEDIA = {404: "No such media"}
+UPLOAD_PROBLEMS = problem_responses(
     {
-        401: "No valid bearer token",
-        403: "The caller's roles do not reach this media",
-        404: "No such media",
-        409: "name@version exists with other bytes, the media is revoked, or If-Match is stale",
-        428: "If-Match missing",
-        411: "Content-Length missing",
+        409: "name@version exists with other bytes, or the media is revoked",
         413: "Larger than the library accepts",
         422: "Invalid field, or the bytes do not match the declared digest",
     }
 )
+CHANGE_PROBLEMS = problem_responses({**NO_MEDIA, 409: "The media is revoked, or If-Match is stale"})
+DOWNLOAD_PROBLEMS = problem_responses(
+    {
+        **NO_MEDIA,
+        403: "The caller's roles do not reach this media",
+        409: "The media is revoked",
+        500: "Its stored bytes no longer match the recorded digest (`MediaCorruptionDetected`)",
+    }
+)
+BYTES = {"schema": {"type": "string", "format": "binary"}}
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "The media's bytes, streamed; `Content-Type` is recorded as its type",
+        "content": {"application/octet-stream": BYTES},
+    }
+}
+CONTENT = {
+    "description": "The media's bytes, served as its own media type",
+    "content": {"application/octet-stream": BYTES},
+}
+UNSATISFIABLE: dict[int | str, dict[str, Any]] = {
+    416: {
+        "description": "The range lies outside the media; `Content-Range` gives its size",
+        "headers": {
+            "Content-Range": {
+                "required": True,
+                "schema": {"type": "string", "pattern": r"^bytes \*/[0-9]+$"},
+            }
+        },
+    }
+}
 Librarian = Annotated[Principal, allow(Role.DML_LIBRARIAN)]
 Taker = Annotated[Principal, allow(Role.TESTER, Role.DEPLOYER, Role.DML_LIBRARIAN)]
 
@@ -123,7 +153,17 @@ class MediaPage(BaseModel):
 router = APIRouter(prefix="/media", tags=["media"])
 
 
-@router.put("/{name}/{version}", response_model=MediaOut, status_code=201, responses=PROBLEMS)
+@router.put(
+    "/{name}/{version}",
+    response_model=MediaOut,
+    status_code=201,
+    responses={
+        **UPLOAD_PROBLEMS,
+        200: {"model": MediaOut, "description": "The same bytes were staged before"},
+    },
+    # The route reads the raw stream, so FastAPI cannot see the body: state it.
+    openapi_extra=UPLOAD_BODY,
+)
 async def upload(
     name: Label,
     version: Label,
@@ -134,8 +174,10 @@ async def upload(
     settings: DmlSettings,
     kind: MediaKind = MediaKind.SOFTWARE,
     supplier: Annotated[str, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = "",
+    # Validated, but stated by the request body's media type: OpenAPI ignores a
+    # `Content-Type` header parameter.
     content_type: Annotated[
-        str, Header(alias="Content-Type", pattern=MEDIA_TYPE)
+        str, Header(alias="Content-Type", pattern=MEDIA_TYPE, include_in_schema=False)
     ] = "application/octet-stream",
     content_length: Annotated[int | None, Header(alias="Content-Length", ge=0)] = None,
     repr_digest_: Annotated[str | None, Header(alias="Repr-Digest", max_length=500)] = None,
@@ -177,7 +219,7 @@ async def upload(
     return await commands.respond(request.app.state.db, work)
 
 
-@router.post("/{name}/{version}/revoke", response_model=MediaOut, responses=PROBLEMS)
+@router.post("/{name}/{version}/revoke", response_model=MediaOut, responses=CHANGE_PROBLEMS)
 async def revoke(
     name: Label,
     version: Label,
@@ -199,7 +241,7 @@ async def revoke(
     return await commands.respond(request.app.state.db, work)
 
 
-@router.put("/{name}/{version}/licence", response_model=MediaOut, responses=PROBLEMS)
+@router.put("/{name}/{version}/licence", response_model=MediaOut, responses=CHANGE_PROBLEMS)
 async def attach_licence(
     name: Label,
     version: Label,
@@ -224,7 +266,11 @@ async def attach_licence(
     return await commands.respond(request.app.state.db, work)
 
 
-@router.get("", response_model=MediaPage, responses=PROBLEMS)
+@router.get(
+    "",
+    response_model=MediaPage,
+    responses=problem_responses({400: "A cursor this API did not give out"}),
+)
 async def list_media(
     uow: UoW,
     _: Reader,
@@ -242,7 +288,7 @@ async def list_media(
     return MediaPage(items=items, next=next_cursor)
 
 
-@router.get("/{name}/{version}", response_model=MediaOut, responses=PROBLEMS)
+@router.get("/{name}/{version}", response_model=MediaOut, responses=problem_responses(NO_MEDIA))
 async def get_media(
     name: Label, version: Label, uow: UoW, response: Response, _: Reader
 ) -> MediaOut:
@@ -253,7 +299,16 @@ async def get_media(
     return MediaOut.of(media)
 
 
-@router.get("/{name}/{version}/content", responses=PROBLEMS)
+@router.get(
+    "/{name}/{version}/content",
+    response_class=StreamingResponse,
+    responses={
+        200: CONTENT,
+        206: {**CONTENT, "description": "The one range asked for (`Content-Range`)"},
+        **DOWNLOAD_PROBLEMS,
+        **UNSATISFIABLE,
+    },
+)
 async def download(
     name: Label,
     version: Label,
