@@ -15,11 +15,13 @@ from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
 from fastapi import Depends, FastAPI, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import iter_route_contexts
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from ferry import metrics
 from ferry.errors import BadRequest, FerryError, PreconditionRequired
+from ferry.idempotency import Reply, json_reply
 from ferry.pool import PoolClosed
 
 PROBLEM = "application/problem+json"
@@ -178,6 +180,17 @@ ETAG_PATTERN = r'^(W/)?"[0-9]{1,9}"$'
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+def saved(
+    body: BaseModel, version: int, *, status: int = 200, location: str | None = None
+) -> Reply:
+    """A command's reply: the resource as JSON, its stream version as the `ETag` the next
+    change sends in `If-Match`, and, for one just created, its `Location`."""
+    headers = {"ETag": etag(version)}
+    if location is not None:
+        headers["Location"] = location
+    return json_reply(status, body.model_dump(mode="json"), headers)
 
 
 def expected_version(

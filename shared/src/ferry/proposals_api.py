@@ -14,8 +14,8 @@ from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
 from ferry.events.governance import GovernedKind
 from ferry.governance import Proposal, ProposalState
-from ferry.http import ExpectedVersion, etag, problem_responses
-from ferry.idempotency import Reply, json_reply
+from ferry.http import ExpectedVersion, etag, problem_responses, saved
+from ferry.idempotency import Reply
 from ferry.service import RequestMeta, UoW
 
 router = APIRouter(prefix="/proposals", tags=["governance"])
@@ -87,8 +87,8 @@ class RejectIn(BaseModel):
 
 def proposed(proposal: Proposal) -> Reply:
     """The reply to a command that proposed a change instead of making it: `202`."""
-    headers = {"ETag": etag(proposal.version), "Location": f"/proposals/{proposal.id}"}
-    return json_reply(202, ProposalOut.of(proposal).model_dump(mode="json"), headers)
+    out, location = ProposalOut.of(proposal), f"/proposals/{proposal.id}"
+    return saved(out, proposal.version, status=202, location=location)
 
 
 def _enactors(request: Request) -> proposals.Enactors:
@@ -173,5 +173,4 @@ async def reject_proposal(
 
 
 def _reply(proposal: Proposal) -> Reply:
-    body = ProposalOut.of(proposal).model_dump(mode="json")
-    return json_reply(200, body, {"ETag": etag(proposal.version)})
+    return saved(ProposalOut.of(proposal), proposal.version)

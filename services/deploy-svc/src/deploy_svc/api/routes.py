@@ -29,8 +29,8 @@ from ferry.envelope import Meta
 from ferry.events.deploy import TargetSpec
 from ferry.fields import Moment
 from ferry.governance import Change
-from ferry.http import ExpectedVersion, etag, expected_version, problem_responses
-from ferry.idempotency import IdempotencyKey, Reply, json_reply
+from ferry.http import ExpectedVersion, etag, expected_version, problem_responses, saved
+from ferry.idempotency import IdempotencyKey, Reply
 from ferry.proposals_api import ProposalOut, proposed
 from ferry.service import RequestMeta, UoW
 
@@ -88,8 +88,7 @@ async def define_environment(
         )
         if isinstance(found, Change):
             return proposed(await proposals.propose(uow, uuid4(), found, meta))
-        out = EnvironmentOut.of(found).model_dump(mode="json")
-        return json_reply(200, out, {"ETag": etag(found.version)})
+        return saved(EnvironmentOut.of(found), found.version)
 
     return await commands.respond(request.app.state.db, work)
 
@@ -151,9 +150,8 @@ async def plan_deployment(
 
     async def work(uow: UnitOfWork) -> Reply:
         found = await deployments.plan_deployment(uow, PostgresViews(uow), cmd, meta)
-        out = DeploymentOut.of(found).model_dump(mode="json")
-        headers = {"Location": f"/deployments/{found.id}", "ETag": etag(found.version)}
-        return json_reply(201, out, headers)
+        out = DeploymentOut.of(found)
+        return saved(out, found.version, status=201, location=f"/deployments/{found.id}")
 
     scope = f"POST /deployments {caller.subject}"
     idempotency = IdempotencyKey.of(scope, key, await request.body()) if key else None
@@ -205,8 +203,7 @@ async def _act(
         found = await deployments.change(
             uow, PostgresViews(uow), deployment_id, version, meta, decide
         )
-        out = DeploymentOut.of(found).model_dump(mode="json")
-        return json_reply(200, out, {"ETag": etag(found.version)})
+        return saved(DeploymentOut.of(found), found.version)
 
     return await commands.respond(request.app.state.db, work)
 

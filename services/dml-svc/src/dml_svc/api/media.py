@@ -25,8 +25,8 @@ from ferry.envelope import Meta
 from ferry.errors import FerryError
 from ferry.events.dml import MediaKind
 from ferry.fields import Day, Notes, Prose
-from ferry.http import ExpectedVersion, etag, problem_responses
-from ferry.idempotency import Reply, json_reply
+from ferry.http import ExpectedVersion, etag, problem_responses, saved
+from ferry.idempotency import Reply
 from ferry.service import RequestMeta, UoW
 
 log = logging.getLogger(__name__)
@@ -212,9 +212,10 @@ async def upload(
     async def work(uow: UnitOfWork) -> Reply:
         media, new = await library.stage_media(cmd, uow, meta)
         await media_list.save(uow, media)
-        body = MediaOut.of(media).model_dump(mode="json")
-        headers = {"ETag": etag(media.version), "Location": f"/media/{name}/{version}"}
-        return json_reply(201 if new else 200, body, headers)
+        out = MediaOut.of(media)
+        return saved(
+            out, media.version, status=201 if new else 200, location=f"/media/{name}/{version}"
+        )
 
     return await commands.respond(request.app.state.db, work)
 
@@ -235,8 +236,7 @@ async def revoke(
     async def work(uow: UnitOfWork) -> Reply:
         media = await library.revoke_media(uow, name, version, revocation.reason, expected, meta)
         await media_list.save(uow, media)
-        body = MediaOut.of(media).model_dump(mode="json")
-        return json_reply(200, body, {"ETag": etag(media.version)})
+        return saved(MediaOut.of(media), media.version)
 
     return await commands.respond(request.app.state.db, work)
 
@@ -260,8 +260,7 @@ async def attach_licence(
     async def work(uow: UnitOfWork) -> Reply:
         media = await library.attach_licence(uow, name, version, document, terms, expected, meta)
         await media_list.save(uow, media)
-        body = MediaOut.of(media).model_dump(mode="json")
-        return json_reply(200, body, {"ETag": etag(media.version)})
+        return saved(MediaOut.of(media), media.version)
 
     return await commands.respond(request.app.state.db, work)
 

@@ -16,8 +16,8 @@ from ferry import commands
 from ferry.auth import Reader
 from ferry.db import UnitOfWork
 from ferry.events.release import MediaRef
-from ferry.http import ExpectedVersion, etag, problem_responses
-from ferry.idempotency import Reply, json_reply
+from ferry.http import ExpectedVersion, etag, problem_responses, saved
+from ferry.idempotency import Reply
 from ferry.service import RequestMeta, UoW
 
 
@@ -106,8 +106,7 @@ async def revoke(
         )
         for item in media:
             await media_list.save(uow, item)
-        body = LibraryEntryOut.of(entry).model_dump(mode="json")
-        return json_reply(200, body, {"ETag": etag(entry.version)})
+        return saved(LibraryEntryOut.of(entry), entry.version)
 
     return await commands.respond(request.app.state.db, work)
 

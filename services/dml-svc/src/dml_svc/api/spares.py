@@ -20,7 +20,7 @@ from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
 from ferry.errors import NotFound
 from ferry.events.dml import SpareEvent
-from ferry.http import ExpectedVersion, etag, problem_responses
+from ferry.http import ExpectedVersion, etag, problem_responses, saved
 from ferry.idempotency import IdempotencyKey, Reply, json_reply
 from ferry.service import RequestMeta, UoW
 
@@ -165,10 +165,11 @@ def _response(reply: Reply) -> Response:
     return Response(reply.body, reply.status_code, reply.headers, media_type="application/json")
 
 
-async def _saved(uow: UnitOfWork, spare: Spare, status: int = 200, **headers: str) -> Reply:
+async def _saved(
+    uow: UnitOfWork, spare: Spare, status: int = 200, location: str | None = None
+) -> Reply:
     await spares_list.save(uow, spare)
-    body = SpareOut.of(spare).model_dump(mode="json")
-    return json_reply(status, body, {"ETag": etag(spare.version), **headers})
+    return saved(SpareOut.of(spare), spare.version, status=status, location=location)
 
 
 class Settlement:
@@ -273,7 +274,7 @@ async def register_spare(
         )
         live = await spares_list.live_revisions(uow, cmd.replaces)
         spare = await spares.register_spare(cmd, uow, meta, live)
-        return await _saved(uow, spare, 201, Location=f"/spares/{spare.id}")
+        return await _saved(uow, spare, 201, f"/spares/{spare.id}")
 
     # Scoped to the caller: one client's key never replays another's reply.
     scope = f"POST /spares {caller.subject}"

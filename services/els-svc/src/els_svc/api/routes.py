@@ -32,8 +32,8 @@ from ferry.db import UnitOfWork
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, Forbidden
 from ferry.events.els import ElsEvent
-from ferry.http import ExpectedVersion, etag, problem_responses
-from ferry.idempotency import Reply, json_reply
+from ferry.http import ExpectedVersion, etag, problem_responses, saved
+from ferry.idempotency import Reply
 from ferry.service import RequestMeta, UoW
 
 router = APIRouter(prefix="/cases", tags=["early life support"])
@@ -69,9 +69,7 @@ async def _change(
 ) -> Response:
     async def work(uow: UnitOfWork) -> Reply:
         case = await handlers.change(uow, case_id, version, meta, decide)
-        return json_reply(
-            200, CaseOut.of(case).model_dump(mode="json"), {"ETag": etag(case.version)}
-        )
+        return saved(CaseOut.of(case), case.version)
 
     if version is not None:
         return await commands.respond(request.app.state.db, work)
@@ -125,8 +123,7 @@ async def propose(
         criteria = await handlers.with_baselines(uow, case, proposed)
         decide: handlers.Decision = lambda c: c.propose(criteria, caller.subject, side)  # noqa: E731
         case = await handlers.change(uow, case_id, version, meta, decide)
-        body = CaseOut.of(case).model_dump(mode="json")
-        return json_reply(200, body, {"ETag": etag(case.version)})
+        return saved(CaseOut.of(case), case.version)
 
     return await commands.respond(request.app.state.db, work)
 

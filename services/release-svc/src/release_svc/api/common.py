@@ -12,8 +12,8 @@ from ferry import commands
 from ferry.auth import Principal, Role, allow
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
-from ferry.http import etag, problem_responses
-from ferry.idempotency import Reply, json_reply
+from ferry.http import problem_responses, saved
+from ferry.idempotency import Reply
 from release_svc.api.schemas.releases import ReleaseOut
 from release_svc.domain.release import Release
 from release_svc.handlers import releases as handlers
@@ -42,8 +42,7 @@ async def change_release(
     async def work(uow: UnitOfWork) -> Reply:
         release = await change(uow)
         await projections.save(uow, release)
-        body = ReleaseOut.of(release).model_dump(mode="json")
-        return json_reply(200, body, {"ETag": etag(release.version)})
+        return saved(ReleaseOut.of(release), release.version)
 
     return await commands.respond(request.app.state.db, work)
 

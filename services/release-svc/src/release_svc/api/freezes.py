@@ -15,8 +15,8 @@ from fastapi import APIRouter, Request, Response
 from ferry import commands, proposals
 from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
-from ferry.http import ExpectedVersion, etag, problem_responses
-from ferry.idempotency import IdempotencyKey, Reply, json_reply
+from ferry.http import ExpectedVersion, etag, problem_responses, saved
+from ferry.idempotency import IdempotencyKey, Reply
 from ferry.proposals_api import ProposalOut, proposed
 from ferry.service import RequestMeta, UoW
 from release_svc.adapters import freeze_periods
@@ -97,10 +97,8 @@ def _run(
     async def work(uow: UnitOfWork) -> Reply:
         freeze = await change(uow)
         await freeze_projection.save(uow, freeze)
-        headers = {"ETag": etag(freeze.version)}
-        if status == 201:
-            headers["Location"] = f"/freezes/{freeze.id}"
-        return json_reply(status, FreezeOut.of(freeze).model_dump(mode="json"), headers)
+        location = f"/freezes/{freeze.id}" if status == 201 else None
+        return saved(FreezeOut.of(freeze), freeze.version, status=status, location=location)
 
     return work
 

@@ -15,8 +15,8 @@ from ferry import commands, proposals
 from ferry.auth import Reader
 from ferry.db import UnitOfWork
 from ferry.events.release import ReleaseType
-from ferry.http import ExpectedVersion, etag
-from ferry.idempotency import Reply, json_reply
+from ferry.http import ExpectedVersion, etag, saved
+from ferry.idempotency import Reply
 from ferry.proposals_api import ProposalOut, proposed
 from ferry.service import RequestMeta, UoW
 from release_svc.api.common import PROBLEMS, ReleaseManager
@@ -70,7 +70,6 @@ async def propose_policy(
         if change is not None:
             return proposed(await proposals.propose(uow, uuid4(), change, meta))
         current = await handlers.load_policy(uow, release_type)
-        out = PolicyOut.of(current.policy, current.version).model_dump(mode="json")
-        return json_reply(200, out, {"ETag": etag(current.version)})
+        return saved(PolicyOut.of(current.policy, current.version), current.version)
 
     return await commands.respond(request.app.state.db, work)

@@ -13,8 +13,8 @@ from ferry.auth import Reader
 from ferry.db import UnitOfWork
 from ferry.errors import NotFound
 from ferry.events.release import ReleaseType
-from ferry.http import ExpectedVersion, etag
-from ferry.idempotency import IdempotencyKey, Reply, json_reply
+from ferry.http import ExpectedVersion, etag, saved
+from ferry.idempotency import IdempotencyKey, Reply
 from ferry.service import RequestMeta, UoW
 from release_svc.adapters import dependency_graph, release_list, release_numbers, schedule
 from release_svc.api.common import (
@@ -81,11 +81,8 @@ async def plan_release(
         )
         release = await handlers.plan_release(cmd, uow, meta)
         await projections.save(uow, release)
-        return json_reply(
-            201,
-            ReleaseOut.of(release).model_dump(mode="json"),
-            {"Location": f"/releases/{release.id}", "ETag": etag(release.version)},
-        )
+        out = ReleaseOut.of(release)
+        return saved(out, release.version, status=201, location=f"/releases/{release.id}")
 
     # Scoped to the caller: one client's key never replays another's reply.
     scope = f"POST /releases {caller.subject}"
