@@ -108,3 +108,12 @@ async def test_validation_follows_the_policy_in_force() -> None:
     )
     release = await handlers.record_validation(result, release.version, uow, META)
     assert release.status is Status.VALIDATED
+
+
+async def test_planning_a_release_id_already_planned_appends_nothing() -> None:
+    uow = InMemoryUnitOfWork()
+    first = plan()
+    await handlers.plan_release(first, uow, META)
+    with pytest.raises(ConcurrencyError):
+        await handlers.plan_release(replace(first, name="Another"), uow, META)
+    assert len(uow.events.published) == 1

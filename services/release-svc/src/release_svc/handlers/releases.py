@@ -64,8 +64,9 @@ async def load_policy(uow: WithEvents, release_type: ReleaseType) -> ReleasePoli
 
 
 async def plan_release(cmd: PlanRelease, uow: WithEvents, meta: Meta) -> Release:
-    """Plan a release (appends `ReleasePlanned`)."""
-    release = await load_release(uow, cmd.release_id)
+    """Plan a release (appends `ReleasePlanned`). Its id is new, so its stream is not read
+    first: were it not new, the append at version 0 would be refused."""
+    release = Release(cmd.release_id)
     return await record(uow.events, stream_id(release.id), release, release.plan(cmd), meta)
 
 
