@@ -13,7 +13,6 @@ from typing import Annotated, Any
 import orjson
 from asgi_correlation_id import correlation_id
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ferry import characters, http, migrations, openapi, tracing
@@ -156,8 +155,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
         setattr(app.state, name, value)
     http.install(app, spec.name)
     openapi.install(app)
-    # No spans for the calendar feed: its URL is its secret, and a span records the URL.
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics,/schedule/feeds/")
+    tracing.instrument(app)
     app.include_router(_health_router(spec, db, publisher, workers))
     # Beside /openapi.json and, like it, open to all: what travels on the topics.
     app.add_route("/asyncapi.json", _asyncapi_document, include_in_schema=False)

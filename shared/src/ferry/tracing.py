@@ -8,9 +8,13 @@ the trace of the request that caused them. Spans are exported over OTLP/HTTP whe
 
 from __future__ import annotations
 
-from opentelemetry import trace
+from typing import Any
+
+from fastapi import FastAPI
+from opentelemetry import context, trace
 from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -28,6 +32,38 @@ def configure(service: str, otlp_endpoint: str | None) -> None:
     exporter = OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
+
+
+def instrument(app: FastAPI) -> None:
+    """Spans for every request when this process records them (`configure`, or a test's
+    provider); otherwise only the caller's `traceparent` is continued, so the events a
+    request appends still join its trace, without the cost of spans nobody records."""
+    if isinstance(trace.get_tracer_provider(), TracerProvider):
+        # No spans for the calendar feed: its URL is its secret, and a span records the URL.
+        excluded = "healthz,readyz,metrics,/schedule/feeds/"
+        FastAPIInstrumentor.instrument_app(app, excluded_urls=excluded)
+    else:
+        app.add_middleware(_ContinueTrace)
+
+
+class _ContinueTrace:
+    """ASGI middleware: the request's W3C `traceparent`, if any, as the current context."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"traceparent":
+                    parent = _propagator.extract({"traceparent": value.decode("latin-1")})
+                    token = context.attach(parent)
+                    try:
+                        await self.app(scope, receive, send)
+                    finally:
+                        context.detach(token)
+                    return
+        await self.app(scope, receive, send)
 
 
 def flush(timeout: float = 5.0) -> None:
