@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from uuid import uuid4
 
@@ -18,6 +17,7 @@ from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ferry import metrics
 from ferry.errors import BadRequest, FerryError, PreconditionRequired
@@ -125,7 +125,9 @@ async def _data_problem(_: Request, exc: Exception) -> Response:
 async def _client_gone(request: Request, _: Exception) -> Response:
     # Nobody is left to answer; what the route had begun (a half-written upload) it cleaned up
     # as the exception went by. A warning, not a stack trace: a client may always hang up.
-    log.warning("client disconnected mid-upload: %s %s", request.method, _route_template(request))
+    log.warning(
+        "client disconnected mid-upload: %s %s", request.method, _route_template(request.scope)
+    )
     return problem(400, "Client disconnected", "the request body ended before it was complete")
 
 
@@ -148,17 +150,7 @@ def install(app: FastAPI, service: str) -> None:
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected_problem)
 
-    @app.middleware("http")
-    async def measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        metrics.REQUEST_LATENCY.labels(
-            service, request.method, _route_template(request), str(response.status_code)
-        ).observe(time.perf_counter() - started)
-        return response
-
+    app.add_middleware(_Measure, service=service)
     app.add_middleware(
         CorrelationIdMiddleware,
         header_name=CORRELATION_HEADER,
@@ -168,9 +160,38 @@ def install(app: FastAPI, service: str) -> None:
     )
 
 
-def _route_template(request: Request) -> str:
+class _Measure:
+    """ASGI middleware: each request's latency, by route and status. Plain ASGI, not
+    `@app.middleware("http")`, which runs every request in a task of its own (#16)."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app fails before answering
+
+        async def sent(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sent)
+        finally:
+            metrics.REQUEST_LATENCY.labels(
+                self.service, scope["method"], _route_template(scope), str(status)
+            ).observe(time.perf_counter() - started)
+
+
+def _route_template(scope: Scope) -> str:
     # The template, not the path: one time series per route, not per release id.
-    return str(getattr(request.scope.get("route"), "path", "unmatched"))
+    return str(getattr(scope.get("route"), "path", "unmatched"))
 
 
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,9})"\s*$')
@@ -193,12 +214,17 @@ def saved(
     return json_reply(status, body.model_dump(mode="json"), headers)
 
 
-def expected_version(
+async def expected_version(
     if_match: Annotated[str | None, Header(description='the ETag read, e.g. "1"')] = None,
 ) -> int:
     """The stream version a client read, from its `If-Match: "<version>"` header."""
     if if_match is None:
         raise PreconditionRequired("send If-Match with the ETag of the version you read")
+    return version_of(if_match)
+
+
+def version_of(if_match: str) -> int:
+    """The version an `If-Match` value names."""
     found = _ETAG.match(if_match)
     if found is None:
         raise BadRequest(f'If-Match must be an ETag like "3", not {if_match[:40]!r}')

@@ -91,7 +91,7 @@ def proposed(proposal: Proposal) -> Reply:
     return saved(out, proposal.version, status=202, location=location)
 
 
-def _enactors(request: Request) -> proposals.Enactors:
+async def _enactors(request: Request) -> proposals.Enactors:
     found: proposals.Enactors = request.app.state.enactors
     return found
 
