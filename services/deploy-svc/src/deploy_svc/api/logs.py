@@ -17,14 +17,8 @@ from ferry.http import problem_responses
 from ferry.service import UoW
 
 LogReader = Annotated[Principal, allow(Role.DEPLOYER, Role.RELEASE_MANAGER, Role.AUDITOR)]
-PROBLEMS = problem_responses(
-    {
-        401: "No valid bearer token",
-        403: "The caller's roles do not allow this",
-        404: "No such deployment",
-        422: "Invalid field; `errors` names each",
-    }
-)
+PROBLEMS = problem_responses({404: "No such deployment"})
+"""Its own; ferry.openapi adds the 401, 403, 422 and 503 every route shares."""
 
 
 class LogEntry(BaseModel):

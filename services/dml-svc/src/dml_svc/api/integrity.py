@@ -17,10 +17,6 @@ from ferry.errors import NotFound
 from ferry.http import problem_responses
 from ferry.service import UoW
 
-PROBLEMS = problem_responses(
-    {401: "No valid bearer token", 403: "Only librarians start scrubs", 404: "No such scrub"}
-)
-
 
 class CorruptedMedia(BaseModel):
     name: str
@@ -49,7 +45,12 @@ class ScrubOut(BaseModel):
 router = APIRouter(prefix="/integrity/scrubs", tags=["integrity"])
 
 
-@router.post("", status_code=202, response_model=ScrubOut, responses=PROBLEMS)
+@router.post(
+    "",
+    status_code=202,
+    response_model=ScrubOut,
+    responses=problem_responses({403: "Only librarians start scrubs"}),
+)
 async def start(request: Request, response: Response, caller: Librarian) -> ScrubOut:
     """Re-hash every blob in the background → `MediaCorruptionDetected` for each media
     item whose bytes no longer match. While one runs, this answers that one. Follow
@@ -59,7 +60,7 @@ async def start(request: Request, response: Response, caller: Librarian) -> Scru
     return ScrubOut.of(scrub)
 
 
-@router.get("", response_model=list[ScrubOut], responses=PROBLEMS)
+@router.get("", response_model=list[ScrubOut])
 async def latest(
     uow: UoW, _: Reader, limit: Annotated[int, Query(ge=1, le=100)] = 10
 ) -> list[ScrubOut]:
@@ -68,7 +69,9 @@ async def latest(
         return [ScrubOut.of(s) for s in await scrubs.latest(uow, limit)]
 
 
-@router.get("/{scrub_id}", response_model=ScrubOut, responses=PROBLEMS)
+@router.get(
+    "/{scrub_id}", response_model=ScrubOut, responses=problem_responses({404: "No such scrub"})
+)
 async def get(scrub_id: UUID, uow: UoW, _: Reader) -> ScrubOut:
     """One scrub's progress and findings."""
     async with uow:

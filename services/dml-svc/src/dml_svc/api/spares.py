@@ -37,17 +37,17 @@ CiPath = Annotated[str, Path(pattern=CI, description="letters, digits, '.', '_',
 Librarian = Annotated[Principal, allow(Role.DML_LIBRARIAN)]
 Withdrawer = Annotated[Principal, allow(Role.DML_LIBRARIAN, Role.DEPLOYER)]
 RevisionKeeper = Annotated[Principal, allow(Role.DML_LIBRARIAN, Role.OPERATIONS)]
+# Each route's own problems; ferry.openapi adds those every route shares (401, 403, 422,
+# 503, and 400, 409, 428 where a body or `If-Match` is taken).
+NO_SPARE = {404: "No such spare"}
 PROBLEMS = problem_responses(
     {
-        400: "Malformed request",
-        401: "No valid bearer token",
-        403: "The caller's roles do not allow this",
-        404: "No such spare",
+        **NO_SPARE,
         409: "Too few units in store, or the spare changed since it was read (re-read it)",
         422: "Invalid field, or an RFC that is not approved; `errors` names each",
-        428: "If-Match missing",
     }
 )
+"""A change to a spare (withdraw, return, replace): it takes `If-Match`."""
 
 
 class SpareIn(BaseModel):
@@ -207,7 +207,9 @@ class Settlement:
 
 # Declared before `/{spare_id}`: "live-revisions" is no spare id.
 @router.put(
-    "/live-revisions/{configuration_item}", response_model=LiveRevisionSet, responses=PROBLEMS
+    "/live-revisions/{configuration_item}",
+    response_model=LiveRevisionSet,
+    responses=problem_responses({409: "A spare it flags changed meanwhile: send it again"}),
 )
 async def set_live_revision(
     configuration_item: CiPath,
@@ -238,7 +240,9 @@ async def set_live_revision(
 
 
 @router.get(
-    "/live-revisions/{configuration_item}", response_model=LiveRevisionOut, responses=PROBLEMS
+    "/live-revisions/{configuration_item}",
+    response_model=LiveRevisionOut,
+    responses=problem_responses({404: "No live revision is known for it"}),
 )
 async def get_live_revision(configuration_item: CiPath, uow: UoW, _: Reader) -> LiveRevisionOut:
     """The revision level live for a configuration item, who said so and when."""
@@ -249,7 +253,7 @@ async def get_live_revision(configuration_item: CiPath, uow: UoW, _: Reader) -> 
     return LiveRevisionOut(**dict(row))
 
 
-@router.post("", status_code=201, response_model=SpareOut, responses=PROBLEMS)
+@router.post("", status_code=201, response_model=SpareOut)
 async def register_spare(
     body: SpareIn,
     request: Request,
@@ -282,7 +286,11 @@ async def register_spare(
     return _response(await commands.run(request.app.state.db, work, idempotency))
 
 
-@router.get("", response_model=SparePage, responses=PROBLEMS)
+@router.get(
+    "",
+    response_model=SparePage,
+    responses=problem_responses({400: "A cursor this API did not give out"}),
+)
 async def list_spares(
     uow: UoW,
     _: Reader,
@@ -306,7 +314,7 @@ async def list_spares(
     return SparePage(items=[SpareSummary(**dict(row)) for row in rows], next=next_cursor)
 
 
-@router.get("/{spare_id}", response_model=SpareOut, responses=PROBLEMS)
+@router.get("/{spare_id}", response_model=SpareOut, responses=problem_responses(NO_SPARE))
 async def get_spare(spare_id: UUID, uow: UoW, response: Response, _: Reader) -> SpareOut:
     """One spare, with its open withdrawals; its `ETag` is what changes send as `If-Match`."""
     async with uow:

@@ -21,17 +21,20 @@ from release_svc.projections import releases as projections
 
 ReleaseManager = Annotated[Principal, allow(Role.RELEASE_MANAGER)]
 
+# Each route's own problems; ferry.openapi adds those every route shares (401, 403, 422,
+# 503, and 400, 409, 428 where a body or `If-Match` is taken).
+NO_RELEASE = {404: "No such release"}
+UNMET = {422: "Invalid field or unmet rule; `errors` names each"}
 PROBLEMS = problem_responses(
     {
-        400: "Malformed request",
-        401: "No valid bearer token",
         403: "The caller's roles do not allow this, or a rule names why not",
-        404: "No such release",
+        **NO_RELEASE,
         409: "Conflict with the release's current state or a newer version (re-read it)",
-        428: "If-Match missing",
-        422: "Invalid field or unmet rule; `errors` names each",
+        **UNMET,
     }
 )
+"""A change to a release: what every route that takes `If-Match` for one may answer."""
+BAD_CURSOR = problem_responses({400: "A cursor this API did not give out"})
 
 
 async def change_release(

@@ -21,13 +21,8 @@ from release_svc.api.schedule import calendar
 
 router = APIRouter(prefix="/schedule", tags=["schedule"])
 SECRET = r"^[A-Za-z0-9_-]{20,100}$"
-PROBLEMS = problem_responses(
-    {
-        401: "No valid bearer token",
-        404: "No such feed token (or not yours, revoked or expired)",
-        422: "Invalid field; `errors` names each",
-    }
-)
+NO_TOKEN = problem_responses({404: "No such feed token (or not yours, revoked or expired)"})
+"""Its own; ferry.openapi adds the 401, 403, 422 and 503 of a route that takes a token."""
 
 
 class FeedTokenIn(BaseModel):
@@ -65,7 +60,7 @@ class FeedHolder(Capability):
 FeedSubject = Annotated[str, Depends(FeedHolder())]
 
 
-@router.post("/feed-tokens", status_code=201, response_model=NewFeedToken, responses=PROBLEMS)
+@router.post("/feed-tokens", status_code=201, response_model=NewFeedToken)
 async def create_feed_token(body: FeedTokenIn, request: Request, caller: Reader) -> NewFeedToken:
     """A secret feed URL for the caller's calendar app: it serves `/schedule.ics` to whoever
     holds it, until revoked or expired."""
@@ -78,14 +73,14 @@ async def create_feed_token(body: FeedTokenIn, request: Request, caller: Reader)
     return NewFeedToken(**vars(token), url=f"/schedule/feeds/{secret}.ics")
 
 
-@router.get("/feed-tokens", response_model=list[FeedTokenOut], responses=PROBLEMS)
+@router.get("/feed-tokens", response_model=list[FeedTokenOut])
 async def list_feed_tokens(uow: UoW, caller: Reader) -> list[FeedTokenOut]:
     """The caller's feed tokens (never their secrets)."""
     async with uow:
         return [FeedTokenOut(**vars(t)) for t in await feed_tokens.of(uow, caller.subject)]
 
 
-@router.delete("/feed-tokens/{token_id}", status_code=204, responses=PROBLEMS)
+@router.delete("/feed-tokens/{token_id}", status_code=204, responses=NO_TOKEN)
 async def revoke_feed_token(token_id: UUID, request: Request, caller: Reader) -> Response:
     """Revoke one of the caller's feed tokens: its URL answers 404 from now on."""
     async with request.app.state.db.unit_of_work() as uow:
@@ -97,7 +92,7 @@ async def revoke_feed_token(token_id: UUID, request: Request, caller: Reader) ->
 @router.get(
     "/feeds/{secret}.ics",
     response_class=Response,
-    responses={200: {"content": {"text/calendar": {}}}, **PROBLEMS},
+    responses={200: {"content": {"text/calendar": {}}}, **NO_TOKEN},
 )
 async def feed(_: FeedSubject, uow: UoW, filters: ScheduleQuery) -> Response:
     """`/schedule.ics` for the holder of a feed token's secret, with the same filters."""

@@ -20,6 +20,7 @@ from ferry.idempotency import IdempotencyKey, Reply
 from ferry.proposals_api import ProposalOut, proposed
 from ferry.service import RequestMeta, UoW
 from release_svc.adapters import freeze_periods
+from release_svc.api.common import BAD_CURSOR
 from release_svc.api.filters import Cursor, Limit, ScopeQuery
 from release_svc.api.routes import IdempotencyKeyHeader
 from release_svc.api.schemas.freezes import FreezeIn, FreezeOut, FreezePage, LiftIn
@@ -30,20 +31,15 @@ from release_svc.projections import freezes as freeze_projection
 router = APIRouter(prefix="/freezes", tags=["freezes"])
 FreezeAuthority = Annotated[Principal, allow(Role.RELEASE_MANAGER, Role.CHANGE_AUTHORITY)]
 
-PROBLEMS = problem_responses(
-    {
-        400: "Malformed request",
-        401: "No valid bearer token",
-        403: "The caller's roles do not allow this",
-        404: "No such freeze",
-        409: "The freeze is lifted already, or changed since it was read (re-read it)",
-        428: "If-Match missing",
-        422: "Invalid field; `errors` names each",
-    }
+# Each route's own problems; ferry.openapi adds those every route shares (401, 403, 422,
+# 503, and 400, 409, 428 where a body or `If-Match` is taken).
+NO_FREEZE = {404: "No such freeze"}
+LIFT_PROBLEMS = problem_responses(
+    {**NO_FREEZE, 409: "The freeze is lifted already, or changed since it was read (re-read it)"}
 )
 
 
-@router.post("", status_code=201, response_model=FreezeOut, responses=PROBLEMS)
+@router.post("", status_code=201, response_model=FreezeOut)
 async def declare_freeze(
     freeze: FreezeIn,
     request: Request,
@@ -69,7 +65,9 @@ async def declare_freeze(
     return await commands.respond(request.app.state.db, run, idempotency)
 
 
-@router.post("/{freeze_id}/lift", status_code=202, response_model=ProposalOut, responses=PROBLEMS)
+@router.post(
+    "/{freeze_id}/lift", status_code=202, response_model=ProposalOut, responses=LIFT_PROBLEMS
+)
 async def lift_freeze(
     freeze_id: UUID,
     lift: LiftIn,
@@ -103,7 +101,7 @@ def _run(
     return work
 
 
-@router.get("", response_model=FreezePage, responses=PROBLEMS)
+@router.get("", response_model=FreezePage, responses=BAD_CURSOR)
 async def list_freezes(
     uow: UoW,
     _: Reader,
@@ -120,7 +118,7 @@ async def list_freezes(
     return FreezePage(items=[FreezeOut.of(f) for f in freezes], next=next_cursor)
 
 
-@router.get("/{freeze_id}", response_model=FreezeOut, responses=PROBLEMS)
+@router.get("/{freeze_id}", response_model=FreezeOut, responses=problem_responses(NO_FREEZE))
 async def get_freeze(freeze_id: UUID, uow: UoW, response: Response, _: Reader) -> FreezeOut:
     """One freeze; its `ETag` is the version to send in `If-Match` to lift it."""
     async with uow:

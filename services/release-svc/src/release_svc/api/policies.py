@@ -19,14 +19,14 @@ from ferry.http import ExpectedVersion, etag, saved
 from ferry.idempotency import Reply
 from ferry.proposals_api import ProposalOut, proposed
 from ferry.service import RequestMeta, UoW
-from release_svc.api.common import PROBLEMS, ReleaseManager
+from release_svc.api.common import ReleaseManager
 from release_svc.api.schemas.policies import PolicyIn, PolicyOut
 from release_svc.handlers import releases as handlers
 
 router = APIRouter(prefix="/policies", tags=["release policies"])
 
 
-@router.get("", response_model=list[PolicyOut], responses=PROBLEMS)
+@router.get("", response_model=list[PolicyOut])
 async def list_policies(uow: UoW, _: Reader) -> list[PolicyOut]:
     """The policy in force for each release type."""
     async with uow:
@@ -34,7 +34,7 @@ async def list_policies(uow: UoW, _: Reader) -> list[PolicyOut]:
     return [PolicyOut.of(p.policy, p.version) for p in found]
 
 
-@router.get("/{release_type}", response_model=PolicyOut, responses=PROBLEMS)
+@router.get("/{release_type}", response_model=PolicyOut)
 async def get_policy(
     release_type: ReleaseType, uow: UoW, response_: Response, _: Reader
 ) -> PolicyOut:
@@ -49,7 +49,9 @@ async def get_policy(
     "/{release_type}",
     status_code=202,
     response_model=ProposalOut,
-    responses={**PROBLEMS, 200: {"model": PolicyOut, "description": "The policy is so already"}},
+    # A release type always has a policy (its default at version 0): nothing to be found
+    # missing, only a stale `If-Match` (409), which ferry.openapi declares.
+    responses={200: {"model": PolicyOut, "description": "The policy is so already"}},
 )
 async def propose_policy(
     release_type: ReleaseType,

@@ -13,12 +13,15 @@ from ferry.auth import Reader
 from ferry.db import UnitOfWork
 from ferry.errors import NotFound
 from ferry.events.release import ReleaseType
-from ferry.http import ExpectedVersion, etag, saved
+from ferry.http import ExpectedVersion, etag, problem_responses, saved
 from ferry.idempotency import IdempotencyKey, Reply
 from ferry.service import RequestMeta, UoW
 from release_svc.adapters import dependency_graph, release_list, release_numbers, schedule
 from release_svc.api.common import (
+    BAD_CURSOR,
+    NO_RELEASE,
     PROBLEMS,
+    UNMET,
     ReleaseManager,
     change_release,
 )
@@ -58,7 +61,7 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
-@router.post("", status_code=201, response_model=ReleaseOut, responses=PROBLEMS)
+@router.post("", status_code=201, response_model=ReleaseOut, responses=problem_responses(UNMET))
 async def plan_release(
     plan: ReleasePlanIn,
     request: Request,
@@ -160,7 +163,7 @@ async def set_dependencies(
     return await change_release(request, change)
 
 
-@router.get("", response_model=ReleasePage, responses=PROBLEMS)
+@router.get("", response_model=ReleasePage, responses=BAD_CURSOR)
 async def list_releases(
     uow: UoW,
     _: Reader,
@@ -193,7 +196,7 @@ async def list_releases(
     )
 
 
-@router.get("/{release_ref}", response_model=ReleaseOut, responses=PROBLEMS)
+@router.get("/{release_ref}", response_model=ReleaseOut, responses=problem_responses(NO_RELEASE))
 async def get_release(
     release_ref: Annotated[
         str,

@@ -14,6 +14,7 @@ from ferry.http import problem_responses
 from ferry.service import UoW
 from release_svc.adapters import freeze_periods, schedule
 from release_svc.api import ical
+from release_svc.api.common import BAD_CURSOR
 from release_svc.api.filters import Cursor, Limit, ScheduleQuery
 from release_svc.api.schedule_feed import freeze_event, window_event
 from release_svc.api.schemas.schedule import ScheduleEntryOut, SchedulePage
@@ -22,17 +23,8 @@ router = APIRouter(tags=["schedule"])
 FEED_MOST = 5000
 """Windows in one calendar feed at most; more must be narrowed with `from` and `to`."""
 
-PROBLEMS = problem_responses(
-    {
-        400: "Malformed request, or a cursor this API did not give out",
-        401: "No valid bearer token",
-        403: "The caller's roles do not allow this",
-        422: "Invalid field; `errors` names each",
-    }
-)
 
-
-@router.get("/schedule", response_model=SchedulePage, responses=PROBLEMS)
+@router.get("/schedule", response_model=SchedulePage, responses=BAD_CURSOR)
 async def get_schedule(
     uow: UoW, _: Reader, filters: ScheduleQuery, limit: Limit = 50, cursor: Cursor = None
 ) -> SchedulePage:
@@ -51,7 +43,7 @@ async def get_schedule(
     response_class=Response,
     responses={
         200: {"content": {"text/calendar": {}}, "description": "An RFC 5545 calendar"},
-        **PROBLEMS,
+        **problem_responses({422: "Invalid field, or more windows match than one feed holds"}),
     },
 )
 async def get_schedule_calendar(uow: UoW, _: Reader, filters: ScheduleQuery) -> Response:
