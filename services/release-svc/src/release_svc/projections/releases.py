@@ -10,6 +10,7 @@ from ferry.db import UnitOfWork
 from ferry.events.policy import FreezeEvent
 from ferry.events.release import ReleaseEvent
 from release_svc.adapters import communications, dependency_graph, release_list, schedule
+from release_svc.domain.communications import schedule as communication_schedule
 from release_svc.domain.freezes import Freeze
 from release_svc.domain.release import Release
 from release_svc.projections import freezes
@@ -18,8 +19,14 @@ from release_svc.projections import freezes
 async def save(uow: UnitOfWork, release: Release) -> None:
     """Bring every read model up to `release` as it now is."""
     await release_list.save(uow, release)
-    await schedule.save(uow, release)
-    await communications.save(uow, release)
+    # Just planned (its first event), nothing of the release is stored yet: what it does
+    # not have needs no deleting. The plan's transaction holds the year's release number,
+    # so each statement spared is one less every other plan waits for (#16).
+    just_planned = release.version == 1
+    if release.windows or not just_planned:
+        await schedule.save(uow, release)
+    if communication_schedule(release) or not just_planned:
+        await communications.save(uow, release)
 
 
 async def save_dependencies(uow: UnitOfWork, release: Release) -> None:
