@@ -40,8 +40,6 @@ from ferry.kafka_client import KafkaSettings
 ENV_DATABASE = "FERRY_DATABASE_URL"
 ENV_KAFKA = "FERRY_KAFKA_BOOTSTRAP_SERVERS"
 SECTIONS = ["append", "replay", "outbox", "media", "deploy", "api"]
-DEFAULT_SECTIONS = SECTIONS[:-1]
-"""`api` (issue #16) is opt-in (--only api) until it has figures from a quiet machine."""
 
 
 # --- report ----------------------------------------------------------------------------
@@ -164,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
-    only: list[str] = args.only or DEFAULT_SECTIONS
+    only: list[str] = args.only or SECTIONS
     started = datetime.now(UTC)
     load_before = os.getloadavg()
     if load_before[0] > 0.5 * (os.cpu_count() or 1):
