@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+"""Set (by `ferry.cli.serve` for several workers) before the workers start: each writes its
+figures there, and `/metrics` in any of them answers for all."""
+
+
+def exposition() -> bytes:
+    """The figures in Prometheus' text format: this process's, or every worker's."""
+    if os.environ.get(MULTIPROCESS_DIR):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest()
+
 
 REQUEST_LATENCY = Histogram(
     "ferry_http_request_duration_seconds",
@@ -16,12 +33,16 @@ EVENTS_RELAYED = Counter(
     "ferry_events_relayed_total", "Events the outbox relay published to Kafka", ["service"]
 )
 OUTBOX_LAG = Gauge(
-    "ferry_outbox_lag_events", "Committed events not yet acknowledged by Kafka", ["service"]
+    "ferry_outbox_lag_events",
+    "Committed events not yet acknowledged by Kafka",
+    ["service"],
+    multiprocess_mode="livemax",  # each worker's relay sees the same outbox
 )
 CONSUMER_LAG = Gauge(
     "ferry_consumer_lag_records",
     "Records on a partition not yet handled by a consumer group",
     ["group", "topic", "partition"],
+    multiprocess_mode="livemostrecent",  # a partition moves between workers' consumers
 )
 EVENTS_CONSUMED = Counter(
     "ferry_events_consumed_total",

@@ -13,9 +13,9 @@ from typing import Annotated, Any
 import orjson
 from asgi_correlation_id import correlation_id
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from ferry import characters, http, migrations, openapi, tracing
+from ferry import characters, http, metrics, migrations, openapi, tracing
 from ferry.auth import KeySet, Principal, TokenVerifier, authenticate
 from ferry.consuming import Dispatcher, EventHandler
 from ferry.db import Database, UnitOfWork
@@ -260,6 +260,6 @@ def _health_router(
         responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
     )
     async def prometheus() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return router

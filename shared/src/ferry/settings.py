@@ -63,6 +63,10 @@ class ServiceSettings(KafkaSettings):
     """Where to send traces (an OpenTelemetry collector's OTLP/HTTP base URL); unset: none."""
     log_level: str = "INFO"
     db_pool_size: int = 10
+    """Database connections per worker process."""
+    workers: int = Field(1, ge=1, le=64)
+    """Worker processes serving the API, each with its relay, consumers and jobs as a
+    replica would have: more than one uses more of a machine's cores."""
 
     @field_validator("auth_role_map")
     @classmethod

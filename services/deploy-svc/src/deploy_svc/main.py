@@ -15,10 +15,11 @@ from deploy_svc.drivers.registry import drivers
 from deploy_svc.handlers import environments
 from deploy_svc.jobs.executor import Executor
 from ferry import catalog, proposals_api
+from ferry.cli.serve import worker_app
 from ferry.db import Database
 from ferry.events.dml import LibraryEntryOpened
 from ferry.events.governance import GovernedKind
-from ferry.service import ServiceSpec, create_app
+from ferry.service import ServiceSpec
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -63,5 +64,5 @@ def _executor(settings: Settings, db: Database) -> Executor:
 
 
 def app() -> FastAPI:
-    """For `uvicorn --factory deploy_svc.main:app`."""
-    return create_app(spec())
+    """For `uvicorn --factory deploy_svc.main:app`, and each worker of several."""
+    return worker_app(spec)

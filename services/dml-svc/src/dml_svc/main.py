@@ -14,9 +14,10 @@ from dml_svc.config import Settings
 from dml_svc.consumers import Availability
 from dml_svc.handlers.library import on_release_planned
 from dml_svc.jobs.scrub import Scrubber
+from ferry.cli.serve import worker_app
 from ferry.events.change import ChangeApproved, ChangeRejected
 from ferry.events.release import ReleaseApproved, ReleasePlanned, ReleaseValidated
-from ferry.service import ServiceSpec, create_app
+from ferry.service import ServiceSpec
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -59,5 +60,5 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
 
 
 def app() -> FastAPI:
-    """For `uvicorn --factory dml_svc.main:app`."""
-    return create_app(spec())
+    """For `uvicorn --factory dml_svc.main:app`, and each worker of several."""
+    return worker_app(spec)

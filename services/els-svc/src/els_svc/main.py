@@ -12,6 +12,7 @@ from els_svc.api import routes
 from els_svc.config import Settings
 from els_svc.jobs import evaluator
 from ferry import catalog
+from ferry.cli.serve import worker_app
 from ferry.consuming import EventHandler
 from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
@@ -19,7 +20,7 @@ from ferry.events import Event
 from ferry.events.deploy import DeploymentCompleted
 from ferry.events.els import ElsEscalated, MetricObserved
 from ferry.events.release import ReleaseCancelled, ReleasePlanned, ReleaseRescheduled
-from ferry.service import ServiceSpec, create_app
+from ferry.service import ServiceSpec
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -62,5 +63,5 @@ async def _no_webhook(_: ElsEscalated, __: Envelope, ___: UnitOfWork) -> None:
 
 
 def app() -> FastAPI:
-    """For `uvicorn --factory els_svc.main:app`."""
-    return create_app(spec())
+    """For `uvicorn --factory els_svc.main:app`, and each worker of several."""
+    return worker_app(spec)

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from ferry import proposals_api
+from ferry.cli.serve import worker_app
 from ferry.db import UnitOfWork
 from ferry.events.change import ChangeApproved, ChangeRejected
 from ferry.events.deploy import DeploymentCompleted
@@ -16,7 +17,7 @@ from ferry.events.els import ElsExited, ElsStarted
 from ferry.events.governance import GovernedKind
 from ferry.governance import Proposal
 from ferry.kafka import SERVICE_TOPICS
-from ferry.service import ServiceSpec, create_app
+from ferry.service import ServiceSpec
 from release_svc import consumers
 from release_svc.api import (
     dashboard,
@@ -95,5 +96,5 @@ async def _policy_set(_: UnitOfWork, __: Proposal) -> None:
 
 
 def app() -> FastAPI:
-    """For `uvicorn --factory release_svc.main:app`."""
-    return create_app(spec())
+    """For `uvicorn --factory release_svc.main:app`, and each worker of several."""
+    return worker_app(spec)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 
-from ferry import logs, migrations, tracing
+from ferry import logs, metrics, migrations, tracing
 from ferry.service import ServiceSpec, create_app
 
 
@@ -23,17 +27,39 @@ def main(build: Callable[[], ServiceSpec], argv: Sequence[str] | None = None) ->
     )
     args = parser.parse_args(argv)
     settings = spec.settings
-    logs.configure(spec.name, settings.log_level)
-    tracing.configure(spec.name, settings.otlp_endpoint)
+    configure(spec)
     if args.command == "migrate":
         migrations.upgrade(settings.database_url, settings.db_schema, spec.migrations)
         return
-    uvicorn.run(
-        create_app(spec),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        loop="uvloop",
-        http="httptools",
-        timeout_graceful_shutdown=20,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "loop": "uvloop",
+        "http": "httptools",
+        "timeout_graceful_shutdown": 20,
+    }
+    if settings.workers == 1:
+        uvicorn.run(create_app(spec), **options)
+        return
+    # Several processes, each its own replica: the schema is brought up to date once, here,
+    # and the workers' metrics are summed across them (`ferry.metrics.exposition`).
+    if settings.migrate_on_start:
+        migrations.upgrade(settings.database_url, settings.db_schema, spec.migrations)
+    os.environ["FERRY_MIGRATE_ON_START"] = "false"
+    with tempfile.TemporaryDirectory(prefix="ferry-metrics-") as shared_metrics:
+        os.environ.setdefault(metrics.MULTIPROCESS_DIR, shared_metrics)
+        uvicorn.run(f"{build.__module__}:app", factory=True, workers=settings.workers, **options)
+
+
+def configure(spec: ServiceSpec) -> None:
+    """What a serving process sets up before its app: JSON logs and trace export."""
+    logs.configure(spec.name, spec.settings.log_level)
+    tracing.configure(spec.name, spec.settings.otlp_endpoint)
+
+
+def worker_app(build: Callable[[], ServiceSpec]) -> FastAPI:
+    """The app of a worker process (`FERRY_WORKERS` above 1, or `uvicorn --factory`)."""
+    spec = build()
+    configure(spec)
+    return create_app(spec)

@@ -43,8 +43,9 @@ READERS = Gauge(
     "ferry_feed_kafka_readers",
     "Kafka consumers the event feed runs: the shared one, and those of streams catching up",
     ["kind"],
+    multiprocess_mode="livesum",
 )
-STREAMS = Gauge("ferry_feed_streams", "Event feed streams open")
+STREAMS = Gauge("ferry_feed_streams", "Event feed streams open", multiprocess_mode="livesum")
 for _kind in ("shared", "catch-up"):
     READERS.labels(_kind)  # shown as 0 before the first stream
 
