@@ -20,16 +20,17 @@ from ferry.service import RequestMeta, UoW
 
 router = APIRouter(prefix="/proposals", tags=["governance"])
 
+# Each route's own problems; ferry.openapi adds those every route shares (401, 403, 422,
+# 503, and 400, 409, 428 where a body or `If-Match` is taken).
+NO_PROPOSAL = {404: "No such proposal"}
 PROBLEMS = problem_responses(
     {
-        401: "No valid bearer token",
         403: "The caller's roles do not allow this, or the caller proposed it (two-person rule)",
-        404: "No such proposal",
+        **NO_PROPOSAL,
         409: "Decided already, changed since read, or what it changes changed since proposed",
-        422: "Invalid field; `errors` names each",
-        428: "If-Match missing",
     }
 )
+"""A decision on a proposal: it takes `If-Match`."""
 
 Deciders = (Role.CHANGE_AUTHORITY, Role.RELEASE_MANAGER, Role.DEPLOYER)
 """Who may reject: change authorities, and proposers (who propose with these roles)."""
@@ -99,7 +100,7 @@ async def _enactors(request: Request) -> proposals.Enactors:
 Enactors = Annotated[proposals.Enactors, Depends(_enactors)]
 
 
-@router.get("", response_model=ProposalPage, responses=PROBLEMS)
+@router.get("", response_model=ProposalPage)
 async def list_proposals(
     uow: UoW,
     _: Reader,
@@ -121,7 +122,7 @@ async def list_proposals(
     )
 
 
-@router.get("/{proposal_id}", response_model=ProposalOut, responses=PROBLEMS)
+@router.get("/{proposal_id}", response_model=ProposalOut, responses=problem_responses(NO_PROPOSAL))
 async def get_proposal(proposal_id: UUID, uow: UoW, response: Response, _: Reader) -> ProposalOut:
     """One proposal; its `ETag` goes in `If-Match` to approve or reject it."""
     async with uow:
