@@ -24,7 +24,7 @@ from uuid import uuid4
 
 from bench import api_data, pyspy, wrk
 from bench.common import BenchError, Config, Figure, progress
-from bench.processes import Server, bare_app, ferry_service, log_tail
+from bench.processes import Server, bare_app, ferry_service, log_tail, replica
 from ferry.devauth import DevIssuer
 
 COMMAND_TARGET = 0.50
@@ -243,12 +243,44 @@ async def _measure(
                     f"{mine.rate:,.0f} req/s p99 {mine.p99_ms:,.1f} ms; bare "
                     f"{theirs.rate:,.0f} req/s p99 {theirs.p99_ms:,.1f} ms"
                 )
-    return [
+    figures = [
         figure
         for scenario in scenarios
         for connections in cfg.api_connections
         for figure in _figures(scenario, connections, results[(scenario.name, connections)])
     ]
+    return figures + await _workers(stack, work, scenarios)
+
+
+WORKER_SCENARIOS = ("POST /releases", "GET /releases/{id}")
+
+
+async def _workers(stack: Stack, work: Path, scenarios: list[Scenario]) -> list[Figure]:
+    """release-svc served by 2 worker processes against 1: a replica of the measured
+    service (same schema and topics) with `FERRY_WORKERS=2`, alternately, same load."""
+    one = stack.servers["release"]
+    progress("api: release-svc with 2 workers beside the one with 1")
+    figures = []
+    async with replica(one, work, workers=2) as two:
+        for scenario in (s for s in scenarios if s.name in WORKER_SCENARIOS):
+            ratios = []
+            for round_ in range(stack.cfg.api_rounds):
+                load = await scenario.ferry(P99_AT)
+                order = (one, two) if round_ % 2 == 0 else (two, one)
+                rates = {}
+                for server in order:
+                    result = await wrk.run(
+                        server.url, load, P99_AT, stack.cfg.api_seconds, stack.headers
+                    )
+                    rates[server.url] = result.rate
+                ratios.append(rates[two.url] / rates[one.url])
+                progress(
+                    f"api: {scenario.name}, {P99_AT} conn: 1 worker "
+                    f"{rates[one.url]:,.0f} req/s, 2 workers {rates[two.url]:,.0f} req/s"
+                )
+            name = f"{scenario.name}, {P99_AT} conn: 2 workers / 1"
+            figures.append(Figure("api", name, statistics.median(ratios), "x"))
+    return figures
 
 
 def _figures(scenario: Scenario, connections: int, pairs: list[Pair]) -> list[Figure]:

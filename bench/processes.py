@@ -13,8 +13,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import uuid4
 
@@ -42,6 +42,8 @@ class Server:
     log: Path
     key_file: Path | None = None
     """Its event signing key (PEM), for appending to its store directly."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    """The environment it runs with (a replica's starts from it)."""
 
 
 def free_port() -> int:
@@ -112,12 +114,28 @@ async def ferry_service(cfg: Config, work: Path, name: str) -> AsyncIterator[Ser
                 schema,
                 log,
                 Path(env["FERRY_EVENT_SIGNING_KEY_FILE"]),
+                env,
             )
             await ready(server, "/readyz")
             yield server
     finally:
         await drop_schema(cfg, schema)
         await delete_topics(cfg, topics)
+
+
+@contextlib.asynccontextmanager
+async def replica(of: Server, work: Path, workers: int) -> AsyncIterator[Server]:
+    """Another process of the service `of` (same schema, topics and key) on a port of its
+    own, served by `workers` worker processes."""
+    port = free_port()
+    upper = of.name.removesuffix("-svc").upper()
+    env = {**of.env, f"FERRY_{upper}_PORT": str(port), "FERRY_WORKERS": str(workers)}
+    module = of.name.replace("-", "_")
+    log = work / f"{of.name}-{workers}-workers.log"
+    with _process([sys.executable, "-m", module], env, log) as process:
+        server = Server(of.name, f"http://127.0.0.1:{port}", process, of.schema, log, env=env)
+        await ready(server, "/readyz")
+        yield server
 
 
 @contextlib.asynccontextmanager
