@@ -99,7 +99,12 @@ async def test_streams_beyond_the_caps_are_a_429_with_retry_after(
             assert full.status_code == 429
             assert "this replica serves 3 streams" in full.json()["detail"]
             assert "Retry-After" in full.headers
-        # A stream that ends frees its place.
+
+        # A stream that ends frees its place, once the server has seen its client go.
+        async def freed() -> bool:
+            return "ferry_feed_streams 2.0" in (await api.get("/metrics")).text
+
+        await eventually(freed, timeout=10, what="sam's stream closed")
         async with opened(api, tom) as toms:
             assert toms.status_code == 200
 
