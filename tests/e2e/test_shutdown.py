@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.support.infra import Infra
-from tests.support.services import eventually, read_topic, start_service
+from tests.support.services import read_topic, start_service, until_ready
 
 PLAN = {
     "name": "Payments",
@@ -33,14 +33,7 @@ async def test_sigterm_under_load_loses_no_accepted_request_and_no_event(
     headers = infra.issuer.bearer("rita", "release-manager")
     try:
         async with httpx.AsyncClient(base_url=base, limits=limits, headers=headers) as client:
-
-            async def ready() -> bool:
-                try:
-                    return (await client.get("/readyz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await eventually(ready, timeout=60, what="release-svc ready")
+            await until_ready(client, timeout=60)
             stopping_at = time.monotonic() + 1.5
 
             async def load() -> None:

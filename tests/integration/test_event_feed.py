@@ -24,13 +24,13 @@ from release_svc.config import Settings
 from release_svc.main import spec as release_spec
 from tests.support.infra import Infra
 from tests.support.services import (
-    eventually,
     free_port,
     publish,
     read_topic,
     serving,
     settings,
     start_service,
+    until_ready,
 )
 
 PLAN = {
@@ -330,14 +330,7 @@ async def test_sigterm_ends_open_streams_and_the_service_stops_at_once(
     headers = infra.issuer.bearer("vic", "viewer")
     try:
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
-
-            async def ready() -> bool:
-                try:
-                    return (await client.get("/readyz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await eventually(ready, timeout=60, what="release-svc ready")
+            await until_ready(client, timeout=60)
             async with client.stream("GET", "/events") as answer:
                 assert answer.status_code == 200
                 started_at = time.monotonic()

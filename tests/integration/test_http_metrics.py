@@ -7,14 +7,11 @@ import uuid
 from release_svc.config import Settings
 from release_svc.main import spec as release_spec
 from tests.support.infra import Infra
-from tests.support.services import serving, settings
+from tests.support.services import requests_counted, serving, settings
 
 
 def count(metrics: str, route: str, status: int) -> float:
-    labels = f'method="GET",route="{route}",service="release-svc",status="{status}"'
-    prefix = f"ferry_http_request_duration_seconds_count{{{labels}}} "
-    found = [line for line in metrics.splitlines() if line.startswith(prefix)]
-    return float(found[0].removeprefix(prefix)) if found else 0.0
+    return requests_counted(metrics, "GET", route, status)
 
 
 async def test_requests_are_counted_by_route_template_and_status(

@@ -9,7 +9,12 @@ from pathlib import Path
 import httpx
 
 from tests.support.infra import Infra
-from tests.support.services import eventually, read_topic, start_service
+from tests.support.services import (
+    read_topic,
+    requests_counted,
+    start_service,
+    until_ready,
+)
 
 PLAN = {
     "name": "Payments",
@@ -34,13 +39,6 @@ def children(pid: int) -> list[str]:
     return found
 
 
-def count(metrics: str, route: str, status: int) -> float:
-    labels = f'method="POST",route="{route}",service="release-svc",status="{status}"'
-    prefix = f"ferry_http_request_duration_seconds_count{{{labels}}} "
-    found = [line for line in metrics.splitlines() if line.startswith(prefix)]
-    return float(found[0].removeprefix(prefix)) if found else 0.0
-
-
 async def test_two_workers_serve_as_one_service(
     infra: Infra, topic_prefix: str, tmp_path: Path
 ) -> None:
@@ -49,14 +47,7 @@ async def test_two_workers_serve_as_one_service(
     headers = infra.issuer.bearer("rita", "release-manager")
     try:
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
-
-            async def ready() -> bool:
-                try:
-                    return (await client.get("/readyz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await eventually(ready, timeout=90, what="release-svc ready")
+            await until_ready(client, timeout=90)
             workers = [c for c in children(service.proc.pid) if "resource_tracker" not in c]
             assert len(workers) == 2, workers
             answers = await asyncio.gather(
@@ -66,7 +57,8 @@ async def test_two_workers_serve_as_one_service(
             numbers = sorted(int(a.json()["identifier"].rsplit("-", 1)[1]) for a in answers)
             assert numbers == list(range(1, PLANS + 1))  # no gap, no repeat across workers
             # Either worker answers for both: the plans it did not serve count too.
-            assert count((await client.get("/metrics")).text, "/releases", 201) == PLANS
+            metrics = (await client.get("/metrics")).text
+            assert requests_counted(metrics, "POST", "/releases", 201) == PLANS
         events = await read_topic(infra.kafka, f"{topic_prefix}release.events", expect=PLANS)
         assert len(events) == PLANS  # each published once, whichever worker's relay sent it
         assert len({e.subject for e in events}) == PLANS

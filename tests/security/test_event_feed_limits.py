@@ -27,7 +27,14 @@ from ferry.feed import encode_cursor
 from release_svc.config import Settings
 from release_svc.main import spec as release_spec
 from tests.support.infra import Infra
-from tests.support.services import eventually, publish, serving, settings, start_service
+from tests.support.services import (
+    eventually,
+    publish,
+    serving,
+    settings,
+    start_service,
+    until_ready,
+)
 
 
 def started() -> DeploymentStarted:
@@ -209,14 +216,7 @@ async def test_many_streams_are_served_by_one_kafka_consumer(
     service, base = start_service("release", infra, topic_prefix, tmp_path / "release-svc.log")
     try:
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-
-            async def ready() -> bool:
-                try:
-                    return (await client.get("/readyz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await eventually(ready, timeout=60, what="release-svc ready")
+            await until_ready(client, timeout=60)
 
             async def figures() -> tuple[float, float, float]:
                 text = (await client.get("/metrics")).text

@@ -27,7 +27,7 @@ from release_svc.config import Settings
 from release_svc.main import spec as release_spec
 from tests.security.leaks import assert_leaked_nowhere, stored_events
 from tests.support.infra import Infra
-from tests.support.services import eventually, serving, settings, start_service, unique
+from tests.support.services import eventually, serving, settings, start_service, unique, until_ready
 
 PLAN = {
     "name": "Payments",
@@ -152,14 +152,7 @@ async def test_a_calendar_feeds_secret_is_in_no_log_line(
     vic = infra.issuer.bearer("vic", "viewer")
     try:
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-
-            async def ready() -> bool:
-                try:
-                    return (await client.get("/readyz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await eventually(ready, timeout=60, what="release-svc ready")
+            await until_ready(client, timeout=60)
             made = await client.post(
                 "/schedule/feed-tokens", json={"label": "my phone"}, headers=vic
             )

@@ -100,6 +100,26 @@ async def eventually(
         await asyncio.sleep(0.1)
 
 
+async def until_ready(client: httpx.AsyncClient, timeout: float = 60) -> None:
+    """Wait until the service `client` points at answers `/readyz` with 200."""
+
+    async def ready() -> bool:
+        try:
+            return (await client.get("/readyz")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    await eventually(ready, timeout=timeout, what=f"{client.base_url} ready")
+
+
+def requests_counted(metrics: str, method: str, route: str, status: int) -> float:
+    """How many requests `/metrics` counts for a route template and status (release-svc)."""
+    labels = f'method="{method}",route="{route}",service="release-svc",status="{status}"'
+    prefix = f"ferry_http_request_duration_seconds_count{{{labels}}} "
+    found = [line for line in metrics.splitlines() if line.startswith(prefix)]
+    return float(found[0].removeprefix(prefix)) if found else 0.0
+
+
 async def read_topic(
     kafka: KafkaSettings, topic: str, *, expect: int, timeout: float = 30, settle: float = 2.0
 ) -> list[Envelope]:
