@@ -27,7 +27,7 @@ from ferry.db import Database
 from ferry.envelope import Meta
 from ferry.events.release import ReleasePlanned, ReleaseRescheduled
 from ferry.eventsigning import EventSigner, generate_pem
-from ferry.kafka_client import KafkaSettings, start_client
+from ferry.kafka_client import KafkaSettings, uninterrupted
 
 SOURCE = "bench"
 META = Meta(actor="bench", correlation_id="bench")
@@ -169,7 +169,7 @@ def rescheduled(release_id: UUID, i: int) -> ReleaseRescheduled:
 async def delete_topic(kafka: KafkaSettings, topic: str) -> None:
     admin = AIOKafkaAdminClient(**kafka.kafka_options())
     try:
-        await start_client(admin.start())
+        await uninterrupted(admin.start())
         await admin.delete_topics([topic])
     finally:
         await admin.close()

@@ -28,7 +28,7 @@ from bench.common import (
 )
 from ferry.kafka import Publisher
 from ferry.kafka_admin import ensure_topics
-from ferry.kafka_client import start_client
+from ferry.kafka_client import uninterrupted
 from ferry.outbox import OutboxRelay
 
 OUTBOX_TARGET_P99_MS = 50.0
@@ -117,7 +117,7 @@ async def bench_outbox(cfg: Config) -> list[Figure]:
                 auto_offset_reset="earliest",
                 fetch_max_wait_ms=100,
             )
-            await start_client(consumer.start())
+            await uninterrupted(consumer.start())
 
             async def consume() -> None:
                 while True:

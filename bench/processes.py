@@ -28,7 +28,7 @@ from ferry.devauth import ISSUER
 from ferry.eventsigning import generate_pem
 from ferry.kafka import INBOUND_TOPICS, SERVICE_TOPICS
 from ferry.kafka_admin import ensure_topics
-from ferry.kafka_client import start_client
+from ferry.kafka_client import uninterrupted
 
 READY_SECONDS = 90
 
@@ -191,7 +191,7 @@ async def drop_schema(cfg: Config, schema: str) -> None:
 async def delete_topics(cfg: Config, topics: list[str]) -> None:
     admin = AIOKafkaAdminClient(**cfg.kafka.kafka_options())
     try:
-        await start_client(admin.start())
+        await uninterrupted(admin.start())
         await admin.delete_topics(topics)
     finally:
         await admin.close()

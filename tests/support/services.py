@@ -23,7 +23,7 @@ from ferry.envelope import Envelope
 from ferry.events import Event
 from ferry.eventsigning import CHANGE_TOOL_DECISIONS, OWNERS, EventSigner
 from ferry.kafka import Message, Publisher
-from ferry.kafka_client import KafkaSettings, start_client
+from ferry.kafka_client import KafkaSettings, uninterrupted
 from ferry.service import ServiceSpec, create_app
 from ferry.settings import ServiceSettings
 from ferry.testing import envelope_for
@@ -130,7 +130,7 @@ async def read_topic(
     found: list[Envelope] = []
     deadline = time.monotonic() + timeout
     try:
-        await start_client(consumer.start())
+        await uninterrupted(consumer.start())
         quiet_since: float | None = None
         while time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=200)

@@ -14,7 +14,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from ferry import metrics
 from ferry.envelope import Envelope
-from ferry.kafka_client import KafkaSettings, start_client
+from ferry.kafka_client import KafkaSettings, uninterrupted
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,9 @@ class Publisher:
             request_timeout_ms=10_000,
         )
         try:
-            await start_client(producer.start())
+            await uninterrupted(producer.start())
         except BaseException:
-            await producer.stop()
+            await uninterrupted(producer.stop())
             raise
         self._producer = producer
         return producer
@@ -84,7 +84,7 @@ class Publisher:
     async def close(self) -> None:
         producer, self._producer = self._producer, None
         if producer is not None:
-            await producer.stop()
+            await uninterrupted(producer.stop())
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class Consumer:
                 metadata_max_age_ms=15_000,
             )
             try:
-                await start_client(consumer.start())
+                await uninterrupted(consumer.start())
                 backoff = self._retry_backoff
                 await self._consume(consumer)
             except KafkaError as exc:
@@ -147,7 +147,7 @@ class Consumer:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
             finally:
-                await consumer.stop()
+                await uninterrupted(consumer.stop())
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while True:

@@ -29,7 +29,7 @@ from aiokafka.protocol.types import (
 )
 
 from ferry.kafka_acls import Acl, KafkaUser
-from ferry.kafka_client import KafkaSettings, start_client
+from ferry.kafka_client import KafkaSettings, uninterrupted
 
 # Kafka's codes (org.apache.kafka.common.acl / resource).
 _RESOURCE = {"topic": 2, "group": 3, "cluster": 4}
@@ -172,7 +172,7 @@ def _pattern(acl: Acl) -> tuple[int, str, int]:
 async def _send(admin: KafkaSettings, request: Request[Any]) -> Any:
     client = AIOKafkaClient(**admin.kafka_options())
     try:
-        await start_client(client.bootstrap())
+        await uninterrupted(client.bootstrap())
         return await client.send(client.get_random_node(), request)
     finally:
-        await client.close()
+        await uninterrupted(client.close())

@@ -12,7 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
-from ferry.kafka_client import KafkaSettings, start_client
+from ferry.kafka_client import KafkaSettings, uninterrupted
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +30,13 @@ async def wait_ready(kafka: KafkaSettings, timeout: float) -> bool:
     while True:
         client = AIOKafkaClient(**kafka.kafka_options(), request_timeout_ms=5000)
         try:
-            await start_client(client.bootstrap())
+            await uninterrupted(client.bootstrap())
             if client.cluster.brokers():
                 return True
         except (KafkaError, OSError):
             pass
         finally:
-            await client.close()
+            await uninterrupted(client.close())
         if time.monotonic() >= deadline:
             return False
         await asyncio.sleep(0.5)
@@ -49,7 +49,7 @@ async def ensure_topics(
     admin = AIOKafkaAdminClient(**kafka.kafka_options(), request_timeout_ms=30000)
     created: list[str] = []
     try:
-        await start_client(admin.start())
+        await uninterrupted(admin.start())
         reply = await admin.create_topics(
             [NewTopic(n, partitions, replication, topic_configs=AUDIT_LOG_CONFIG) for n in names]
         )
@@ -66,5 +66,5 @@ async def ensure_topics(
                 if code != 0:
                     raise TopicSetupError(f"cannot set retention on {name}: {message}")
     finally:
-        await admin.close()
+        await uninterrupted(admin.close())
     return created

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aiokafka.helpers import create_ssl_context
 from pydantic import model_validator
@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
+T = TypeVar("T")
 
 
 class KafkaSettings(BaseSettings):
@@ -78,24 +79,26 @@ class KafkaSettings(BaseSettings):
         return options
 
 
-START_GRACE_SECONDS = 5.0
+GRACE_SECONDS = 5.0
 
 
-async def start_client(starting: Awaitable[None]) -> None:
-    """Await an aiokafka client's `start()` (or `bootstrap()`); if cancelled meanwhile, let
-    it finish first (for up to `START_GRACE_SECONDS`), then pass the cancellation on, so the
-    caller's `stop()` finds every connection it has to close.
+async def uninterrupted(step: Awaitable[T]) -> T:
+    """Await a step of an aiokafka client's life (`start()`, `bootstrap()`, `stop()`, or
+    an opening that starts one and asks for metadata); if cancelled meanwhile, let it finish
+    first (for up to `GRACE_SECONDS`), then pass the cancellation on.
 
-    aiokafka forgets its bootstrap connection when cancelled during the metadata request
-    that follows the connect, and the socket stays open until collected: a service
-    stopped while its consumers start would leak one (`tests/integration/test_kafka_start.py`).
+    aiokafka forgets a connection when cancelled while opening it (the bootstrap one during
+    the metadata request after the connect; a broker's during its version or SASL
+    handshake), and a `stop()` cut short leaves TLS connections closing with nobody waiting:
+    either socket stays open until collected, so a service stopped while its clients start
+    or stop would leak one (`tests/integration/test_kafka_start.py`).
     """
-    task = asyncio.ensure_future(starting)
+    task = asyncio.ensure_future(step)
     try:
-        await asyncio.shield(task)
+        return await asyncio.shield(task)
     except asyncio.CancelledError:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + START_GRACE_SECONDS
+        deadline = loop.time() + GRACE_SECONDS
         while not task.done() and (left := deadline - loop.time()) > 0:
             try:
                 await asyncio.wait({task}, timeout=left)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaClient, AIOKafkaConsumer, TopicPartition
 
 from ferry.envelope import Envelope
-from ferry.kafka_client import KafkaSettings, start_client
+from ferry.kafka_client import KafkaSettings, uninterrupted
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ async def read_topics(kafka: KafkaSettings, names: list[str]) -> dict[str, Topic
         return topics
     consumer = AIOKafkaConsumer(**kafka.kafka_options(), enable_auto_commit=False, group_id=None)
     try:
-        await start_client(consumer.start())
+        await uninterrupted(consumer.start())
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         # Explicit offsets: seek_to_beginning races the reset that assign() starts.
@@ -56,18 +56,18 @@ async def read_topics(kafka: KafkaSettings, names: list[str]) -> dict[str, Topic
             todo = {tp for tp in todo if await consumer.position(tp) < ends[tp]}
         return topics
     finally:
-        await consumer.stop()
+        await uninterrupted(consumer.stop())
 
 
 async def _partitions(kafka: KafkaSettings, names: list[str]) -> dict[str, set[int] | None]:
     """The partitions of each topic of `names`; None for one the cluster does not have."""
     client = AIOKafkaClient(**kafka.kafka_options())
     try:
-        await start_client(client.bootstrap())
+        await uninterrupted(client.bootstrap())
         cluster = await client.fetch_all_metadata()
         return {name: cluster.partitions_for_topic(name) for name in names}
     finally:
-        await client.close()
+        await uninterrupted(client.close())
 
 
 def _keep(topic: Topic, partition: int, offset: int, value: bytes | None) -> None:

@@ -6,7 +6,6 @@ with one of its own first."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -17,7 +16,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from ferry.feed import Positions
-from ferry.kafka_client import KafkaSettings, start_client
+from ferry.kafka_client import KafkaSettings, uninterrupted
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +68,16 @@ class KafkaReader:
             auto_offset_reset="earliest",
         )
         reader = cls(consumer, topics)
-        try:
-            await start_client(consumer.start())
+
+        async def opening() -> None:
+            await consumer.start()
+            # Connects to the brokers: a connection cancelled in its handshake is forgotten.
             await reader._assign(start or {}, at_end=start is None and not from_beginning)
+
+        try:
+            await uninterrupted(opening())
         except BaseException:
-            await asyncio.shield(consumer.stop())
+            await uninterrupted(consumer.stop())
             raise
         return reader
 
@@ -150,9 +154,9 @@ class KafkaReader:
         return records
 
     async def close(self) -> None:
-        """Stop the consumer: its fetcher and connections end with it. Shielded: a stream
-        cancelled at shutdown must not leave a half-stopped consumer's socket open."""
-        await asyncio.shield(self._consumer.stop())
+        """Stop the consumer: its fetcher and connections end with it, even when a stream
+        cancelled at shutdown is what closes it."""
+        await uninterrupted(self._consumer.stop())
 
 
 def _event(value: bytes | None) -> dict[str, Any] | None:
