@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from deploy_svc.adapters import release_facts
-from deploy_svc.domain.facts import Freeze, Window
+from deploy_svc.domain.facts import Window
 from ferry import catalog
 from ferry.consuming import EventHandler
 from ferry.db import UnitOfWork
@@ -31,6 +31,7 @@ from ferry.events.release import (
     ScopeItem,
     ScopeKind,
 )
+from ferry.freezes import FreezePeriod
 from ferry.manifest import ManifestRefused, SignedManifest, parse
 
 CONFIGURATION_ITEMS = frozenset({ScopeKind.APPLICATION, ScopeKind.COMPONENT})
@@ -104,15 +105,7 @@ async def on_release_approved(event: ReleaseApproved, _: Envelope, uow: UnitOfWo
 
 
 async def on_freeze_declared(event: FreezePeriodDeclared, _: Envelope, uow: UnitOfWork) -> None:
-    freeze = Freeze(
-        freeze_id=event.freeze_id,
-        start=event.start,
-        end=event.end,
-        reason=event.reason,
-        environments=frozenset(event.environments),
-        services=frozenset(event.services),
-    )
-    await release_facts.freeze_declared(uow, freeze)
+    await release_facts.freeze_declared(uow, FreezePeriod.declared(event))
 
 
 async def on_freeze_lifted(event: FreezePeriodLifted, _: Envelope, uow: UnitOfWork) -> None:

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from deploy_svc.domain.deployment import ACTIVE, Deployment
-from deploy_svc.domain.facts import Freeze, ReleaseFacts
+from deploy_svc.domain.facts import ReleaseFacts
+from ferry.freezes import FreezePeriod
 
 
 @dataclass
 class InMemoryViews:
     facts: dict[UUID, ReleaseFacts] = field(default_factory=dict)
-    freezes: list[Freeze] = field(default_factory=list)
+    freezes: list[FreezePeriod] = field(default_factory=list)
     deployed: set[tuple[UUID, str]] = field(default_factory=set)
     """(release, environment) of each completed deployment not rolled back."""
     deployments: dict[UUID, Deployment] = field(default_factory=dict)
@@ -28,7 +29,7 @@ class InMemoryViews:
     async def release_facts(self, release_id: UUID) -> ReleaseFacts | None:
         return self.facts.get(release_id)
 
-    async def freezes_in_force(self) -> list[Freeze]:
+    async def freezes_in_force(self) -> list[FreezePeriod]:
         return sorted(self.freezes, key=lambda f: (f.start, str(f.freeze_id)))
 
     async def deployed_to(self, release_ids: Collection[UUID], environment: str) -> set[UUID]:

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from deploy_svc.domain.environment import Environment
-from deploy_svc.domain.facts import Freeze, ReleaseFacts, Window
+from deploy_svc.domain.facts import ReleaseFacts, Window
 from deploy_svc.domain.plans import (
     NotDeployable,
     Plan,
@@ -19,6 +19,7 @@ from deploy_svc.domain.plans import (
 )
 from ferry.errors import FerryError, InvalidField
 from ferry.events.deploy import EnvironmentDefined, TargetSpec
+from ferry.freezes import FreezePeriod
 from ferry.manifest import SignedManifest
 
 START = datetime(2026, 12, 10, 22, tzinfo=UTC)
@@ -52,13 +53,13 @@ RELEASE = ReleaseFacts(
     available=SignedManifest("{}", "sig", "key"),
 )
 PLAN = Plan(RELEASE.release_id, "production", ["web-1", "web-2"], START, "dora")
-FREEZE = Freeze(uuid4(), START - timedelta(days=1), START + timedelta(days=1), "year end")
+FREEZE = FreezePeriod(uuid4(), START - timedelta(days=1), START + timedelta(days=1), "year end")
 
 
 def check(
     plan: Plan = PLAN,
     release: ReleaseFacts | None = RELEASE,
-    freezes: list[Freeze] | None = None,
+    freezes: list[FreezePeriod] | None = None,
     deployed: frozenset[UUID] = frozenset({DEPENDENCY}),
     busy: dict[str, UUID] | None = None,
     environment: Environment | None = None,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ferry.events.release import MediaRef
-from release_svc.domain.freezes import FreezePeriod
+from ferry.freezes import FreezePeriod
 
 
 @dataclass

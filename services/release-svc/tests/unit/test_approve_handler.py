@@ -12,6 +12,7 @@ import pytest
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError
 from ferry.events.release import DeploymentWindow, Outcome
+from ferry.freezes import FreezePeriod
 from ferry.testing import InMemoryUnitOfWork
 from release_svc.domain.commands import (
     Approve,
@@ -21,7 +22,6 @@ from release_svc.domain.commands import (
     SetBackoutPlan,
     SetWindows,
 )
-from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.lifecycle import Status
 from release_svc.domain.policy import DEFAULTS, RulesUnmet
 from release_svc.domain.release import Release

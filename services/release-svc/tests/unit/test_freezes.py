@@ -11,8 +11,9 @@ from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, InvalidTransition, NotFound
 from ferry.events.policy import FreezePeriodLifted
 from ferry.events.release import DeploymentWindow
+from ferry.freezes import FreezePeriod
 from ferry.testing import InMemoryUnitOfWork
-from release_svc.domain.freezes import Freeze, FreezeAlreadyDeclared, FreezePeriod, covering
+from release_svc.domain.freezes import Freeze, FreezeAlreadyDeclared, covering
 from release_svc.domain.plan import InvalidPlan
 from release_svc.handlers import freezes as freeze_handlers
 

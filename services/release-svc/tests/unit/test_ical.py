@@ -9,9 +9,9 @@ from uuid import UUID, uuid4
 import pytest
 
 from ferry.events.release import DeploymentWindow
+from ferry.freezes import FreezePeriod
 from release_svc.api import ical
 from release_svc.api.schedule_feed import freeze_event, window_event
-from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.lifecycle import Status
 from release_svc.domain.schedule import Conflict, ConflictKind, Entry, Scheduled
 from tests.support.calendars import Component, content_lines, parse

@@ -19,6 +19,7 @@ from ferry.events.release import (
     ScopeKind,
     Span,
 )
+from ferry.freezes import FreezePeriod
 from release_svc.domain.commands import (
     PlannedCommunication,
     RescheduleRelease,
@@ -27,7 +28,6 @@ from release_svc.domain.commands import (
     SetScope,
     SetWindows,
 )
-from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.plan import InvalidPlan, check_dates, risk_level
 from tests.support.releases import applied, planned
 

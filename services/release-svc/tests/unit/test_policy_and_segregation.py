@@ -20,8 +20,8 @@ from ferry.events.release import (
     ValidationKind,
     ValidationResultRecorded,
 )
+from ferry.freezes import FreezePeriod
 from release_svc.domain.commands import Approve, AssessRisk, RecordValidation, SetWindows
-from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.lifecycle import Status
 from release_svc.domain.policy import (
     DEFAULTS,

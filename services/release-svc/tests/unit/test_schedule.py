@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 from ferry.events.release import DeploymentWindow
-from release_svc.domain.freezes import FreezePeriod
+from ferry.freezes import FreezePeriod
 from release_svc.domain.lifecycle import Status
 from release_svc.domain.schedule import ConflictKind, Entry, conflicts_of
 

@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from deploy_svc.domain.facts import Freeze, ReleaseFacts, Window
+from deploy_svc.domain.facts import ReleaseFacts, Window
 from ferry.db import UnitOfWork
+from ferry.freezes import FreezePeriod
 from ferry.manifest import SignedManifest
 
 
@@ -137,7 +138,7 @@ async def media_revoked(uow: UnitOfWork, name: str, version: str) -> None:
     )
 
 
-async def freeze_declared(uow: UnitOfWork, freeze: Freeze) -> None:
+async def freeze_declared(uow: UnitOfWork, freeze: FreezePeriod) -> None:
     await uow.execute(
         f"INSERT INTO {_t(uow, 'freezes')} "
         "(freeze_id, starts_at, ends_at, reason, environments, services) "
@@ -227,7 +228,7 @@ async def facts(uow: UnitOfWork, release_id: UUID) -> ReleaseFacts | None:
 
 async def freezes_in_force(
     uow: UnitOfWork, *, ending_after: datetime | None = None
-) -> list[Freeze]:
+) -> list[FreezePeriod]:
     """Freezes declared and not lifted, in the order they start; with `ending_after`, only
     those that end after it (the others can cover no deployment from then on)."""
     rows = await uow.fetch(
@@ -236,7 +237,7 @@ async def freezes_in_force(
         ending_after,
     )
     return [
-        Freeze(
+        FreezePeriod(
             freeze_id=r["freeze_id"],
             start=r["starts_at"],
             end=r["ends_at"],

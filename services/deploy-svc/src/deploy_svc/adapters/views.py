@@ -9,8 +9,9 @@ from uuid import UUID
 
 from deploy_svc.adapters import deployments, release_facts
 from deploy_svc.domain.deployment import Deployment
-from deploy_svc.domain.facts import Freeze, ReleaseFacts
+from deploy_svc.domain.facts import ReleaseFacts
 from ferry.db import UnitOfWork
+from ferry.freezes import FreezePeriod
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class PostgresViews:
     async def release_facts(self, release_id: UUID) -> ReleaseFacts | None:
         return await release_facts.facts(self.uow, release_id)
 
-    async def freezes_in_force(self) -> list[Freeze]:
+    async def freezes_in_force(self) -> list[FreezePeriod]:
         return await release_facts.freezes_in_force(self.uow)
 
     async def deployed_to(self, release_ids: Collection[UUID], environment: str) -> set[UUID]:

@@ -21,25 +21,6 @@ class Window:
 
 
 @dataclass(frozen=True)
-class Freeze:
-    freeze_id: UUID
-    start: datetime
-    end: datetime
-    reason: str
-    environments: frozenset[str] = frozenset()
-    """Empty: every environment."""
-    services: frozenset[str] = frozenset()
-    """Empty: every service."""
-
-    def covers(self, environment: str, services: frozenset[str], moment: datetime) -> bool:
-        return (
-            self.start <= moment < self.end
-            and (not self.environments or environment in self.environments)
-            and (not self.services or bool(self.services & services))
-        )
-
-
-@dataclass(frozen=True)
 class ReleaseFacts:
     release_id: UUID
     identifier: str

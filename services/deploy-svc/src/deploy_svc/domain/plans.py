@@ -9,8 +9,9 @@ from datetime import datetime
 from uuid import UUID
 
 from deploy_svc.domain.environment import Environment
-from deploy_svc.domain.facts import Freeze, ReleaseFacts
+from deploy_svc.domain.facts import ReleaseFacts
 from ferry.errors import Conflict, Forbidden, InvalidField
+from ferry.freezes import FreezePeriod
 
 APPROVER_RULE = "approver-cannot-deploy-to-production"
 ONE_GATE_RULE = "one-gate-per-person"
@@ -39,7 +40,7 @@ class Plan:
 
 
 def check_release(
-    release: ReleaseFacts, environment: str, freezes: Sequence[Freeze], at: datetime
+    release: ReleaseFacts, environment: str, freezes: Sequence[FreezePeriod], at: datetime
 ) -> None:
     """The rules of the release itself at `at`: judged when a plan is made, and again when
     it starts (a freeze declared since, a revocation, a start delayed out of the window)."""
@@ -61,7 +62,7 @@ def check_release(
     for freeze in freezes:
         if freeze.freeze_id in release.overridden_freezes:
             continue
-        if freeze.covers(environment, release.services, at):
+        if freeze.holds_at(at) and freeze.applies_to(environment, release.services):
             raise NotDeployable(f"{environment} is frozen: {freeze.reason}")
 
 
@@ -69,7 +70,7 @@ def judge(
     plan: Plan,
     release: ReleaseFacts | None,
     environment: Environment,
-    freezes: Sequence[Freeze],
+    freezes: Sequence[FreezePeriod],
     deployed_dependencies: Set[UUID],
     busy: Mapping[str, UUID],
     names: Mapping[UUID, str],

@@ -10,7 +10,8 @@ from typing import Protocol
 from uuid import UUID
 
 from deploy_svc.domain.deployment import Deployment
-from deploy_svc.domain.facts import Freeze, ReleaseFacts
+from deploy_svc.domain.facts import ReleaseFacts
+from ferry.freezes import FreezePeriod
 
 
 class DeploymentViews(Protocol):
@@ -21,7 +22,7 @@ class DeploymentViews(Protocol):
     async def release_facts(self, release_id: UUID) -> ReleaseFacts | None:
         """What is known of the release; None until its `ReleasePlanned` arrived."""
 
-    async def freezes_in_force(self) -> list[Freeze]:
+    async def freezes_in_force(self) -> list[FreezePeriod]:
         """Freezes declared and not lifted, in the order they start."""
 
     async def deployed_to(self, release_ids: Collection[UUID], environment: str) -> set[UUID]:

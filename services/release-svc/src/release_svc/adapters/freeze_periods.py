@@ -9,8 +9,9 @@ from uuid import UUID
 import asyncpg
 
 from ferry.db import UnitOfWork
+from ferry.freezes import FreezePeriod
 from release_svc.adapters.queries import Order, Scope, Where, instant, page
-from release_svc.domain.freezes import Freeze, FreezePeriod
+from release_svc.domain.freezes import Freeze
 
 COLUMNS = (
     "freeze_id, starts_at, ends_at, reason, environments, services, lifted, lift_reason, "

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from ferry.db import UnitOfWork
 from ferry.events.release import MediaRef
+from ferry.freezes import FreezePeriod
 from release_svc.adapters import freeze_periods, known_media
-from release_svc.domain.freezes import FreezePeriod
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request, Response
 from ferry import commands, proposals
 from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
+from ferry.freezes import FreezePeriod
 from ferry.http import ExpectedVersion, etag, problem_responses, saved
 from ferry.idempotency import IdempotencyKey, Reply
 from ferry.proposals_api import ProposalOut, proposed
@@ -24,7 +25,7 @@ from release_svc.api.common import BAD_CURSOR
 from release_svc.api.filters import Cursor, Limit, ScopeQuery
 from release_svc.api.routes import IdempotencyKeyHeader
 from release_svc.api.schemas.freezes import FreezeIn, FreezeOut, FreezePage, LiftIn
-from release_svc.domain.freezes import Freeze, FreezePeriod
+from release_svc.domain.freezes import Freeze
 from release_svc.handlers import freezes as freeze_handlers
 from release_svc.projections import freezes as freeze_projection
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ferry.freezes import FreezePeriod
 from release_svc.api.ical import CalendarEvent, EventStatus
-from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.lifecycle import Status
 from release_svc.domain.schedule import Scheduled
 

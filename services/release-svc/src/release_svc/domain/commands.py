@@ -21,7 +21,7 @@ from ferry.events.release import (
     Span,
     ValidationKind,
 )
-from release_svc.domain.freezes import FreezePeriod
+from ferry.freezes import FreezePeriod
 from release_svc.domain.policy import Policy
 
 

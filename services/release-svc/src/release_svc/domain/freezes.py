@@ -4,36 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Set
 from dataclasses import dataclass
-from datetime import datetime
 from uuid import UUID
 
 from ferry.errors import Conflict, InvalidTransition
 from ferry.events.policy import FreezeEvent, FreezePeriodDeclared, FreezePeriodLifted
 from ferry.events.release import DeploymentWindow
 from ferry.eventsourced import EventSourced
+from ferry.freezes import FreezePeriod
 from release_svc.domain.plan import InvalidPlan
-
-
-@dataclass(frozen=True)
-class FreezePeriod:
-    """A freeze in force. Empty `environments` or `services` means all of them."""
-
-    freeze_id: UUID
-    start: datetime
-    end: datetime
-    reason: str
-    environments: frozenset[str] = frozenset()
-    services: frozenset[str] = frozenset()
-
-    def covers(self, window: DeploymentWindow, services: Set[str]) -> bool:
-        """Whether deploying in `window` a release touching `services` falls in the freeze."""
-        overlaps = window.start < self.end and self.start < window.end
-        in_environment = not self.environments or window.environment in self.environments
-        in_services = not self.services or bool(self.services & services)
-        return overlaps and in_environment and in_services
-
-    def describe(self) -> str:
-        return f"freeze {self.freeze_id} ({self.reason}, {self.start} to {self.end})"
 
 
 def covering(
@@ -80,14 +58,7 @@ class Freeze(EventSourced):
     def _evolve(self, event: FreezeEvent) -> None:
         match event:
             case FreezePeriodDeclared():
-                self.period = FreezePeriod(
-                    event.freeze_id,
-                    event.start,
-                    event.end,
-                    event.reason,
-                    frozenset(event.environments),
-                    frozenset(event.services),
-                )
+                self.period = FreezePeriod.declared(event)
             case FreezePeriodLifted():
                 self.lifted = True
                 self.lift_reason = event.reason

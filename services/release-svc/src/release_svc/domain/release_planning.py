@@ -21,6 +21,7 @@ from ferry.events.release import (
     ReleaseType,
     RiskAssessed,
 )
+from ferry.freezes import FreezePeriod
 from release_svc.domain import plan
 from release_svc.domain.commands import (
     AssessRisk,
@@ -34,7 +35,6 @@ from release_svc.domain.commands import (
     SetWindows,
 )
 from release_svc.domain.dependencies import find_cycle
-from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.plan import InvalidPlan
 from release_svc.domain.release_state import ReleaseState
 

@@ -46,8 +46,9 @@ from ferry.events.release import (
     ValidationResultRecorded,
 )
 from ferry.eventsourced import EventSourced
+from ferry.freezes import FreezePeriod
 from release_svc.domain import lifecycle, plan
-from release_svc.domain.freezes import FreezePeriod, covering
+from release_svc.domain.freezes import covering
 from release_svc.domain.lifecycle import Status
 
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from ferry.events.release import DeploymentWindow
-from release_svc.domain.freezes import FreezePeriod
+from ferry.freezes import FreezePeriod
 from release_svc.domain.lifecycle import Status
 
 WITHDRAWN = frozenset({Status.CANCELLED})

@@ -12,8 +12,9 @@ from ferry.envelope import Meta
 from ferry.events.governance import GovernedKind
 from ferry.events.policy import FreezeEvent, FreezePeriodLifted
 from ferry.eventstore import WithEvents
+from ferry.freezes import FreezePeriod
 from ferry.governance import Change, Proposal
-from release_svc.domain.freezes import Freeze, FreezePeriod
+from release_svc.domain.freezes import Freeze
 from release_svc.projections import freezes as freeze_projection
 
 

@@ -13,6 +13,7 @@ from ferry.events.governance import GovernedKind
 from ferry.events.policy import ReleasePolicySet
 from ferry.events.release import DeploymentWindow, MediaRef, ReleaseEvent, ReleaseType
 from ferry.eventstore import WithEvents
+from ferry.freezes import FreezePeriod
 from ferry.governance import Change
 from release_svc.domain.commands import (
     ApprovalContext,
@@ -23,7 +24,6 @@ from release_svc.domain.commands import (
     SetDependencies,
     SetWindows,
 )
-from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.policy import Policy, ReleasePolicy
 from release_svc.domain.release import Release
 from release_svc.handlers.views import ReleaseViews

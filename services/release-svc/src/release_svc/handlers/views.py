@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ferry.events.release import MediaRef
-from release_svc.domain.freezes import FreezePeriod
+from ferry.freezes import FreezePeriod
 
 
 class ReleaseViews(Protocol):
