@@ -91,7 +91,7 @@ async def uninterrupted(step: Awaitable[T]) -> T:
     the metadata request after the connect; a broker's during its version or SASL
     handshake), and a `stop()` cut short leaves TLS connections closing with nobody waiting:
     either socket stays open until collected, so a service stopped while its clients start
-    or stop would leak one (`tests/integration/test_kafka_start.py`).
+    or stop would leak one (`tests/integration/test_kafka_cancelled.py`).
     """
     task = asyncio.ensure_future(step)
     try:
