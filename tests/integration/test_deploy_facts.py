@@ -15,7 +15,7 @@ import pytest
 
 from deploy_svc.adapters import release_facts
 from deploy_svc.config import Settings
-from deploy_svc.domain.facts import Freeze, ReleaseFacts, Window
+from deploy_svc.domain.facts import ReleaseFacts, Window
 from deploy_svc.main import spec
 from ferry.db import Database, UnitOfWork
 from ferry.events import Event
@@ -32,6 +32,7 @@ from ferry.events.release import (
     ScopeItem,
     ScopeKind,
 )
+from ferry.freezes import FreezePeriod
 from ferry.manifest import SignedManifest, canonical
 from ferry.testing import release_planned
 from tests.support.infra import Infra
@@ -237,14 +238,15 @@ async def test_freezes_in_force(deploy: Deploy) -> None:
         FreezePeriodLifted(freeze_id=lifted, reason="audit moved"),
     )
 
-    async def settled() -> list[Freeze] | None:
+    async def settled() -> list[FreezePeriod] | None:
         freezes = await deploy.query(release_facts.freezes_in_force)
         return freezes if [f.freeze_id for f in freezes] == [kept] else None
 
     [freeze] = await eventually(settled, what="one freeze in force")
     assert freeze.reason == "year-end trading"
-    assert freeze.covers("production", frozenset({"Payments", "Ledger"}), OPENS)
-    assert not freeze.covers("staging", frozenset({"Payments"}), OPENS)
+    assert freeze.applies_to("production", {"Payments", "Ledger"})
+    assert freeze.holds_at(OPENS)
+    assert not freeze.applies_to("staging", {"Payments"})
     after = OPENS + timedelta(days=3)
     assert (
         await deploy.query(lambda uow: release_facts.freezes_in_force(uow, ending_after=after))
