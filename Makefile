@@ -27,10 +27,11 @@ down: ## Stop the development Kafka and PostgreSQL
 run: install ## The whole stack with a demo release flowing through it; Ctrl-C stops it
 	@$(LOCAL)/run.sh
 
-lint: install ## ruff (lint and format) and mypy --strict
+lint: install ## ruff (lint and format), mypy --strict, and every test module imports
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy shared/src services/*/src bench deploy/local/kafka_admin.py
+	.venv/bin/pytest --collect-only -q > /dev/null
 
 unit: install ## Unit tests only: no Kafka, no PostgreSQL
 	.venv/bin/pytest shared/tests services
