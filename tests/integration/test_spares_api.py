@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dml_svc.adapters import approved_changes
+from dml_svc.projections import approved_changes
 from dml_svc.config import Settings
 from dml_svc.main import MIGRATIONS, spec
 from ferry import migrations

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dml_svc.adapters import approved_changes, media_list
 from dml_svc.adapters.signing import Signer
+from dml_svc.adapters.views import PostgresViews
 from dml_svc.domain.library import LibraryEntry
 from dml_svc.domain.media import Media
 from dml_svc.handlers import library
+from dml_svc.projections import approved_changes
 from ferry.aggregate import record
 from ferry.consuming import caused_by
 from ferry.db import UnitOfWork
@@ -59,10 +60,11 @@ class Availability:
         if reasons := entry.check_package(held):
             await record(uow.events, stream, entry, entry.refuse(reasons), meta)
             return
+        views = PostgresViews(uow)
         for media in held.values():
             authorized = media.authorize(entry.release_id)
             await record(uow.events, library.media_stream_id(media.id), media, authorized, meta)
-            await media_list.save(uow, media)
+            await views.save_media(media)
         text = canonical(
             entry.release_id, entry.release_version, entry.manifest_items(held), datetime.now(UTC)
         )

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from dml_svc.adapters import approved_changes
 from dml_svc.adapters.blobs import LocalBlobStore
 from dml_svc.adapters.signing import Signer
 from dml_svc.api import dependencies, integrity, media, routes, spares
@@ -14,6 +13,7 @@ from dml_svc.config import Settings
 from dml_svc.consumers import Availability
 from dml_svc.handlers.library import on_release_planned
 from dml_svc.jobs.scrub import Scrubber
+from dml_svc.projections import approved_changes
 from ferry.cli.serve import worker_app
 from ferry.events.change import ChangeApproved, ChangeRejected
 from ferry.events.release import ReleaseApproved, ReleasePlanned, ReleaseValidated

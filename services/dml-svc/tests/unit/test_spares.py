@@ -17,6 +17,7 @@ from dml_svc.domain.spares import (
     older,
 )
 from dml_svc.handlers import spares as spares_handlers
+from dml_svc.testing import InMemoryViews
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError
 from ferry.events.dml import SpareEvent, SpareRevisionOutOfDate, SpareWithdrawn
@@ -129,23 +130,24 @@ def test_the_same_or_an_older_revision_or_another_item_flags_nothing(item: str, 
 
 
 async def test_a_spare_behind_live_already_is_flagged_as_it_is_registered() -> None:
-    uow = InMemoryUnitOfWork()
+    uow, views = InMemoryUnitOfWork(), InMemoryViews()
     cmd = register(revision="C")
-    spare = await spares_handlers.register_spare(cmd, uow, META, {"db-2-psu": "D"})
+    spare = await spares_handlers.register_spare(cmd, uow, views, META, {"db-2-psu": "D"})
     assert [e.type for e in uow.events.published] == ["SpareRegistered", "SpareRevisionOutOfDate"]
     assert (spare.version, spare.out_of_date_for) == (2, {"db-2-psu": "D"})
     again = await spares_handlers.get_spare(uow, cmd.spare_id)
     assert again == spare
+    assert views.spares[cmd.spare_id] == spare  # the spares list shows it flagged
 
 
 async def test_concurrent_withdrawals_of_the_last_unit_let_exactly_one_win() -> None:
-    uow = InMemoryUnitOfWork()
+    uow, views = InMemoryUnitOfWork(), InMemoryViews()
     cmd = register(quantity=1)
-    await spares_handlers.register_spare(cmd, uow, META, {})
+    await spares_handlers.register_spare(cmd, uow, views, META, {})
 
     async def withdraw(by: str) -> Spare:
         return await spares_handlers.change_spare(
-            uow, cmd.spare_id, 1, META, lambda s: s.withdraw(1, "RFC-7", APPROVED, by)
+            uow, views, cmd.spare_id, 1, META, lambda s: s.withdraw(1, "RFC-7", APPROVED, by)
         )
 
     outcomes = await asyncio.gather(withdraw("dora"), withdraw("dan"), return_exceptions=True)
@@ -153,3 +155,4 @@ async def test_concurrent_withdrawals_of_the_last_unit_let_exactly_one_win() -> 
     assert sum(isinstance(o, ConcurrencyError) for o in outcomes) == 1
     spare = await spares_handlers.get_spare(uow, cmd.spare_id)
     assert (spare.in_store, spare.in_live) == (0, 1)
+    assert views.spares[cmd.spare_id] == spare

@@ -11,13 +11,14 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from dml_svc.adapters import media_list
 from dml_svc.adapters.blobs import Corrupted, DigestMismatch, TooLarge
+from dml_svc.adapters.views import PostgresViews
 from dml_svc.api.dependencies import Blobs, DmlSettings
 from dml_svc.domain.digests import declared_sha256, repr_digest
 from dml_svc.domain.media import LicenceTerms, Media, MediaImmutable, MediaState, StageMedia
 from dml_svc.domain.ranges import byte_range
 from dml_svc.handlers import library
+from dml_svc.projections import media_list
 from ferry import commands
 from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import Database, UnitOfWork
@@ -210,8 +211,7 @@ async def upload(
     cmd = StageMedia(name, version, blob, kind, content_type, supplier)
 
     async def work(uow: UnitOfWork) -> Reply:
-        media, new = await library.stage_media(cmd, uow, meta)
-        await media_list.save(uow, media)
+        media, new = await library.stage_media(cmd, uow, PostgresViews(uow), meta)
         out = MediaOut.of(media)
         return saved(
             out, media.version, status=201 if new else 200, location=f"/media/{name}/{version}"
@@ -234,8 +234,10 @@ async def revoke(
     may download it any more, and deploy-svc refuses it. Requires `If-Match`."""
 
     async def work(uow: UnitOfWork) -> Reply:
-        media = await library.revoke_media(uow, name, version, revocation.reason, expected, meta)
-        await media_list.save(uow, media)
+        views = PostgresViews(uow)
+        media = await library.revoke_media(
+            uow, views, name, version, revocation.reason, expected, meta
+        )
         return saved(MediaOut.of(media), media.version)
 
     return await commands.respond(request.app.state.db, work)
@@ -258,8 +260,10 @@ async def attach_licence(
     document = (body.licence_name, body.licence_version)
 
     async def work(uow: UnitOfWork) -> Reply:
-        media = await library.attach_licence(uow, name, version, document, terms, expected, meta)
-        await media_list.save(uow, media)
+        views = PostgresViews(uow)
+        media = await library.attach_licence(
+            uow, views, name, version, document, terms, expected, meta
+        )
         return saved(MediaOut.of(media), media.version)
 
     return await commands.respond(request.app.state.db, work)
@@ -326,7 +330,10 @@ async def download(
     db = request.app.state.db
     # Recorded before the bytes flow: a download cut short was still a download.
     async with db.unit_of_work() as uow:
-        media = await library.retrieve_media(uow, name, version, caller.subject, may_take, meta)
+        views = PostgresViews(uow)
+        media = await library.retrieve_media(
+            uow, views, name, version, caller.subject, may_take, meta
+        )
         await uow.commit()
     span = byte_range(range_, media.size)
     # A range may end long before the blob does: the whole blob is checked first, as
@@ -370,5 +377,6 @@ async def _corrupted(db: Database, name: str, version: str, found: str, meta: Me
         "%s@%s: stored bytes hash to %s; publishing MediaCorruptionDetected", name, version, found
     )
     async with db.unit_of_work() as uow:
-        await library.record_corruption(uow, name, version, found, "download", meta)
+        views = PostgresViews(uow)
+        await library.record_corruption(uow, views, name, version, found, "download", meta)
         await uow.commit()

@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from dml_svc.adapters import media_list
+from dml_svc.adapters.views import PostgresViews
 from dml_svc.api.dependencies import ManifestSigner
 from dml_svc.api.media import Librarian, RevocationIn
 from dml_svc.domain.library import LibraryEntry
@@ -101,11 +101,9 @@ async def revoke(
     nothing of it may be downloaded or deployed any more. Requires `If-Match`."""
 
     async def work(uow: UnitOfWork) -> Reply:
-        entry, media = await library.revoke_release(
-            uow, release_id, revocation.reason, expected, meta
+        entry, _ = await library.revoke_release(
+            uow, PostgresViews(uow), release_id, revocation.reason, expected, meta
         )
-        for item in media:
-            await media_list.save(uow, item)
         return saved(LibraryEntryOut.of(entry), entry.version)
 
     return await commands.respond(request.app.state.db, work)

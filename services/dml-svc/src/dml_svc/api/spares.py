@@ -11,10 +11,11 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from dml_svc.adapters import approved_changes
-from dml_svc.adapters import spares as spares_list
+from dml_svc.adapters.views import PostgresViews
 from dml_svc.domain.spares import RegisterSpare, Spare
 from dml_svc.handlers import spares
+from dml_svc.projections import approved_changes
+from dml_svc.projections import spares as spares_list
 from ferry import commands
 from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
@@ -165,10 +166,7 @@ def _response(reply: Reply) -> Response:
     return Response(reply.body, reply.status_code, reply.headers, media_type="application/json")
 
 
-async def _saved(
-    uow: UnitOfWork, spare: Spare, status: int = 200, location: str | None = None
-) -> Reply:
-    await spares_list.save(uow, spare)
+def _saved(spare: Spare, status: int = 200, location: str | None = None) -> Reply:
     return saved(SpareOut.of(spare), spare.version, status=status, location=location)
 
 
@@ -195,12 +193,13 @@ class Settlement:
         async def work(uow: UnitOfWork) -> Reply:
             spare = await spares.change_spare(
                 uow,
+                PostgresViews(uow),
                 self._spare_id,
                 self._version,
                 self._meta,
                 lambda s: how(s, body.withdrawal, body.quantity, self._by),
             )
-            return await _saved(uow, spare)
+            return _saved(spare)
 
         return _response(await commands.run(self._db, work))
 
@@ -224,12 +223,12 @@ async def set_live_revision(
     async def work(uow: UnitOfWork) -> Reply:
         await spares_list.set_live_revision(uow, configuration_item, body.revision, caller.subject)
         flagged = []
+        views = PostgresViews(uow)
         for spare_id in await spares_list.replacing(uow, configuration_item):
-            spare, now_flagged = await spares.note_live_revision(
-                uow, spare_id, configuration_item, body.revision, meta
+            _, now_flagged = await spares.note_live_revision(
+                uow, views, spare_id, configuration_item, body.revision, meta
             )
             if now_flagged:
-                await spares_list.save(uow, spare)
                 flagged.append(spare_id)
         out = LiveRevisionSet(
             configuration_item=configuration_item, revision=body.revision, flagged=flagged
@@ -277,8 +276,8 @@ async def register_spare(
             tuple(body.replaces),
         )
         live = await spares_list.live_revisions(uow, cmd.replaces)
-        spare = await spares.register_spare(cmd, uow, meta, live)
-        return await _saved(uow, spare, 201, f"/spares/{spare.id}")
+        spare = await spares.register_spare(cmd, uow, PostgresViews(uow), meta, live)
+        return _saved(spare, 201, f"/spares/{spare.id}")
 
     # Scoped to the caller: one client's key never replays another's reply.
     scope = f"POST /spares {caller.subject}"
@@ -340,12 +339,13 @@ async def withdraw_spare(
         approved = await approved_changes.approved(uow, body.rfc)
         spare = await spares.change_spare(
             uow,
+            PostgresViews(uow),
             spare_id,
             version,
             meta,
             lambda s: s.withdraw(body.quantity, body.rfc, approved, caller.subject),
         )
-        return await _saved(uow, spare)
+        return _saved(spare)
 
     return _response(await commands.run(request.app.state.db, work))
 

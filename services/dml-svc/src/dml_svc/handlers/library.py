@@ -14,6 +14,7 @@ from dml_svc.domain.media import (
     check_label,
     media_id,
 )
+from dml_svc.handlers.views import LibraryViews
 from ferry.aggregate import at_version, existing, rebuild, record
 from ferry.consuming import caused_by
 from ferry.envelope import Envelope, Meta
@@ -63,34 +64,54 @@ async def get_media(uow: WithEvents, name: str, version: str) -> Media:
     return found
 
 
-async def stage_media(cmd: StageMedia, uow: WithEvents, meta: Meta) -> tuple[Media, bool]:
+async def stage_media(
+    cmd: StageMedia, uow: WithEvents, views: LibraryViews, meta: Meta
+) -> tuple[Media, bool]:
     """Stage media → `MediaStaged`; True if it is new, False if the same bytes were there."""
     found = await load_media(uow, cmd.name, cmd.version)
     new = found.stage(cmd)
     await record(uow.events, media_stream_id(found.id), found, new, meta)
+    await views.save_media(found)
     return found, bool(new)
 
 
 async def retrieve_media(
-    uow: WithEvents, name: str, version: str, by: str, may_take: frozenset[MediaState], meta: Meta
+    uow: WithEvents,
+    views: LibraryViews,
+    name: str,
+    version: str,
+    by: str,
+    may_take: frozenset[MediaState],
+    meta: Meta,
 ) -> Media:
     """Record a download → `MediaRetrieved`, if the caller may take media in its state."""
     found = await get_media(uow, name, version)
     new = found.retrieve(by, may_take)
-    return await record(uow.events, media_stream_id(found.id), found, new, meta)
+    return await _saved(
+        views, await record(uow.events, media_stream_id(found.id), found, new, meta)
+    )
 
 
 async def record_corruption(
-    uow: WithEvents, name: str, version: str, found: str, detected_by: str, meta: Meta
+    uow: WithEvents,
+    views: LibraryViews,
+    name: str,
+    version: str,
+    found: str,
+    detected_by: str,
+    meta: Meta,
 ) -> Media:
     """Record that the media's bytes no longer match → `MediaCorruptionDetected`."""
     media = await get_media(uow, name, version)
     new = media.corruption_detected(found, detected_by)
-    return await record(uow.events, media_stream_id(media.id), media, new, meta)
+    return await _saved(
+        views, await record(uow.events, media_stream_id(media.id), media, new, meta)
+    )
 
 
 async def attach_licence(
     uow: WithEvents,
+    views: LibraryViews,
     name: str,
     version: str,
     licence: tuple[str, str],
@@ -104,22 +125,34 @@ async def attach_licence(
     missing = f"the library has no {name}@{version}"
     media = await at_version(uow.events, stream, found, MediaEvent, missing, expected_version)
     document = await load_media(uow, *licence)
-    return await record(uow.events, stream, media, media.attach_licence(document, terms), meta)
+    licensed = await record(uow.events, stream, media, media.attach_licence(document, terms), meta)
+    return await _saved(views, licensed)
 
 
 async def revoke_media(
-    uow: WithEvents, name: str, version: str, reason: str, expected_version: int, meta: Meta
+    uow: WithEvents,
+    views: LibraryViews,
+    name: str,
+    version: str,
+    reason: str,
+    expected_version: int,
+    meta: Meta,
 ) -> Media:
     """Withdraw media → `MediaRevoked`, if still at the version the librarian read."""
     found = Media(media_id(check_label("name", name), check_label("version", version)))
     stream = media_stream_id(found.id)
     missing = f"the library has no {name}@{version}"
     media = await at_version(uow.events, stream, found, MediaEvent, missing, expected_version)
-    return await record(uow.events, stream, media, media.revoke(reason), meta)
+    return await _saved(views, await record(uow.events, stream, media, media.revoke(reason), meta))
 
 
 async def revoke_release(
-    uow: WithEvents, release_id: UUID, reason: str, expected_version: int, meta: Meta
+    uow: WithEvents,
+    views: LibraryViews,
+    release_id: UUID,
+    reason: str,
+    expected_version: int,
+    meta: Meta,
 ) -> tuple[LibraryEntry, list[Media]]:
     """Withdraw a release → `ReleaseRevoked`, and `MediaRevoked` for each of its media not
     revoked already."""
@@ -138,5 +171,11 @@ async def revoke_release(
         media = await load_media(uow, ref.name, ref.version)
         if media.exists and media.state is not MediaState.REVOKED:
             await record(uow.events, media_stream_id(media.id), media, media.revoke(reason), meta)
+            await views.save_media(media)
             revoked.append(media)
     return entry, revoked
+
+
+async def _saved(views: LibraryViews, media: Media) -> Media:
+    await views.save_media(media)
+    return media

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from uuid import UUID
 
 from dml_svc.domain.spares import RegisterSpare, Spare
+from dml_svc.handlers.views import LibraryViews
 from ferry.aggregate import at_version, existing, record
 from ferry.envelope import Meta
 from ferry.events.dml import SpareEvent
@@ -29,7 +30,7 @@ async def get_spare(uow: WithEvents, spare_id: UUID) -> Spare:
 
 
 async def register_spare(
-    cmd: RegisterSpare, uow: WithEvents, meta: Meta, live: Mapping[str, str]
+    cmd: RegisterSpare, uow: WithEvents, views: LibraryViews, meta: Meta, live: Mapping[str, str]
 ) -> Spare:
     """Register a spare → `SpareRegistered`, then `SpareRevisionOutOfDate` for each CI it
     replaces whose revision in live (`live`, by CI) is already newer than the spare's."""
@@ -39,11 +40,17 @@ async def register_spare(
     for item in spare.replaces:
         if (revision := live.get(item)) is not None:
             await record(uow.events, stream, spare, spare.note_live_revision(item, revision), meta)
+    await views.save_spare(spare)
     return spare
 
 
 async def change_spare(
-    uow: WithEvents, spare_id: UUID, expected_version: int, meta: Meta, decide: Decision
+    uow: WithEvents,
+    views: LibraryViews,
+    spare_id: UUID,
+    expected_version: int,
+    meta: Meta,
+    decide: Decision,
 ) -> Spare:
     """Let the spare, as the caller read it (its `If-Match`), decide; append what it did.
 
@@ -58,15 +65,24 @@ async def change_spare(
         _missing(spare_id),
         expected_version,
     )
-    return await record(uow.events, stream_id(spare_id), spare, decide(spare), meta)
+    await record(uow.events, stream_id(spare_id), spare, decide(spare), meta)
+    await views.save_spare(spare)
+    return spare
 
 
 async def note_live_revision(
-    uow: WithEvents, spare_id: UUID, configuration_item: str, live_revision: str, meta: Meta
+    uow: WithEvents,
+    views: LibraryViews,
+    spare_id: UUID,
+    configuration_item: str,
+    live_revision: str,
+    meta: Meta,
 ) -> tuple[Spare, bool]:
     """Flag the spare → `SpareRevisionOutOfDate` if `configuration_item` now runs a newer
     revision than it; True if it was flagged now."""
     spare = await get_spare(uow, spare_id)
     new = spare.note_live_revision(configuration_item, live_revision)
     await record(uow.events, stream_id(spare_id), spare, new, meta)
+    if new:
+        await views.save_spare(spare)
     return spare, bool(new)

@@ -17,6 +17,7 @@ from typing import Any
 
 from dml_svc.adapters import scrubs
 from dml_svc.adapters.blobs import BlobStore
+from dml_svc.adapters.views import PostgresViews
 from dml_svc.handlers import library
 from ferry.db import Database, UnitOfWork
 from ferry.envelope import Meta
@@ -100,8 +101,9 @@ async def _report(db: Database, sha256: str, found: str, media: list[tuple[str, 
     log.error("scrub: blob %s now hashes to %s", sha256, found)
     meta = Meta(actor=ACTOR, correlation_id=f"scrub-{sha256[:12]}")
     async with db.unit_of_work() as uow:
+        views = PostgresViews(uow)
         for name, version in media:
-            await library.record_corruption(uow, name, version, found, "scrub", meta)
+            await library.record_corruption(uow, views, name, version, found, "scrub", meta)
         await uow.commit()
 
 
