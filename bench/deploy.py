@@ -21,7 +21,6 @@ from uuid import uuid4
 import asyncpg
 
 from bench.common import Config, Figure, progress
-from deploy_svc.adapters import release_facts
 from deploy_svc.adapters.views import PostgresViews
 from deploy_svc.domain.deployment import PlanDeployment
 from deploy_svc.domain.facts import ReleaseFacts, Window
@@ -31,6 +30,7 @@ from deploy_svc.drivers.local import LocalDriver
 from deploy_svc.handlers import deployments, environments
 from deploy_svc.jobs.executor import Executor
 from deploy_svc.main import MIGRATIONS
+from deploy_svc.projections import release_facts
 from ferry import migrations
 from ferry.db import Database
 from ferry.envelope import Meta

@@ -13,10 +13,10 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 
-from deploy_svc.adapters import release_facts
 from deploy_svc.config import Settings
 from deploy_svc.domain.facts import ReleaseFacts, Window
 from deploy_svc.main import spec
+from deploy_svc.projections import release_facts
 from ferry.db import Database, UnitOfWork
 from ferry.events import Event
 from ferry.events.deploy import DeploymentCompleted, DeploymentRolledBack

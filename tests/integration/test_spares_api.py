@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from dml_svc.projections import approved_changes
 from dml_svc.config import Settings
 from dml_svc.main import MIGRATIONS, spec
+from dml_svc.projections import approved_changes
 from ferry import migrations
 from ferry.db import Database
 from ferry.envelope import Envelope

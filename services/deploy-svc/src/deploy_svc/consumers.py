@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from deploy_svc.adapters import release_facts
 from deploy_svc.domain.facts import Window
+from deploy_svc.projections import release_facts
 from ferry import catalog
 from ferry.consuming import EventHandler
 from ferry.db import UnitOfWork

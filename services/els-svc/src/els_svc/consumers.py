@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from els_svc.adapters import cases, signals, support
 from els_svc.handlers import cases as handlers
+from els_svc.projections import cases, signals, support
 from ferry import catalog
 from ferry.consuming import caused_by
 from ferry.db import UnitOfWork

@@ -7,9 +7,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from uuid import UUID
 
-from deploy_svc.adapters import deployments, release_facts
 from deploy_svc.domain.deployment import Deployment
 from deploy_svc.domain.facts import ReleaseFacts
+from deploy_svc.projections import deployments, release_facts
 from ferry.db import UnitOfWork
 from ferry.freezes import FreezePeriod
 

@@ -8,8 +8,6 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from deploy_svc.adapters import deployments as deployment_list
-from deploy_svc.adapters import environments as environment_list
 from deploy_svc.adapters.views import PostgresViews
 from deploy_svc.api.dependencies import Drivers
 from deploy_svc.api.schemas import (
@@ -22,6 +20,8 @@ from deploy_svc.api.schemas import (
 )
 from deploy_svc.domain.deployment import PlanDeployment, State
 from deploy_svc.handlers import deployments, environments
+from deploy_svc.projections import deployments as deployment_list
+from deploy_svc.projections import environments as environment_list
 from ferry import commands, proposals
 from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork

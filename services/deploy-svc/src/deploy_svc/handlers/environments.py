@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from deploy_svc.adapters import environments
 from deploy_svc.domain.destinations import check_apart
 from deploy_svc.domain.environment import Environment, SettingsCheck
+from deploy_svc.projections import environments
 from ferry.aggregate import existing, rebuild, record
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta

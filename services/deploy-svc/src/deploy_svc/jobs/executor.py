@@ -1,6 +1,6 @@
 """The executor: runs due deployments step by step, each step's outcome an event.
 
-Each replica's executor leases one due deployment at a time (`adapters.deployments.claim`),
+Each replica's executor leases one due deployment at a time (`projections.deployments.claim`),
 so only one runs it; the lease is renewed at every step and lapses if the process dies
 (even by `kill -9`), when another replica, or this one restarted, takes the deployment up
 from its events: targets already done are not redone.
@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
-from deploy_svc.adapters import deployments, release_facts
 from deploy_svc.adapters.deployment_log import DeploymentLog
 from deploy_svc.domain import deployment as steps
 from deploy_svc.domain.deployment import Deployment
@@ -29,6 +28,7 @@ from deploy_svc.domain.redaction import brief
 from deploy_svc.drivers.base import Artifacts, Driver, DriverError, Job
 from deploy_svc.handlers.deployments import deployment_stream, get_deployment
 from deploy_svc.handlers.environments import load_environment
+from deploy_svc.projections import deployments, release_facts
 from ferry.db import Database
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, FerryError

@@ -9,7 +9,6 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query, Request, Response
 
-from els_svc.adapters import cases
 from els_svc.api.schemas import (
     AgreementIn,
     CaseOut,
@@ -26,6 +25,7 @@ from els_svc.api.schemas import (
 )
 from els_svc.domain.case import ElsCase
 from els_svc.handlers import cases as handlers
+from els_svc.projections import cases
 from ferry import commands
 from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork

@@ -8,9 +8,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from els_svc.adapters.cases import state_of
 from els_svc.domain.case import ElsCase
 from els_svc.domain.evaluation import Measured
+from els_svc.projections.cases import state_of
 from ferry.events.els import Aggregate, Criterion, Direction, Period
 from ferry.fields import Line, Moment, Notes
 

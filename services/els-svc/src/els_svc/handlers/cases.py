@@ -9,9 +9,9 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
-from els_svc.adapters import cases, signals, support
 from els_svc.domain import evaluation
 from els_svc.domain.case import ElsCase, OpenCase
+from els_svc.projections import cases, signals, support
 from ferry.aggregate import at_version, existing, rebuild, record
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta

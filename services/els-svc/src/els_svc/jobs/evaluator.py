@@ -7,8 +7,8 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-from els_svc.adapters import cases
 from els_svc.handlers import cases as handlers
+from els_svc.projections import cases
 from ferry.db import Database
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError

@@ -1,5 +1,5 @@
 """What deploy-svc knows of releases, freezes, the library and its own completed deployments:
-the facts a deployment plan is judged against (`deploy_svc.adapters.release_facts`).
+the facts a deployment plan is judged against (`deploy_svc.projections.release_facts`).
 
 Revision ID: 0005
 Revises: 0004
