@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI
@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from ferry import characters, http, openapi
 from ferry.auth import Reader
+from ferry.db import UnitOfWork
 from ferry.http import ExpectedVersion
 
 router = APIRouter(prefix="/things")
@@ -43,6 +44,12 @@ def app() -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @application.get("/feeds/{secret}")
+    async def public_feed(
+        secret: str, uow: Annotated[UnitOfWork, Depends(http.unit_of_work)]
+    ) -> str:
+        return secret
+
     application.include_router(router)
     return application
 
@@ -60,6 +67,14 @@ def test_operations_behind_authenticate_need_the_bearer_token_and_public_ones_do
     assert {"401", "403", "422", "503"} <= set(listed["responses"])
     assert listed["responses"]["401"]["headers"]["WWW-Authenticate"]["required"] is True
     assert "security" not in operation(doc, "get", "/healthz")
+
+
+def test_a_route_that_reaches_the_database_may_answer_503_with_or_without_a_token() -> None:
+    doc = app().openapi()
+    public = operation(doc, "get", "/feeds/{secret}")
+    assert "security" not in public
+    assert public["responses"]["503"]["headers"]["Retry-After"]
+    assert "503" not in operation(doc, "get", "/healthz")["responses"]
 
 
 def test_if_match_is_required_with_its_pattern_where_the_route_reads_it() -> None:

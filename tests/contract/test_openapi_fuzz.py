@@ -49,15 +49,10 @@ KNOWN: dict[str, dict[str, dict[str, str]]] = {
         "PUT /releases/{release_id}/schedule": {
             "positive_data_acceptance": "planned_end >= planned_start: a rule across fields (422)",
         },
-        "GET /releases": {
-            "positive_data_acceptance": CURSOR,
-            "negative_data_rejection": "defect: planned_from and planned_to are plain dates, "
-            "which take a bare number (?planned_to=0) as days since 1970; ferry.fields.Day "
-            "refuses it",
-        },
+        "GET /releases": {"positive_data_acceptance": CURSOR},
         "PUT /releases/{release_id}/communication-plan": {
-            "positive_data_acceptance": "defect: entries[].offset is refused over 3650 days "
-            "(422) but the schema states no bound",
+            "positive_data_acceptance": "entries[].offset is refused beyond 3650 days either "
+            "way (422): JSON Schema bounds numbers, not ISO 8601 durations",
         },
         "PUT /policies/{release_type}": {
             "positive_data_acceptance": "high_risk_approvers >= approvers: a rule across fields "
@@ -82,8 +77,9 @@ KNOWN: dict[str, dict[str, dict[str, str]]] = {
     },
     "deploy": {
         "PUT /environments/{name}": {
-            "positive_data_acceptance": "defect: targets[].driver is a closed vocabulary "
-            "(FERRY_DEPLOY_DRIVERS) the schema does not state as an enum (422)",
+            "positive_data_acceptance": "the operator's limits, not the schema, say which of "
+            "the drivers are enabled (FERRY_DEPLOY_DRIVERS) and what their settings may name "
+            "(422)",
         },
         "POST /deployments": {
             "positive_data_acceptance": "a release deploy-svc has not heard of is refused (422): "

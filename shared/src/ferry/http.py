@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ferry import metrics
+from ferry.db import Database, UnitOfWork
 from ferry.errors import BadRequest, FerryError, PreconditionRequired
 from ferry.idempotency import Reply, json_reply
 from ferry.pool import PoolClosed
@@ -212,6 +213,12 @@ def saved(
     if location is not None:
         headers["Location"] = location
     return json_reply(status, body.model_dump(mode="json"), headers)
+
+
+async def unit_of_work(request: Request) -> UnitOfWork:
+    """A unit of work on the service's database: a route that takes one may answer 503."""
+    db: Database = request.app.state.db
+    return db.unit_of_work()
 
 
 async def expected_version(

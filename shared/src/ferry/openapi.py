@@ -17,7 +17,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from ferry.auth import authenticate
-from ferry.http import ETAG_PATTERN, PROBLEM, expected_version
+from ferry.http import ETAG_PATTERN, PROBLEM, expected_version, unit_of_work
 
 BEARER = "bearer"
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -120,6 +120,9 @@ def _complete(operation: dict[str, Any], calls: set[Callable[..., Any]]) -> None
         operation["security"] = [{BEARER: []}]
         _declare(responses, "401", UNAUTHENTICATED)
         _declare(responses, "403", FORBIDDEN)
+    # Routes behind a token all reach the database, some without taking a unit of work; a
+    # public one (a signed callback, a calendar feed) only through one.
+    if authenticate in calls or unit_of_work in calls:
         _declare(responses, "503", UNAVAILABLE)
     if expected_version in calls:
         parameters = [p for p in operation.get("parameters", []) if p["name"].lower() != "if-match"]

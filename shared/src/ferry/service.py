@@ -101,12 +101,7 @@ class ConfigurationError(RuntimeError):
     """The service's settings cannot work; the message says which to set."""
 
 
-async def get_uow(request: Request) -> UnitOfWork:
-    db: Database = request.app.state.db
-    return db.unit_of_work()
-
-
-UoW = Annotated[UnitOfWork, Depends(get_uow)]
+UoW = Annotated[UnitOfWork, Depends(http.unit_of_work)]
 RequestMeta = Annotated[Meta, Depends(request_meta)]
 
 

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from deploy_svc.config import DriverName
 from deploy_svc.domain.deployment import Deployment
 from deploy_svc.domain.environment import Environment
 from ferry.events.deploy import Strategy, TargetSpec, Wave
@@ -22,7 +23,9 @@ class TargetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    driver: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    driver: DriverName = Field(
+        description="one of those the operator enabled (FERRY_DEPLOY_DRIVERS)"
+    )
     settings: dict[str, object] = Field(default={}, description="the driver's own settings")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID, uuid4
 
@@ -13,6 +13,7 @@ from ferry.auth import Reader
 from ferry.db import UnitOfWork
 from ferry.errors import NotFound
 from ferry.events.release import ReleaseType
+from ferry.fields import Day
 from ferry.http import ExpectedVersion, etag, problem_responses, saved
 from ferry.idempotency import IdempotencyKey, Reply
 from ferry.service import RequestMeta, UoW
@@ -171,10 +172,10 @@ async def list_releases(
     release_type: ReleaseType | None = None,
     release_manager: Annotated[str | None, Query(max_length=200)] = None,
     planned_from: Annotated[
-        date | None, Query(description="only releases still planned on or after this day")
+        Day | None, Query(description="only releases still planned on or after this day")
     ] = None,
     planned_to: Annotated[
-        date | None, Query(description="only releases starting on or before this day")
+        Day | None, Query(description="only releases starting on or before this day")
     ] = None,
     name: Annotated[str | None, Query(max_length=200, description="part of the name")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

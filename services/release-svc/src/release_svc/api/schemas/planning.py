@@ -64,7 +64,8 @@ class CommunicationIn(BaseModel):
         default=timedelta(0),
         ge=-MAX_OFFSET,
         le=MAX_OFFSET,
-        description="ISO 8601 duration from the milestone; negative is before, e.g. -P7D",
+        description="ISO 8601 duration from the milestone, at most 3650 days either way; "
+        "negative is before, e.g. -P7D",
         examples=["-P7D"],
     )
 
