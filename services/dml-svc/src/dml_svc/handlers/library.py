@@ -70,9 +70,7 @@ async def stage_media(
     """Stage media → `MediaStaged`; True if it is new, False if the same bytes were there."""
     found = await load_media(uow, cmd.name, cmd.version)
     new = found.stage(cmd)
-    await record(uow.events, media_stream_id(found.id), found, new, meta)
-    await views.save_media(found)
-    return found, bool(new)
+    return await _decided(uow, views, found, new, meta), bool(new)
 
 
 async def retrieve_media(
@@ -85,11 +83,8 @@ async def retrieve_media(
     meta: Meta,
 ) -> Media:
     """Record a download → `MediaRetrieved`, if the caller may take media in its state."""
-    found = await get_media(uow, name, version)
-    new = found.retrieve(by, may_take)
-    return await _saved(
-        views, await record(uow.events, media_stream_id(found.id), found, new, meta)
-    )
+    media = await get_media(uow, name, version)
+    return await _decided(uow, views, media, media.retrieve(by, may_take), meta)
 
 
 async def record_corruption(
@@ -103,10 +98,7 @@ async def record_corruption(
 ) -> Media:
     """Record that the media's bytes no longer match → `MediaCorruptionDetected`."""
     media = await get_media(uow, name, version)
-    new = media.corruption_detected(found, detected_by)
-    return await _saved(
-        views, await record(uow.events, media_stream_id(media.id), media, new, meta)
-    )
+    return await _decided(uow, views, media, media.corruption_detected(found, detected_by), meta)
 
 
 async def attach_licence(
@@ -120,13 +112,9 @@ async def attach_licence(
     meta: Meta,
 ) -> Media:
     """Attach a licence (a media item of kind licence) to software → `LicenceAttached`."""
-    found = Media(media_id(check_label("name", name), check_label("version", version)))
-    stream = media_stream_id(found.id)
-    missing = f"the library has no {name}@{version}"
-    media = await at_version(uow.events, stream, found, MediaEvent, missing, expected_version)
+    media = await _media_at(uow, name, version, expected_version)
     document = await load_media(uow, *licence)
-    licensed = await record(uow.events, stream, media, media.attach_licence(document, terms), meta)
-    return await _saved(views, licensed)
+    return await _decided(uow, views, media, media.attach_licence(document, terms), meta)
 
 
 async def revoke_media(
@@ -139,11 +127,25 @@ async def revoke_media(
     meta: Meta,
 ) -> Media:
     """Withdraw media → `MediaRevoked`, if still at the version the librarian read."""
+    media = await _media_at(uow, name, version, expected_version)
+    return await _decided(uow, views, media, media.revoke(reason), meta)
+
+
+async def _media_at(uow: WithEvents, name: str, version: str, expected_version: int) -> Media:
+    """The media item as the librarian read it (`If-Match`), or `ConcurrencyError`."""
     found = Media(media_id(check_label("name", name), check_label("version", version)))
-    stream = media_stream_id(found.id)
     missing = f"the library has no {name}@{version}"
-    media = await at_version(uow.events, stream, found, MediaEvent, missing, expected_version)
-    return await _saved(views, await record(uow.events, stream, media, media.revoke(reason), meta))
+    stream = media_stream_id(found.id)
+    return await at_version(uow.events, stream, found, MediaEvent, missing, expected_version)
+
+
+async def _decided(
+    uow: WithEvents, views: LibraryViews, media: Media, new: list[MediaEvent], meta: Meta
+) -> Media:
+    """Append what the media item decided and bring the media list up to it."""
+    await record(uow.events, media_stream_id(media.id), media, new, meta)
+    await views.save_media(media)
+    return media
 
 
 async def revoke_release(
@@ -170,12 +172,5 @@ async def revoke_release(
     for ref in entry.approved_media:
         media = await load_media(uow, ref.name, ref.version)
         if media.exists and media.state is not MediaState.REVOKED:
-            await record(uow.events, media_stream_id(media.id), media, media.revoke(reason), meta)
-            await views.save_media(media)
-            revoked.append(media)
+            revoked.append(await _decided(uow, views, media, media.revoke(reason), meta))
     return entry, revoked
-
-
-async def _saved(views: LibraryViews, media: Media) -> Media:
-    await views.save_media(media)
-    return media
