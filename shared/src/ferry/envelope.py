@@ -1,4 +1,10 @@
-"""The CloudEvents 1.0 envelope every Ferry event travels in, with Ferry's extensions."""
+"""The CloudEvents 1.0 envelope every Ferry event travels in, with Ferry's extensions.
+
+Hand-written, not the CloudEvents SDK (#15): cloudevents 2.2.0 serialises this envelope 2.6x
+and parses it 3.7x slower (its pydantic API 59x and 9x), and accepts a missing time, subject or
+data, a non-UUID id, specversion 0.3 and a non-numeric streamversion; it alone refuses an empty
+source or type, a time without offset and a badly named extension. `python -m bench.standards`.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,11 @@ types travel on which topic, each as the CloudEvents envelope with `type` fixed 
 the event's schema, so the document cannot drift from what the services send and accept.
 
 Regenerate the committed copy with `python -m ferry.events.asyncapi > docs/asyncapi.json`.
+
+Hand-written, not a library (#15): asyncapi-python generates code from a document, not one;
+pydantic-asyncapi 0.3.2 is AsyncAPI's object model only (it accepts this document but types a
+message's Kafka binding, our `key`, as None); FastStream 0.7.8 documents what its own broker
+declares: one message per publisher, and a correlation id in a header Ferry does not send.
 """
 
 from __future__ import annotations
