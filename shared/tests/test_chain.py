@@ -12,7 +12,8 @@ import pytest
 from ferry.audit.chain import canonical, digest, intact
 from ferry.envelope import Envelope, Meta
 from ferry.events.release import ReleasePlanned
-from ferry.eventstore import PostgresEventStore, StreamHeads, _metadata, envelope_from_row, seal
+from ferry.eventstore import PostgresEventStore, _metadata, envelope_from_row, seal
+from ferry.known_streams import StreamHeads
 from ferry.testing import InMemoryEventStore, release_planned
 
 AWKWARD: dict[str, Any] = {

@@ -15,9 +15,10 @@ import orjson
 
 from ferry import metrics
 from ferry.eventsigning import EventSigner
-from ferry.eventstore import PostgresEventStore, StreamHeads
+from ferry.eventstore import PostgresEventStore
 from ferry.idempotency import IdempotencyKeys
 from ferry.inbox import Inbox
+from ferry.known_streams import StreamCache, StreamHeads
 from ferry.pool import ConnectionPool, PoolClosed
 
 Write = Callable[[asyncpg.Connection], Awaitable[None]]
@@ -60,6 +61,8 @@ class Database:
         """Signs every event appended here (`ferry.eventsigning`); None: unsigned."""
         self.heads = StreamHeads()
         """The stream heads committed through this database: appends chain after them."""
+        self.streams = StreamCache()
+        """The typed events of streams replayed through this database."""
 
     @property
     def outbox_channel(self) -> str:
@@ -109,7 +112,12 @@ class UnitOfWork:
         self._pool = self._db.pool()
         self._conn = await self._pool.acquire()
         self.events = PostgresEventStore(
-            self, self._db.schema, self._db.source, self._db.heads, self._db.signer
+            self,
+            self._db.schema,
+            self._db.source,
+            self._db.heads,
+            self._db.signer,
+            self._db.streams,
         )
         self.inbox = Inbox(self, self._db.schema)
         self.idempotency = IdempotencyKeys(self, self._db.schema)

@@ -13,8 +13,7 @@ from the heads this process has seen committed (`StreamHeads`), and reads it oth
 from __future__ import annotations
 
 import functools
-from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -28,6 +27,7 @@ from ferry.envelope import Envelope, Meta
 from ferry.errors import ConcurrencyError
 from ferry.events.base import Event, EventRegistry
 from ferry.eventsigning import EventSigner
+from ferry.known_streams import CachedStream, Head, StreamCache, StreamHeads
 
 if TYPE_CHECKING:
     from ferry.db import UnitOfWork
@@ -207,7 +207,7 @@ class _Statements:
             load=f"SELECT event_id, stream_version, type, data, metadata FROM {events} "
             "WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version LIMIT $3",
             replay=f"SELECT type, data, metadata->>'hash' FROM {events} "
-            "WHERE stream_id = $1 ORDER BY stream_version",
+            "WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version",
             head=f"SELECT metadata->>'hash' FROM {events} "
             "WHERE stream_id = $1 AND stream_version = $2",
             # The common case, one event, takes scalars: no arrays to encode and unnest.
@@ -225,44 +225,6 @@ class _Statements:
         )
 
 
-Head = tuple[int, str | None]
-"""A stream's latest known version and that event's hash."""
-
-
-class StreamHeads:
-    """The latest version and hash known of each of a bounded number of streams.
-
-    An event, once committed, never changes: what was seen committed stays true, and
-    appends use it instead of reading the head's hash again. The head check of the append
-    still compares the hash, so a wrong entry can cost a `ConcurrencyError`, never a
-    broken chain.
-    """
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._size = size
-        self._known: OrderedDict[str, Head] = OrderedDict()
-
-    def hash_at(self, stream_id: str, version: int) -> tuple[str | None] | None:
-        """`(hash,)` of the stream's event at `version` if it is the one known, else None."""
-        known = self._known.get(stream_id)
-        return (known[1],) if known is not None and known[0] == version else None
-
-    def saw(self, stream_id: str, version: int, hash_: str | None) -> None:
-        known = self._known.get(stream_id)
-        if known is None or known[0] <= version:
-            self._known[stream_id] = (version, hash_)
-        self._known.move_to_end(stream_id)
-        if len(self._known) > self._size:
-            self._known.popitem(last=False)  # the least recently seen
-
-    def forget(self, stream_id: str) -> None:
-        self._known.pop(stream_id, None)
-
-    def merge(self, heads: Mapping[str, Head]) -> None:
-        for stream_id, (version, hash_) in heads.items():
-            self.saw(stream_id, version, hash_)
-
-
 def _saw(heads: dict[str, Head], stream_id: str, version: int, hash_: str | None) -> None:
     known = heads.get(stream_id)
     if known is None or known[0] <= version:
@@ -272,8 +234,9 @@ def _saw(heads: dict[str, Head], stream_id: str, version: int, hash_: str | None
 class PostgresEventStore:
     """Event store on one service's `events` table; each append also fills the outbox.
 
-    `heads` is shared by the units of work of one database: the stream heads committed
-    through them (see `StreamHeads`).
+    `heads` and `cache` are shared by the units of work of one database: the stream heads
+    committed through them, and the typed events of streams they replayed (see
+    `ferry.known_streams`).
     """
 
     def __init__(
@@ -283,12 +246,14 @@ class PostgresEventStore:
         source: str,
         heads: StreamHeads | None = None,
         signer: EventSigner | None = None,
+        cache: StreamCache | None = None,
     ) -> None:
         self._uow = uow
         self._source = source
         self._signer = signer
         self._sql = _Statements.of(schema)
         self._committed_heads = heads if heads is not None else StreamHeads()
+        self._cache = cache if cache is not None else StreamCache(size=0)
         self._heads: dict[str, Head] = {}
         """The heads this unit of work read or wrote: shared once it commits."""
         self.appended: list[Envelope] = []
@@ -304,11 +269,23 @@ class PostgresEventStore:
         return envelopes
 
     async def replay(self, stream_id: str, registry: EventRegistry) -> Replayed:
-        rows = await self._uow.fetch(self._sql.replay, stream_id)
-        stream = replayed(((row[0], row[1]) for row in rows), registry)
-        if rows:
-            _saw(self._heads, stream_id, stream.version, rows[-1][2])
-        return stream
+        # Only before this unit of work appends is every row it reads committed.
+        committed_only = not self.appended
+        cached = self._cache.get(stream_id, registry) if committed_only else None
+        known = cached or CachedStream(registry, (), 0, None)
+        rows = await self._uow.fetch(self._sql.replay, stream_id, known.version)
+        more = replayed(((row[0], row[1]) for row in rows), registry)
+        stream = CachedStream(
+            registry,
+            (*known.events, *more.events),
+            known.version + more.version,
+            rows[-1][2] if rows else known.hash,
+        )
+        if stream.version:
+            _saw(self._heads, stream_id, stream.version, stream.hash)
+            if committed_only and rows:
+                self._cache.put(stream_id, stream)
+        return Replayed(list(stream.events), stream.version)
 
     async def append(
         self, stream_id: str, expected_version: int, new: Sequence[Event], meta: Meta
