@@ -1,11 +1,14 @@
-"""Benchmark 1: single-event appends through the event store against raw asyncpg INSERTs."""
+"""Benchmark 1: single-event appends through the event store against raw asyncpg INSERTs,
+the same appends by 64 concurrent writers, and the `eventsourcing` library's PostgreSQL
+recorder appending the same events (a peer's figure, in the same run)."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -23,10 +26,16 @@ from bench.common import (
     raw_connection,
     rescheduled,
 )
+from bench.peer import Peer
 from ferry.db import Database
 from ferry.events import Event
 
 APPEND_TARGET_RATIO = 0.50
+CONCURRENT_WRITERS = 64
+CONCURRENT_TARGET_RATIO = 2.0
+"""64 concurrent appenders against the raw single-row insert rate measured sequentially."""
+PEER_TARGET_RATIO = 3.0
+"""Ferry's single-event append against the `eventsourcing` library's recorder."""
 
 Plan = list[tuple[str, int, Event]]
 """(stream id, expected version = the stream's head, event) per append, in order."""
@@ -77,6 +86,27 @@ async def time_store_appends(db: Database, plan: Plan) -> float:
     return len(plan) / (time.perf_counter() - start)
 
 
+async def time_concurrent_appends(db: Database, plan: Plan, writers: int) -> float:
+    """Events/s of the same appends shared among `writers` concurrent tasks, each append its
+    own unit of work; a stream's appends stay with one writer, in order."""
+    lanes: dict[str, list[tuple[str, int, Event]]] = {}
+    for step in plan:
+        lanes.setdefault(step[0], []).append(step)
+    queues: list[list[tuple[str, int, Event]]] = [[] for _ in range(writers)]
+    for i, lane in enumerate(lanes.values()):
+        queues[i % writers].extend(lane)
+
+    async def writer(queue: list[tuple[str, int, Event]]) -> None:
+        for stream, version, event in queue:
+            async with db.unit_of_work() as uow:
+                await uow.events.append(stream, version, [event], META)
+                await uow.commit()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(writer(q) for q in queues))
+    return len(plan) / (time.perf_counter() - start)
+
+
 async def time_raw_inserts(stmt: Any, rows: Sequence[tuple[Any, ...]]) -> float:
     """Events/s of a prepared single-row INSERT, autocommit, one connection."""
     start = time.perf_counter()
@@ -89,46 +119,61 @@ async def bench_append(cfg: Config) -> list[Figure]:
     n = cfg.append_n
     warm = max(n // 10, 100)
     rng = random.Random(1)
-    progress(f"append: {n} single-event appends x {cfg.rounds} rounds, store vs raw asyncpg")
-    async with fresh_schema(cfg) as db, raw_connection(cfg) as conn:
-        stmt = await conn.prepare(
-            f'INSERT INTO "{db.schema}".events ({", ".join(EVENT_COLUMNS)}) '
-            "VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)"
-        )
-        await time_store_appends(db, append_plan(warm, rng))
-        await time_raw_inserts(stmt, raw_rows(append_plan(warm, rng)))
-        store_rates: list[float] = []
-        raw_rates: list[float] = []
-        for r in range(cfg.rounds):
-            store_plan = append_plan(n, rng)
-            rows = raw_rows(append_plan(n, rng))
-            # Alternate which goes first, so drift (autovacuum, checkpoints) hits both.
-            if r % 2 == 0:
-                store_rates.append(await time_store_appends(db, store_plan))
-                raw_rates.append(await time_raw_inserts(stmt, rows))
-            else:
-                raw_rates.append(await time_raw_inserts(stmt, rows))
-                store_rates.append(await time_store_appends(db, store_plan))
-            progress(f"  round {r + 1}: store {store_rates[-1]:,.0f}/s raw {raw_rates[-1]:,.0f}/s")
-    store = statistics.median(store_rates)
-    raw = statistics.median(raw_rates)
-    # Paired: each round's store rate against the raw rate measured right beside it, so
-    # the machine's drift between rounds cancels out of the ratio.
-    ratio = statistics.median(s / r for s, r in zip(store_rates, raw_rates, strict=True))
+    progress(
+        f"append: {n} single-event appends x {cfg.rounds} rounds: store, raw asyncpg, "
+        f"{CONCURRENT_WRITERS} concurrent writers, and the eventsourcing library's recorder"
+    )
+    peer = await asyncio.to_thread(Peer, cfg.raw_url)
+    try:
+        async with fresh_schema(cfg) as db, raw_connection(cfg) as conn:
+            stmt = await conn.prepare(
+                f'INSERT INTO "{db.schema}".events ({", ".join(EVENT_COLUMNS)}) '
+                "VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)"
+            )
+            await time_store_appends(db, append_plan(warm, rng))
+            await time_raw_inserts(stmt, raw_rows(append_plan(warm, rng)))
+            await peer.time_appends(append_plan(warm, rng))
+            runs: dict[str, Callable[[], Awaitable[float]]] = {
+                "store": lambda: time_store_appends(db, append_plan(n, rng)),
+                "raw": lambda: time_raw_inserts(stmt, raw_rows(append_plan(n, rng))),
+                "concurrent": lambda: time_concurrent_appends(
+                    db, append_plan(n, rng), CONCURRENT_WRITERS
+                ),
+                "peer": lambda: peer.time_appends(append_plan(n, rng)),
+            }
+            rates: dict[str, list[float]] = {name: [] for name in runs}
+            for r in range(cfg.rounds):
+                # Rotate which goes first, so drift (autovacuum, checkpoints) hits them all.
+                order = list(runs)[r % 4 :] + list(runs)[: r % 4]
+                for name in order:
+                    rates[name].append(await runs[name]())
+                progress(
+                    f"  round {r + 1}: "
+                    + " ".join(f"{name} {rates[name][-1]:,.0f}/s" for name in runs)
+                )
+    finally:
+        await asyncio.to_thread(peer.close)
+
+    # Paired: each round's rate against the other measured right beside it, so the
+    # machine's drift between rounds cancels out of the ratio.
+    def paired(a: str, b: str) -> float:
+        return statistics.median(x / y for x, y in zip(rates[a], rates[b], strict=True))
+
+    ratio = paired("store", "raw")
+    concurrent = paired("concurrent", "raw")
+    versus_peer = paired("store", "peer")
+    names = {
+        "store": "store append (UoW, 1 event)",
+        "raw": "raw asyncpg INSERT baseline",
+        "concurrent": f"store append, {CONCURRENT_WRITERS} concurrent writers",
+        "peer": "eventsourcing recorder append (peer)",
+    }
     return [
-        Figure(
-            "append",
-            "store append (UoW, 1 event)",
-            store,
-            "events/s",
-            detail={"rounds": store_rates, "n": n},
-        ),
-        Figure(
-            "append",
-            "raw asyncpg INSERT baseline",
-            raw,
-            "events/s",
-            detail={"rounds": raw_rates, "n": n},
+        *(
+            Figure(
+                "append", names[k], statistics.median(v), "events/s", detail={"rounds": v, "n": n}
+            )
+            for k, v in rates.items()
         ),
         Figure(
             "append",
@@ -137,5 +182,21 @@ async def bench_append(cfg: Config) -> list[Figure]:
             "x",
             target=f">= {APPEND_TARGET_RATIO:.2f}",
             passed=ratio >= APPEND_TARGET_RATIO,
+        ),
+        Figure(
+            "append",
+            f"{CONCURRENT_WRITERS} writers / sequential raw (paired)",
+            concurrent,
+            "x",
+            target=f">= {CONCURRENT_TARGET_RATIO:.2f}",
+            passed=concurrent >= CONCURRENT_TARGET_RATIO,
+        ),
+        Figure(
+            "append",
+            "store / eventsourcing peer (paired)",
+            versus_peer,
+            "x",
+            target=f">= {PEER_TARGET_RATIO:.2f}",
+            passed=versus_peer >= PEER_TARGET_RATIO,
         ),
     ]
