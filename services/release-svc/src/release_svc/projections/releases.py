@@ -3,12 +3,19 @@ rebuilt from those events should one be lost or change shape."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import AsyncIterator
+from typing import Any, cast
 from uuid import UUID
+
+import asyncpg
 
 from ferry import aggregate
 from ferry.db import UnitOfWork
+from ferry.events import REGISTRY
 from ferry.events.policy import FreezeEvent
 from ferry.events.release import ReleaseEvent
+from ferry.eventstore import replayed
 from release_svc.adapters import communications, dependency_graph, release_list, schedule
 from release_svc.domain.communications import schedule as communication_schedule
 from release_svc.domain.freezes import Freeze
@@ -53,6 +60,77 @@ async def _streams(uow: UnitOfWork, prefix: str) -> list[tuple[str, UUID]]:
     return [(row["stream_id"], UUID(row["stream_id"].removeprefix(f"{prefix}-"))) for row in rows]
 
 
+_PAGE = 10_000
+"""Events read per query of the rebuild's scan."""
+_BATCH = 1_000
+"""Releases whose read-model writes are sent together."""
+
+
+async def _releases(uow: UnitOfWork) -> AsyncIterator[Release]:
+    """Every release, rebuilt from its stream as `aggregate.rebuild` would: one scan of all
+    release streams in (stream, version) order, a page at a time, not a query per stream."""
+    sql = (
+        f'SELECT stream_id, type, data, stream_version FROM "{uow.schema}".events '
+        "WHERE stream_id ~ $1 AND (stream_id, stream_version) > ($2, $3) "
+        f"ORDER BY stream_id, stream_version LIMIT {_PAGE}"
+    )
+    prefix = f"{ReleaseEvent.stream_prefix}-"
+    stream, after = "", ("", 0)
+    found: list[tuple[str, dict[str, Any]]] = []
+
+    def release() -> Release:
+        events = replayed(found, REGISTRY)
+        rebuilt = Release(UUID(stream.removeprefix(prefix)))
+        for event in events.events:
+            if isinstance(event, ReleaseEvent):
+                rebuilt.apply(event)
+        # Counting the events it cannot read too, as `aggregate.rebuild` does.
+        rebuilt.version = events.version
+        return rebuilt
+
+    while True:
+        rows = await uow.fetch(sql, f"^{prefix}{_UUID}$", *after)
+        for row in rows:
+            if row[0] != stream:
+                if found:
+                    yield release()
+                stream, found = row[0], []
+            found.append((row[1], row[2]))
+        if len(rows) < _PAGE:
+            break
+        after = (rows[-1][0], rows[-1][3])
+    if found:
+        yield release()
+
+
+class _HeldWrites:
+    """Stands in for the unit of work while the rebuild saves releases' read models: their
+    writes (`execute`, all the savers do) are held per statement, then handed to the unit of
+    work as one `executemany` each, which asyncpg pipelines: a round trip per thousand
+    releases instead of one per release and table. Batches run in the order their
+    statements first came, so each release's writes still run in the order it made them."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.schema = uow.schema
+        self._uow = uow
+        self._held: dict[str, list[tuple[Any, ...]]] = {}
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        self._held.setdefault(sql, []).append(args)
+        return "held"
+
+    def send(self) -> None:
+        """Queue the held writes on the unit of work: they run before its next statement
+        (the scan's next page) or at its commit."""
+        for sql, rows in self._held.items():
+            self._uow.defer(functools.partial(_execute_many, sql, rows))
+        self._held = {}
+
+
+async def _execute_many(sql: str, rows: list[tuple[Any, ...]], conn: asyncpg.Connection) -> None:
+    await conn.executemany(sql, rows)
+
+
 async def rebuild(uow: UnitOfWork) -> int:
     """Recreate the release list, dependency graph, schedule and freeze list from the event
     streams; the number of releases. What was announced of communication plans is history,
@@ -66,9 +144,15 @@ async def rebuild(uow: UnitOfWork) -> int:
     for stream, freeze_id in await _streams(uow, FreezeEvent.stream_prefix):
         freeze = await aggregate.rebuild(uow.events, stream, Freeze(freeze_id), FreezeEvent)
         await freezes.save(uow, freeze)
-    releases = await _streams(uow, ReleaseEvent.stream_prefix)
-    for stream, release_id in releases:
-        release = await aggregate.rebuild(uow.events, stream, Release(release_id), ReleaseEvent)
-        await save(uow, release)
-        await save_dependencies(uow, release)
-    return len(releases)
+    # The savers are the ones every change uses; only their writes are batched (#16).
+    held = _HeldWrites(uow)
+    savers = cast(UnitOfWork, held)
+    count = 0
+    async for release in _releases(uow):
+        await save(savers, release)
+        await save_dependencies(savers, release)
+        count += 1
+        if count % _BATCH == 0:
+            held.send()
+    held.send()
+    return count
