@@ -59,6 +59,13 @@ class Config:
     api_seconds: int = 10
     api_rounds: int = 3
     api_releases: int = 10_000
+    scale_releases: int = 100_000
+    scale_events_per_release: int = 10
+    scale_rounds: int = 3
+    scale_subscribers: int = 200
+    scale_feed_rate: float = 20.0
+    """Releases planned a second while the feed's subscribers listen."""
+    scale_feed_seconds: float = 10.0
 
     @property
     def raw_url(self) -> str:

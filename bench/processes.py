@@ -124,9 +124,12 @@ async def ferry_service(cfg: Config, work: Path, name: str) -> AsyncIterator[Ser
 
 
 @contextlib.asynccontextmanager
-async def replica(of: Server, work: Path, workers: int) -> AsyncIterator[Server]:
+async def replica(
+    of: Server, work: Path, workers: int, *, wait: bool = True
+) -> AsyncIterator[Server]:
     """Another process of the service `of` (same schema, topics and key) on a port of its
-    own, served by `workers` worker processes."""
+    own, served by `workers` worker processes; `wait=False` yields it as soon as it is
+    started (a caller timing its start-up waits itself)."""
     port = free_port()
     upper = of.name.removesuffix("-svc").upper()
     env = {**of.env, f"FERRY_{upper}_PORT": str(port), "FERRY_WORKERS": str(workers)}
@@ -134,7 +137,8 @@ async def replica(of: Server, work: Path, workers: int) -> AsyncIterator[Server]
     log = work / f"{of.name}-{workers}-workers.log"
     with _process([sys.executable, "-m", module], env, log) as process:
         server = Server(of.name, f"http://127.0.0.1:{port}", process, of.schema, log, env=env)
-        await ready(server, "/readyz")
+        if wait:
+            await ready(server, "/readyz")
         yield server
 
 

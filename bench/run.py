@@ -1,6 +1,7 @@
 """Ferry's benchmarks: event-store append and replay, outbox-to-Kafka latency, and the DML's
 media upload, verified download and memory, deploy-svc's fan-out to many targets, and the
-HTTP APIs under load beside a bare FastAPI endpoint.
+HTTP APIs under load beside a bare FastAPI endpoint, and release-svc at scale (rebuild,
+restart, release list, event feed).
 
 Usage (from the repository root, with the local stack up):
 
@@ -35,11 +36,12 @@ from bench.deploy import bench_deploy
 from bench.media import bench_media
 from bench.outbox import bench_outbox
 from bench.replay import bench_replay
+from bench.scale import bench_scale
 from ferry.kafka_client import KafkaSettings
 
 ENV_DATABASE = "FERRY_DATABASE_URL"
 ENV_KAFKA = "FERRY_KAFKA_BOOTSTRAP_SERVERS"
-SECTIONS = ["append", "replay", "outbox", "media", "deploy", "api"]
+SECTIONS = ["append", "replay", "outbox", "media", "deploy", "api", "scale"]
 
 
 # --- report ----------------------------------------------------------------------------
@@ -131,6 +133,9 @@ def config(args: argparse.Namespace) -> Config:
         api_seconds=3 if quick else 10,
         api_rounds=1 if quick else 3,
         api_releases=2_000 if quick else 10_000,
+        scale_releases=10_000 if quick else 100_000,
+        scale_subscribers=50 if quick else 200,
+        scale_feed_seconds=5.0 if quick else 10.0,
     )
 
 
@@ -142,6 +147,7 @@ async def run(cfg: Config, only: Sequence[str]) -> list[Figure]:
         "media": bench_media,
         "deploy": bench_deploy,
         "api": bench_api,
+        "scale": bench_scale,
     }
     if cfg.settle > 0:
         # A broker started a moment ago is still compiling and loading on both cores.
