@@ -19,7 +19,7 @@ from ferry.eventstore import PostgresEventStore
 from ferry.idempotency import IdempotencyKeys
 from ferry.inbox import Inbox
 from ferry.known_streams import StreamCache, StreamHeads
-from ferry.pool import ConnectionPool, PoolClosed
+from ferry.pool import BROKEN_CONNECTION, ConnectionPool, PoolClosed
 
 Write = Callable[[asyncpg.Connection], Awaitable[None]]
 
@@ -65,6 +65,11 @@ class Database:
         """The typed events of streams replayed through this database."""
 
     @property
+    def application_name(self) -> str:
+        """What PostgreSQL shows of this service's connections: the service and its schema."""
+        return f"{self.source} {self.schema}"[:63]
+
+    @property
     def outbox_channel(self) -> str:
         """The NOTIFY channel on which appends wake the outbox relay."""
         return f"ferry_outbox_{self.schema}"
@@ -74,7 +79,9 @@ class Database:
             raise PoolClosed(f"the {self.schema} database has been closed")
         if self._pool is None:
             # Connections open on demand: a service starts even while PostgreSQL is down.
-            self._pool = ConnectionPool(driver_dsn(self.url), self._pool_size, _init_connection)
+            self._pool = ConnectionPool(
+                driver_dsn(self.url), self._pool_size, _init_connection, self.application_name
+            )
         return self._pool
 
     def unit_of_work(self) -> UnitOfWork:
@@ -132,19 +139,28 @@ class UnitOfWork:
         conn, pool = self._conn, self._pool
         if conn is None or pool is None:
             return
-        if exc is not None and not isinstance(exc, Exception):
-            # Cancelled (a client went away, shutdown) perhaps mid-statement: the connection
-            # may still be busy, so it is dropped, which also rolls back whatever it held.
-            self._conn = None
+        self._conn = None
+        cut = isinstance(exc, BROKEN_CONNECTION) or conn.is_closed()
+        if (exc is not None and not isinstance(exc, Exception)) or cut:
+            # Cancelled (a client went away, shutdown) perhaps mid-statement, or cut by the
+            # server: the connection may still be busy, so it is dropped, which also rolls
+            # back whatever it held.
             self._pending.clear()
+            self.events.rolled_back()
             self._tx = None
             await pool.release(conn, discard=True)
             return
+        self._conn = conn
+        discard = False
         try:
             await self.rollback()
+        except BROKEN_CONNECTION:
+            # The server cut it mid-statement: dropping it rolls back all the same, and
+            # the error that brought us here is the one to raise.
+            discard = True
         finally:
             self._conn = None
-            await pool.release(conn)
+            await pool.release(conn, discard=discard)
 
     @property
     def schema(self) -> str:

@@ -23,15 +23,9 @@ from ferry import metrics
 from ferry.db import Database, UnitOfWork
 from ferry.errors import BadRequest, FerryError, PreconditionRequired
 from ferry.idempotency import Reply, json_reply
-from ferry.pool import PoolClosed
+from ferry.pool import BROKEN_CONNECTION
 
 PROBLEM = "application/problem+json"
-DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    PoolClosed,
-)
-"""What a lost or refused database connection raises: a 503 to retry, not a 500."""
 
 log = logging.getLogger(__name__)
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -145,7 +139,9 @@ def install(app: FastAPI, service: str) -> None:
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(FerryError, _ferry_problem)
     app.add_exception_handler(HTTPException, _http_problem)
-    for unavailable in DATABASE_UNAVAILABLE:
+    # A connection the server cut, even one that looked idle in the pool until used: a 503
+    # to retry (the unit of work dropped it), not a 500.
+    for unavailable in BROKEN_CONNECTION:
         app.add_exception_handler(unavailable, _unavailable_problem)
     app.add_exception_handler(asyncpg.DataError, _data_problem)
     app.add_exception_handler(ClientDisconnect, _client_gone)

@@ -19,14 +19,36 @@ class PoolClosed(RuntimeError):
     """The pool was closed; the service is shutting down."""
 
 
+BROKEN_CONNECTION: tuple[type[Exception], ...] = (
+    OSError,  # refused, reset, a broken pipe
+    asyncpg.PostgresConnectionError,  # cannot connect, closed in the middle of an operation
+    asyncpg.exceptions.AdminShutdownError,  # terminated by an administrator or a shutdown
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,  # the server is starting up or shutting down
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.InterfaceError,  # used after it was closed
+    asyncpg.InternalClientError,  # its protocol left mid-operation by a cut
+    PoolClosed,
+)
+"""A lost, cut or refused database connection: dropped, never pooled again, and worth
+retrying shortly (a 503 with `Retry-After`)."""
+
+
 class ConnectionPool:
-    """Up to `size` connections to `dsn`, each set up by `init` when it is opened."""
+    """Up to `size` connections to `dsn`, each set up by `init` when it is opened and named
+    `name` in PostgreSQL (`pg_stat_activity.application_name`), so an operator sees whose
+    each connection is."""
 
     def __init__(
-        self, dsn: str, size: int, init: Callable[[asyncpg.Connection], Awaitable[None]]
+        self,
+        dsn: str,
+        size: int,
+        init: Callable[[asyncpg.Connection], Awaitable[None]],
+        name: str = "ferry",
     ) -> None:
         self._dsn = dsn
         self._init = init
+        self._settings = {"application_name": name[:63]}
         self._idle: list[asyncpg.Connection] = []
         self._slots = asyncio.Semaphore(size)
         self._closed = False
@@ -40,7 +62,7 @@ class ConnectionPool:
                 conn = self._idle.pop()
                 if not conn.is_closed():
                     return conn
-            conn = await asyncpg.connect(self._dsn)
+            conn = await asyncpg.connect(self._dsn, server_settings=self._settings)
             try:
                 await self._init(conn)
             except BaseException:
