@@ -19,6 +19,7 @@ from ferry.eventstore import PostgresEventStore
 from ferry.idempotency import IdempotencyKeys
 from ferry.inbox import Inbox
 from ferry.known_streams import StreamCache, StreamHeads
+from ferry.outages import POSTGRESQL
 from ferry.pool import BROKEN_CONNECTION, ConnectionPool, PoolClosed
 
 Write = Callable[[asyncpg.Connection], Awaitable[None]]
@@ -141,6 +142,10 @@ class UnitOfWork:
             return
         self._conn = None
         cut = isinstance(exc, BROKEN_CONNECTION) or conn.is_closed()
+        if cut:
+            POSTGRESQL.failed(repr(exc) if exc is not None else "the connection was closed")
+        elif exc is None:  # it answered
+            POSTGRESQL.recovered()
         if (exc is not None and not isinstance(exc, Exception)) or cut:
             # Cancelled (a client went away, shutdown) perhaps mid-statement, or cut by the
             # server: the connection may still be busy, so it is dropped, which also rolls

@@ -94,7 +94,7 @@ def _allowed_methods(request: Request) -> list[str]:
 
 
 async def _unavailable_problem(_: Request, exc: Exception) -> Response:
-    log.warning("database unavailable: %r", exc)
+    # Logged by `ferry.outages.POSTGRESQL` as the outage starts and ends, not per request.
     return problem(
         503,
         "Service unavailable",

@@ -15,6 +15,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from ferry import metrics
 from ferry.envelope import Envelope
 from ferry.kafka_client import KafkaSettings, uninterrupted
+from ferry.outages import KAFKA
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +73,16 @@ class Publisher:
             # Start afresh next time: a producer that lost its broker may hold stale state.
             await self.close()
             raise
+        KAFKA.recovered()
 
     async def ready(self) -> bool:
         try:
             producer = await self._connected()
             await producer.client.fetch_all_metadata()
-        except KafkaError:
+        except KafkaError as exc:
+            KAFKA.failed(repr(exc))
             return False
+        KAFKA.recovered()
         return True
 
     async def close(self) -> None:
@@ -140,10 +144,11 @@ class Consumer:
             )
             try:
                 await uninterrupted(consumer.start())
+                KAFKA.recovered()
                 backoff = self._retry_backoff
                 await self._consume(consumer)
             except KafkaError as exc:
-                log.warning("consumer %s lost Kafka: %s; retrying", self._group_id, exc)
+                KAFKA.failed(f"consumer {self._group_id}: {exc!r}")
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
             finally:
@@ -152,6 +157,8 @@ class Consumer:
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while True:
             batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+            if batches:
+                KAFKA.recovered()
             for tp, records in batches.items():
                 done = await self._handle_batch(consumer, tp, records)
                 if done is not None:

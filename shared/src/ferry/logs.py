@@ -10,6 +10,8 @@ import sys
 from asgi_correlation_id import CorrelationIdFilter
 from pythonjsonlogger.json import JsonFormatter
 
+from ferry.outages import KafkaClientLogs
+
 REDACTED = "[redacted]"
 
 _SECRETS = (
@@ -62,6 +64,8 @@ def configure(service: str, level: str = "INFO") -> None:
     handler.addFilter(CorrelationIdFilter(name="correlation", uuid_length=None, default_value="-"))
     # On the handler, so every record it writes is cleaned, whichever logger it came from.
     handler.addFilter(RedactSecrets())
+    # aiokafka logs every failed retry of every client: an outage becomes two lines.
+    handler.addFilter(KafkaClientLogs())
     handler.setFormatter(
         JsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(correlation_id)s",

@@ -54,3 +54,14 @@ FOREIGN_EVENTS_REJECTED = Counter(
     "Decisions of other services a consumer refused for want of a valid signature",
     ["consumer", "type", "source"],
 )
+DEPENDENCY_DOWN = Gauge(
+    "ferry_dependency_down",
+    "1 while a dependency (kafka, postgresql) cannot be reached, else 0",
+    ["dependency"],
+    multiprocess_mode="livemax",
+)
+OUTAGE_SECONDS = Counter(
+    "ferry_dependency_outage_seconds_total",
+    "Seconds a dependency (kafka, postgresql) could not be reached, counted when it is back",
+    ["dependency"],
+)

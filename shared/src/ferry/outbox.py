@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 
 import asyncpg
+from aiokafka.errors import KafkaError
 from opentelemetry.trace import SpanKind
 
 from ferry import metrics
@@ -16,6 +17,8 @@ from ferry.db import Database, driver_dsn
 from ferry.envelope import Envelope
 from ferry.eventstore import envelope_from_row
 from ferry.kafka import Message, Publisher
+from ferry.outages import KAFKA
+from ferry.pool import BROKEN_CONNECTION
 from ferry.tracing import context_of, tracer
 
 log = logging.getLogger(__name__)
@@ -66,7 +69,10 @@ class OutboxRelay:
                 try:
                     relayed = await self.relay_once()
                 except Exception as exc:
-                    log.warning("outbox relay: %r; retrying in %.1fs", exc, backoff)
+                    if isinstance(exc, KafkaError):
+                        KAFKA.failed(f"outbox relay: {exc!r}")
+                    elif not isinstance(exc, BROKEN_CONNECTION):  # logged as an outage
+                        log.warning("outbox relay: %r; retrying in %.1fs", exc, backoff)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self._max_backoff)
                     continue

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from ferry.outages import POSTGRESQL
+
 
 class PoolClosed(RuntimeError):
     """The pool was closed; the service is shutting down."""
@@ -69,8 +71,10 @@ class ConnectionPool:
                 conn.terminate()
                 raise
             return conn
-        except BaseException:
+        except BaseException as exc:
             self._slots.release()
+            if isinstance(exc, BROKEN_CONNECTION) and not isinstance(exc, PoolClosed):
+                POSTGRESQL.failed(repr(exc))
             raise
 
     async def release(self, conn: asyncpg.Connection, *, discard: bool = False) -> None:
