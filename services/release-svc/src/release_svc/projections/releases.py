@@ -3,8 +3,11 @@ rebuilt from those events should one be lost or change shape."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncGenerator
 from typing import Any, cast
 from uuid import UUID
 
@@ -64,43 +67,68 @@ _PAGE = 10_000
 """Events read per query of the rebuild's scan."""
 _BATCH = 1_000
 """Releases whose read-model writes are sent together."""
+_TURN = 50
+"""Releases replayed between turns given to the page being read meanwhile."""
 
 
-async def _releases(uow: UnitOfWork) -> AsyncIterator[Release]:
-    """Every release, rebuilt from its stream as `aggregate.rebuild` would: one scan of all
-    release streams in (stream, version) order, a page at a time, not a query per stream."""
+def _replay(release_id: UUID, found: list[tuple[str, dict[str, Any]]]) -> Release:
+    """The release of these (type, data), as `aggregate.rebuild` replays a stream."""
+    events = replayed(found, REGISTRY)
+    release = Release(release_id)
+    for event in events.events:
+        if isinstance(event, ReleaseEvent):
+            release.apply(event)
+    # Counting the events it cannot read too: the stream's version.
+    release.version = events.version
+    return release
+
+
+async def _releases(uow: UnitOfWork) -> AsyncGenerator[Release, None]:
+    """Every release, rebuilt from its stream: one scan of the release streams in (stream,
+    version) order, a page at a time, not a query per stream. The next page is read (after
+    the writes sent so far) while this one is replayed: the database and Python take turns
+    less. Close it (`contextlib.aclosing`) before the unit of work: a page may be in flight."""
+    # LIKE, not the stream pattern: a regular expression on each row costs more than the
+    # scan itself; the pattern is checked once per stream instead.
     sql = (
         f'SELECT stream_id, type, data, stream_version FROM "{uow.schema}".events '
-        "WHERE stream_id ~ $1 AND (stream_id, stream_version) > ($2, $3) "
+        "WHERE stream_id LIKE $1 AND (stream_id, stream_version) > ($2, $3) "
         f"ORDER BY stream_id, stream_version LIMIT {_PAGE}"
     )
     prefix = f"{ReleaseEvent.stream_prefix}-"
-    stream, after = "", ("", 0)
+    starts = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    release_stream = re.compile(f"{re.escape(prefix)}({_UUID})")
+
+    def page(after: tuple[str, int]) -> asyncio.Task[list[asyncpg.Record]]:
+        return asyncio.create_task(uow.fetch(sql, starts, *after))
+
+    ahead: asyncio.Task[list[asyncpg.Record]] | None = page(("", 0))
+    release_id: UUID | None = None
+    stream, done = "", 0
     found: list[tuple[str, dict[str, Any]]] = []
-
-    def release() -> Release:
-        events = replayed(found, REGISTRY)
-        rebuilt = Release(UUID(stream.removeprefix(prefix)))
-        for event in events.events:
-            if isinstance(event, ReleaseEvent):
-                rebuilt.apply(event)
-        # Counting the events it cannot read too, as `aggregate.rebuild` does.
-        rebuilt.version = events.version
-        return rebuilt
-
-    while True:
-        rows = await uow.fetch(sql, f"^{prefix}{_UUID}$", *after)
-        for row in rows:
-            if row[0] != stream:
-                if found:
-                    yield release()
-                stream, found = row[0], []
-            found.append((row[1], row[2]))
-        if len(rows) < _PAGE:
-            break
-        after = (rows[-1][0], rows[-1][3])
-    if found:
-        yield release()
+    try:
+        while ahead is not None:
+            rows = await ahead
+            ahead = page((rows[-1][0], rows[-1][3])) if len(rows) == _PAGE else None
+            for row in rows:
+                if row[0] != stream:
+                    if release_id is not None:
+                        yield _replay(release_id, found)
+                        done += 1
+                        if done % _TURN == 0:
+                            await asyncio.sleep(0)
+                    stream, found = row[0], []
+                    matched = release_stream.fullmatch(stream)
+                    release_id = UUID(matched[1]) if matched else None
+                found.append((row[1], row[2]))
+        if release_id is not None:
+            yield _replay(release_id, found)
+    finally:
+        if ahead is not None:
+            # Its statement must end before the unit of work may use the connection again.
+            await asyncio.wait([ahead])
+            if not ahead.cancelled():
+                ahead.exception()  # retrieved: the error that ended the scan is the one raised
 
 
 class _HeldWrites:
@@ -148,11 +176,12 @@ async def rebuild(uow: UnitOfWork) -> int:
     held = _HeldWrites(uow)
     savers = cast(UnitOfWork, held)
     count = 0
-    async for release in _releases(uow):
-        await save(savers, release)
-        await save_dependencies(savers, release)
-        count += 1
-        if count % _BATCH == 0:
-            held.send()
+    async with contextlib.aclosing(_releases(uow)) as releases:
+        async for release in releases:
+            await save(savers, release)
+            await save_dependencies(savers, release)
+            count += 1
+            if count % _BATCH == 0:
+                held.send()
     held.send()
     return count
