@@ -116,6 +116,8 @@ def needs(spec: ServiceSpec) -> set[Grant]:
     }
     if spec.publishes:
         needed.add(("topic", spec.publishes, "Write"))
+        # Its outbox relay reads the topic's last records after a crash (ferry.outbox).
+        needed.add(("topic", spec.publishes, "Read"))
     return needed
 
 

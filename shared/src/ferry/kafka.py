@@ -36,7 +36,7 @@ class Publisher:
     """An idempotent producer that (re)connects on demand, so a broker outage is survivable."""
 
     def __init__(self, kafka: KafkaSettings, client_id: str) -> None:
-        self._kafka = kafka
+        self.kafka = kafka
         self._client_id = client_id
         self._producer: AIOKafkaProducer | None = None
         self._starting = asyncio.Lock()
@@ -47,7 +47,7 @@ class Publisher:
 
     async def _start(self) -> AIOKafkaProducer:
         producer = AIOKafkaProducer(
-            **self._kafka.kafka_options(),
+            **self.kafka.kafka_options(),
             client_id=self._client_id,
             acks="all",
             enable_idempotence=True,

@@ -55,8 +55,9 @@ def service_user(spec: ServiceSpec, prefix: str = "") -> KafkaUser:
     groups += [f"{spec.name}.{name}" for name in spec.projections]
     acls: list[Acl] = []
     if spec.publishes:
-        also_read: tuple[Operation, ...] = ("Read",) if spec.publishes in read else ()
-        acls.append(Acl("topic", prefix + spec.publishes, ("Write", *also_read, "Describe")))
+        # Read too: the outbox relay reads its topic's last records after a crash, so as
+        # to send nothing twice (`ferry.outbox`).
+        acls.append(Acl("topic", prefix + spec.publishes, ("Write", "Read", "Describe")))
     acls += [
         Acl("topic", prefix + topic, ("Read", "Describe"))
         for topic in _unique(read)

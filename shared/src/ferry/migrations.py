@@ -165,3 +165,16 @@ def create_proposals_table(schema: str) -> None:
         )"""
     )
     op.execute(f'CREATE INDEX proposals_state ON "{schema}".proposals (state, seq)')
+
+
+def create_relay_attempt_table(schema: str) -> None:
+    """The outbox relay's batch in flight (`ferry.outbox`): at most one row, written before a
+    batch goes to Kafka and deleted with the batch's outbox rows. Found at start, it means a
+    relay died between the two: the next reconciles with the topic before publishing."""
+    op.execute(
+        f"""CREATE TABLE "{schema}".relay_attempt (
+            one boolean PRIMARY KEY DEFAULT true CHECK (one),
+            up_to bigint NOT NULL,
+            started_at timestamptz NOT NULL DEFAULT now()
+        )"""
+    )

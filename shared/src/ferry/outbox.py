@@ -13,7 +13,8 @@ from aiokafka.errors import KafkaError
 from opentelemetry.trace import SpanKind
 
 from ferry import metrics
-from ferry.db import Database, driver_dsn
+from ferry.audit.topics import read_topics
+from ferry.db import Database, UnitOfWork, driver_dsn
 from ferry.envelope import Envelope
 from ferry.eventstore import envelope_from_row
 from ferry.kafka import Message, Publisher
@@ -28,7 +29,9 @@ class OutboxRelay:
     """Moves outbox rows to `topic`, oldest first, woken by NOTIFY when there is work.
 
     Rows are deleted only after Kafka acknowledged them, in the transaction that read them:
-    a crash in between republishes them (consumers are idempotent), never loses them.
+    a crash in between never loses them. Nor does it send them twice: before a batch goes
+    out its last position is committed aside (`relay_attempt`); the next relay to find it
+    there reads the topic's last records first and forgets the rows already on it.
     """
 
     def __init__(
@@ -58,6 +61,16 @@ class OutboxRelay:
             "ORDER BY o.position LIMIT $1"
         )
         self._delete_sql = f'DELETE FROM "{schema}".outbox WHERE position = ANY($1::bigint[])'
+        self._attempt_sql = f'SELECT up_to FROM "{schema}".relay_attempt'
+        self._attempting_sql = (
+            f'INSERT INTO "{schema}".relay_attempt (up_to) VALUES ($1) '
+            "ON CONFLICT (one) DO UPDATE SET up_to = excluded.up_to, started_at = now()"
+        )
+        self._attempted_sql = f'DELETE FROM "{schema}".relay_attempt'
+        self._published_sql = (
+            f'DELETE FROM "{schema}".outbox o USING "{schema}".events e '
+            "WHERE o.position = e.position AND o.position <= $1 AND e.event_id = ANY($2::uuid[])"
+        )
         self._lag_sql = f'SELECT count(*) FROM "{schema}".outbox'
 
     async def run(self) -> None:
@@ -105,17 +118,47 @@ class OutboxRelay:
             await uow.begin()
             if not await uow.fetchval(self._lock_sql, self._db.outbox_channel):
                 return 0
+            unfinished = await uow.fetchval(self._attempt_sql)
+            if unfinished is not None:
+                await self._reconcile(uow, unfinished)
+                await uow.commit()
+        if unfinished is not None:
+            return await self.relay_once()
+        async with self._db.unit_of_work() as uow:
+            await uow.begin()
+            if not await uow.fetchval(self._lock_sql, self._db.outbox_channel):
+                return 0
             rows = await uow.fetch(self._batch_sql, self._batch_size)
             if rows:
+                # Committed aside (this transaction commits only once Kafka has them all):
+                # should this relay die before then, the next knows to look on the topic.
+                async with self._db.unit_of_work() as aside:
+                    await aside.execute(self._attempting_sql, rows[-1]["position"])
+                    await aside.commit()
                 await self.publish([envelope_from_row(row) for row in rows])
-                # Deleted only now that Kafka acknowledged them; a crash before the commit
-                # below republishes them, and idempotent consumers absorb the duplicate.
                 await uow.execute(self._delete_sql, [row["position"] for row in rows])
+                await uow.execute(self._attempted_sql)
             lag = await uow.fetchval(self._lag_sql)
             await uow.commit()
         metrics.OUTBOX_LAG.labels(self._db.source).set(lag)
         metrics.EVENTS_RELAYED.labels(self._db.source).inc(len(rows))
         return len(rows)
+
+    async def _reconcile(self, uow: UnitOfWork, up_to: int) -> None:
+        """A relay died with a batch up to `up_to` in flight: forget the rows of it that the
+        topic's last records already hold, so only the others go out again."""
+        kafka = self._publisher.kafka
+        tail = await read_topics(kafka, [self._topic], last=self._batch_size)
+        on_topic = [record.envelope.id for record in tail[self._topic].records]
+        status = await uow.execute(self._published_sql, up_to, on_topic)
+        await uow.execute(self._attempted_sql)
+        log.warning(
+            "outbox relay: a batch up to position %d was left unfinished; %s of its events "
+            "were on %s already and are not sent again",
+            up_to,
+            status.rsplit(" ", 1)[-1],
+            self._topic,
+        )
 
     async def publish(self, envelopes: Sequence[Envelope]) -> None:
         """Hand a batch to Kafka and wait until every record is acknowledged."""

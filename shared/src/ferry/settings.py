@@ -62,8 +62,9 @@ class ServiceSettings(KafkaSettings):
     otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     """Where to send traces (an OpenTelemetry collector's OTLP/HTTP base URL); unset: none."""
     log_level: str = "INFO"
-    db_pool_size: int = 10
-    """Database connections per worker process."""
+    db_pool_size: int = Field(10, ge=2)
+    """Database connections per worker process; at least two, as the outbox relay marks
+    its batch in flight on a second connection."""
     workers: int = Field(1, ge=1, le=64)
     """Worker processes serving the API, each with its relay, consumers and jobs as a
     replica would have: more than one uses more of a machine's cores."""

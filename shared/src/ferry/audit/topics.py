@@ -31,8 +31,11 @@ class Topic:
     """(partition, offset, why) of each record that is no CloudEvent."""
 
 
-async def read_topics(kafka: KafkaSettings, names: list[str]) -> dict[str, Topic]:
-    """Each of `names` read from its beginning to the end offsets it had when this started."""
+async def read_topics(
+    kafka: KafkaSettings, names: list[str], *, last: int | None = None
+) -> dict[str, Topic]:
+    """Each of `names` read from its beginning (or only the `last` records of each
+    partition) to the end offsets it had when this started."""
     found = await _partitions(kafka, names)
     topics = {name: Topic(name, exists=found[name] is not None) for name in names}
     partitions = [TopicPartition(name, p) for name in names for p in sorted(found[name] or ())]
@@ -45,7 +48,7 @@ async def read_topics(kafka: KafkaSettings, names: list[str]) -> dict[str, Topic
         ends = await consumer.end_offsets(partitions)
         # Explicit offsets: seek_to_beginning races the reset that assign() starts.
         for tp, offset in (await consumer.beginning_offsets(partitions)).items():
-            consumer.seek(tp, offset)
+            consumer.seek(tp, offset if last is None else max(offset, ends[tp] - last))
         todo = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
         while todo:
             batches = await consumer.getmany(*todo, timeout_ms=1000)
