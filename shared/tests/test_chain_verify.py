@@ -53,11 +53,13 @@ def test_an_event_replaced_with_a_fitting_hash_breaks_the_next_link() -> None:
     assert "version 3 was not chained after it" in problem.detail
 
 
-def test_a_topic_counts_an_event_published_twice_once() -> None:
+def test_an_event_published_twice_is_a_duplicate_counted_once() -> None:
     events = stream(3)
     report = Report()
     check_topic(topic(*events, events[1]), report)
-    assert report.problems == []
+    [problem] = report.problems
+    assert (problem.kind, problem.version) == ("duplicate", 2)
+    assert f"event {events[1].id} published again (partition 0 offset 3)" in problem.detail
     assert (report.checked[0].events, report.checked[0].streams) == (3, 1)
 
 

@@ -3,8 +3,8 @@
 Per stream, versions run from 1 without a gap, each event's `hash` is the one its content
 gives and its `prevhash` is the previous event's `hash`. Events from before the chain
 existed (no `hash`) are counted as unchained; the chain starts after them. The topics are
-checked the same way (records deduplicated by event id: the relay may publish one twice),
-then against the store: an event must have the same hash in both, and a stream may not
+checked the same way, each event id once (an event published twice is a `duplicate`: the
+topic is the audit log, and the relay sends each event once), then against the store: an event must have the same hash in both, and a stream may not
 reach further on Kafka than in the store. Kafka is read before the store, so events
 appended meanwhile are in the store only, as the outbox's not yet relayed ones are.
 
@@ -267,14 +267,21 @@ def check_topic(topic: Topic, report: Report, trust: Trust | None = None) -> _Pu
         event = record.envelope
         first = published.by_id.get(event.id)
         if first is not None:
-            if first != event:
-                where = f"partition {record.partition} offset {record.offset}"
-                detail = f"event {event.id} published again with other content ({where})"
-                stream = event.streamid or event.subject
-                report.problems.append(
-                    Problem("kafka", topic.name, stream, event.streamversion, "mismatch", detail)
+            where = f"partition {record.partition} offset {record.offset}"
+            kind: Kind = "duplicate" if first == event else "mismatch"
+            again = "again" if first == event else "again with other content"
+            stream = event.streamid or event.subject
+            report.problems.append(
+                Problem(
+                    "kafka",
+                    topic.name,
+                    stream,
+                    event.streamversion,
+                    kind,
+                    f"event {event.id} published {again} ({where})",
                 )
-            continue  # the relay may publish an event twice: once counts
+            )
+            continue  # checked once, as first published
         published.by_id[event.id] = event
         checked.events += 1
         _check_signature("kafka", topic.name, event, trust, report)
