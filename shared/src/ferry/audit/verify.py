@@ -4,8 +4,9 @@ Per stream, versions run from 1 without a gap, each event's `hash` is the one it
 gives and its `prevhash` is the previous event's `hash`. Events from before the chain
 existed (no `hash`) are counted as unchained; the chain starts after them. The topics are
 checked the same way, each event id once (an event published twice is a `duplicate`: the
-topic is the audit log, and the relay sends each event once), then against the store: an event must have the same hash in both, and a stream may not
-reach further on Kafka than in the store. Kafka is read before the store, so events
+topic is the audit log, and the relay sends each event once), then against the store: an
+event must have the same hash in both, and a stream may not reach further on Kafka than in
+the store. Kafka is read before the store, so events
 appended meanwhile are in the store only, as the outbox's not yet relayed ones are.
 
 Given the trusted keys (`Trust`), each signed event's signature must verify with a key of
