@@ -9,12 +9,11 @@ source or type, a time without offset and a badly named extension. `python -m be
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
 import orjson
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 
 @dataclass(frozen=True)
@@ -54,9 +53,10 @@ class Envelope(BaseModel):
 
     specversion: Literal["1.0"] = "1.0"
     id: UUID
-    source: str
-    type: str
-    time: datetime
+    # CloudEvents: `source` and `type` non-empty, `time` RFC 3339 (with its offset).
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    time: AwareDatetime
     subject: str
     datacontenttype: Literal["application/json"] = "application/json"
     correlationid: str
