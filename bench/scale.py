@@ -240,10 +240,10 @@ async def _rebuild_figures(cfg: Config, server: Server, releases: int) -> list[F
 
 
 async def _first_answer(
-    server: Server, headers: dict[str, str], release_id: UUID, started: float
+    server: Server, headers: dict[str, str], release_id: UUID, status: int, started: float
 ) -> float:
     """Seconds from `started` (just before `server`'s process was started) until
-    `GET /releases/{id}` answers 200."""
+    `GET /releases/{id}` answers `status` (200; 404 for a release that is not there)."""
     deadline = started + FIRST_ANSWER_SECONDS
     async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=10) as http:
         while time.monotonic() < deadline:
@@ -251,7 +251,7 @@ async def _first_answer(
                 raise BenchError(f"restart: {server.name} exited; {log_tail(server)}")
             with contextlib.suppress(httpx.TransportError):
                 answer = await http.get(f"/releases/{release_id}")
-                if answer.status_code == 200:
+                if answer.status_code == status:
                     return time.monotonic() - started
                 if answer.status_code != 503:
                     raise BenchError(f"restart: GET /releases/{{id}} answered {answer.text}")
@@ -432,15 +432,24 @@ async def bench_scale(cfg: Config) -> list[Figure]:
             # Its schema is migrated; the events go in while no service runs on it.
             first.process.terminate()
             await asyncio.to_thread(first.process.wait)
+            # The same restart on the empty schema: what start-up takes whatever the data.
+            started = time.monotonic()
+            async with replica(first, work, workers=1, wait=False) as empty:
+                bare = await _first_answer(empty, headers, uuid4(), 404, started)
             release_ids = [uuid4() for _ in range(releases)]
             await _load(cfg, first.schema, release_ids)
             figures = await _rebuild_figures(cfg, first, releases)
             started = time.monotonic()
             async with replica(first, work, workers=1, wait=False) as restarted:
-                seconds = await _first_answer(restarted, headers, release_ids[-1], started)
-                progress(f"scale: restarted, first GET /releases/{{id}} after {seconds:.2f} s")
+                seconds = await _first_answer(restarted, headers, release_ids[-1], 200, started)
+                progress(
+                    f"scale: restarted, first GET /releases/{{id}} after {seconds:.2f} s "
+                    f"({bare:.2f} s on the empty schema)"
+                )
                 name = f"restart: first GET /releases/{{id}} ({events:,} events)"
                 figures.append(Figure("scale", name, seconds * 1000, "ms"))
+                name = "restart: first GET /releases/{id} (no events: start-up alone)"
+                figures.append(Figure("scale", name, bare * 1000, "ms"))
                 figures += await _list_figures(cfg, restarted, headers, releases)
                 figures += await _feed_figures(cfg, restarted, issuer)
     return figures
