@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -10,6 +11,16 @@ from prometheus_client.multiprocess import MultiProcessCollector
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 """Set (by `ferry.cli.serve` for several workers) before the workers start: each writes its
 figures there, and `/metrics` in any of them answers for all."""
+
+
+def clear_stale(directory: str) -> None:
+    """Remove the figures files a previous run left in `directory`: prometheus_client
+    would otherwise add the old run's counts to the new one's. This process's own files
+    (`<kind>_<pid>.db`) stay: it may be writing them already."""
+    mine = f"_{os.getpid()}.db"
+    for stale in Path(directory).glob("*.db"):
+        if not stale.name.endswith(mine):
+            stale.unlink(missing_ok=True)
 
 
 def exposition() -> bytes:

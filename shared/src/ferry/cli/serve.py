@@ -31,6 +31,8 @@ def main(build: Callable[[], ServiceSpec], argv: Sequence[str] | None = None) ->
     if args.command == "migrate":
         migrations.upgrade(settings.database_url, settings.db_schema, spec.migrations)
         return
+    if operators := os.environ.get(metrics.MULTIPROCESS_DIR):
+        metrics.clear_stale(operators)  # before any worker writes this run's
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
