@@ -140,7 +140,6 @@ class UnitOfWork:
         conn, pool = self._conn, self._pool
         if conn is None or pool is None:
             return
-        self._conn = None
         cut = isinstance(exc, BROKEN_CONNECTION) or conn.is_closed()
         if cut:
             POSTGRESQL.failed(repr(exc) if exc is not None else "the connection was closed")
@@ -150,12 +149,12 @@ class UnitOfWork:
             # Cancelled (a client went away, shutdown) perhaps mid-statement, or cut by the
             # server: the connection may still be busy, so it is dropped, which also rolls
             # back whatever it held.
+            self._conn = None
             self._pending.clear()
             self.events.rolled_back()
             self._tx = None
             await pool.release(conn, discard=True)
             return
-        self._conn = conn
         discard = False
         try:
             await self.rollback()

@@ -24,10 +24,6 @@ class Outage:
         self._since: float | None = None
         self._unlogged = 0
 
-    @property
-    def down(self) -> bool:
-        return self._since is not None
-
     def failed(self, detail: str) -> bool:
         """A failure to reach the dependency; True if it starts an outage (and was logged)."""
         if self._since is not None:

@@ -119,27 +119,27 @@ class OutboxRelay:
             if not await uow.fetchval(self._lock_sql, self._db.outbox_channel):
                 return 0
             unfinished = await uow.fetchval(self._attempt_sql)
-            if unfinished is not None:
-                await self._reconcile(uow, unfinished)
-                await uow.commit()
-        if unfinished is not None:
-            return await self.relay_once()
-        async with self._db.unit_of_work() as uow:
-            await uow.begin()
-            if not await uow.fetchval(self._lock_sql, self._db.outbox_channel):
-                return 0
-            rows = await uow.fetch(self._batch_sql, self._batch_size)
-            if rows:
-                # Committed aside (this transaction commits only once Kafka has them all):
-                # should this relay die before then, the next knows to look on the topic.
-                async with self._db.unit_of_work() as aside:
-                    await aside.execute(self._attempting_sql, rows[-1]["position"])
-                    await aside.commit()
-                await self.publish([envelope_from_row(row) for row in rows])
-                await uow.execute(self._delete_sql, [row["position"] for row in rows])
-                await uow.execute(self._attempted_sql)
-            lag = await uow.fetchval(self._lag_sql)
+            if unfinished is None:
+                return await self._relay_batch(uow)
+            # Committed on its own: a batch marks itself on another connection, which would
+            # wait for the row this transaction deletes.
+            await self._reconcile(uow, unfinished)
             await uow.commit()
+        return await self.relay_once()
+
+    async def _relay_batch(self, uow: UnitOfWork) -> int:
+        rows = await uow.fetch(self._batch_sql, self._batch_size)
+        if rows:
+            # Committed aside (this transaction commits only once Kafka has them all):
+            # should this relay die before then, the next knows to look on the topic.
+            async with self._db.unit_of_work() as aside:
+                await aside.execute(self._attempting_sql, rows[-1]["position"])
+                await aside.commit()
+            await self.publish([envelope_from_row(row) for row in rows])
+            await uow.execute(self._delete_sql, [row["position"] for row in rows])
+            await uow.execute(self._attempted_sql)
+        lag = await uow.fetchval(self._lag_sql)
+        await uow.commit()
         metrics.OUTBOX_LAG.labels(self._db.source).set(lag)
         metrics.EVENTS_RELAYED.labels(self._db.source).inc(len(rows))
         return len(rows)

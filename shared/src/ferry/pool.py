@@ -50,7 +50,7 @@ class ConnectionPool:
     ) -> None:
         self._dsn = dsn
         self._init = init
-        self._settings = {"application_name": name[:63]}
+        self._settings = {"application_name": name}
         self._idle: list[asyncpg.Connection] = []
         self._slots = asyncio.Semaphore(size)
         self._closed = False

@@ -62,9 +62,7 @@ class Availability:
             return
         views = PostgresViews(uow)
         for media in held.values():
-            authorized = media.authorize(entry.release_id)
-            await record(uow.events, library.media_stream_id(media.id), media, authorized, meta)
-            await views.save_media(media)
+            await library.authorize_media(uow, views, media, entry.release_id, meta)
         text = canonical(
             entry.release_id, entry.release_version, entry.manifest_items(held), datetime.now(UTC)
         )

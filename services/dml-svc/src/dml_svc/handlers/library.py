@@ -131,6 +131,14 @@ async def revoke_media(
     return await _decided(uow, views, media, media.revoke(reason), meta)
 
 
+async def authorize_media(
+    uow: WithEvents, views: LibraryViews, media: Media, release_id: UUID, meta: Meta
+) -> Media:
+    """Make staged media definitive for an approved release → `MediaAuthorized` (media
+    already definitive decides nothing)."""
+    return await _decided(uow, views, media, media.authorize(release_id), meta)
+
+
 async def _media_at(uow: WithEvents, name: str, version: str, expected_version: int) -> Media:
     """The media item as the librarian read it (`If-Match`), or `ConcurrencyError`."""
     found = Media(media_id(check_label("name", name), check_label("version", version)))
