@@ -111,7 +111,7 @@ async def bench_outbox(cfg: Config) -> list[Figure]:
 
             consumer = AIOKafkaConsumer(
                 topic,
-                **cfg.kafka.kafka_options(),
+                **cfg.kafka.consumer_options(),
                 group_id=None,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",

@@ -116,8 +116,10 @@ def needs(spec: ServiceSpec) -> set[Grant]:
     }
     if spec.publishes:
         needed.add(("topic", spec.publishes, "Write"))
-        # Its outbox relay reads the topic's last records after a crash (ferry.outbox).
+        # Its outbox relay reads the topic's last records after a crash (ferry.outbox),
+        # and publishes in transactions under one id per service.
         needed.add(("topic", spec.publishes, "Read"))
+        needed.add(("transactionalId", f"{spec.name}.relay", "Write"))
     return needed
 
 
@@ -127,6 +129,7 @@ def harmless(spec: ServiceSpec) -> set[Grant]:
     extra = {("topic", t, "Describe") for t in topics}
     if spec.publishes:
         extra.add(("cluster", None, "IdempotentWrite"))
+        extra.add(("transactionalId", f"{spec.name}.relay", "Describe"))
     return extra
 
 

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.timeout(120)
 # Short, so a refused client fails in seconds rather than retrying for 40.
 REFUSED_WITHIN = {"request_timeout_ms": 4000}
 OPERATIONS = {3: "Read", 4: "Write", 8: "Describe", 12: "IdempotentWrite"}
-RESOURCES = {2: "topic", 3: "group", 4: "cluster"}
+RESOURCES = {2: "topic", 3: "group", 4: "cluster", 5: "transactional_id"}
 
 
 @pytest.fixture

@@ -125,7 +125,7 @@ async def read_topic(
 ) -> list[Envelope]:
     """Every envelope on `topic` once `expect` arrived and `settle` s passed with no more."""
     consumer = AIOKafkaConsumer(
-        topic, **kafka.kafka_options(), auto_offset_reset="earliest", enable_auto_commit=False
+        topic, **kafka.consumer_options(), auto_offset_reset="earliest", enable_auto_commit=False
     )
     found: list[Envelope] = []
     deadline = time.monotonic() + timeout

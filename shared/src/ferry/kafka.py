@@ -1,5 +1,7 @@
-"""Kafka with the guarantees an audit log needs: idempotent `acks=all` producers, and
-consumers that commit offsets only after the database has committed what they did."""
+"""Kafka with the guarantees an audit log needs: idempotent `acks=all` producers (the
+outbox relay's transactional, so a restarted relay fences the one it replaces), and
+consumers that read only committed transactions and commit offsets only after the
+database has committed what they did."""
 
 from __future__ import annotations
 
@@ -23,6 +25,12 @@ SERVICE_TOPICS = ("release.events", "dml.events", "deploy.events", "els.events")
 INBOUND_TOPICS = ("change.events", "ops.signals")
 
 
+def relay_transactional_id(service: str, prefix: str = "") -> str:
+    """The transactional id of `service`'s outbox relay: one per service, however many
+    replicas, so that a relay starting fences any other still publishing."""
+    return f"{prefix}{service}.relay"
+
+
 @dataclass(frozen=True)
 class Message:
     """One record to publish: key = aggregate id, so each aggregate's events stay in order."""
@@ -33,11 +41,19 @@ class Message:
 
 
 class Publisher:
-    """An idempotent producer that (re)connects on demand, so a broker outage is survivable."""
+    """An idempotent producer that (re)connects on demand, so a broker outage is survivable.
 
-    def __init__(self, kafka: KafkaSettings, client_id: str) -> None:
+    With a `transactional_id` each `publish` is one Kafka transaction, and starting the
+    producer fences every earlier one with that id: a batch it left open is aborted, one it
+    was committing is finished, and it can publish nothing more.
+    """
+
+    def __init__(
+        self, kafka: KafkaSettings, client_id: str, *, transactional_id: str | None = None
+    ) -> None:
         self.kafka = kafka
         self._client_id = client_id
+        self._transactional_id = transactional_id
         self._producer: AIOKafkaProducer | None = None
         self._starting = asyncio.Lock()
 
@@ -53,27 +69,47 @@ class Publisher:
             enable_idempotence=True,
             linger_ms=0,
             request_timeout_ms=10_000,
+            transactional_id=self._transactional_id,
         )
         try:
             await uninterrupted(producer.start())
+            if self._transactional_id is not None:
+                # An empty transaction waits for the producer id, which the broker gives
+                # only once the previous holder's transaction has ended.
+                await producer.begin_transaction()
+                await producer.abort_transaction()
         except BaseException:
             await uninterrupted(producer.stop())
             raise
         self._producer = producer
         return producer
 
+    async def fence(self) -> None:
+        """Start afresh, so that no earlier producer with this transactional id (this
+        process's or another's) has a transaction open or committing when this returns."""
+        await self.close()
+        await self._connected()
+
     async def publish(self, messages: Sequence[Message]) -> None:
-        """Send and wait for every acknowledgement; raise if any record was not acknowledged."""
+        """Send and wait for every acknowledgement; raise if any record was not acknowledged.
+        Transactional: all are committed, or (raising) none are visible to consumers."""
         producer = await self._connected()
         try:
-            # Queue all before awaiting any: one round trip per partition, order kept.
-            acks = [await producer.send(m.topic, m.value, key=m.key.encode()) for m in messages]
-            await asyncio.gather(*acks)
+            if self._transactional_id is None:
+                await self._send(producer, messages)
+            else:
+                async with producer.transaction():
+                    await self._send(producer, messages)
         except KafkaError:
             # Start afresh next time: a producer that lost its broker may hold stale state.
             await self.close()
             raise
         KAFKA.recovered()
+
+    async def _send(self, producer: AIOKafkaProducer, messages: Sequence[Message]) -> None:
+        # Queue all before awaiting any: one round trip per partition, order kept.
+        acks = [await producer.send(m.topic, m.value, key=m.key.encode()) for m in messages]
+        await asyncio.gather(*acks)
 
     async def ready(self) -> bool:
         try:
@@ -134,7 +170,7 @@ class Consumer:
         while True:
             consumer = AIOKafkaConsumer(
                 *self._topics,
-                **self._kafka.kafka_options(),
+                **self._kafka.consumer_options(),
                 group_id=self._group_id,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",

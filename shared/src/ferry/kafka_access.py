@@ -32,7 +32,7 @@ from ferry.kafka_acls import Acl, KafkaUser
 from ferry.kafka_client import KafkaSettings, uninterrupted
 
 # Kafka's codes (org.apache.kafka.common.acl / resource).
-_RESOURCE = {"topic": 2, "group": 3, "cluster": 4}
+_RESOURCE = {"topic": 2, "group": 3, "cluster": 4, "transactional_id": 5}
 _OPERATION = {"Read": 3, "Write": 4, "Describe": 8, "IdempotentWrite": 12}
 _LITERAL = 3
 _ALLOW = 3

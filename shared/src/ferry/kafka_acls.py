@@ -13,14 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ferry.kafka import SERVICE_TOPICS
+from ferry.kafka import SERVICE_TOPICS, relay_transactional_id
 from ferry.service import ServiceSpec
 
 SERVICES = ("release-svc", "dml-svc", "deploy-svc", "els-svc")
 AUDITOR = "ferry-auditor"
 """Reads the service topics from their beginning without a consumer group: `ferry audit`."""
 
-Resource = Literal["topic", "group", "cluster"]
+Resource = Literal["topic", "group", "cluster", "transactional_id"]
 Operation = Literal["Read", "Write", "Describe", "IdempotentWrite"]
 
 
@@ -58,6 +58,8 @@ def service_user(spec: ServiceSpec, prefix: str = "") -> KafkaUser:
         # Read too: the outbox relay reads its topic's last records after a crash, so as
         # to send nothing twice (`ferry.outbox`).
         acls.append(Acl("topic", prefix + spec.publishes, ("Write", "Read", "Describe")))
+        relay = relay_transactional_id(spec.name, prefix)
+        acls.append(Acl("transactional_id", relay, ("Write", "Describe")))
     acls += [
         Acl("topic", prefix + topic, ("Read", "Describe"))
         for topic in _unique(read)
@@ -106,7 +108,8 @@ def strimzi_user(user: KafkaUser, cluster: str = "ferry") -> dict[str, Any]:
 
 
 def _strimzi_acl(acl: Acl) -> dict[str, Any]:
-    resource: dict[str, Any] = {"type": acl.resource}
+    kind = "transactionalId" if acl.resource == "transactional_id" else acl.resource
+    resource: dict[str, Any] = {"type": kind}
     if acl.name is not None:
         resource |= {"name": acl.name, "patternType": "literal"}
     return {"resource": resource, "operations": list(acl.operations)}

@@ -78,6 +78,11 @@ class KafkaSettings(BaseSettings):
             }
         return options
 
+    def consumer_options(self) -> dict[str, Any]:
+        """`kafka_options` for a consumer: it sees only committed transactions, so never the
+        records of a relay's batch that was aborted (the relay sends that batch again)."""
+        return self.kafka_options() | {"isolation_level": "read_committed"}
+
 
 GRACE_SECONDS = 5.0
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 
 import asyncpg
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, ProducerFenced
 from opentelemetry.trace import SpanKind
 
 from ferry import metrics
@@ -29,9 +29,11 @@ class OutboxRelay:
     """Moves outbox rows to `topic`, oldest first, woken by NOTIFY when there is work.
 
     Rows are deleted only after Kafka acknowledged them, in the transaction that read them:
-    a crash in between never loses them. Nor does it send them twice: before a batch goes
-    out its last position is committed aside (`relay_attempt`); the next relay to find it
-    there reads the topic's last records first and forgets the rows already on it.
+    a crash in between never loses them. Nor does it send them twice: each batch is one
+    Kafka transaction, and before it goes out its last position is committed aside
+    (`relay_attempt`). The next relay to find that mark fences the producer that left it
+    (its batch is then wholly committed or wholly aborted), reads the topic's last
+    committed records and forgets the rows already on it.
     """
 
     def __init__(
@@ -82,7 +84,10 @@ class OutboxRelay:
                 try:
                     relayed = await self.relay_once()
                 except Exception as exc:
-                    if isinstance(exc, KafkaError):
+                    if isinstance(exc, ProducerFenced):
+                        # Another replica's relay started; the next batch here fences it.
+                        log.info("outbox relay: fenced by another relay of %s", self._topic)
+                    elif isinstance(exc, KafkaError):
                         KAFKA.failed(f"outbox relay: {exc!r}")
                     elif not isinstance(exc, BROKEN_CONNECTION):  # logged as an outage
                         log.warning("outbox relay: %r; retrying in %.1fs", exc, backoff)
@@ -121,6 +126,8 @@ class OutboxRelay:
             unfinished = await uow.fetchval(self._attempt_sql)
             if unfinished is None:
                 return await self._relay_batch(uow)
+            # Whoever left the mark can publish no more, and its batch is decided.
+            await self._publisher.fence()
             # Committed on its own: a batch marks itself on another connection, which would
             # wait for the row this transaction deletes.
             await self._reconcile(uow, unfinished)
@@ -148,7 +155,8 @@ class OutboxRelay:
         """A relay died with a batch up to `up_to` in flight: forget the rows of it that the
         topic's last records already hold, so only the others go out again."""
         kafka = self._publisher.kafka
-        tail = await read_topics(kafka, [self._topic], last=self._batch_size)
+        # A batch's records are the last on each partition, then its commit marker.
+        tail = await read_topics(kafka, [self._topic], last=self._batch_size + 1)
         on_topic = [record.envelope.id for record in tail[self._topic].records]
         status = await uow.execute(self._published_sql, up_to, on_topic)
         await uow.execute(self._attempted_sql)
@@ -179,6 +187,9 @@ class OutboxRelay:
             await self._publisher.publish(
                 [Message(self._topic, e.subject, e.to_json()) for e in envelopes]
             )
+
+    async def close(self) -> None:
+        await self._publisher.close()
 
     async def _wait_for_work(self) -> None:
         # The poll is a safety net for a missed notification, not the normal path.

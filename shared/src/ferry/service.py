@@ -22,7 +22,7 @@ from ferry.db import Database, UnitOfWork
 from ferry.envelope import Meta
 from ferry.events import Event, asyncapi
 from ferry.eventsigning import EventSigner, TrustedKeys
-from ferry.kafka import Consumer, Publisher
+from ferry.kafka import Consumer, Publisher, relay_transactional_id
 from ferry.outbox import OutboxRelay
 from ferry.proposals import Enactors
 from ferry.settings import ServiceSettings
@@ -118,7 +118,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     )
     publisher = Publisher(settings, client_id=spec.name)
     verifier = token_verifier(settings)
-    relay = OutboxRelay(db, publisher, settings.topic(spec.publishes)) if spec.publishes else None
+    relay = _relay(spec, db)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -133,6 +133,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
             stack.push_async_callback(db.dispose)
             stack.push_async_callback(publisher.close)
             if relay is not None:
+                stack.push_async_callback(relay.close)
                 stack.push_async_callback(relay.drain, settings.shutdown_drain_seconds)
             stack.push_async_callback(workers.stop)
             workers.start(_jobs(spec, db, relay))
@@ -159,6 +160,20 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     for router in spec.routers:
         app.include_router(router)
     return app
+
+
+def _relay(spec: ServiceSpec, db: Database) -> OutboxRelay | None:
+    """The outbox relay, with a producer of its own: a transactional one, which readiness
+    checks must not start (starting it fences the relay of another replica)."""
+    if not spec.publishes:
+        return None
+    settings = spec.settings
+    publisher = Publisher(
+        settings,
+        client_id=f"{spec.name}-relay",
+        transactional_id=relay_transactional_id(spec.name, settings.topic_prefix),
+    )
+    return OutboxRelay(db, publisher, settings.topic(spec.publishes))
 
 
 def signer_of(settings: ServiceSettings) -> EventSigner | None:

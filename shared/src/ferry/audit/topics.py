@@ -41,7 +41,7 @@ async def read_topics(
     partitions = [TopicPartition(name, p) for name in names for p in sorted(found[name] or ())]
     if not partitions:
         return topics
-    consumer = AIOKafkaConsumer(**kafka.kafka_options(), enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(**kafka.consumer_options(), enable_auto_commit=False, group_id=None)
     try:
         await uninterrupted(consumer.start())
         consumer.assign(partitions)

@@ -60,7 +60,7 @@ class KafkaReader:
         `start`, else from their beginning or their end. When this returns the start is
         fixed: an event published afterwards is read."""
         consumer = AIOKafkaConsumer(
-            **kafka.kafka_options(),
+            **kafka.consumer_options(),
             client_id=client_id,
             group_id=None,
             enable_auto_commit=False,
