@@ -129,7 +129,8 @@ async def bench_outbox(cfg: Config) -> list[Figure]:
                     if batches:
                         arrivals.set()
 
-            publisher = Publisher(cfg.kafka, SOURCE)
+            # As the services' relays publish: one transaction per batch.
+            publisher = Publisher(cfg.kafka, SOURCE, transactional_id=f"{topic}.relay")
             relay = OutboxRelay(db, publisher, topic)
             tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consume())]
             try:
