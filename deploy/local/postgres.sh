@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Private PostgreSQL cluster for local development, with role and database `ferry`.
-# Usage: deploy/local/postgres.sh {start|stop|status}   (env: see lib.sh)
+# Usage: deploy/local/postgres.sh {start|stop|kill|status}   (env: see lib.sh)
 #
 # If some other PostgreSQL already answers on 127.0.0.1:$FERRY_PG_PORT, start uses it as is
 # and stop leaves it alone: this script only ever stops the cluster it owns ($PGDATA).
@@ -135,6 +135,16 @@ stop() {
     fi
 }
 
+# kill: an immediate shutdown, as a crash: clients are cut at once and the next start
+# recovers from the write-ahead log. For tests of an outage.
+kill_now() {
+    find_bin
+    ours_running || die "no PostgreSQL started by this script is running"
+    log "killing (immediate shutdown; data: $PGDATA)"
+    run_as_pg "$PG_BIN/pg_ctl" stop -D "$PGDATA" -m immediate -w -t 60 >/dev/null ||
+        die "could not kill PostgreSQL, see $PG_LOG"
+}
+
 status() {
     find_bin
     if ours_running && pg_accepting; then
@@ -150,6 +160,7 @@ status() {
 case "${1:-}" in
     start) start ;;
     stop) stop ;;
+    kill) kill_now ;;
     status) status ;;
-    *) die "usage: $0 {start|stop|status}" ;;
+    *) die "usage: $0 {start|stop|kill|status}" ;;
 esac

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from ferry.audit.chain import with_hash
 from ferry.devauth import ISSUER, DevIssuer
 from ferry.envelope import Envelope
@@ -138,13 +140,27 @@ class Infra:
         self._kafka("start")
 
     def _kafka(self, action: str) -> None:
-        if not self.local:
-            raise RuntimeError("only the local broker (deploy/local) can be stopped by a test")
         port = self.kafka.kafka_bootstrap_servers.rsplit(":", 1)[1]
-        # FERRY_FRESH=0: a restart must keep the broker's data, as in an outage.
-        env = {**os.environ, "FERRY_KAFKA_PORT": port, "FERRY_FRESH": "0"}
+        self._local("kafka.sh", action, FERRY_KAFKA_PORT=port)
+
+    def kill_postgres(self) -> None:
+        """An immediate shutdown, as a crash: every connection cut at once."""
+        self._postgres("kill")
+
+    def start_postgres(self) -> None:
+        self._postgres("start")
+
+    def _postgres(self, action: str) -> None:
+        port = make_url(self.database_url).port
+        self._local("postgres.sh", action, FERRY_PG_PORT=str(port))
+
+    def _local(self, script: str, action: str, **env: str) -> None:
+        if not self.local:
+            raise RuntimeError("only the local stack (deploy/local) can be stopped by a test")
+        # FERRY_FRESH=0: a restart must keep the server's data, as in an outage.
+        environment = {**os.environ, **env, "FERRY_FRESH": "0"}
         subprocess.run(
-            [str(REPO / "deploy/local/kafka.sh"), action], check=True, env=env, timeout=120
+            [str(REPO / "deploy/local" / script), action], check=True, env=environment, timeout=120
         )
 
 
