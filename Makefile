@@ -9,8 +9,11 @@ TEST_ENV := FERRY_STATE_DIR=$(CURDIR)/.ferry/test FERRY_KAFKA_PORT=19092 \
 	FERRY_KAFKA_CONTROLLER_PORT=19093 FERRY_KAFKA_MTLS_PORT=19094 FERRY_PG_PORT=15432
 BENCH_ENV := FERRY_STATE_DIR=$(CURDIR)/.ferry/bench FERRY_KAFKA_PORT=29092 \
 	FERRY_KAFKA_CONTROLLER_PORT=29093 FERRY_KAFKA_MTLS_PORT=29094 FERRY_PG_PORT=25432
+SOAK_ENV := FERRY_STATE_DIR=$(CURDIR)/.ferry/soak FERRY_KAFKA_PORT=49092 \
+	FERRY_KAFKA_CONTROLLER_PORT=49093 FERRY_KAFKA_MTLS_PORT=49094 FERRY_PG_PORT=45432
+SOAK_MINUTES ?= 30
 
-.PHONY: help install up down run test lint typecheck unit bench
+.PHONY: help install up down run test lint typecheck unit bench soak
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,3 +44,6 @@ test: lint ## Everything: lint, types, unit, integration and end-to-end tests on
 
 bench: install ## Benchmarks on a fresh stack of their own; results go in docs/benchmarks.md
 	@$(LOCAL)/with-stack.sh $(BENCH_ENV) -- $(PY) -m bench.run $(BENCH_ARGS)
+
+soak: install ## Faults under load for SOAK_MINUTES (30), then a checker; see docs/reliability.md
+	@$(LOCAL)/with-stack.sh $(SOAK_ENV) -- $(PY) -m bench.soak --minutes $(SOAK_MINUTES)
