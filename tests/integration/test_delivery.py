@@ -77,6 +77,10 @@ async def test_a_command_accepted_while_kafka_is_down_is_published_once_when_it_
             created = await api.post("/releases", json=PLAN)
             assert created.status_code == 201, created.text
             assert (await api.get("/readyz")).json()["checks"]["kafka"] == "unreachable"
+            # The event feed cannot start: a 503 to retry, like every other outage.
+            feed = await api.get("/events", timeout=60)
+            assert feed.status_code == 503, feed.text
+            assert feed.headers["Retry-After"] == "1"
         finally:
             infra.start_kafka()
         events = await read_topic(

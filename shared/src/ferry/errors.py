@@ -10,7 +10,8 @@
     │   └── InvalidTransition  command not allowed in the current state
     ├── Unprocessable          well-formed but breaks a rule             → 422
     │   └── IdempotencyKeyReused  the key came with a different request
-    └── PreconditionRequired   a change sent without `If-Match`          → 428
+    ├── PreconditionRequired   a change sent without `If-Match`          → 428
+    └── Unavailable            a dependency cannot be reached; retry     → 503
 
 Each maps to an RFC 9457 problem in one place (`ferry.http`).
 """
@@ -125,3 +126,14 @@ class PreconditionRequired(FerryError):
 
     status = 428
     title = "Precondition required"
+
+
+class Unavailable(FerryError):
+    """A dependency (Kafka, PostgreSQL) cannot be reached: the client retries after
+    `Retry-After` seconds, as for every other 503 Ferry answers."""
+
+    status = 503
+    title = "Service unavailable"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}

@@ -14,7 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 from ferry.auth import Reader
 from ferry.db import UnitOfWork
-from ferry.errors import FerryError, Forbidden, NotFound
+from ferry.errors import Forbidden, NotFound, Unavailable
 from ferry.feed import Filter, StreamLimits, TooManyStreams, decode_cursor
 from ferry.http import problem, problem_responses
 from ferry.kafka import SERVICE_TOPICS
@@ -27,11 +27,8 @@ from release_svc.config import Settings
 from release_svc.handlers import releases as handlers
 
 
-class KafkaUnavailable(FerryError):
+class KafkaUnavailable(Unavailable):
     """Kafka cannot be reached to start the stream; the client retries shortly."""
-
-    status = 503
-    title = "Service unavailable"
 
 
 class EventStreamResponse(StreamingResponse):
