@@ -1,8 +1,8 @@
 """Kafka administration for the local stack, as the broker's administrator.
 
     kafka_admin.py tls --dir TLS_DIR
-    kafka_admin.py wait [--timeout 90]
-    kafka_admin.py create-topics [--topics a,b] [--prefix P]
+    kafka_admin.py wait [--timeout 90] [--brokers N]
+    kafka_admin.py create-topics [--topics a,b] [--prefix P] [--replication R --min-insync M]
     kafka_admin.py access --users-dir DIR [--prefix P]
 
 `tls` makes the development CA and the broker's and administrator's certificates (on first
@@ -39,8 +39,10 @@ def _err(msg: str) -> None:
     print(f"[ferry kafka_admin] {msg}", file=sys.stderr)
 
 
-async def create_topics(admin: KafkaSettings, names: list[str]) -> None:
-    for name in await ensure_topics(admin, names):
+async def create_topics(
+    admin: KafkaSettings, names: list[str], replication: int, min_insync: int
+) -> None:
+    for name in await ensure_topics(admin, names, replication=replication, min_insync=min_insync):
         _err(f"created {name}")
 
 
@@ -61,9 +63,14 @@ def main() -> int:
     p_tls.add_argument("--dir", required=True, type=Path)
     p_wait = sub.add_parser("wait", help="wait until the broker answers a metadata request")
     p_wait.add_argument("--timeout", type=float, default=90.0, help="seconds (default 90)")
+    p_wait.add_argument("--brokers", type=int, default=1, help="how many to wait for")
     p_create = sub.add_parser("create-topics", help="create the Ferry topics idempotently")
     p_create.add_argument("--topics", help="comma-separated names (default: the Ferry topics)")
     p_create.add_argument("--prefix", default="", help="prefix for every topic name")
+    p_create.add_argument("--replication", type=int, default=1, help="replicas per partition")
+    p_create.add_argument(
+        "--min-insync", type=int, default=1, help="replicas a write must reach (default 1)"
+    )
     p_access = sub.add_parser("access", help="Ferry's users and their ACLs")
     p_access.add_argument("--users-dir", required=True, type=Path)
     p_access.add_argument("--prefix", default="", help="prefix for every topic and group")
@@ -84,9 +91,12 @@ def main() -> int:
         return 1
 
     if args.cmd == "wait":
-        if asyncio.run(wait_ready(admin, args.timeout)):
+        if asyncio.run(wait_ready(admin, args.timeout, args.brokers)):
             return 0
-        _err(f"no broker answered at {admin.kafka_bootstrap_servers} within {args.timeout:g}s")
+        _err(
+            f"{args.brokers} broker(s) did not answer at {admin.kafka_bootstrap_servers} "
+            f"within {args.timeout:g}s"
+        )
         return 1
 
     try:
@@ -100,7 +110,11 @@ def main() -> int:
         )
         if not names:
             parser.error("--topics is empty")
-        asyncio.run(create_topics(admin, [args.prefix + n for n in names]))
+        asyncio.run(
+            create_topics(
+                admin, [args.prefix + n for n in names], args.replication, args.min_insync
+            )
+        )
     except (TopicSetupError, AccessSetupError) as e:
         _err(str(e))
         return 1

@@ -6,6 +6,7 @@
 #   FERRY_KAFKA_PORT             Kafka client listener, SASL_SSL (default: 9092)
 #   FERRY_KAFKA_CONTROLLER_PORT  KRaft controller listener      (default: 9093)
 #   FERRY_KAFKA_MTLS_PORT        Kafka mutual-TLS listener      (default: 9094)
+#   FERRY_KAFKA_BROKERS          Kafka nodes: 1, or 3 for a cluster (default: 1)
 #   FERRY_KAFKA_VERSION          Kafka jars to fetch and run    (default: 4.1.1)
 #   FERRY_PG_PORT                PostgreSQL TCP port            (default: 5432)
 #   FERRY_PG_DATA                PostgreSQL data dir            (default: see postgres.sh)
@@ -13,6 +14,13 @@
 #   FERRY_FRESH=1                wipe this stack's data before starting (tests)
 #   FERRY_PYTHON                 python with aiokafka           (default: <repo>/.venv/bin/python)
 #   XDG_CACHE_HOME               jar cache lives in $XDG_CACHE_HOME/ferry (default: ~/.cache)
+#
+# FERRY_KAFKA_BROKERS=3: three combined broker+controller nodes (three KRaft voters) that
+# survive losing one. Node N (1-3) listens on each port above plus 10*(N-1): node 1 on
+# 9092/9093/9094, node 2 on 9102/9103/9104, node 3 on 9112/9113/9114. Node N keeps its data,
+# logs and pid file in $FERRY_STATE_DIR/kafka/node-N (one broker: in $FERRY_STATE_DIR/kafka,
+# as ever); all share the CA, certificates and users. Topics get 3 replicas and
+# min.insync.replicas=2, so a write acknowledged by the cluster is on two nodes.
 #
 # Everything is logged to stderr so that stdout stays machine-readable (up.sh --env).
 
@@ -24,11 +32,28 @@ FERRY_LOCAL="$FERRY_REPO/deploy/local"
 : "${FERRY_KAFKA_CONTROLLER_PORT:=9093}"
 : "${FERRY_KAFKA_MTLS_PORT:=9094}"
 : "${FERRY_KAFKA_VERSION:=4.1.1}"
+: "${FERRY_KAFKA_BROKERS:=1}"
 : "${FERRY_PG_PORT:=5432}"
 : "${FERRY_FRESH:=0}"
 : "${FERRY_PYTHON:=$FERRY_REPO/.venv/bin/python}"
 export FERRY_STATE_DIR FERRY_KAFKA_PORT FERRY_KAFKA_CONTROLLER_PORT FERRY_KAFKA_MTLS_PORT FERRY_KAFKA_VERSION \
-    FERRY_PG_PORT FERRY_FRESH FERRY_PYTHON
+    FERRY_KAFKA_BROKERS FERRY_PG_PORT FERRY_FRESH FERRY_PYTHON
+
+[[ "$FERRY_KAFKA_BROKERS" == 1 || "$FERRY_KAFKA_BROKERS" == 3 ]] ||
+    { printf '[ferry] ERROR: FERRY_KAFKA_BROKERS must be 1 or 3, not %s\n' "$FERRY_KAFKA_BROKERS" >&2; exit 1; }
+# Replicas per topic and how many must have a write before it is acknowledged.
+if ((FERRY_KAFKA_BROKERS == 3)); then FERRY_KAFKA_REPLICAS=3 FERRY_KAFKA_MIN_ISR=2; else FERRY_KAFKA_REPLICAS=1 FERRY_KAFKA_MIN_ISR=1; fi
+
+# kafka_nodes: the node ids, 1..FERRY_KAFKA_BROKERS.
+kafka_nodes() { seq 1 "$FERRY_KAFKA_BROKERS"; }
+# kafka_port NODE PORT: node NODE's port for the listener that is on PORT at node 1.
+kafka_port() { echo $(($2 + 10 * ($1 - 1))); }
+# kafka_servers PORT: every node's address for the listener that is on PORT at node 1.
+kafka_servers() {
+    local n servers=()
+    for n in $(kafka_nodes); do servers+=("127.0.0.1:$(kafka_port "$n" "$1")"); done
+    (IFS=,; echo "${servers[*]}")
+}
 
 FERRY_KAFKA_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/ferry/kafka-$FERRY_KAFKA_VERSION"
 
@@ -40,7 +65,7 @@ FERRY_KAFKA_USERS="$FERRY_STATE_DIR/kafka/users"
 # kafka_admin ARGS...: deploy/local/kafka_admin.py as the broker's administrator (a super
 # user), over mutual TLS: it works before any SCRAM user exists.
 kafka_admin() {
-    FERRY_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$FERRY_KAFKA_MTLS_PORT" \
+    FERRY_KAFKA_BOOTSTRAP_SERVERS="$(kafka_servers "$FERRY_KAFKA_MTLS_PORT")" \
         FERRY_KAFKA_SECURITY_PROTOCOL=SSL \
         FERRY_KAFKA_CA_FILE="$FERRY_KAFKA_TLS/ca.crt" \
         FERRY_KAFKA_CERT_FILE="$FERRY_KAFKA_TLS/ferry-admin.crt" \

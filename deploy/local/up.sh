@@ -24,7 +24,7 @@ up() {
     wait "$kafka_job" || failed=1
     ((failed == 0)) || die "local stack did not start (see messages above); stop it with deploy/local/down.sh"
 
-    kafka_admin create-topics || die "could not create Kafka topics"
+    kafka_admin create-topics --replication "$FERRY_KAFKA_REPLICAS" --min-insync "$FERRY_KAFKA_MIN_ISR" || die "could not create Kafka topics"
     kafka_admin access --users-dir "$FERRY_KAFKA_USERS" || die "could not set Kafka's users and ACLs"
     say up "local stack is up in $((SECONDS - start_time))s; stop it with deploy/local/down.sh"
 }
@@ -40,7 +40,7 @@ echo "FERRY_DATABASE_URL=postgresql+asyncpg://ferry:ferry@127.0.0.1:$FERRY_PG_PO
 # The administrator's identity (a super user) for tools and tests; each service is given its
 # own (run.sh, tests/support/infra.py): FERRY_KAFKA_USERS_DIR holds every user's password.
 cat <<ENV
-FERRY_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$FERRY_KAFKA_PORT
+FERRY_KAFKA_BOOTSTRAP_SERVERS=$(kafka_servers "$FERRY_KAFKA_PORT")
 FERRY_KAFKA_SECURITY_PROTOCOL=SASL_SSL
 FERRY_KAFKA_CA_FILE=$FERRY_KAFKA_TLS/ca.crt
 FERRY_KAFKA_USERNAME=ferry-admin

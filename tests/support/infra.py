@@ -70,6 +70,8 @@ class Infra:
     """The token issuer the services under test trust."""
     keys: SigningKeys
     """The keys the services under test sign their events with, and trust."""
+    kafka_brokers: int = 1
+    """How many brokers the cluster has (deploy/local: FERRY_KAFKA_BROKERS, 1 or 3)."""
 
     def auth_settings(self) -> dict[str, str]:
         """The settings that make a service trust `issuer`."""
@@ -140,7 +142,8 @@ class Infra:
         self._kafka("start")
 
     def _kafka(self, action: str) -> None:
-        port = self.kafka.kafka_bootstrap_servers.rsplit(":", 1)[1]
+        # Node 1's port: deploy/local numbers the other nodes' ports from it.
+        port = self.kafka.kafka_bootstrap_servers.split(",")[0].rsplit(":", 1)[1]
         self._local("kafka.sh", action, FERRY_KAFKA_PORT=port)
 
     def kill_postgres(self) -> None:
@@ -165,8 +168,15 @@ class Infra:
 
 
 async def prepare_topics(infra: Infra, prefix: str) -> None:
-    """Ferry's topics under `prefix`, and each service's rights on them and its groups."""
-    await ensure_topics(infra.kafka, [prefix + t for t in SERVICE_TOPICS + INBOUND_TOPICS])
+    """Ferry's topics under `prefix`, and each service's rights on them and its groups.
+    On a cluster, replicated as deploy/local replicates the stack's own: 3 copies, 2 in sync."""
+    cluster = infra.kafka_brokers >= 3
+    await ensure_topics(
+        infra.kafka,
+        [prefix + t for t in SERVICE_TOPICS + INBOUND_TOPICS],
+        replication=3 if cluster else 1,
+        min_insync=2 if cluster else 1,
+    )
     if infra.kafka_users is not None:
         await grant(infra.kafka, users(_specs(), prefix))
 
@@ -202,6 +212,7 @@ def infrastructure() -> Iterator[Infra]:
                 local=True,
                 issuer=issuer,
                 keys=signing,
+                kafka_brokers=int(os.environ.get("FERRY_KAFKA_BROKERS", "1")),
             )
         elif _docker_answers():
             with _containers(issuer, signing) as infra:

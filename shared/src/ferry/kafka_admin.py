@@ -24,14 +24,14 @@ class TopicSetupError(RuntimeError):
     """A topic could not be created or configured."""
 
 
-async def wait_ready(kafka: KafkaSettings, timeout: float) -> bool:
-    """Whether the cluster listed a broker in a metadata reply within `timeout` seconds."""
+async def wait_ready(kafka: KafkaSettings, timeout: float, brokers: int = 1) -> bool:
+    """Whether the cluster listed `brokers` brokers in a metadata reply within `timeout` s."""
     deadline = time.monotonic() + timeout
     while True:
         client = AIOKafkaClient(**kafka.kafka_options(), request_timeout_ms=5000)
         try:
             await uninterrupted(client.bootstrap())
-            if client.cluster.brokers():
+            if len(client.cluster.brokers()) >= brokers:
                 return True
         except (KafkaError, OSError):
             pass
@@ -43,15 +43,23 @@ async def wait_ready(kafka: KafkaSettings, timeout: float) -> bool:
 
 
 async def ensure_topics(
-    kafka: KafkaSettings, names: Sequence[str], *, partitions: int = 3, replication: int = 1
+    kafka: KafkaSettings,
+    names: Sequence[str],
+    *,
+    partitions: int = 3,
+    replication: int = 1,
+    min_insync: int = 1,
 ) -> list[str]:
-    """Create the missing topics and (re)apply infinite retention to all; the names created."""
+    """Create the missing topics and (re)apply infinite retention and `min_insync` to all;
+    the names created. A write to a topic is acknowledged once `min_insync` of its
+    `replication` replicas have it (so 3 and 2 survive losing a broker)."""
+    config = {**AUDIT_LOG_CONFIG, "min.insync.replicas": str(min_insync)}
     admin = AIOKafkaAdminClient(**kafka.kafka_options(), request_timeout_ms=30000)
     created: list[str] = []
     try:
         await uninterrupted(admin.start())
         reply = await admin.create_topics(
-            [NewTopic(n, partitions, replication, topic_configs=AUDIT_LOG_CONFIG) for n in names]
+            [NewTopic(n, partitions, replication, topic_configs=config) for n in names]
         )
         for topic, code, *rest in reply.topic_errors:
             if code == 0:
@@ -59,8 +67,9 @@ async def ensure_topics(
             elif for_code(code) is not TopicAlreadyExistsError:
                 raise TopicSetupError(f"cannot create {topic}: {for_code(code).__name__} {rest}")
         # Topics made earlier (or by hand) may lack the retention the audit log needs.
+        # (AlterConfigs replaces a topic's whole configuration: it must carry every setting.)
         for altered in await admin.alter_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, n, AUDIT_LOG_CONFIG) for n in names]
+            [ConfigResource(ConfigResourceType.TOPIC, n, config) for n in names]
         ):
             for code, message, _type, name in altered.resources:
                 if code != 0:
