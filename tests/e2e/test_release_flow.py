@@ -25,48 +25,13 @@ from ferry.events.els import MetricObserved
 from release_svc.main import MIGRATIONS
 from tests.support.governance import approved
 from tests.support.infra import Infra
-from tests.support.services import Process, eventually, free_port, publish, read_topic, stop_all
-
-SERVICES = {"release": "release_svc", "dml": "dml_svc", "deploy": "deploy_svc", "els": "els_svc"}
+from tests.support.services import eventually, publish, read_topic, start_all, stop_all
 
 
 @pytest.fixture
 def stack(infra: Infra, topic_prefix: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     """Start every service as its own process; their base URLs by short name."""
-    run = uuid.uuid4().hex[:8]
-    env = {
-        "FERRY_DATABASE_URL": infra.database_url,
-        "FERRY_TOPIC_PREFIX": topic_prefix,
-        **infra.auth_env(),
-    }
-    urls: dict[str, str] = {}
-    for name in SERVICES:
-        port = free_port()
-        env[f"FERRY_{name.upper()}_PORT"] = str(port)
-        env[f"FERRY_{name.upper()}_DB_SCHEMA"] = f"e2e_{name}_{run}"
-        urls[name] = f"http://127.0.0.1:{port}"
-    token = tmp_path / "deploy-svc.token"
-    token.write_text(infra.issuer.mint("deploy-svc", ["deployer"]))
-    env |= {
-        "FERRY_DML_MEDIA_DIR": str(tmp_path / "dml-media"),
-        "FERRY_DML_SCRUB_INTERVAL_SECONDS": "0",
-        "FERRY_DEPLOY_DML_URL": urls["dml"],
-        "FERRY_DEPLOY_DML_TOKEN_FILE": str(token),
-        "FERRY_DEPLOY_WORK_DIR": str(tmp_path / "deploy-work"),
-        "FERRY_DEPLOY_EXECUTOR_POLL_SECONDS": "0.2",
-        # The operator's limits: local targets, in the test's folder only.
-        "FERRY_DEPLOY_DRIVERS": '["local"]',
-        "FERRY_DEPLOY_LOCAL_ROOTS": json.dumps([str(tmp_path)]),
-        "FERRY_ELS_EVALUATE_SECONDS": "1",
-    }
-    processes = [
-        Process(
-            module,
-            env | infra.signing_env(f"{name}-svc") | infra.kafka_env(f"{name}-svc"),
-            tmp_path / f"{module}.log",
-        )
-        for name, module in SERVICES.items()
-    ]
+    processes, urls = start_all(infra, topic_prefix, tmp_path)
     try:
         yield urls
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -180,6 +181,56 @@ def stop_all(processes: Sequence[Process]) -> None:
     for process in processes:
         if process.proc.returncode not in (0, -signal.SIGTERM):
             print(f"--- {process.module} exited {process.proc.returncode}\n{process.tail()}")
+
+
+SERVICE_MODULES: Final = {
+    "release": "release_svc",
+    "dml": "dml_svc",
+    "deploy": "deploy_svc",
+    "els": "els_svc",
+}
+
+
+def start_all(
+    infra: Infra, topic_prefix: str, folder: Path
+) -> tuple[list[Process], dict[str, str]]:
+    """The four services as processes wired to each other, each in its own schema, with its
+    log in `folder`; the processes and their base URLs by short name ("release", ...)."""
+    run = uuid.uuid4().hex[:8]
+    env = {
+        "FERRY_DATABASE_URL": infra.database_url,
+        "FERRY_TOPIC_PREFIX": topic_prefix,
+        **infra.auth_env(),
+    }
+    urls: dict[str, str] = {}
+    for name in SERVICE_MODULES:
+        port = free_port()
+        env[f"FERRY_{name.upper()}_PORT"] = str(port)
+        env[f"FERRY_{name.upper()}_DB_SCHEMA"] = f"e2e_{name}_{run}"
+        urls[name] = f"http://127.0.0.1:{port}"
+    token = folder / "deploy-svc.token"
+    token.write_text(infra.issuer.mint("deploy-svc", ["deployer"]))
+    env |= {
+        "FERRY_DML_MEDIA_DIR": str(folder / "dml-media"),
+        "FERRY_DML_SCRUB_INTERVAL_SECONDS": "0",
+        "FERRY_DEPLOY_DML_URL": urls["dml"],
+        "FERRY_DEPLOY_DML_TOKEN_FILE": str(token),
+        "FERRY_DEPLOY_WORK_DIR": str(folder / "deploy-work"),
+        "FERRY_DEPLOY_EXECUTOR_POLL_SECONDS": "0.2",
+        # The operator's limits: local targets, in the test's folder only.
+        "FERRY_DEPLOY_DRIVERS": '["local"]',
+        "FERRY_DEPLOY_LOCAL_ROOTS": json.dumps([str(folder)]),
+        "FERRY_ELS_EVALUATE_SECONDS": "1",
+    }
+    processes = [
+        Process(
+            module,
+            env | infra.signing_env(f"{name}-svc") | infra.kafka_env(f"{name}-svc"),
+            folder / f"{module}.log",
+        )
+        for name, module in SERVICE_MODULES.items()
+    ]
+    return processes, urls
 
 
 def start_service(
