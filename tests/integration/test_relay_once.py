@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import ProducerFenced
+from aiokafka.errors import KafkaTimeoutError, ProducerFenced
 
+from ferry import kafka
 from ferry.audit.topics import read_topics
 from ferry.db import Database
 from ferry.envelope import Envelope, Meta
@@ -160,3 +161,17 @@ async def test_a_relay_that_lost_its_database_is_fenced_and_its_batch_never_seen
     sent = await on_topic(infra, topic)
     assert [i for i, n in sent.items() if n > 1] == []
     assert set(sent) == {envelope.id for envelope in appended}
+
+
+async def test_a_producer_id_not_given_in_time_is_an_outage_to_retry(
+    publisher: Publisher, relay_id: str, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiokafka waits for ever for a producer id; the relay's start gives up, as on any
+    Kafka failure, and the next try starts afresh."""
+    monkeypatch.setattr(kafka, "PRODUCER_ID_TIMEOUT", 0.0)
+    with pytest.raises(KafkaTimeoutError, match="no producer id within"):
+        await publisher.fence()
+    monkeypatch.undo()
+    envelope = release_planned()
+    message = Message(f"{topic_prefix}release.events", str(envelope.stream_id()), b"{}")
+    await publisher.publish([message])

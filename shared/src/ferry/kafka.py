@@ -10,9 +10,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, KafkaTimeoutError
 
 from ferry import metrics
 from ferry.envelope import Envelope
@@ -29,6 +30,11 @@ def relay_transactional_id(service: str, prefix: str = "") -> str:
     """The transactional id of `service`'s outbox relay: one per service, however many
     replicas, so that a relay starting fences any other still publishing."""
     return f"{prefix}{service}.relay"
+
+
+PRODUCER_ID_TIMEOUT: Final = 60.0
+"""Seconds a transactional producer waits for its id (the coordinator, an earlier holder's
+transaction ended) before its start counts as a failure to retry."""
 
 
 @dataclass(frozen=True)
@@ -75,9 +81,14 @@ class Publisher:
             await uninterrupted(producer.start())
             if self._transactional_id is not None:
                 # An empty transaction waits for the producer id, which the broker gives
-                # only once the previous holder's transaction has ended.
-                await producer.begin_transaction()
-                await producer.abort_transaction()
+                # only once the previous holder's transaction has ended. aiokafka waits
+                # for ever; bounded, a broker that never answers is an outage to retry.
+                async with asyncio.timeout(PRODUCER_ID_TIMEOUT):
+                    await producer.begin_transaction()
+                    await producer.abort_transaction()
+        except TimeoutError as exc:
+            await uninterrupted(producer.stop())
+            raise KafkaTimeoutError(f"no producer id within {PRODUCER_ID_TIMEOUT} s") from exc
         except BaseException:
             await uninterrupted(producer.stop())
             raise
