@@ -9,11 +9,15 @@ TEST_ENV := FERRY_STATE_DIR=$(CURDIR)/.ferry/test FERRY_KAFKA_PORT=19092 \
 	FERRY_KAFKA_CONTROLLER_PORT=19093 FERRY_KAFKA_MTLS_PORT=19094 FERRY_PG_PORT=15432
 BENCH_ENV := FERRY_STATE_DIR=$(CURDIR)/.ferry/bench FERRY_KAFKA_PORT=29092 \
 	FERRY_KAFKA_CONTROLLER_PORT=29093 FERRY_KAFKA_MTLS_PORT=29094 FERRY_PG_PORT=25432
-SOAK_ENV := FERRY_STATE_DIR=$(CURDIR)/.ferry/soak FERRY_KAFKA_PORT=49092 \
-	FERRY_KAFKA_CONTROLLER_PORT=49093 FERRY_KAFKA_MTLS_PORT=49094 FERRY_PG_PORT=45432
+# Below 32768, where the kernel picks no ephemeral port that could take one first.
+SOAK_ENV := FERRY_STATE_DIR=$(CURDIR)/.ferry/soak FERRY_KAFKA_PORT=26092 \
+	FERRY_KAFKA_CONTROLLER_PORT=26093 FERRY_KAFKA_MTLS_PORT=26094 FERRY_PG_PORT=26432
+CLUSTER_ENV := FERRY_STATE_DIR=$(CURDIR)/.ferry/cluster FERRY_KAFKA_BROKERS=3 \
+	FERRY_KAFKA_PORT=31092 FERRY_KAFKA_CONTROLLER_PORT=31093 FERRY_KAFKA_MTLS_PORT=31094 \
+	FERRY_PG_PORT=31432
 SOAK_MINUTES ?= 30
 
-.PHONY: help install up down run test lint typecheck unit bench soak
+.PHONY: help install up down run test test-cluster lint typecheck unit bench soak
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +45,9 @@ unit: install ## Unit tests only: no Kafka, no PostgreSQL
 
 test: lint ## Everything: lint, types, unit, integration and end-to-end tests on a fresh stack
 	@$(LOCAL)/with-stack.sh $(TEST_ENV) -- .venv/bin/pytest
+
+test-cluster: lint ## A three-broker stack losing a broker mid-burst (tests/cluster)
+	@$(LOCAL)/with-stack.sh $(CLUSTER_ENV) -- .venv/bin/pytest tests/cluster -m cluster
 
 bench: install ## Benchmarks on a fresh stack of their own; results go in docs/benchmarks.md
 	@$(LOCAL)/with-stack.sh $(BENCH_ENV) -- $(PY) -m bench.run $(BENCH_ARGS)

@@ -16,7 +16,7 @@ import pytest
 from tests.support.infra import Infra
 from tests.support.services import Process, read_topic, start_all, stop_all, until_ready
 
-OUTAGE_SECONDS = 25
+OUTAGE_SECONDS = 10
 PLAN = {
     "name": "Outage",
     "version": "1.0.0",
