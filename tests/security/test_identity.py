@@ -72,7 +72,7 @@ async def test_a_group_outside_the_role_map_gives_no_role_whatever_its_name(
 def test_a_role_map_onto_no_ferry_role_is_refused_at_start_up(
     infra: Infra, topic_prefix: str
 ) -> None:
-    with pytest.raises(ValidationError, match="not Ferry roles: admin"):
+    with pytest.raises(ValidationError, match=r"not Ferry roles \(`role` or `team:role`\): admin"):
         settings(Settings, infra, topic_prefix, auth_role_map={"CN=Admins": "admin"})
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import httpx
 import jwt
@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import Depends, Request
 
 from ferry.errors import Forbidden, Unauthenticated
+from ferry.grants import Grant, parse_grant
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ class Role(StrEnum):
 EVERYONE = frozenset(Role)
 """Reading: every role, the auditor and viewer included."""
 
+ROLE_NAMES: Final = frozenset(role.value for role in Role)
+
 ALGORITHMS = ("RS256", "ES256", "EdDSA")
 """Asymmetric only: an HS256 token signed with a public key can never verify."""
 
@@ -57,9 +60,27 @@ class Principal:
     """The token's `exp` (seconds since the epoch): what stays open (a stream) ends then."""
     unmapped: tuple[str, ...] = field(default=(), compare=False)
     """The names in the roles claim that gave no role: said in a 403, so it is understood."""
+    team_grants: frozenset[Grant] = frozenset()
+    """Roles held for a team only (`payments:deployer`); `roles` are those held everywhere."""
+
+    @property
+    def grants(self) -> frozenset[Grant]:
+        """Every role held: everywhere (no team) and for a team."""
+        return frozenset(Grant(role) for role in self.roles) | self.team_grants
 
     def has_any(self, roles: Iterable[Role]) -> bool:
+        """Whether the caller holds one of `roles` everywhere."""
         return not self.roles.isdisjoint(roles)
+
+    def has_any_for_some_team(self, roles: Iterable[Role]) -> bool:
+        """Whether the caller holds one of `roles`, everywhere or for at least one team."""
+        wanted = set(roles)
+        return self.has_any(wanted) or any(g.role in wanted for g in self.team_grants)
+
+    def teams_with(self, roles: Iterable[Role]) -> frozenset[str]:
+        """The teams the caller holds one of `roles` for (not counting global roles)."""
+        wanted = set(roles)
+        return frozenset(g.team for g in self.team_grants if g.team and g.role in wanted)
 
 
 def claimed_names(claims: Mapping[str, Any], claim: str) -> list[str]:
@@ -69,14 +90,17 @@ def claimed_names(claims: Mapping[str, Any], claim: str) -> list[str]:
     return [str(name) for name in names]
 
 
-def roles_of(claims: Mapping[str, Any], claim: str, role_map: Mapping[str, str]) -> frozenset[Role]:
-    """The Ferry roles `claim` names. With a role map it is an allow-list: only the names it
-    maps count, so an IdP group that happens to be called `deployer` is no deployer. Without
-    one (the development issuer) the names are Ferry role names themselves."""
+def grants_of(
+    claims: Mapping[str, Any], claim: str, role_map: Mapping[str, str]
+) -> frozenset[Grant]:
+    """The grants `claim` names: Ferry roles (`deployer`) or roles for a team
+    (`payments:deployer`). With a role map it is an allow-list: only the names it maps count,
+    so an IdP group that happens to be called `deployer` is no deployer. Without one (the
+    development issuer) the names are grants themselves."""
     names = claimed_names(claims, claim)
-    known = {role.value for role in Role}
     mapped = (role_map.get(name) for name in names) if role_map else iter(names)
-    return frozenset(Role(name) for name in mapped if name in known)
+    found = (parse_grant(name, ROLE_NAMES) for name in mapped if name)
+    return frozenset(grant for grant in found if grant is not None)
 
 
 class KeySet:
@@ -238,10 +262,15 @@ class TokenVerifier:
             )
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated(f"the bearer token is not valid: {exc}") from exc
-        roles = roles_of(claims, self._roles_claim, self._role_map)
-        unmapped = () if roles else tuple(claimed_names(claims, self._roles_claim))
-        expires_at = float(claims["exp"])
-        principal = Principal(str(claims["sub"]), roles, expires_at=expires_at, unmapped=unmapped)
+        grants = grants_of(claims, self._roles_claim, self._role_map)
+        unmapped = () if grants else tuple(claimed_names(claims, self._roles_claim))
+        principal = Principal(
+            str(claims["sub"]),
+            frozenset(Role(grant.role) for grant in grants if grant.team is None),
+            expires_at=float(claims["exp"]),
+            unmapped=unmapped,
+            team_grants=frozenset(grant for grant in grants if grant.team is not None),
+        )
         return principal, kid, key
 
 
@@ -255,17 +284,25 @@ async def authenticate(request: Request) -> Principal:
 
 
 class Allow:
-    """A route's declaration of who may call it: `caller: Annotated[Principal, Allow(...)]`."""
+    """A route's declaration of who may call it: `caller: Annotated[Principal, Allow(...)]`.
 
-    def __init__(self, *roles: Role) -> None:
+    Only roles held everywhere count, unless the route is `scoped`: then a role held for a
+    team lets the caller in too, and the handler checks the team of what it acts on
+    (`ferry.grants.require`). A route not marked so stays closed to team grants.
+    """
+
+    def __init__(self, *roles: Role, scoped: bool = False) -> None:
         self.roles = frozenset(roles)
+        self.scoped = scoped
 
     async def __call__(self, caller: Annotated[Principal, Depends(authenticate)]) -> Principal:
-        if not caller.roles:
+        if not caller.roles and not caller.team_grants:
             raise Forbidden(no_role(caller))
-        if not caller.has_any(self.roles):
-            allowed = ", ".join(sorted(self.roles))
-            raise Forbidden(f"this needs one of the roles: {allowed}")
+        allowed = caller.has_any_for_some_team if self.scoped else caller.has_any
+        if not allowed(self.roles):
+            roles = ", ".join(sorted(self.roles))
+            where = "" if self.scoped else " (held for every team)"
+            raise Forbidden(f"this needs one of the roles{where}: {roles}")
         return caller
 
 
@@ -284,6 +321,12 @@ def no_role(caller: Principal) -> str:
 def allow(*roles: Role) -> Any:
     """Declare a route's roles: `caller: Annotated[Principal, allow(Role.DEPLOYER)]`."""
     return Depends(Allow(*roles))
+
+
+def allow_scoped(*roles: Role) -> Any:
+    """Declare a route whose handler checks the team owning what it acts on: a role held
+    for some team lets the caller in (`caller: Annotated[Principal, allow_scoped(...)]`)."""
+    return Depends(Allow(*roles, scoped=True))
 
 
 Reader = Annotated[Principal, allow(*EVERYONE)]

@@ -7,7 +7,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, TypeAdapter, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from ferry.auth import Role
+from ferry.auth import ROLE_NAMES
+from ferry.grants import parse_grant
 from ferry.kafka_client import KafkaSettings
 
 _TRUST: TypeAdapter[dict[str, list[str]]] = TypeAdapter(dict[str, list[str]])
@@ -38,7 +39,8 @@ class ServiceSettings(KafkaSettings):
     auth_roles_claim: str = "roles"
     """The claim holding the caller's roles or groups (e.g. `roles`, `groups`)."""
     auth_role_map: dict[str, str] = {}
-    """IdP group → Ferry role, as JSON: {"rel-managers": "release-manager"}. When set, an
+    """IdP group → Ferry role, everywhere or for a team, as JSON: {"rel-managers":
+    "release-manager", "pay-deployers": "payments:deployer"}. When set, an
     allow-list: a group it does not name gives no role, whatever it is called."""
     auth_jwks_refresh_seconds: float = Field(300.0, gt=0)
     """The issuer's key set is fetched again when it is older than this: a key the issuer
@@ -72,10 +74,10 @@ class ServiceSettings(KafkaSettings):
     @field_validator("auth_role_map")
     @classmethod
     def _maps_onto_ferry_roles(cls, value: dict[str, str]) -> dict[str, str]:
-        known = {role.value for role in Role}
-        if wrong := sorted(role for role in value.values() if role not in known):
+        if wrong := sorted(g for g in value.values() if parse_grant(g, ROLE_NAMES) is None):
             raise ValueError(
-                f"not Ferry roles: {', '.join(wrong)}; known: {', '.join(sorted(known))}"
+                f"not Ferry roles (`role` or `team:role`): {', '.join(wrong)}; roles: "
+                f"{', '.join(sorted(ROLE_NAMES))}"
             )
         return value
 

@@ -1,0 +1,78 @@
+"""Roles held everywhere or for one team.
+
+A grant is a Ferry role, held globally (`deployer`) or for a team (`payments:deployer`). The
+token's roles claim names them directly, or names IdP groups that `FERRY_AUTH_ROLE_MAP`
+maps onto them ({"payments-deployers": "payments:deployer"}). Whether a team grant lets a
+caller act on an object depends on the team owning that object, which only the service
+knows: `require` is that check, called by the handler once it knows the owners.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from ferry.errors import Forbidden
+
+TEAM_NAME: Final = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+"""A team's name: lower case, digits and hyphens, as in a URL or a Kubernetes label."""
+
+
+@dataclass(frozen=True, order=True)
+class Grant:
+    """A role, for `team` or (None) everywhere."""
+
+    role: str
+    team: str | None = None
+
+    def __str__(self) -> str:
+        return self.role if self.team is None else f"{self.team}:{self.role}"
+
+
+def parse_grant(name: str, roles: Iterable[str]) -> Grant | None:
+    """`name` as a grant (`role` or `team:role`) of one of `roles`; None if it is neither."""
+    team, _, role = name.rpartition(":")
+    if role not in set(roles):
+        return None
+    if not team:
+        return None if ":" in name else Grant(role)
+    return Grant(role, team) if TEAM_NAME.match(team) else None
+
+
+class OutsideTeam(Forbidden):
+    """A caller whose role is held for other teams than the one owning what it acts on."""
+
+    def __init__(self, message: str, owners: Iterable[str]) -> None:
+        super().__init__(message)
+        self.owners = sorted(owners)
+
+    def extensions(self) -> dict[str, object]:
+        return {"rule": "team-scope", "teams": self.owners}
+
+
+def require(
+    grants: Iterable[Grant], roles: Iterable[str], owners: Iterable[str], what: str
+) -> None:
+    """Pass if `grants` hold one of `roles` globally, or for a team among `owners`; else
+    refuse naming the owning teams. What no team owns needs the role globally: a team's
+    grant reaches only what is known to be the team's."""
+    wanted = {str(role) for role in roles}
+    held = [grant for grant in grants if grant.role in wanted]
+    owning = set(owners)
+    if any(grant.team is None for grant in held):
+        return
+    if any(grant.team in owning for grant in held):
+        return
+    if not owning:
+        raise Forbidden(
+            f"{what} belongs to no team: it needs {' or '.join(sorted(wanted))} held for every team"
+        )
+    teams = ", ".join(sorted(owning))
+    yours = ", ".join(sorted({grant.team for grant in held if grant.team})) or "none"
+    raise OutsideTeam(
+        f"{what} belongs to team {teams}: it needs {' or '.join(sorted(wanted))} for "
+        f"{'that team' if len(owning) == 1 else 'one of those teams'} (yours: {yours})",
+        owning,
+    )
