@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ferry.auth import ROLE_NAMES, Allow, Principal, Role, grants_of
+from ferry.auth import ROLE_NAMES, TEAM_ROLES, Allow, Principal, Role, grants_of
 from ferry.errors import Forbidden
 from ferry.grants import Grant, OutsideTeam, parse_grant, require
 
@@ -18,6 +18,8 @@ PAYMENTS_DEPLOYER = Grant("deployer", "payments")
         ("payments:deployer", PAYMENTS_DEPLOYER),
         ("team-7:tester", Grant("tester", "team-7")),
         ("payments:pilot", None),
+        ("payments:change-authority", None),
+        ("payments:dml-librarian", None),
         ("Payments:deployer", None),
         (":deployer", None),
         ("a:b:deployer", None),
@@ -26,7 +28,7 @@ PAYMENTS_DEPLOYER = Grant("deployer", "payments")
     ],
 )
 def test_a_grant_is_a_role_or_a_team_and_a_role(name: str, grant: Grant | None) -> None:
-    assert parse_grant(name, ROLE_NAMES) == grant
+    assert parse_grant(name, ROLE_NAMES, TEAM_ROLES) == grant
 
 
 def test_a_role_map_may_map_a_group_onto_a_teams_role_and_stays_an_allow_list() -> None:

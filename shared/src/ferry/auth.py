@@ -39,12 +39,27 @@ class Role(StrEnum):
     OPERATIONS = "operations"
     AUDITOR = "auditor"
     VIEWER = "viewer"
+    FERRY_ADMIN = "ferry-admin"
+    """Proposes teams: what each owns and who holds which role for it."""
 
 
 EVERYONE = frozenset(Role)
 """Reading: every role, the auditor and viewer included."""
 
 ROLE_NAMES: Final = frozenset(role.value for role in Role)
+
+TEAM_ROLES: Final = frozenset(
+    {
+        Role.RELEASE_MANAGER,
+        Role.TESTER,
+        Role.DEPLOYER,
+        Role.ELS_SUPPORT,
+        Role.OPERATIONS,
+        Role.VIEWER,
+    }
+)
+"""Roles that may be held for one team. The others guard what all teams share (approval,
+the library, the audit, Ferry's own administration) and are held everywhere or not at all."""
 
 ALGORITHMS = ("RS256", "ES256", "EdDSA")
 """Asymmetric only: an HS256 token signed with a public key can never verify."""
@@ -99,7 +114,7 @@ def grants_of(
     development issuer) the names are grants themselves."""
     names = claimed_names(claims, claim)
     mapped = (role_map.get(name) for name in names) if role_map else iter(names)
-    found = (parse_grant(name, ROLE_NAMES) for name in mapped if name)
+    found = (parse_grant(name, ROLE_NAMES, TEAM_ROLES) for name in mapped if name)
     return frozenset(grant for grant in found if grant is not None)
 
 

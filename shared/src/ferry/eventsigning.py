@@ -43,6 +43,7 @@ OWNERS: Mapping[str, str] = {
     "ReleaseValidated": "release-svc",
     "ReleaseApproved": "release-svc",
     "ApprovalGiven": "release-svc",
+    "TeamDefined": "release-svc",
     "ReleaseAvailable": "dml-svc",
     "DeploymentCompleted": "deploy-svc",
     "DeploymentFailed": "deploy-svc",

@@ -31,14 +31,15 @@ class Grant:
         return self.role if self.team is None else f"{self.team}:{self.role}"
 
 
-def parse_grant(name: str, roles: Iterable[str]) -> Grant | None:
-    """`name` as a grant (`role` or `team:role`) of one of `roles`; None if it is neither."""
+def parse_grant(name: str, roles: Iterable[str], team_roles: Iterable[str]) -> Grant | None:
+    """`name` as a grant: one of `roles` held everywhere, or `team:role` with one of
+    `team_roles` (those that make sense for one team); None if it is neither."""
     team, _, role = name.rpartition(":")
-    if role not in set(roles):
-        return None
     if not team:
-        return None if ":" in name else Grant(role)
-    return Grant(role, team) if TEAM_NAME.match(team) else None
+        return None if ":" in name or role not in set(roles) else Grant(role)
+    if role not in set(team_roles) or not TEAM_NAME.match(team):
+        return None
+    return Grant(role, team)
 
 
 class OutsideTeam(Forbidden):

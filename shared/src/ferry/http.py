@@ -241,3 +241,15 @@ def version_of(if_match: str) -> int:
 
 ExpectedVersion = Annotated[int, Depends(expected_version)]
 """A change's `If-Match`: required, and the version the client read."""
+
+
+async def version_if_any(
+    if_match: Annotated[str | None, Header(description='the ETag read, e.g. "1"')] = None,
+) -> int | None:
+    """The stream version a client read, if it sent `If-Match`: a route that creates what
+    is not there yet takes none, and asks for it (428) once there is something to change."""
+    return None if if_match is None else version_of(if_match)
+
+
+VersionIfAny = Annotated[int | None, Depends(version_if_any)]
+"""`If-Match` on a route that creates or changes: the version read, None when not sent."""

@@ -17,7 +17,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from ferry.auth import authenticate
-from ferry.http import ETAG_PATTERN, PROBLEM, expected_version, unit_of_work
+from ferry.http import ETAG_PATTERN, PROBLEM, expected_version, unit_of_work, version_if_any
 
 BEARER = "bearer"
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -124,9 +124,10 @@ def _complete(operation: dict[str, Any], calls: set[Callable[..., Any]]) -> None
     # public one (a signed callback, a calendar feed) only through one.
     if authenticate in calls or unit_of_work in calls:
         _declare(responses, "503", UNAVAILABLE)
-    if expected_version in calls:
+    if expected_version in calls or version_if_any in calls:
         parameters = [p for p in operation.get("parameters", []) if p["name"].lower() != "if-match"]
-        operation["parameters"] = [*parameters, IF_MATCH]
+        if_match = {**IF_MATCH, "required": expected_version in calls}
+        operation["parameters"] = [*parameters, if_match]
         _declare(responses, "400", MALFORMED)
         _declare(responses, "409", STALE)
         _declare(responses, "428", PRECONDITION_REQUIRED)

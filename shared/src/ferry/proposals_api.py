@@ -32,7 +32,7 @@ PROBLEMS = problem_responses(
 )
 """A decision on a proposal: it takes `If-Match`."""
 
-Deciders = (Role.CHANGE_AUTHORITY, Role.RELEASE_MANAGER, Role.DEPLOYER)
+Deciders = (Role.CHANGE_AUTHORITY, Role.RELEASE_MANAGER, Role.DEPLOYER, Role.FERRY_ADMIN)
 """Who may reject: change authorities, and proposers (who propose with these roles)."""
 
 

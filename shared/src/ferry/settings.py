@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, TypeAdapter, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from ferry.auth import ROLE_NAMES
+from ferry.auth import ROLE_NAMES, TEAM_ROLES
 from ferry.grants import parse_grant
 from ferry.kafka_client import KafkaSettings
 
@@ -74,10 +74,11 @@ class ServiceSettings(KafkaSettings):
     @field_validator("auth_role_map")
     @classmethod
     def _maps_onto_ferry_roles(cls, value: dict[str, str]) -> dict[str, str]:
-        if wrong := sorted(g for g in value.values() if parse_grant(g, ROLE_NAMES) is None):
+        grants = ((g, parse_grant(g, ROLE_NAMES, TEAM_ROLES)) for g in value.values())
+        if wrong := sorted(name for name, grant in grants if grant is None):
             raise ValueError(
                 f"not Ferry roles (`role` or `team:role`): {', '.join(wrong)}; roles: "
-                f"{', '.join(sorted(ROLE_NAMES))}"
+                f"{', '.join(sorted(ROLE_NAMES))}; for a team: {', '.join(sorted(TEAM_ROLES))}"
             )
         return value
 

@@ -31,9 +31,11 @@ from release_svc.api import (
     policies,
     routes,
     schedule,
+    teams,
 )
 from release_svc.config import Settings
 from release_svc.handlers import freezes as freeze_handlers
+from release_svc.handlers import teams as team_handlers
 from release_svc.jobs import communications
 from release_svc.projections import delivery as delivery_projection
 
@@ -58,6 +60,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
             events.router(settings),
             delivery.router,
             dashboard.router,
+            teams.router,
             proposals_api.router,
         ],
         publishes="release.events",
@@ -80,6 +83,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
         governs={
             GovernedKind.RELEASE_POLICY: _policy_set,
             GovernedKind.FREEZE_LIFT: freeze_handlers.freeze_lifted,
+            GovernedKind.TEAM: team_handlers.team_defined,
         },
         reads=SERVICE_TOPICS,
         projections={"delivery": delivery_projection.CONSUMES},

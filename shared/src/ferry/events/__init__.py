@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ferry.events import change, deploy, dml, els, governance, policy, release, trust
+from ferry.events import change, deploy, dml, els, governance, policy, release, team, trust
 from ferry.events.base import Event, EventRegistry
 
 RELEASE_EVENTS: list[type[Event]] = [
@@ -41,6 +41,7 @@ REGISTRY = EventRegistry(
         governance.GovernanceChangeProposed,
         governance.GovernanceChangeApproved,
         governance.GovernanceChangeRejected,
+        team.TeamDefined,
         dml.LibraryEntryOpened,
         dml.PackageValidated,
         dml.PackageApproved,

@@ -2,7 +2,7 @@
 second person holding `change-authority` approves them (the two-person rule).
 
 Published by the service owning what is governed: release-svc (release policies, lifting
-freezes) on `release.events`, deploy-svc (production environments) on `deploy.events`.
+freezes, teams) on `release.events`, deploy-svc (production environments) on `deploy.events`.
 A proposal carries the very event that approval records (`effect`), and the version of the
 stream it is recorded on: should that stream have changed meanwhile, the proposal can no
 longer be approved, and a fresh one is needed.
@@ -19,6 +19,7 @@ from pydantic import Field
 from ferry.events.base import Event
 from ferry.events.deploy import EnvironmentDefined
 from ferry.events.policy import FreezePeriodLifted, ReleasePolicySet
+from ferry.events.team import TeamDefined
 
 
 class GovernedKind(StrEnum):
@@ -27,10 +28,12 @@ class GovernedKind(StrEnum):
     RELEASE_POLICY = "release-policy"
     FREEZE_LIFT = "freeze-lift"
     ENVIRONMENT = "environment"
+    TEAM = "team"
 
 
 Effect = Annotated[
-    ReleasePolicySet | FreezePeriodLifted | EnvironmentDefined, Field(discriminator="type")
+    ReleasePolicySet | FreezePeriodLifted | EnvironmentDefined | TeamDefined,
+    Field(discriminator="type"),
 ]
 """The event recorded on the governed stream once the proposal is approved."""
 

@@ -29,7 +29,7 @@ from ferry.envelope import Meta
 from ferry.events.deploy import TargetSpec
 from ferry.fields import Moment
 from ferry.governance import Change
-from ferry.http import ExpectedVersion, etag, problem_responses, saved, version_of
+from ferry.http import ExpectedVersion, VersionIfAny, etag, problem_responses, saved
 from ferry.idempotency import IdempotencyKey, Reply
 from ferry.proposals_api import ProposalOut, proposed
 from ferry.service import RequestMeta, UoW
@@ -71,14 +71,13 @@ async def define_environment(
     _: Deployer,
     meta: RequestMeta,
     drivers: Drivers,
-    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    version: VersionIfAny,
 ) -> Response:
     """Define an environment and its targets, each with a driver and its settings
     (`EnvironmentDefined`); redefining one needs `If-Match`. Defining, redefining or
     reclassifying a production environment is a governance proposal: `202` with it
     (`Location: /proposals/{id}`, a `reason` required), recorded once another person
     holding `change-authority` approves."""
-    version = version_of(if_match) if if_match is not None else None
     targets = [TargetSpec(**t.model_dump()) for t in body.targets]
     checks = {name: driver.check for name, driver in drivers.items()}
 
