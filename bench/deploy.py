@@ -35,12 +35,15 @@ from ferry import migrations
 from ferry.db import Database
 from ferry.envelope import Meta
 from ferry.events.deploy import Strategy, TargetSpec
+from ferry.grants import Acting, Grant
 from ferry.manifest import SignedManifest
 
 SIZES = (50, 500)
 TARGET = 1.5
 """Per-target cost at 500 over that at 50: above this, something grows worse than linearly."""
 META = Meta(actor="bench", correlation_id="bench-deploy")
+OPERATOR = Acting(frozenset({Grant("deployer")}), frozenset({"deployer"}))
+"""The benchmark deploys as a deployer of every team."""
 
 
 @contextlib.asynccontextmanager
@@ -76,11 +79,15 @@ async def _one(cfg: Config, work: Path, n: int) -> float:
             signed = SignedManifest("{}", "", "")
             await release_facts.available(uow, release_id, signed, [("app.bin", "1.0.0")])
             checks = {"local": LocalDriver(LocalLimits(roots=(work,))).check}
-            await environments.define_environment(uow, "bench", False, targets, checks, None, META)
+            await environments.define_environment(
+                uow, "bench", False, targets, checks, None, META, OPERATOR
+            )
             plan = PlanDeployment(
                 uuid4(), release_id, "bench", [], Strategy.BIG_BANG, [], [], 1, 0, now, "bench"
             )
-            deployment = await deployments.plan_deployment(uow, PostgresViews(uow), plan, META)
+            deployment = await deployments.plan_deployment(
+                uow, PostgresViews(uow), plan, META, OPERATOR
+            )
             await uow.commit()
         media = work / "app.bin"
         artifacts = Artifacts(release_id, "1.0.0", {"app.bin": media})

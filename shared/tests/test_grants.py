@@ -63,13 +63,13 @@ def test_another_role_for_the_team_is_not_enough() -> None:
         require({Grant("tester", "payments")}, [Role.DEPLOYER], ["payments"], "environment x")
 
 
-async def test_a_route_lets_team_roles_in_only_when_it_checks_the_team() -> None:
+def test_a_route_lets_team_roles_in_only_when_it_checks_the_team() -> None:
     payments = Principal("pam", frozenset(), team_grants=frozenset({PAYMENTS_DEPLOYER}))
-    assert await Allow(Role.DEPLOYER, scoped=True)(payments) is payments
+    assert Allow(Role.DEPLOYER, scoped=True).admit(payments) is payments
     with pytest.raises(Forbidden, match="held for every team"):
-        await Allow(Role.DEPLOYER)(payments)
+        Allow(Role.DEPLOYER).admit(payments)
     everywhere = Principal("dan", frozenset({Role.DEPLOYER}))
-    assert await Allow(Role.DEPLOYER)(everywhere) is everywhere
+    assert Allow(Role.DEPLOYER).admit(everywhere) is everywhere
     assert payments.teams_with([Role.DEPLOYER]) == {"payments"}
     assert payments.grants == {PAYMENTS_DEPLOYER}
     assert everywhere.grants == {Grant("deployer")}

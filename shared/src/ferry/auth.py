@@ -7,6 +7,7 @@ Every route but health and metrics declares the roles it allows next to its defi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections import OrderedDict
@@ -21,8 +22,10 @@ import jwt
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import Depends, Request
 
+from ferry import teams
+from ferry.db import Database
 from ferry.errors import Forbidden, Unauthenticated
-from ferry.grants import Grant, parse_grant
+from ferry.grants import Acting, Grant, parse_grant
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,8 @@ class Principal:
     """The names in the roles claim that gave no role: said in a 403, so it is understood."""
     team_grants: frozenset[Grant] = frozenset()
     """Roles held for a team only (`payments:deployer`); `roles` are those held everywhere."""
+    groups: tuple[str, ...] = field(default=(), compare=False)
+    """Every name in the roles claim, mapped or not: a team may list a group as a member."""
 
     @property
     def grants(self) -> frozenset[Grant]:
@@ -91,6 +96,10 @@ class Principal:
         """Whether the caller holds one of `roles`, everywhere or for at least one team."""
         wanted = set(roles)
         return self.has_any(wanted) or any(g.role in wanted for g in self.team_grants)
+
+    def acting_as(self, *roles: Role) -> Acting:
+        """The caller acting with `roles` (a route's), for a handler's team check."""
+        return Acting(self.grants, frozenset(str(role) for role in roles))
 
     def teams_with(self, roles: Iterable[Role]) -> frozenset[str]:
         """The teams the caller holds one of `roles` for (not counting global roles)."""
@@ -278,13 +287,14 @@ class TokenVerifier:
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated(f"the bearer token is not valid: {exc}") from exc
         grants = grants_of(claims, self._roles_claim, self._role_map)
-        unmapped = () if grants else tuple(claimed_names(claims, self._roles_claim))
+        names = tuple(claimed_names(claims, self._roles_claim))
         principal = Principal(
             str(claims["sub"]),
             frozenset(Role(grant.role) for grant in grants if grant.team is None),
             expires_at=float(claims["exp"]),
-            unmapped=unmapped,
+            unmapped=() if grants else names,
             team_grants=frozenset(grant for grant in grants if grant.team is not None),
+            groups=names,
         )
         return principal, kid, key
 
@@ -310,15 +320,36 @@ class Allow:
         self.roles = frozenset(roles)
         self.scoped = scoped
 
-    async def __call__(self, caller: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def __call__(
+        self, request: Request, caller: Annotated[Principal, Depends(authenticate)]
+    ) -> Principal:
+        if self.scoped and not caller.has_any(self.roles):
+            # Only a caller without the role everywhere needs its teams looked up.
+            caller = await with_team_members(request, caller)
+        return self.admit(caller)
+
+    def admit(self, caller: Principal) -> Principal:
+        """`caller`, if it holds one of the route's roles; else a 403 saying which."""
         if not caller.roles and not caller.team_grants:
             raise Forbidden(no_role(caller))
         allowed = caller.has_any_for_some_team if self.scoped else caller.has_any
         if not allowed(self.roles):
             roles = ", ".join(sorted(self.roles))
-            where = "" if self.scoped else " (held for every team)"
+            where = " (held for every team)" if caller.team_grants and not self.scoped else ""
             raise Forbidden(f"this needs one of the roles{where}: {roles}")
         return caller
+
+
+async def with_team_members(request: Request, caller: Principal) -> Principal:
+    """`caller` with the roles the teams' members give them too (by subject or group), as
+    the service's copy of the teams has them: asked per request, so a change approved a
+    moment ago applies at once and a verified token's cache never holds one."""
+    db: Database = request.app.state.db
+    async with db.unit_of_work() as uow:
+        found = await teams.member_grants(uow, caller.subject, caller.groups)
+    if found <= caller.team_grants:
+        return caller
+    return dataclasses.replace(caller, team_grants=caller.team_grants | found)
 
 
 def no_role(caller: Principal) -> str:
@@ -344,8 +375,8 @@ def allow_scoped(*roles: Role) -> Any:
     return Depends(Allow(*roles, scoped=True))
 
 
-Reader = Annotated[Principal, allow(*EVERYONE)]
-"""A caller allowed to read: any role."""
+Reader = Annotated[Principal, allow_scoped(*EVERYONE)]
+"""A caller allowed to read: any role, held everywhere or for a team."""
 
 
 class Capability:

@@ -77,3 +77,16 @@ def require(
         f"{'that team' if len(owning) == 1 else 'one of those teams'} (yours: {yours})",
         owning,
     )
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Who acts and with which of their roles the route lets them: what a handler checks
+    against the teams owning what it acts on, once it knows them."""
+
+    grants: frozenset[Grant]
+    roles: frozenset[str]
+
+    def on(self, owners: Iterable[str], what: str) -> None:
+        """Refuse (403 naming the team) unless a role is held everywhere or for an owner."""
+        require(self.grants, self.roles, owners, what)

@@ -17,7 +17,7 @@ from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
 from ferry.errors import Conflict
 from ferry.events.team import TeamDefined
-from ferry.grants import Grant
+from ferry.grants import Acting, Grant
 
 
 class Owned(StrEnum):
@@ -106,6 +106,11 @@ async def owners(uow: UnitOfWork, kind: Owned, names: Iterable[str]) -> frozense
         f"SELECT name FROM {_table(uow)} WHERE {kind.value} && $1::text[]", sorted(set(names))
     )
     return frozenset(row["name"] for row in rows)
+
+
+async def check(uow: UnitOfWork, acting: Acting, kind: Owned, name: str, what: str) -> None:
+    """Refuse `acting` (403 naming the team) unless it may act on `name` (of `kind`)."""
+    acting.on(await owners(uow, kind, [name]), what)
 
 
 async def member_grants(uow: UnitOfWork, subject: str, groups: Iterable[str]) -> frozenset[Grant]:

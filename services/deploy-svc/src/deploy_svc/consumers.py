@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from deploy_svc.domain.facts import Window
 from deploy_svc.projections import release_facts
-from ferry import catalog
+from ferry import catalog, teams
 from ferry.consuming import EventHandler
 from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
@@ -31,6 +31,7 @@ from ferry.events.release import (
     ScopeItem,
     ScopeKind,
 )
+from ferry.events.team import TeamDefined
 from ferry.freezes import FreezePeriod
 from ferry.manifest import ManifestRefused, SignedManifest, parse
 
@@ -155,6 +156,7 @@ RELEASE_EVENTS: Mapping[type[Event], EventHandler] = {
     ReleaseApproved: on_release_approved,
     FreezePeriodDeclared: on_freeze_declared,
     FreezePeriodLifted: on_freeze_lifted,
+    TeamDefined: teams.on_team_defined,
 }
 DML_EVENTS: Mapping[type[Event], EventHandler] = {
     ReleaseAvailable: on_release_available,

@@ -22,6 +22,8 @@ class InMemoryViews:
     deployments: dict[UUID, Deployment] = field(default_factory=dict)
     """The deployment list: a copy of each deployment as last saved."""
     held: list[str] = field(default_factory=list)
+    owners: dict[str, str] = field(default_factory=dict)
+    """Environment → the team owning it."""
 
     async def hold_environment(self, environment: str) -> None:
         self.held.append(environment)
@@ -45,6 +47,10 @@ class InMemoryViews:
             if d.environment == environment and d.state in ACTIVE
             for target in d.targets
         }
+
+    async def environment_owners(self, environment: str) -> frozenset[str]:
+        owner = self.owners.get(environment)
+        return frozenset({owner}) if owner else frozenset()
 
     async def save(self, deployment: Deployment) -> None:
         self.deployments[deployment.id] = copy.deepcopy(deployment)

@@ -15,8 +15,9 @@ from deploy_svc.handlers.deployments import change, deployment_stream, plan_depl
 from deploy_svc.handlers.environments import environment_stream
 from deploy_svc.testing import InMemoryViews
 from ferry.envelope import Meta
-from ferry.errors import ConcurrencyError
+from ferry.errors import ConcurrencyError, Forbidden
 from ferry.events.deploy import EnvironmentDefined, Strategy, TargetSpec
+from ferry.grants import Acting, Grant, OutsideTeam
 from ferry.manifest import SignedManifest
 from ferry.testing import InMemoryUnitOfWork
 
@@ -34,6 +35,11 @@ RELEASE = ReleaseFacts(
     available=SignedManifest("{}", "sig", "key"),
 )
 META = Meta("dora", "test")
+DEPLOYERS = frozenset({"deployer", "release-manager"})
+DORA = Acting(frozenset({Grant("deployer")}), DEPLOYERS)
+"""dora deploys everywhere."""
+PAM = Acting(frozenset({Grant("deployer", "payments")}), DEPLOYERS)
+"""pam deploys for the payments team."""
 
 
 async def stack() -> tuple[InMemoryUnitOfWork, InMemoryViews]:
@@ -71,7 +77,7 @@ def plan(by: str = "dora", **changes: object) -> PlanDeployment:
 async def test_an_accepted_plan_is_scheduled_in_waves_and_listed() -> None:
     uow, views = await stack()
     cmd = plan()
-    deployment = await plan_deployment(uow, views, cmd, META)
+    deployment = await plan_deployment(uow, views, cmd, META, DORA)
     [scheduled] = uow.events.published[1:]
     assert scheduled.type == "DeploymentScheduled"
     assert scheduled.subject == str(cmd.deployment_id)
@@ -83,10 +89,10 @@ async def test_an_accepted_plan_is_scheduled_in_waves_and_listed() -> None:
 
 async def test_targets_an_active_deployment_holds_are_refused_and_nothing_is_kept() -> None:
     uow, views = await stack()
-    first = await plan_deployment(uow, views, plan(targets=["web-2"]), META)
+    first = await plan_deployment(uow, views, plan(targets=["web-2"]), META, DORA)
     second = plan(targets=["web-1", "web-2"])
     with pytest.raises(NotDeployable, match=f"web-2.*{first.id}|{first.id}.*web-2"):
-        await plan_deployment(uow, views, second, META)
+        await plan_deployment(uow, views, second, META, DORA)
     assert await uow.events.load(deployment_stream(second.deployment_id)) == []
     assert second.deployment_id not in views.deployments
 
@@ -94,7 +100,7 @@ async def test_targets_an_active_deployment_holds_are_refused_and_nothing_is_kep
 async def test_an_approver_of_the_release_may_not_deploy_it_to_production() -> None:
     uow, views = await stack()
     with pytest.raises(SegregationOfDuties, match="approver-cannot-deploy"):
-        await plan_deployment(uow, views, plan(by="carl"), META)
+        await plan_deployment(uow, views, plan(by="carl"), META, DORA)
     assert views.deployments == {}
 
 
@@ -102,26 +108,43 @@ async def test_a_dependency_not_deployed_there_is_named_in_the_refusal() -> None
     uow, views = await stack()
     views.deployed.clear()
     with pytest.raises(NotDeployable, match="REL-2026-0000"):
-        await plan_deployment(uow, views, plan(), META)
+        await plan_deployment(uow, views, plan(), META, DORA)
 
 
 async def test_a_change_is_kept_in_the_list_and_one_at_a_stale_version_appends_nothing() -> None:
     uow, views = await stack()
-    planned = await plan_deployment(uow, views, plan(), META)
+    planned = await plan_deployment(uow, views, plan(), META, DORA)
     paused = await change(
-        uow, views, planned.id, planned.version, META, lambda found: found.pause("dora")
+        uow, views, planned.id, planned.version, META, lambda found: found.pause("dora"), DORA
     )
     assert views.deployments[planned.id].paused
     with pytest.raises(ConcurrencyError):
         await change(
-            uow, views, planned.id, planned.version, META, lambda found: found.resume("dora")
+            uow, views, planned.id, planned.version, META, lambda found: found.resume("dora"), DORA
         )
     assert len(await uow.events.load(deployment_stream(planned.id))) == paused.version
 
 
 async def test_a_finished_deployment_holds_its_targets_no_more() -> None:
     uow, views = await stack()
-    first = await plan_deployment(uow, views, plan(targets=["web-1"]), META)
-    await change(uow, views, first.id, None, META, lambda found: found.abort("dora", "wrong"))
+    first = await plan_deployment(uow, views, plan(targets=["web-1"]), META, DORA)
+    await change(uow, views, first.id, None, META, lambda f: f.abort("dora", "wrong"), DORA)
     assert views.deployments[first.id].state is not State.SCHEDULED
-    await plan_deployment(uow, views, plan(targets=["web-1"]), META)
+    await plan_deployment(uow, views, plan(targets=["web-1"]), META, DORA)
+
+
+async def test_a_teams_deployer_plans_and_acts_only_where_the_team_owns_the_environment() -> None:
+    uow, views = await stack()
+    with pytest.raises(Forbidden, match="environment production belongs to no team"):
+        await plan_deployment(uow, views, plan(by="pam"), META, PAM)
+    views.owners["production"] = "identity"
+    with pytest.raises(OutsideTeam, match="belongs to team identity"):
+        await plan_deployment(uow, views, plan(by="pam"), META, PAM)
+    planned = await plan_deployment(uow, views, plan(), META, DORA)
+    with pytest.raises(OutsideTeam):
+        await change(uow, views, planned.id, None, META, lambda f: f.pause("pam"), PAM)
+    assert not views.deployments[planned.id].paused
+
+    views.owners["production"] = "payments"
+    await change(uow, views, planned.id, None, META, lambda f: f.pause("pam"), PAM)
+    assert views.deployments[planned.id].paused

@@ -10,6 +10,7 @@ from uuid import UUID
 from deploy_svc.domain.deployment import Deployment
 from deploy_svc.domain.facts import ReleaseFacts
 from deploy_svc.projections import deployments, release_facts
+from ferry import teams
 from ferry.db import UnitOfWork
 from ferry.freezes import FreezePeriod
 
@@ -35,6 +36,9 @@ class PostgresViews:
 
     async def busy_targets(self, environment: str) -> dict[str, UUID]:
         return await deployments.busy_targets(self.uow, environment)
+
+    async def environment_owners(self, environment: str) -> frozenset[str]:
+        return await teams.owners(self.uow, teams.Owned.ENVIRONMENT, [environment])
 
     async def save(self, deployment: Deployment) -> None:
         await deployments.save(self.uow, deployment)

@@ -23,18 +23,21 @@ from deploy_svc.handlers import deployments, environments
 from deploy_svc.projections import deployments as deployment_list
 from deploy_svc.projections import environments as environment_list
 from ferry import commands, proposals
-from ferry.auth import Principal, Reader, Role, allow
+from ferry.auth import Principal, Reader, Role, allow_scoped
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
 from ferry.events.deploy import TargetSpec
 from ferry.fields import Moment
 from ferry.governance import Change
+from ferry.grants import Acting
 from ferry.http import ExpectedVersion, VersionIfAny, etag, problem_responses, saved
 from ferry.idempotency import IdempotencyKey, Reply
 from ferry.proposals_api import ProposalOut, proposed
 from ferry.service import RequestMeta, UoW
 
-Deployer = Annotated[Principal, allow(Role.DEPLOYER, Role.RELEASE_MANAGER)]
+DEPLOYERS = (Role.DEPLOYER, Role.RELEASE_MANAGER)
+Deployer = Annotated[Principal, allow_scoped(*DEPLOYERS)]
+"""Who deploys: everywhere, or (checked by the handler) where their team owns the environment."""
 # Each route's own problems; ferry.openapi adds those every route shares (401, 403, 422,
 # 503, and 400, 409, 428 where a body or `If-Match` is taken).
 NO_DEPLOYMENT = {404: "No such deployment"}
@@ -68,7 +71,7 @@ async def define_environment(
     name: str,
     body: EnvironmentIn,
     request: Request,
-    _: Deployer,
+    caller: Deployer,
     meta: RequestMeta,
     drivers: Drivers,
     version: VersionIfAny,
@@ -80,10 +83,11 @@ async def define_environment(
     holding `change-authority` approves."""
     targets = [TargetSpec(**t.model_dump()) for t in body.targets]
     checks = {name: driver.check for name, driver in drivers.items()}
+    acting = caller.acting_as(*DEPLOYERS)
 
     async def work(uow: UnitOfWork) -> Reply:
         found = await environments.define_environment(
-            uow, name, body.production, targets, checks, version, meta, body.reason
+            uow, name, body.production, targets, checks, version, meta, acting, body.reason
         )
         if isinstance(found, Change):
             return proposed(await proposals.propose(uow, uuid4(), found, meta))
@@ -148,7 +152,8 @@ async def plan_deployment(
     )
 
     async def work(uow: UnitOfWork) -> Reply:
-        found = await deployments.plan_deployment(uow, PostgresViews(uow), cmd, meta)
+        acting = caller.acting_as(*DEPLOYERS)
+        found = await deployments.plan_deployment(uow, PostgresViews(uow), cmd, meta, acting)
         out = DeploymentOut.of(found)
         return saved(out, found.version, status=201, location=f"/deployments/{found.id}")
 
@@ -197,10 +202,11 @@ async def _act(
     version: int,
     meta: Meta,
     decide: deployments.Decision,
+    acting: Acting,
 ) -> Response:
     async def work(uow: UnitOfWork) -> Reply:
         found = await deployments.change(
-            uow, PostgresViews(uow), deployment_id, version, meta, decide
+            uow, PostgresViews(uow), deployment_id, version, meta, decide, acting
         )
         return saved(DeploymentOut.of(found), found.version)
 
@@ -218,7 +224,8 @@ async def pause(
     version: ExpectedVersion,
 ) -> Response:
     """Stop after the step under way (`DeploymentPaused`)."""
-    return await _act(request, deployment_id, version, meta, lambda d: d.pause(caller.subject))
+    decide = lambda d: d.pause(caller.subject)  # noqa: E731
+    return await _act(request, deployment_id, version, meta, decide, caller.acting_as(*DEPLOYERS))
 
 
 @router.post(
@@ -232,7 +239,8 @@ async def resume(
     version: ExpectedVersion,
 ) -> Response:
     """Go on from where it was paused (`DeploymentResumed`)."""
-    return await _act(request, deployment_id, version, meta, lambda d: d.resume(caller.subject))
+    decide = lambda d: d.resume(caller.subject)  # noqa: E731
+    return await _act(request, deployment_id, version, meta, decide, caller.acting_as(*DEPLOYERS))
 
 
 @router.post(
@@ -248,7 +256,7 @@ async def abort(
 ) -> Response:
     """Stop for good where it is, without rolling back (`DeploymentAborted`)."""
     decide = lambda d: d.abort(caller.subject, body.reason)  # noqa: E731
-    return await _act(request, deployment_id, version, meta, decide)
+    return await _act(request, deployment_id, version, meta, decide, caller.acting_as(*DEPLOYERS))
 
 
 @router.post(
@@ -265,4 +273,4 @@ async def rollback(
     """Follow the backout: every target switched goes back to its previous version
     (`RollbackStarted`, then `DeploymentRolledBack`)."""
     decide = lambda d: d.roll_back(caller.subject, body.reason)  # noqa: E731
-    return await _act(request, deployment_id, version, meta, decide)
+    return await _act(request, deployment_id, version, meta, decide, caller.acting_as(*DEPLOYERS))

@@ -18,6 +18,7 @@ from ferry.events.deploy import (
     Wave,
 )
 from ferry.eventstore import WithEvents
+from ferry.grants import Acting
 
 Decision = Callable[[Deployment], Sequence[DeploymentEvent]]
 
@@ -32,9 +33,11 @@ async def get_deployment(uow: WithEvents, deployment_id: UUID) -> Deployment:
 
 
 async def plan_deployment(
-    uow: WithEvents, views: DeploymentViews, cmd: PlanDeployment, meta: Meta
+    uow: WithEvents, views: DeploymentViews, cmd: PlanDeployment, meta: Meta, acting: Acting
 ) -> Deployment:
-    """Accept a deployment plan (`DeploymentScheduled`) if every rule holds."""
+    """Accept a deployment plan (`DeploymentScheduled`) if every rule holds, planned by
+    someone `acting` for the team owning the environment."""
+    acting.on(await views.environment_owners(cmd.environment), f"environment {cmd.environment}")
     await views.hold_environment(cmd.environment)
     facts = await views.release_facts(cmd.release_id)
     environment = await load_environment(uow, cmd.environment)
@@ -80,8 +83,10 @@ async def change(
     expected_version: int | None,
     meta: Meta,
     decide: Decision,
+    acting: Acting,
 ) -> Deployment:
-    """Let the deployment (at `expected_version`, if given) decide; append; update the list."""
+    """Let the deployment (at `expected_version`, if given) decide, if `acting` may act for
+    the team owning its environment; append; update the list."""
     stream, missing = deployment_stream(deployment_id), f"no deployment {deployment_id}"
     blank = Deployment(deployment_id)
     if expected_version is None:
@@ -90,6 +95,8 @@ async def change(
         deployment = await at_version(
             uow.events, stream, blank, DeploymentEvent, missing, expected_version
         )
+    environment = deployment.environment
+    acting.on(await views.environment_owners(environment), f"environment {environment}")
     await record(uow.events, stream, deployment, decide(deployment), meta)
     await views.save(deployment)
     return deployment

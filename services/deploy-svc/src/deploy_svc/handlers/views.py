@@ -34,5 +34,8 @@ class DeploymentViews(Protocol):
     async def busy_targets(self, environment: str) -> dict[str, UUID]:
         """Target → the active deployment holding it, in `environment`."""
 
+    async def environment_owners(self, environment: str) -> frozenset[str]:
+        """The team owning `environment` (none, or one)."""
+
     async def save(self, deployment: Deployment) -> None:
         """Keep the deployment list up to date with `deployment`."""

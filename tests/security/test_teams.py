@@ -1,0 +1,161 @@
+"""Roles held for a team reach only what the team owns (issue #21).
+
+Attacks: a team's deployer defining (and so deploying to) another team's environment, or
+one no team owns; a forged `TeamDefined` on release.events making its author a member of a
+team that owns what they want. A member of a team, by subject or by identity-provider group
+in the team's own table, acts for it as a token's `team:role` grant does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from deploy_svc.config import Settings as DeploySettings
+from deploy_svc.main import spec as deploy_spec
+from ferry.events.team import TeamDefined, TeamMember
+from tests.support.infra import Infra
+from tests.support.services import eventually, publish, serving, settings
+
+PAYMENTS = TeamDefined(
+    team="payments",
+    environments=["prod-payments"],
+    members=[
+        TeamMember(subject="tom", roles=["deployer"]),
+        TeamMember(group="CN=Payments Deployers", roles=["deployer"]),
+    ],
+)
+IDENTITY = TeamDefined(team="identity", environments=["prod-identity"])
+
+
+@dataclass
+class Deploy:
+    infra: Infra
+    api: httpx.AsyncClient
+    settings: DeploySettings
+    folder: Path
+
+    def as_(self, subject: str, *roles: str) -> dict[str, str]:
+        return self.infra.issuer.bearer(subject, *roles)
+
+    async def define(self, environment: str, headers: dict[str, str]) -> httpx.Response:
+        target = {
+            "name": "web-1",
+            "driver": "local",
+            "settings": {"path": str(self.folder / environment / "web-1")},
+        }
+        body = {"production": False, "targets": [target]}
+        path = f"/environments/{environment}"
+        current = await self.api.get(path, headers=self.as_("reader", "viewer"))
+        if current.status_code == 200:
+            headers = {**headers, "If-Match": current.headers["ETag"]}
+        return await self.api.put(path, json=body, headers=headers)
+
+    async def teams_known(self) -> set[str]:
+        connection = await asyncpg.connect(
+            self.infra.database_url.replace("postgresql+asyncpg://", "postgresql://")
+        )
+        try:
+            rows = await connection.fetch(f'SELECT name FROM "{self.settings.db_schema}".teams')
+        finally:
+            await connection.close()
+        return {row["name"] for row in rows}
+
+    async def rejected(self) -> list[str]:
+        """The types of the events deploy-svc refused as not signed by their owner."""
+        connection = await asyncpg.connect(
+            self.infra.database_url.replace("postgresql+asyncpg://", "postgresql://")
+        )
+        try:
+            rows = await connection.fetch(
+                f"SELECT data->>'type' AS type FROM \"{self.settings.db_schema}\".events "
+                "WHERE type = 'ForeignEventRejected'"
+            )
+        finally:
+            await connection.close()
+        return [row["type"] for row in rows]
+
+
+@pytest.fixture
+async def deploy(infra: Infra, topic_prefix: str, tmp_path: Path) -> AsyncIterator[Deploy]:
+    token = tmp_path / "deploy-svc.token"
+    token.write_text(infra.issuer.mint("deploy-svc", ["deployer"]))
+    deploy_settings = settings(
+        DeploySettings,
+        infra,
+        topic_prefix,
+        dml_url="http://127.0.0.1:9",
+        dml_token_file=token,
+        work_dir=tmp_path / "work",
+        drivers=["local"],
+        local_roots=[tmp_path],
+    )
+    async with serving(deploy_spec(deploy_settings)) as api:
+        found = Deploy(infra, api, deploy_settings, tmp_path)
+        await publish(infra, f"{topic_prefix}release.events", PAYMENTS, IDENTITY)
+
+        async def both_known() -> bool:
+            return await found.teams_known() >= {"payments", "identity"}
+
+        await eventually(both_known, what="deploy-svc to learn the teams")
+        yield found
+
+
+async def test_a_teams_deployer_defines_only_the_teams_environments(deploy: Deploy) -> None:
+    pam = deploy.as_("pam", "payments:deployer")
+    refused = await deploy.define("prod-identity", pam)
+    assert refused.status_code == 403, refused.text
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert "environment prod-identity belongs to team identity" in refused.json()["detail"]
+    assert refused.json()["teams"] == ["identity"]
+
+    nobodys = await deploy.define("shared-test", pam)
+    assert nobodys.status_code == 403, nobodys.text
+    assert "belongs to no team" in nobodys.json()["detail"]
+
+    assert (await deploy.define("prod-payments", pam)).status_code == 200
+    # A role held everywhere reaches every team's environment.
+    assert (await deploy.define("prod-identity", deploy.as_("dora", "deployer"))).status_code == 200
+    # Another role for the team is not the deployer's.
+    tester = await deploy.define("prod-payments", deploy.as_("tess", "payments:tester"))
+    assert tester.status_code == 403, tester.text
+
+
+async def test_a_member_in_the_teams_table_acts_for_the_team(deploy: Deploy) -> None:
+    # tom is a member by subject; gina by a group her token names, which no role map maps.
+    for headers in (deploy.as_("tom", "viewer"), deploy.as_("gina", "CN=Payments Deployers")):
+        assert (await deploy.define("prod-payments", headers)).status_code == 200
+        refused = await deploy.define("prod-identity", headers)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["teams"] == ["identity"]
+    # A member reads as any role does; a stranger with no role at all does not.
+    assert (
+        await deploy.api.get("/environments", headers=deploy.as_("gina", "CN=Payments Deployers"))
+    ).status_code == 200
+    assert (
+        await deploy.api.get("/environments", headers=deploy.as_("x", "CN=Others"))
+    ).status_code == 403
+
+
+async def test_a_forged_team_definition_gives_no_one_a_team(
+    deploy: Deploy, infra: Infra, topic_prefix: str
+) -> None:
+    forged = TeamDefined(
+        team="eve-team",
+        environments=["prod-identity-2"],
+        members=[TeamMember(subject="eve", roles=["deployer"])],
+    )
+    await publish(infra, f"{topic_prefix}release.events", forged, signer=None)
+
+    async def refused() -> list[str]:
+        return await deploy.rejected()
+
+    assert await eventually(refused, what="deploy-svc to refuse the forged TeamDefined")
+    assert "eve-team" not in await deploy.teams_known()
+    answer = await deploy.define("prod-identity-2", deploy.as_("eve", "viewer"))
+    assert answer.status_code == 403, answer.text
