@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -56,7 +56,12 @@ async def wait_for(
 ) -> Any:
     """Wait, off the event loop (which serves the page), until `check` holds."""
     try:
-        return await asyncio.to_thread(WebDriverWait(driver, timeout, 0.2).until, check)
+        # The page re-renders what it shows as events arrive: an element found a moment
+        # before may be gone when read, so the check runs again rather than failing.
+        wait = WebDriverWait(
+            driver, timeout, 0.2, ignored_exceptions=[StaleElementReferenceException]
+        )
+        return await asyncio.to_thread(wait.until, check)
     except TimeoutException:
         shown = driver.find_element(By.TAG_NAME, "main").text
         live = driver.find_element(By.ID, "live")

@@ -22,7 +22,7 @@ import jwt
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import Depends, Request
 
-from ferry import teams
+from ferry import team_table
 from ferry.db import Database
 from ferry.errors import Forbidden, Unauthenticated
 from ferry.grants import Acting, Grant, parse_grant
@@ -346,7 +346,7 @@ async def with_team_members(request: Request, caller: Principal) -> Principal:
     moment ago applies at once and a verified token's cache never holds one."""
     db: Database = request.app.state.db
     async with db.unit_of_work() as uow:
-        found = await teams.member_grants(uow, caller.subject, caller.groups)
+        found = await team_table.member_grants(uow, caller.subject, caller.groups)
     if found <= caller.team_grants:
         return caller
     return dataclasses.replace(caller, team_grants=caller.team_grants | found)

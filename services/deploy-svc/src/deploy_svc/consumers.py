@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from deploy_svc.domain.facts import Window
 from deploy_svc.projections import release_facts
-from ferry import catalog, teams
+from ferry import catalog, team_table
 from ferry.consuming import EventHandler
 from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
@@ -156,7 +156,7 @@ RELEASE_EVENTS: Mapping[type[Event], EventHandler] = {
     ReleaseApproved: on_release_approved,
     FreezePeriodDeclared: on_freeze_declared,
     FreezePeriodLifted: on_freeze_lifted,
-    TeamDefined: teams.on_team_defined,
+    TeamDefined: team_table.on_team_defined,
 }
 DML_EVENTS: Mapping[type[Event], EventHandler] = {
     ReleaseAvailable: on_release_available,

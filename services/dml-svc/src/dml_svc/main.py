@@ -14,7 +14,7 @@ from dml_svc.consumers import Availability
 from dml_svc.handlers.library import on_release_planned
 from dml_svc.jobs.scrub import Scrubber
 from dml_svc.projections import approved_changes
-from ferry import teams
+from ferry import team_table
 from ferry.cli.serve import worker_app
 from ferry.events.change import ChangeApproved, ChangeRejected
 from ferry.events.release import ReleaseApproved, ReleasePlanned, ReleaseValidated
@@ -52,7 +52,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
                 ReleasePlanned: on_release_planned,
                 ReleaseValidated: availability.on_release_validated,
                 ReleaseApproved: availability.on_release_approved,
-                TeamDefined: teams.on_team_defined,
+                TeamDefined: team_table.on_team_defined,
             },
             "change.events": {
                 ChangeApproved: approved_changes.on_change_approved,

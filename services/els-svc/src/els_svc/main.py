@@ -11,7 +11,7 @@ from els_svc.adapters.escalation import EscalationWebhook
 from els_svc.api import routes
 from els_svc.config import Settings
 from els_svc.jobs import evaluator
-from ferry import catalog, teams
+from ferry import catalog, team_table
 from ferry.cli.serve import worker_app
 from ferry.consuming import EventHandler
 from ferry.db import UnitOfWork
@@ -40,7 +40,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
                 ReleasePlanned: consumers.on_release_planned,
                 ReleaseRescheduled: consumers.on_release_rescheduled,
                 ReleaseCancelled: catalog.on_release_cancelled,
-                TeamDefined: teams.on_team_defined,
+                TeamDefined: team_table.on_team_defined,
             },
             "deploy.events": {DeploymentCompleted: consumers.on_deployment_completed},
             "ops.signals": {MetricObserved: consumers.on_metric_observed},

@@ -10,9 +10,10 @@ from uuid import UUID
 from deploy_svc.domain.deployment import Deployment
 from deploy_svc.domain.facts import ReleaseFacts
 from deploy_svc.projections import deployments, release_facts
-from ferry import teams
+from ferry import team_table
 from ferry.db import UnitOfWork
 from ferry.freezes import FreezePeriod
+from ferry.teams import Owned
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class PostgresViews:
         return await deployments.busy_targets(self.uow, environment)
 
     async def environment_owners(self, environment: str) -> frozenset[str]:
-        return await teams.owners(self.uow, teams.Owned.ENVIRONMENT, [environment])
+        return await team_table.owners(self.uow, Owned.ENVIRONMENT, [environment])
 
     async def save(self, deployment: Deployment) -> None:
         await deployments.save(self.uow, deployment)

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from deploy_svc.domain.destinations import check_apart
 from deploy_svc.domain.environment import Environment, SettingsCheck
 from deploy_svc.projections import environments
-from ferry import teams
+from ferry import team_table
 from ferry.aggregate import existing, rebuild, record
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
@@ -19,6 +19,7 @@ from ferry.events.governance import GovernedKind
 from ferry.eventstore import WithEvents
 from ferry.governance import Change, Proposal
 from ferry.grants import Acting
+from ferry.teams import Owned
 
 
 def environment_stream(name: str) -> str:
@@ -48,7 +49,7 @@ async def define_environment(
     """Define or redefine an environment; redefining needs the version read (`If-Match`).
     A change that makes, unmakes or touches a production environment is returned, to be
     proposed: it is recorded once another person holding `change-authority` approves it."""
-    await teams.check(uow, acting, teams.Owned.ENVIRONMENT, name, f"environment {name}")
+    await team_table.check(uow, acting, Owned.ENVIRONMENT, name, f"environment {name}")
     environment = await load_environment(uow, name)
     if environment.exists and expected_version is None:
         raise PreconditionRequired(f"{name} exists: send If-Match with the ETag you read")

@@ -12,7 +12,7 @@ from uuid import uuid4
 
 from fastapi import APIRouter, Path, Request, Response
 
-from ferry import commands, proposals, teams
+from ferry import commands, proposals, team_table
 from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
 from ferry.events.team import TEAM_NAME_PATTERN
@@ -20,6 +20,7 @@ from ferry.http import VersionIfAny, etag, problem_responses, saved
 from ferry.idempotency import Reply
 from ferry.proposals_api import ProposalOut, proposed
 from ferry.service import RequestMeta, UoW
+from ferry.teams import Owned
 from release_svc.api.schemas.teams import TeamIn, TeamOut
 from release_svc.domain.teams import Team
 from release_svc.handlers import teams as handlers
@@ -35,7 +36,7 @@ NO_TEAM = problem_responses({404: "No such team"})
 async def list_teams(uow: UoW, _: Reader) -> list[TeamOut]:
     """Every team, by name."""
     async with uow:
-        found = await teams.all_teams(uow)
+        found = await team_table.all_teams(uow)
     return [TeamOut.of(team) for team in found]
 
 
@@ -71,9 +72,9 @@ async def propose_team(
     it, `TeamDefined` puts it in force in every service. A new team needs no `If-Match`;
     changing one does. A definition that is so already answers `200` and proposes nothing."""
     owned = {
-        teams.Owned.SERVICE: body.services,
-        teams.Owned.ENVIRONMENT: body.environments,
-        teams.Owned.CONFIGURATION_ITEM: body.configuration_items,
+        Owned.SERVICE: body.services,
+        Owned.ENVIRONMENT: body.environments,
+        Owned.CONFIGURATION_ITEM: body.configuration_items,
     }
     members = [member.to_member() for member in body.members]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ferry import teams
+from ferry import team_table
 from ferry.aggregate import existing, rebuild
 from ferry.db import UnitOfWork
 from ferry.errors import ConcurrencyError, PreconditionRequired
@@ -13,6 +13,7 @@ from ferry.events.governance import GovernedKind
 from ferry.events.team import TeamDefined, TeamEvent, TeamMember
 from ferry.eventstore import WithEvents
 from ferry.governance import Change, Proposal
+from ferry.teams import Owned, check_apart
 from release_svc.domain.teams import Team
 
 
@@ -32,7 +33,7 @@ async def define_team(
     uow: UnitOfWork,
     name: str,
     description: str,
-    owned: Mapping[teams.Owned, Sequence[str]],
+    owned: Mapping[Owned, Sequence[str]],
     members: Sequence[TeamMember],
     expected_version: int | None,
     reason: str,
@@ -44,7 +45,7 @@ async def define_team(
         raise PreconditionRequired(f"team {name} exists: send If-Match with the ETag you read")
     if team.exists and expected_version != team.version:
         raise ConcurrencyError(team_stream(name), expected_version or 0)
-    new = team.define(description, owned, members, await teams.ownership(uow))
+    new = team.define(description, owned, members, await team_table.ownership(uow))
     if not new:
         return team
     return Change(GovernedKind.TEAM, team_stream(name), team.version, new[0], reason)
@@ -56,5 +57,5 @@ async def team_defined(uow: UnitOfWork, proposal: Proposal) -> None:
     change = proposal.change
     assert change is not None
     assert isinstance(change.effect, TeamDefined)
-    teams.check_apart(change.effect, await teams.ownership(uow))
-    await teams.save(uow, change.effect)
+    check_apart(change.effect, await team_table.ownership(uow))
+    await team_table.save(uow, change.effect)

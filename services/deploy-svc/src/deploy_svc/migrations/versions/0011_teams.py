@@ -6,7 +6,7 @@ Revises: 0010
 
 from __future__ import annotations
 
-from ferry import teams
+from ferry import team_table
 from ferry.migrations import target_schema
 
 revision = "0011"
@@ -16,4 +16,4 @@ depends_on = None
 
 
 def upgrade() -> None:
-    teams.create_table(target_schema())
+    team_table.create_table(target_schema())
