@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from uuid import uuid4
 
 import httpx
 import pytest
@@ -20,14 +19,11 @@ from els_svc.jobs.evaluator import evaluate_all
 from els_svc.main import spec
 from ferry import signing
 from ferry.db import Database
-from ferry.events.deploy import DeploymentCompleted
 from ferry.events.els import MetricObserved
-from ferry.events.release import Activity, Span
-from ferry.testing import release_planned
+from tests.support.els import START, opened_case
 from tests.support.infra import Infra
 from tests.support.services import eventually, publish, read_topic, serving, settings
 
-START = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 CRITERIA = [
     {"metric": "desk_calls", "baseline": 10, "tolerance": 0.2, "period": "day", "consecutive": 2},
     {"metric": "p1_incidents", "baseline": 0, "tolerance": 0, "period": "day"},
@@ -43,40 +39,6 @@ def els_settings(infra: Infra, topic_prefix: str) -> Settings:
 async def els(els_settings: Settings, infra: Infra) -> AsyncIterator[httpx.AsyncClient]:
     async with serving(spec(els_settings), headers=infra.issuer.bearer("dora", "deployer")) as c:
         yield c
-
-
-async def opened_case(infra: Infra, s: Settings, els: httpx.AsyncClient) -> dict[str, Any]:
-    """A release planned with an escalation contact and ELS dates, then deployed."""
-    release_id, deployment_id = uuid4(), uuid4()
-    today = START.date()
-    plan = release_planned(
-        release_id=release_id,
-        planned_start=today,
-        planned_end=today + timedelta(days=10),
-        escalation_contact="payments-oncall",
-        activities={Activity.EARLY_LIFE_SUPPORT: Span(start=today, end=today + timedelta(days=6))},
-    )
-    await publish(infra, s.topic("release.events"), plan)
-
-    async def known() -> bool:  # the plan comes days before the deployment, in life
-        return (await els.get(f"/catalog/releases/{release_id}")).status_code == 200
-
-    await eventually(known, what="els-svc to learn of the release")
-    completed = DeploymentCompleted(
-        deployment_id=deployment_id,
-        release_id=release_id,
-        environment="production",
-        services=["payments"],
-        completed_at=START,
-        deployed_by="dora",
-    )
-    await publish(infra, s.topic("deploy.events"), completed)
-
-    async def case() -> dict[str, Any] | None:
-        found = (await els.get("/cases", params={"release_id": str(release_id)})).json()
-        return found[0] if found else None
-
-    return await eventually(case, what="the case to open")
 
 
 async def judge(s: Settings, at: datetime) -> None:

@@ -18,7 +18,10 @@ import pytest
 
 from deploy_svc.config import Settings as DeploySettings
 from deploy_svc.main import spec as deploy_spec
+from els_svc.config import Settings as ElsSettings
+from els_svc.main import spec as els_spec
 from ferry.events.team import TeamDefined, TeamMember
+from tests.support.els import START, opened_case
 from tests.support.infra import Infra
 from tests.support.services import eventually, publish, serving, settings
 
@@ -31,6 +34,18 @@ PAYMENTS = TeamDefined(
     ],
 )
 IDENTITY = TeamDefined(team="identity", environments=["prod-identity"])
+
+
+async def teams_known(infra: Infra, schema: str) -> set[str]:
+    """The teams a service's copy of them holds."""
+    connection = await asyncpg.connect(
+        infra.database_url.replace("postgresql+asyncpg://", "postgresql://")
+    )
+    try:
+        rows = await connection.fetch(f'SELECT name FROM "{schema}".teams')
+    finally:
+        await connection.close()
+    return {row["name"] for row in rows}
 
 
 @dataclass
@@ -57,14 +72,7 @@ class Deploy:
         return await self.api.put(path, json=body, headers=headers)
 
     async def teams_known(self) -> set[str]:
-        connection = await asyncpg.connect(
-            self.infra.database_url.replace("postgresql+asyncpg://", "postgresql://")
-        )
-        try:
-            rows = await connection.fetch(f'SELECT name FROM "{self.settings.db_schema}".teams')
-        finally:
-            await connection.close()
-        return {row["name"] for row in rows}
+        return await teams_known(self.infra, self.settings.db_schema)
 
     async def rejected(self) -> list[str]:
         """The types of the events deploy-svc refused as not signed by their owner."""
@@ -159,3 +167,35 @@ async def test_a_forged_team_definition_gives_no_one_a_team(
     assert "eve-team" not in await deploy.teams_known()
     answer = await deploy.define("prod-identity-2", deploy.as_("eve", "viewer"))
     assert answer.status_code == 403, answer.text
+
+
+async def test_a_teams_support_acts_only_on_cases_of_what_the_team_owns(
+    infra: Infra, topic_prefix: str
+) -> None:
+    els_settings = settings(ElsSettings, infra, topic_prefix, evaluate_seconds=3600)
+    async with serving(
+        els_spec(els_settings), headers=infra.issuer.bearer("dora", "deployer")
+    ) as els:
+        # The case opened below is of service "payments" in production.
+        owners = [TeamDefined(team="payments", services=["payments"]), IDENTITY]
+        await publish(infra, els_settings.topic("release.events"), *owners)
+
+        async def known() -> bool:
+            return await teams_known(infra, els_settings.db_schema) >= {"payments", "identity"}
+
+        await eventually(known, what="els-svc to learn the teams")
+        case = await opened_case(infra, els_settings, els)
+        path = f"/cases/{case['id']}"
+        observation = {"metric": "desk_calls", "value": 3, "observed_at": START.isoformat()}
+
+        ivy = infra.issuer.bearer("ivy", "identity:els-support")
+        refused = await els.post(f"{path}/observations", json=observation, headers=ivy)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["teams"] == ["payments"]
+        pat = infra.issuer.bearer("pat", "payments:els-support")
+        assert (
+            await els.post(f"{path}/observations", json=observation, headers=pat)
+        ).status_code == 200
+        # Feedback is anyone's, of any team.
+        feedback = await els.post(f"{path}/feedback", json={"rating": 4}, headers=ivy)
+        assert feedback.status_code == 200, feedback.text

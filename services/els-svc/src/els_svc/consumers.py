@@ -45,4 +45,5 @@ async def on_metric_observed(event: MetricObserved, envelope: Envelope, uow: Uni
             lambda case: case.observe(
                 event.signal_id, event.metric, event.value, event.observed_at, "ops.signals"
             ),
+            None,
         )

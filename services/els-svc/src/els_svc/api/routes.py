@@ -27,11 +27,12 @@ from els_svc.domain.case import ElsCase
 from els_svc.handlers import cases as handlers
 from els_svc.projections import cases
 from ferry import commands
-from ferry.auth import Principal, Reader, Role, allow
+from ferry.auth import Principal, Reader, Role, allow_scoped
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, Forbidden
 from ferry.events.els import ElsEvent
+from ferry.grants import Acting
 from ferry.http import ExpectedVersion, etag, problem_responses, saved
 from ferry.idempotency import Reply
 from ferry.service import RequestMeta, UoW
@@ -42,10 +43,13 @@ SIDES = {
     "deployment": frozenset({Role.DEPLOYER, Role.RELEASE_MANAGER}),
     "operations": frozenset({Role.OPERATIONS}),
 }
-Negotiator = Annotated[Principal, allow(Role.DEPLOYER, Role.RELEASE_MANAGER, Role.OPERATIONS)]
-Supporter = Annotated[Principal, allow(Role.ELS_SUPPORT, Role.OPERATIONS, Role.DEPLOYER)]
-Operations = Annotated[Principal, allow(Role.OPERATIONS)]
-Anyone = Annotated[Principal, allow(*Role)]
+NEGOTIATORS = (Role.DEPLOYER, Role.RELEASE_MANAGER, Role.OPERATIONS)
+SUPPORTERS = (Role.ELS_SUPPORT, Role.OPERATIONS, Role.DEPLOYER)
+# Each held everywhere, or for a team owning the case's environment or a service of it.
+Negotiator = Annotated[Principal, allow_scoped(*NEGOTIATORS)]
+Supporter = Annotated[Principal, allow_scoped(*SUPPORTERS)]
+Operations = Annotated[Principal, allow_scoped(Role.OPERATIONS)]
+Anyone = Annotated[Principal, allow_scoped(*Role)]
 PROBLEMS = problem_responses(
     {
         401: "No valid bearer token",
@@ -59,16 +63,21 @@ PROBLEMS = problem_responses(
 
 
 def _side(caller: Principal, side: Side) -> Side:
-    if not caller.has_any(SIDES[side]):
+    if not caller.has_any_for_some_team(SIDES[side]):
         raise Forbidden(f"speaking for {side} needs one of: {', '.join(sorted(SIDES[side]))}")
     return side
 
 
 async def _change(
-    request: Request, case_id: UUID, version: int | None, meta: Meta, decide: handlers.Decision
+    request: Request,
+    case_id: UUID,
+    version: int | None,
+    meta: Meta,
+    decide: handlers.Decision,
+    acting: Acting | None,
 ) -> Response:
     async def work(uow: UnitOfWork) -> Reply:
-        case = await handlers.change(uow, case_id, version, meta, decide)
+        case = await handlers.change(uow, case_id, version, meta, decide, acting)
         return saved(CaseOut.of(case), case.version)
 
     if version is not None:
@@ -122,7 +131,8 @@ async def propose(
         case = await handlers.get_case(uow, case_id)
         criteria = await handlers.with_baselines(uow, case, proposed)
         decide: handlers.Decision = lambda c: c.propose(criteria, caller.subject, side)  # noqa: E731
-        case = await handlers.change(uow, case_id, version, meta, decide)
+        acting = caller.acting_as(*SIDES[side])
+        case = await handlers.change(uow, case_id, version, meta, decide, acting)
         return saved(CaseOut.of(case), case.version)
 
     return await commands.respond(request.app.state.db, work)
@@ -140,12 +150,12 @@ async def agree(
     """The other side agrees the proposed criteria (`ElsCriteriaAgreed`, both recorded)."""
     side = _side(caller, body.side)
     decide: handlers.Decision = lambda c: c.agree(caller.subject, side)  # noqa: E731
-    return await _change(request, case_id, version, meta, decide)
+    return await _change(request, case_id, version, meta, decide, caller.acting_as(*SIDES[side]))
 
 
 @router.post("/{case_id}/observations", response_model=CaseOut, responses=PROBLEMS)
 async def observe(
-    case_id: UUID, body: ObservationIn, request: Request, _: Supporter, meta: RequestMeta
+    case_id: UUID, body: ObservationIn, request: Request, caller: Supporter, meta: RequestMeta
 ) -> Response:
     """One observation of a metric (`ElsObservationRecorded`); the same `observation_id`
     again changes nothing."""
@@ -154,26 +164,26 @@ async def observe(
     def decide(case: ElsCase) -> list[ElsEvent]:
         return case.observe(observation_id, body.metric, body.value, body.observed_at, "api")
 
-    return await _change(request, case_id, None, meta, decide)
+    return await _change(request, case_id, None, meta, decide, caller.acting_as(*SUPPORTERS))
 
 
 @router.post("/{case_id}/incidents", response_model=CaseOut, responses=PROBLEMS)
 async def link_incident(
-    case_id: UUID, body: IncidentIn, request: Request, _: Supporter, meta: RequestMeta
+    case_id: UUID, body: IncidentIn, request: Request, caller: Supporter, meta: RequestMeta
 ) -> Response:
     """Link an incident or problem to the case (`ElsIncidentLinked`)."""
     decide: handlers.Decision = lambda c: c.link_incident(body.reference, body.kind)  # noqa: E731
-    return await _change(request, case_id, None, meta, decide)
+    return await _change(request, case_id, None, meta, decide, caller.acting_as(*SUPPORTERS))
 
 
 @router.post("/{case_id}/tasks", response_model=CaseOut, responses=PROBLEMS)
 async def add_task(
-    case_id: UUID, body: TaskIn, request: Request, _: Supporter, meta: RequestMeta
+    case_id: UUID, body: TaskIn, request: Request, caller: Supporter, meta: RequestMeta
 ) -> Response:
     """A training or knowledge-transfer task for operations staff (`ElsTaskAdded`)."""
     task_id = uuid4()
     decide: handlers.Decision = lambda c: c.add_task(task_id, body.title, body.assignee, body.due)  # noqa: E731
-    return await _change(request, case_id, None, meta, decide)
+    return await _change(request, case_id, None, meta, decide, caller.acting_as(*SUPPORTERS))
 
 
 @router.post("/{case_id}/tasks/{task_id}/done", response_model=CaseOut, responses=PROBLEMS)
@@ -181,7 +191,7 @@ async def complete_task(
     case_id: UUID, task_id: UUID, request: Request, caller: Supporter, meta: RequestMeta
 ) -> Response:
     decide: handlers.Decision = lambda c: c.complete_task(task_id, caller.subject)  # noqa: E731
-    return await _change(request, case_id, None, meta, decide)
+    return await _change(request, case_id, None, meta, decide, caller.acting_as(*SUPPORTERS))
 
 
 @router.post("/{case_id}/feedback", response_model=CaseOut, responses=PROBLEMS)
@@ -190,7 +200,8 @@ async def give_feedback(
 ) -> Response:
     """Feedback from users or operations: a rating of 1 to 5 and a comment."""
     decide: handlers.Decision = lambda c: c.give_feedback(body.rating, body.comment, caller.subject)  # noqa: E731
-    return await _change(request, case_id, None, meta, decide)
+    # Anyone may give feedback, of any team or none: it decides nothing.
+    return await _change(request, case_id, None, meta, decide, None)
 
 
 @router.post("/{case_id}/exit", response_model=CaseOut, responses=PROBLEMS)
@@ -206,7 +217,7 @@ async def exit_case(
     `override_reason`. release-svc then marks the release ready for its review."""
     now = datetime.now(UTC)
     decide: handlers.Decision = lambda c: c.exit(caller.subject, now, body.override_reason)  # noqa: E731
-    return await _change(request, case_id, version, meta, decide)
+    return await _change(request, case_id, version, meta, decide, caller.acting_as(Role.OPERATIONS))
 
 
 @router.get("/{case_id}/report", response_model=ReportOut, responses=PROBLEMS)

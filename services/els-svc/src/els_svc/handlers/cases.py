@@ -12,12 +12,15 @@ from uuid import UUID
 from els_svc.domain import evaluation
 from els_svc.domain.case import ElsCase, OpenCase
 from els_svc.projections import cases, signals, support
+from ferry import team_table
 from ferry.aggregate import at_version, existing, rebuild, record
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
 from ferry.errors import InvalidField
 from ferry.events.deploy import DeploymentCompleted
 from ferry.events.els import Aggregate, Criterion, ElsEvent, Period
+from ferry.grants import Acting
+from ferry.teams import Owned
 
 Decision = Callable[[ElsCase], Sequence[ElsEvent]]
 DEFAULT_SUPPORT = timedelta(days=14)
@@ -98,9 +101,16 @@ async def with_baselines(
 
 
 async def change(
-    uow: UnitOfWork, case_id: UUID, expected_version: int | None, meta: Meta, decide: Decision
+    uow: UnitOfWork,
+    case_id: UUID,
+    expected_version: int | None,
+    meta: Meta,
+    decide: Decision,
+    acting: Acting | None,
 ) -> ElsCase:
-    """Let the case (at `expected_version`, if given) decide; append; keep the list."""
+    """Let the case (at `expected_version`, if given) decide, if `acting` may act for a
+    team owning its environment or one of its services (None: no team to check, for
+    feedback anyone gives and the service's own work); append; keep the list."""
     missing = f"no Early Life Support case {case_id}"
     if expected_version is None:
         case = await get_case(uow, case_id)
@@ -109,6 +119,14 @@ async def change(
         case = await at_version(
             uow.events, stream_id(case_id), blank, ElsEvent, missing, expected_version
         )
+    if acting is not None:
+        acting.on(await owners(uow, case), f"the Early Life Support case of {case.environment}")
     await record(uow.events, stream_id(case_id), case, decide(case), meta)
     await cases.save(uow, case)
     return case
+
+
+async def owners(uow: UnitOfWork, case: ElsCase) -> frozenset[str]:
+    """The teams owning the case's environment or one of its services."""
+    environment = await team_table.owners(uow, Owned.ENVIRONMENT, [case.environment])
+    return environment | await team_table.owners(uow, Owned.SERVICE, case.services)

@@ -24,7 +24,9 @@ async def evaluate_all(db: Database, now: datetime) -> None:
     for case_id in pending:
         try:
             async with db.unit_of_work() as uow:
-                await handlers.change(uow, case_id, None, META, lambda case: case.evaluate(now))
+                await handlers.change(
+                    uow, case_id, None, META, lambda case: case.evaluate(now), None
+                )
                 await uow.commit()
         except ConcurrencyError:
             log.info("els: case %s changed during evaluation; next pass", case_id)
