@@ -16,9 +16,15 @@ class InMemoryViews:
     media: dict[UUID, Media] = field(default_factory=dict)
     """The media list: a copy of each media item as last saved."""
     spares: dict[UUID, Spare] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
+    """Configuration item → the team owning it."""
 
     async def save_media(self, media: Media) -> None:
         self.media[media.id] = copy.deepcopy(media)
 
     async def save_spare(self, spare: Spare) -> None:
         self.spares[spare.id] = copy.deepcopy(spare)
+
+    async def configuration_item_owner(self, item: str) -> frozenset[str]:
+        owner = self.owners.get(item)
+        return frozenset({owner}) if owner else frozenset()

@@ -19,8 +19,9 @@ from dml_svc.domain.spares import (
 from dml_svc.handlers import spares as spares_handlers
 from dml_svc.testing import InMemoryViews
 from ferry.envelope import Meta
-from ferry.errors import ConcurrencyError
+from ferry.errors import ConcurrencyError, Forbidden
 from ferry.events.dml import SpareEvent, SpareRevisionOutOfDate, SpareWithdrawn
+from ferry.grants import Acting, Grant, OutsideTeam
 from ferry.testing import InMemoryUnitOfWork
 
 APPROVED = frozenset({"RFC-7"})
@@ -147,7 +148,7 @@ async def test_concurrent_withdrawals_of_the_last_unit_let_exactly_one_win() -> 
 
     async def withdraw(by: str) -> Spare:
         return await spares_handlers.change_spare(
-            uow, views, cmd.spare_id, 1, META, lambda s: s.withdraw(1, "RFC-7", APPROVED, by)
+            uow, views, cmd.spare_id, 1, META, lambda s: s.withdraw(1, "RFC-7", APPROVED, by), None
         )
 
     outcomes = await asyncio.gather(withdraw("dora"), withdraw("dan"), return_exceptions=True)
@@ -156,3 +157,27 @@ async def test_concurrent_withdrawals_of_the_last_unit_let_exactly_one_win() -> 
     spare = await spares_handlers.get_spare(uow, cmd.spare_id)
     assert (spare.in_store, spare.in_live) == (0, 1)
     assert views.spares[cmd.spare_id] == spare
+
+
+async def test_a_teams_deployer_withdraws_only_for_items_its_team_owns() -> None:
+    uow, views = InMemoryUnitOfWork(), InMemoryViews()
+    cmd = register(quantity=2)  # replaces db-1-psu and db-2-psu
+    await spares_handlers.register_spare(cmd, uow, views, META, {})
+    deployers = frozenset({"deployer", "dml-librarian"})
+
+    def acting(*teams: str) -> Acting:
+        return Acting(frozenset(Grant("deployer", team) for team in teams), deployers)
+
+    async def withdraw(by: Acting) -> Spare:
+        decide = lambda s: s.withdraw(1, "RFC-7", APPROVED, "pam")  # noqa: E731
+        return await spares_handlers.change_spare(uow, views, cmd.spare_id, 1, META, decide, by)
+
+    views.owners = {"db-1-psu": "payments"}
+    with pytest.raises(Forbidden, match="configuration item db-2-psu belongs to no team"):
+        await withdraw(acting("payments"))
+    views.owners["db-2-psu"] = "identity"
+    with pytest.raises(OutsideTeam, match="belongs to team identity"):
+        await withdraw(acting("payments"))
+    assert views.spares[cmd.spare_id].in_live == 0
+    spare = await withdraw(acting("payments", "identity"))
+    assert spare.in_live == 1

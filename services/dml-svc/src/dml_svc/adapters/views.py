@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from dml_svc.domain.media import Media
 from dml_svc.domain.spares import Spare
 from dml_svc.projections import media_list, spares
+from ferry import team_table
 from ferry.db import UnitOfWork
+from ferry.teams import Owned
 
 
 @dataclass(frozen=True)
@@ -20,3 +22,6 @@ class PostgresViews:
 
     async def save_spare(self, spare: Spare) -> None:
         await spares.save(self.uow, spare)
+
+    async def configuration_item_owner(self, item: str) -> frozenset[str]:
+        return await team_table.owners(self.uow, Owned.CONFIGURATION_ITEM, [item])

@@ -17,7 +17,7 @@ from dml_svc.handlers import spares
 from dml_svc.projections import approved_changes
 from dml_svc.projections import spares as spares_list
 from ferry import commands
-from ferry.auth import Principal, Reader, Role, allow
+from ferry.auth import Principal, Reader, Role, allow, allow_scoped
 from ferry.db import UnitOfWork
 from ferry.errors import NotFound
 from ferry.events.dml import SpareEvent
@@ -36,7 +36,9 @@ Quantity = Annotated[int, Field(ge=1, le=1_000_000)]
 CiPath = Annotated[str, Path(pattern=CI, description="letters, digits, '.', '_', ':', '+', '-'")]
 
 Librarian = Annotated[Principal, allow(Role.DML_LIBRARIAN)]
-Withdrawer = Annotated[Principal, allow(Role.DML_LIBRARIAN, Role.DEPLOYER)]
+WITHDRAWERS = (Role.DML_LIBRARIAN, Role.DEPLOYER)
+Withdrawer = Annotated[Principal, allow_scoped(*WITHDRAWERS)]
+"""A deployer may withdraw for a team owning every item the spare replaces."""
 RevisionKeeper = Annotated[Principal, allow(Role.DML_LIBRARIAN, Role.OPERATIONS)]
 # Each route's own problems; ferry.openapi adds those every route shares (401, 403, 422,
 # 503, and 400, 409, 428 where a body or `If-Match` is taken).
@@ -198,6 +200,7 @@ class Settlement:
                 self._version,
                 self._meta,
                 lambda s: how(s, body.withdrawal, body.quantity, self._by),
+                None,  # librarians only: held everywhere
             )
             return _saved(spare)
 
@@ -344,6 +347,7 @@ async def withdraw_spare(
             version,
             meta,
             lambda s: s.withdraw(body.quantity, body.rfc, approved, caller.subject),
+            caller.acting_as(*WITHDRAWERS),
         )
         return _saved(spare)
 

@@ -11,6 +11,7 @@ from ferry.aggregate import at_version, existing, record
 from ferry.envelope import Meta
 from ferry.events.dml import SpareEvent
 from ferry.eventstore import WithEvents
+from ferry.grants import Acting
 
 Decision = Callable[[Spare], list[SpareEvent]]
 
@@ -51,8 +52,11 @@ async def change_spare(
     expected_version: int,
     meta: Meta,
     decide: Decision,
+    acting: Acting | None,
 ) -> Spare:
     """Let the spare, as the caller read it (its `If-Match`), decide; append what it did.
+    `acting` must act for the team owning each configuration item the spare replaces
+    (None: no team to check, for the librarian's settlements, held everywhere).
 
     Two callers deciding on the same version race for the same stream version: one appends,
     the other gets `ConcurrencyError` (409), so two withdrawals never both take the last unit.
@@ -65,6 +69,10 @@ async def change_spare(
         _missing(spare_id),
         expected_version,
     )
+    if acting is not None:
+        for item in spare.replaces or [""]:
+            what = f"configuration item {item}" if item else f"spare {spare_id} (no item)"
+            acting.on(await views.configuration_item_owner(item) if item else (), what)
     await record(uow.events, stream_id(spare_id), spare, decide(spare), meta)
     await views.save_spare(spare)
     return spare

@@ -17,3 +17,6 @@ class LibraryViews(Protocol):
 
     async def save_spare(self, spare: Spare) -> None:
         """Keep the spares list up to date with `spare`."""
+
+    async def configuration_item_owner(self, item: str) -> frozenset[str]:
+        """The team owning configuration item `item` (none, or one)."""
