@@ -21,7 +21,11 @@ from deploy_svc.main import spec as deploy_spec
 from els_svc.config import Settings as ElsSettings
 from els_svc.main import spec as els_spec
 from ferry.events.team import TeamDefined, TeamMember
+from release_svc.config import Settings as ReleaseSettings
+from release_svc.main import spec as release_spec
+from tests.integration.test_release_lifecycle import packaged_release
 from tests.support.els import START, opened_case
+from tests.support.governance import approved
 from tests.support.infra import Infra
 from tests.support.services import eventually, publish, serving, settings
 
@@ -199,3 +203,31 @@ async def test_a_teams_support_acts_only_on_cases_of_what_the_team_owns(
         # Feedback is anyone's, of any team.
         feedback = await els.post(f"{path}/feedback", json={"rating": 4}, headers=ivy)
         assert feedback.status_code == 200, feedback.text
+
+
+async def test_a_teams_tester_validates_only_releases_of_the_teams_services(
+    infra: Infra, topic_prefix: str
+) -> None:
+    release_settings = settings(ReleaseSettings, infra, topic_prefix)
+    rita = infra.issuer.bearer("rita", "release-manager")
+    async with serving(release_spec(release_settings), headers=rita) as api:
+        team = {"services": ["payments-api"], "reason": "the payments team is formed"}
+        ada = infra.issuer.bearer("ada", "ferry-admin")
+        await approved(api, infra, await api.put("/teams/payments", json=team, headers=ada))
+        built = await packaged_release(api, infra, release_settings)
+        path = f"/releases/{built.json()['id']}"
+        scope = {"items": [{"kind": "service", "name": "payments-api"}]}
+        scoped = await api.put(
+            f"{path}/scope", json=scope, headers={"If-Match": built.headers["ETag"]}
+        )
+        assert scoped.status_code == 200, scoped.text
+        result = {"kind": "functional", "outcome": "passed", "evidence": "https://ci.example/f"}
+
+        async def validate(role: str) -> httpx.Response:
+            headers = {**infra.issuer.bearer("tess", role), "If-Match": scoped.headers["ETag"]}
+            return await api.post(f"{path}/validations", json=result, headers=headers)
+
+        refused = await validate("identity:tester")
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["teams"] == ["payments"]
+        assert (await validate("payments:tester")).status_code == 200

@@ -7,11 +7,13 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Request, Response
 
-from ferry.auth import Principal, Role, allow
+from ferry import team_table
+from ferry.auth import Principal, Role, allow, allow_scoped
 from ferry.db import UnitOfWork
 from ferry.events.release import ImprovementAction
 from ferry.http import ExpectedVersion
 from ferry.service import RequestMeta
+from ferry.teams import Owned
 from release_svc.adapters import known_media
 from release_svc.adapters.views import PostgresViews
 from release_svc.api.common import PROBLEMS, ReleaseManager, change_release, decide
@@ -28,7 +30,7 @@ from release_svc.domain.release import Release
 from release_svc.handlers import releases as handlers
 
 router = APIRouter(prefix="/releases/{release_id}", tags=["release lifecycle"])
-Tester = Annotated[Principal, allow(Role.TESTER)]
+Tester = Annotated[Principal, allow_scoped(Role.TESTER)]
 ChangeAuthority = Annotated[Principal, allow(Role.CHANGE_AUTHORITY)]
 
 
@@ -73,9 +75,15 @@ async def record_validation(
         evidence=str(result.evidence),
         by=caller.subject,
     )
-    return await change_release(
-        request, lambda uow: handlers.record_validation(cmd, version, uow, meta)
-    )
+
+    async def validate(uow: UnitOfWork) -> Release:
+        # A tester of a team validates only a release whose services that team owns.
+        release = await handlers.get_release(uow, release_id)
+        owners = await team_table.owners(uow, Owned.SERVICE, release.services)
+        caller.acting_as(Role.TESTER).on(owners, f"release {release.identifier}")
+        return await handlers.record_validation(cmd, version, uow, meta)
+
+    return await change_release(request, validate)
 
 
 @router.post("/approvals", response_model=ReleaseOut, responses=PROBLEMS)
