@@ -15,14 +15,19 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import iter_route_contexts
 
 from deploy_svc.config import Settings as DeploySettings
 from deploy_svc.main import spec as deploy_spec
 from els_svc.config import Settings as ElsSettings
 from els_svc.main import spec as els_spec
+from ferry.auth import Allow
 from ferry.events.team import TeamDefined, TeamMember
+from ferry.service import create_app
 from release_svc.config import Settings as ReleaseSettings
 from release_svc.main import spec as release_spec
+from tests.integration.test_auth import SERVICES
 from tests.integration.test_release_lifecycle import packaged_release
 from tests.support.els import START, opened_case
 from tests.support.governance import approved
@@ -231,3 +236,51 @@ async def test_a_teams_tester_validates_only_releases_of_the_teams_services(
         assert refused.status_code == 403, refused.text
         assert refused.json()["teams"] == ["payments"]
         assert (await validate("payments:tester")).status_code == 200
+
+
+CHECKED = {
+    ("deploy-svc", "PUT", "/environments/{name}"): "test_a_teams_deployer_defines_only_...",
+    ("deploy-svc", "POST", "/deployments"): "test_plan_handler: plans only where the team owns",
+    ("deploy-svc", "POST", "/deployments/{deployment_id}/pause"): "test_plan_handler: acts",
+    ("deploy-svc", "POST", "/deployments/{deployment_id}/resume"): "deployments.change",
+    ("deploy-svc", "POST", "/deployments/{deployment_id}/abort"): "deployments.change",
+    ("deploy-svc", "POST", "/deployments/{deployment_id}/rollback"): "deployments.change",
+    ("els-svc", "POST", "/cases/{case_id}/criteria"): "cases.change",
+    ("els-svc", "POST", "/cases/{case_id}/criteria/agreement"): "cases.change",
+    ("els-svc", "POST", "/cases/{case_id}/observations"): "test_a_teams_support_acts_...",
+    ("els-svc", "POST", "/cases/{case_id}/incidents"): "cases.change",
+    ("els-svc", "POST", "/cases/{case_id}/tasks"): "cases.change",
+    ("els-svc", "POST", "/cases/{case_id}/tasks/{task_id}/done"): "cases.change",
+    ("els-svc", "POST", "/cases/{case_id}/feedback"): "open to every role: decides nothing",
+    ("els-svc", "POST", "/cases/{case_id}/exit"): "cases.change",
+    ("dml-svc", "POST", "/spares/{spare_id}/withdrawals"): "test_spares: withdraws only ...",
+    ("release-svc", "POST", "/releases/{release_id}/validations"): "test_a_teams_tester_...",
+    ("release-svc", "POST", "/schedule/feed-tokens"): "a reader's own calendar feed: reads",
+    ("release-svc", "DELETE", "/schedule/feed-tokens/{token_id}"): "the reader's own, revoked",
+}
+"""Every route a role held for a team may call but to read, and where its team is checked:
+a route made open to team roles without a check of the team fails the test below."""
+
+
+def test_every_route_open_to_a_teams_role_is_one_that_checks_the_team(
+    infra: Infra, topic_prefix: str
+) -> None:
+    found = set()
+    for service, (make_spec, settings_class) in SERVICES.items():
+        app = create_app(make_spec(settings(settings_class, infra, topic_prefix)))
+        for route in iter_route_contexts(app.routes):
+            dependant = getattr(route, "dependant", None)
+            allow = _allow(dependant) if dependant is not None else None
+            for method in sorted(route.methods or ()) if allow and allow.scoped else ():
+                if method != "GET":
+                    found.add((service, method, route.path))
+    assert found == set(CHECKED)
+
+
+def _allow(dependant: Dependant) -> Allow | None:
+    for dependency in dependant.dependencies:
+        if isinstance(dependency.call, Allow):
+            return dependency.call
+        if (found := _allow(dependency)) is not None:
+            return found
+    return None
