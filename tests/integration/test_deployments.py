@@ -4,7 +4,7 @@ and Kafka: release-svc's side of the conversation is published on its topic as i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +22,7 @@ from ferry.events.policy import FreezePeriodDeclared
 from ferry.events.release import (
     ReleaseDependenciesSet,
 )
+from ferry.events.team import TeamDefined
 from tests.support.governance import approved
 from tests.support.infra import Infra
 from tests.support.published import MEDIA, approved_release
@@ -355,3 +356,31 @@ async def test_a_long_soak_holds_up_no_other_deployment(stack: Stack) -> None:
     assert done["state"] == "completed", done
     still = (await stack.deploy.get(f"/deployments/{slow.json()['id']}")).json()
     assert still["state"] == "running"  # soaking: the other finished meanwhile
+
+
+async def test_the_list_shows_a_teams_callers_its_teams_deployments(stack: Stack) -> None:
+    await define(stack)
+    planned = await stack.plan(await stack.release("1.0.0"))
+    assert planned.status_code == 201, planned.text
+    teams = [
+        TeamDefined(team="payments", environments=["production"]),
+        TeamDefined(team="identity", environments=["staging"]),
+    ]
+    await publish(stack.infra, stack.release_topic, *teams)
+
+    async def listed(role: str, **params: str) -> list[str]:
+        headers = stack.infra.issuer.bearer("vic", role)
+        answer = await stack.deploy.get("/deployments", params=params, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return [d["deployment_id"] for d in answer.json()]
+
+    mine = [planned.json()["id"]]
+    await eventually(lambda: _is(listed("payments:viewer"), mine), what="the teams known")
+    assert await listed("identity:viewer") == []
+    assert await listed("identity:viewer", team="payments") == mine
+    assert await listed("viewer") == mine
+    assert await listed("viewer", team="identity") == []
+
+
+async def _is(found: Awaitable[list[str]], expected: list[str]) -> bool:
+    return await found == expected

@@ -182,9 +182,8 @@ async def test_a_teams_support_acts_only_on_cases_of_what_the_team_owns(
     infra: Infra, topic_prefix: str
 ) -> None:
     els_settings = settings(ElsSettings, infra, topic_prefix, evaluate_seconds=3600)
-    async with serving(
-        els_spec(els_settings), headers=infra.issuer.bearer("dora", "deployer")
-    ) as els:
+    dora = infra.issuer.bearer("dora", "deployer")
+    async with serving(els_spec(els_settings), headers=dora) as els:
         # The case opened below is of service "payments" in production.
         owners = [TeamDefined(team="payments", services=["payments"]), IDENTITY]
         await publish(infra, els_settings.topic("release.events"), *owners)
@@ -208,6 +207,17 @@ async def test_a_teams_support_acts_only_on_cases_of_what_the_team_owns(
         # Feedback is anyone's, of any team.
         feedback = await els.post(f"{path}/feedback", json={"rating": 4}, headers=ivy)
         assert feedback.status_code == 200, feedback.text
+
+        # The list shows a team's callers their teams' cases, unless they name another.
+        async def listed(headers: dict[str, str], **params: str) -> list[str]:
+            answer = await els.get("/cases", params=params, headers=headers)
+            assert answer.status_code == 200, answer.text
+            return [c["id"] for c in answer.json()]
+
+        assert await listed(pat) == [case["id"]]
+        assert await listed(ivy) == []
+        assert await listed(ivy, team="payments") == [case["id"]]
+        assert await listed(dora) == [case["id"]]
 
 
 async def test_a_teams_tester_validates_only_releases_of_the_teams_services(

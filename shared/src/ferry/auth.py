@@ -101,6 +101,15 @@ class Principal:
         """The caller acting with `roles` (a route's), for a handler's team check."""
         return Acting(self.grants, frozenset(str(role) for role in roles))
 
+    def listed_teams(self, team: str | None) -> frozenset[str] | None:
+        """Whose objects a list shows: the `team` asked for; else everyone's (None) to a
+        caller holding a role everywhere; else the caller's own teams'."""
+        if team is not None:
+            return frozenset({team})
+        if self.roles:
+            return None
+        return frozenset(grant.team for grant in self.team_grants if grant.team)
+
     def teams_with(self, roles: Iterable[Role]) -> frozenset[str]:
         """The teams the caller holds one of `roles` for (not counting global roles)."""
         wanted = set(roles)

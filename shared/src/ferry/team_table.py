@@ -79,6 +79,16 @@ async def owners(uow: UnitOfWork, kind: Owned, names: Iterable[str]) -> frozense
     return frozenset(row["name"] for row in rows)
 
 
+async def owned(uow: UnitOfWork, teams: Iterable[str], kind: Owned) -> frozenset[str]:
+    """Every name of `kind` one of `teams` owns."""
+    rows = await uow.fetch(
+        f"SELECT DISTINCT unnest({kind.value}) AS name FROM {_table(uow)} "
+        "WHERE name = ANY($1::text[])",
+        sorted(set(teams)),
+    )
+    return frozenset(row["name"] for row in rows)
+
+
 async def check(uow: UnitOfWork, acting: Acting, kind: Owned, name: str, what: str) -> None:
     """Refuse `acting` (403 naming the team) unless it may act on `name` (of `kind`)."""
     acting.on(await owners(uow, kind, [name]), what)

@@ -22,11 +22,12 @@ from deploy_svc.domain.deployment import PlanDeployment, State
 from deploy_svc.handlers import deployments, environments
 from deploy_svc.projections import deployments as deployment_list
 from deploy_svc.projections import environments as environment_list
-from ferry import commands, proposals
+from ferry import commands, proposals, team_table
 from ferry.auth import Principal, Reader, Role, allow_scoped
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
 from ferry.events.deploy import TargetSpec
+from ferry.events.team import TEAM_NAME_PATTERN
 from ferry.fields import Moment
 from ferry.governance import Change
 from ferry.grants import Acting
@@ -34,6 +35,7 @@ from ferry.http import ExpectedVersion, VersionIfAny, etag, problem_responses, s
 from ferry.idempotency import IdempotencyKey, Reply
 from ferry.proposals_api import ProposalOut, proposed
 from ferry.service import RequestMeta, UoW
+from ferry.teams import Owned
 
 DEPLOYERS = (Role.DEPLOYER, Role.RELEASE_MANAGER)
 Deployer = Annotated[Principal, allow_scoped(*DEPLOYERS)]
@@ -165,18 +167,25 @@ async def plan_deployment(
 @router.get("/deployments", response_model=list[DeploymentSummary])
 async def list_deployments(
     uow: UoW,
-    _: Reader,
+    caller: Reader,
     release_id: UUID | None = None,
     environment: Annotated[str | None, Query(max_length=63)] = None,
+    team: Annotated[str | None, Query(pattern=TEAM_NAME_PATTERN)] = None,
     state: State | None = None,
     before: Annotated[
         Moment | None, Query(description="only those scheduled before (next page)")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[DeploymentSummary]:
-    """Deployments, newest first; page with `before` = the last one's `scheduled_start`."""
-    filters = deployment_list.Filters(release_id, environment, state)
+    """Deployments, newest first; page with `before` = the last one's `scheduled_start`.
+    `team`: only to its environments; a caller whose roles are all held for teams sees
+    only its teams' unless it names another."""
+    teams = caller.listed_teams(team)
     async with uow:
+        environments = (
+            None if teams is None else await team_table.owned(uow, teams, Owned.ENVIRONMENT)
+        )
+        filters = deployment_list.Filters(release_id, environment, state, environments)
         rows = await deployment_list.page(uow, filters, limit, before)
     return [DeploymentSummary.model_validate(dict(r)) for r in rows]
 

@@ -24,6 +24,8 @@ class Filters:
     release_id: UUID | None = None
     environment: str | None = None
     state: str | None = None
+    environments: frozenset[str] | None = None
+    """Only these (a team's); None: any."""
 
 
 def _table(uow: UnitOfWork) -> str:
@@ -81,6 +83,9 @@ async def page(
         if (value := getattr(filters, column)) is not None:
             args.append(value)
             conditions.append(f"{column} = ${len(args)}")
+    if filters.environments is not None:
+        args.append(sorted(filters.environments))
+        conditions.append(f"environment = ANY(${len(args)}::text[])")
     if before is not None:
         args.append(before)
         conditions.append(f"scheduled_start < ${len(args)}")

@@ -26,16 +26,18 @@ from els_svc.api.schemas import (
 from els_svc.domain.case import ElsCase
 from els_svc.handlers import cases as handlers
 from els_svc.projections import cases
-from ferry import commands
+from ferry import commands, team_table
 from ferry.auth import Principal, Reader, Role, allow_scoped
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, Forbidden
 from ferry.events.els import ElsEvent
+from ferry.events.team import TEAM_NAME_PATTERN
 from ferry.grants import Acting
 from ferry.http import ExpectedVersion, etag, problem_responses, saved
 from ferry.idempotency import Reply
 from ferry.service import RequestMeta, UoW
+from ferry.teams import Owned
 
 router = APIRouter(prefix="/cases", tags=["early life support"])
 RETRIES = 5
@@ -93,14 +95,21 @@ async def _change(
 @router.get("", response_model=list[CaseOut], responses=PROBLEMS)
 async def list_cases(
     uow: UoW,
-    _: Reader,
+    caller: Reader,
     release_id: UUID | None = None,
     state: Annotated[str | None, Query(pattern="^(open|normal|exited)$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    team: Annotated[str | None, Query(pattern=TEAM_NAME_PATTERN)] = None,
 ) -> list[CaseOut]:
-    """Cases, newest first."""
+    """Cases, newest first. `team`: only those of its environments or services; a caller
+    whose roles are all held for teams sees only its teams' unless it names another."""
+    teams = caller.listed_teams(team)
     async with uow:
-        rows = await cases.page(uow, release_id, state, limit)
+        owned = None
+        if teams is not None:
+            environments = await team_table.owned(uow, teams, Owned.ENVIRONMENT)
+            owned = (environments, await team_table.owned(uow, teams, Owned.SERVICE))
+        rows = await cases.page(uow, release_id, state, limit, owned)
         found = [await handlers.get_case(uow, row["case_id"]) for row in rows]
     return [CaseOut.of(case) for case in found]
 

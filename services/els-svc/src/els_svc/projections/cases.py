@@ -61,10 +61,21 @@ async def evaluable(uow: UnitOfWork) -> list[UUID]:
 
 
 async def page(
-    uow: UnitOfWork, release_id: UUID | None, state: str | None, limit: int
+    uow: UnitOfWork,
+    release_id: UUID | None,
+    state: str | None,
+    limit: int,
+    owned: tuple[frozenset[str], frozenset[str]] | None = None,
 ) -> list[asyncpg.Record]:
+    """The newest cases first; `owned`: only those in these environments or touching these
+    services (a team's)."""
     conditions: list[str] = []
     args: list[object] = []
+    if owned is not None:
+        environments, services = owned
+        args += [sorted(environments), sorted(services)]
+        n = len(args)
+        conditions.append(f"(environment = ANY(${n - 1}::text[]) OR services && ${n}::text[])")
     if release_id is not None:
         args.append(release_id)
         conditions.append(f"release_id = ${len(args)}")
