@@ -7,6 +7,7 @@ so the few request shapes needed are declared here.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import secrets
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaClient
-from aiokafka.protocol.admin import CreateAclsRequest_v1
+from aiokafka.protocol.admin import CreateAclsRequest_v1, DescribeAclsRequest
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import (
     CompactArray,
@@ -37,6 +38,8 @@ _OPERATION = {"Read": 3, "Write": 4, "Describe": 8, "IdempotentWrite": 12}
 _LITERAL = 3
 _ALLOW = 3
 _CLUSTER_NAME = "kafka-cluster"
+ACLS_APPLIED_WITHIN = 30.0
+"""Seconds `grant` waits for every broker to hold the ACLs it created."""
 _SCRAM_SHA_512 = 2
 _SCRAM_ITERATIONS = 8192
 
@@ -135,6 +138,44 @@ async def grant(admin: KafkaSettings, users: Iterable[KafkaUser]) -> None:
     for row, (code, message) in zip(rows, reply.creation_responses, strict=True):
         if code:
             raise AccessSetupError(f"cannot create the ACL {row}: error {code} {message}")
+    await _enforced(admin, rows)
+
+
+async def _enforced(admin: KafkaSettings, rows: list[tuple[Any, ...]]) -> None:
+    """Return once every broker holds `rows`. The controller answers CreateAcls as soon as it
+    has them; each broker's authorizer applies them a moment later, and a client that came
+    at once could be refused what it was just allowed."""
+    wanted: dict[str, set[tuple[Any, ...]]] = {}
+    for kind, name, _pattern, principal, _host, operation, _permission in rows:
+        wanted.setdefault(principal, set()).add((kind, name, operation))
+    client = AIOKafkaClient(**admin.kafka_options())
+    try:
+        await uninterrupted(client.bootstrap())
+        deadline = asyncio.get_running_loop().time() + ACLS_APPLIED_WITHIN
+        for broker in client.cluster.brokers():
+            for principal, bindings in wanted.items():
+                while not bindings <= await _held(client, broker.nodeId, principal):
+                    if asyncio.get_running_loop().time() > deadline:
+                        raise AccessSetupError(
+                            f"broker {broker.nodeId} does not hold {principal}'s ACLs "
+                            f"{ACLS_APPLIED_WITHIN} s after they were created"
+                        )
+                    await asyncio.sleep(0.05)
+    finally:
+        await uninterrupted(client.close())
+
+
+async def _held(client: AIOKafkaClient, node: int, principal: str) -> set[tuple[Any, ...]]:
+    """(resource type, name, operation) of each ACL broker `node` holds for `principal`."""
+    # Any resource, name and pattern; this principal; any host, operation and permission.
+    reply = await client.send(node, DescribeAclsRequest(1, None, 1, principal, None, 1, 1))
+    if reply.error_code:
+        raise AccessSetupError(f"broker {node} cannot describe ACLs: error {reply.error_code}")
+    return {
+        (kind, name, operation)
+        for kind, name, _pattern, acls in reply.resources
+        for _principal, _host, operation, _permission in acls
+    }
 
 
 def local_passwords(folder: Path, names: Sequence[str]) -> dict[str, str]:
