@@ -110,11 +110,6 @@ class Principal:
             return None
         return frozenset(grant.team for grant in self.team_grants if grant.team)
 
-    def teams_with(self, roles: Iterable[Role]) -> frozenset[str]:
-        """The teams the caller holds one of `roles` for (not counting global roles)."""
-        wanted = set(roles)
-        return frozenset(g.team for g in self.team_grants if g.team and g.role in wanted)
-
 
 def claimed_names(claims: Mapping[str, Any], claim: str) -> list[str]:
     """The names in `claim`: a list, or a space-separated string (OAuth's `scope` style)."""
@@ -355,7 +350,9 @@ async def with_team_members(request: Request, caller: Principal) -> Principal:
     moment ago applies at once and a verified token's cache never holds one."""
     db: Database = request.app.state.db
     async with db.unit_of_work() as uow:
-        found = await team_table.member_grants(uow, caller.subject, caller.groups)
+        listed = await team_table.member_grants(uow, caller.subject, caller.groups)
+    # The teams' API takes no other roles; a table is no place to trust more than that.
+    found = frozenset(grant for grant in listed if grant.role in TEAM_ROLES)
     if found <= caller.team_grants:
         return caller
     return dataclasses.replace(caller, team_grants=caller.team_grants | found)

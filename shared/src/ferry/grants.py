@@ -15,20 +15,18 @@ from dataclasses import dataclass
 from typing import Final
 
 from ferry.errors import Forbidden
+from ferry.events.team import TEAM_NAME_PATTERN
 
-TEAM_NAME: Final = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+TEAM_NAME: Final = re.compile(TEAM_NAME_PATTERN)
 """A team's name: lower case, digits and hyphens, as in a URL or a Kubernetes label."""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Grant:
     """A role, for `team` or (None) everywhere."""
 
     role: str
     team: str | None = None
-
-    def __str__(self) -> str:
-        return self.role if self.team is None else f"{self.team}:{self.role}"
 
 
 def parse_grant(name: str, roles: Iterable[str], team_roles: Iterable[str]) -> Grant | None:

@@ -70,9 +70,10 @@ async def change_spare(
         expected_version,
     )
     if acting is not None:
-        for item in spare.replaces or [""]:
-            what = f"configuration item {item}" if item else f"spare {spare_id} (no item)"
-            acting.on(await views.configuration_item_owner(item) if item else (), what)
+        if not spare.replaces:
+            acting.on((), f"spare {spare_id}, which replaces no configuration item")
+        for item in spare.replaces:
+            acting.on(await views.configuration_item_owner(item), f"configuration item {item}")
     await record(uow.events, stream_id(spare_id), spare, decide(spare), meta)
     await views.save_spare(spare)
     return spare

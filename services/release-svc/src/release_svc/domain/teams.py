@@ -6,16 +6,14 @@ by a `ferry-admin`, recorded once another person holding `change-authority` appr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
 from ferry.errors import InvalidField
-from ferry.events.team import TEAM_NAME_PATTERN, TeamDefined, TeamEvent, TeamMember
+from ferry.events.team import TeamDefined, TeamEvent, TeamMember
 from ferry.eventsourced import EventSourced
+from ferry.grants import TEAM_NAME
 from ferry.teams import Owned, check_apart
-
-_TEAM_NAME = re.compile(TEAM_NAME_PATTERN)
 
 
 @dataclass
@@ -33,7 +31,7 @@ class Team(EventSourced):
     ) -> list[TeamDefined]:
         """Define (or redefine) the team; `others`: what each other team owns, none of which
         this one may own too. Nothing changed: no event."""
-        if not _TEAM_NAME.fullmatch(self.name):
+        if not TEAM_NAME.fullmatch(self.name):
             raise InvalidField("name", "lower-case letters, digits and '-', a letter first")
         for kind, names in owned.items():
             _no_repeats(kind.value, names)
