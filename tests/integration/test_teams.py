@@ -132,3 +132,52 @@ async def test_only_a_ferry_admin_proposes_a_team(admin: httpx.AsyncClient, infr
         assert answer.status_code == 403, (role, answer.text)
     bad_name = await admin.put("/teams/Payments", json=PAYMENTS)
     assert bad_name.status_code == 422, bad_name.text
+
+
+async def test_the_release_list_and_schedule_show_and_filter_by_the_teams_a_release_touches(
+    admin: httpx.AsyncClient, infra: Infra
+) -> None:
+    identity = {"services": ["login"], "reason": "the identity team is formed"}
+    await approved(admin, infra, await admin.put("/teams/payments", json=PAYMENTS))
+    await approved(admin, infra, await admin.put("/teams/identity", json=identity))
+    pam = infra.issuer.bearer("pam", "payments:release-manager")
+    rita = infra.issuer.bearer("rita", "release-manager")
+    plan = {"name": "Checkout", "version": "1", "planned_start": "2027-01-04"}
+    ours = await admin.post("/releases", json={**plan, "planned_end": "2027-01-05"}, headers=pam)
+    shared = await admin.post("/releases", json={**plan, "planned_end": "2027-01-06"}, headers=rita)
+    both = [{"kind": "service", "name": "login"}, {"kind": "service", "name": "card-vault"}]
+    window = {"environment": "production", "start": "2027-01-04T20:00:00Z"}
+    for created, headers in ((ours, pam), (shared, rita)):
+        path = created.headers["Location"]
+        etag = created.headers["ETag"]
+        if created is shared:
+            scoped = await admin.put(
+                f"{path}/scope", json={"items": both}, headers={**headers, "If-Match": etag}
+            )
+            etag = scoped.headers["ETag"]
+        windows = {"windows": [{**window, "end": "2027-01-04T22:00:00Z"}]}
+        placed = await admin.put(
+            f"{path}/windows", json=windows, headers={**headers, "If-Match": etag}
+        )
+        assert placed.status_code == 200, placed.text
+
+    async def listed(headers: dict[str, str], **params: str) -> dict[str, list[str]]:
+        answer = await admin.get("/releases", params=params, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return {r["release_id"]: r["teams"] for r in answer.json()["items"]}
+
+    ours_id, shared_id = ours.json()["id"], shared.json()["id"]
+    everything = {ours_id: ["payments"], shared_id: ["identity", "payments"]}
+    assert await listed(rita) == everything
+    # A team's caller sees its teams' releases unless it names another team.
+    assert await listed(pam) == everything
+    ivan = infra.issuer.bearer("ivan", "identity:viewer")
+    assert await listed(ivan) == {shared_id: ["identity", "payments"]}
+    assert await listed(ivan, team="payments") == everything
+    assert await listed(rita, team="identity") == {shared_id: ["identity", "payments"]}
+
+    schedule = await admin.get("/schedule", params={"team": "identity"})
+    assert schedule.status_code == 200, schedule.text
+    assert [(w["release_id"], w["teams"]) for w in schedule.json()["items"]] == [
+        (shared_id, ["identity", "payments"])
+    ]

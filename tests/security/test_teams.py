@@ -29,6 +29,7 @@ from release_svc.config import Settings as ReleaseSettings
 from release_svc.main import spec as release_spec
 from tests.integration.test_auth import SERVICES
 from tests.integration.test_release_lifecycle import packaged_release
+from tests.security.test_team_releases import ROUTES as RELEASE_MANAGERS_ROUTES
 from tests.support.els import START, opened_case
 from tests.support.governance import approved
 from tests.support.infra import Infra
@@ -265,6 +266,11 @@ CHECKED = {
     ("els-svc", "POST", "/cases/{case_id}/exit"): "cases.change",
     ("dml-svc", "POST", "/spares/{spare_id}/withdrawals"): "test_spares: withdraws only ...",
     ("release-svc", "POST", "/releases/{release_id}/validations"): "test_a_teams_tester_...",
+    **{
+        ("release-svc", method, f"/releases/{{release_id}}{route}"): "test_team_releases"
+        for method, route, _ in RELEASE_MANAGERS_ROUTES
+    },
+    ("release-svc", "POST", "/releases"): "test_a_teams_release_manager_plans_only_for_...",
     ("release-svc", "POST", "/schedule/feed-tokens"): "a reader's own calendar feed: reads",
     ("release-svc", "DELETE", "/schedule/feed-tokens/{token_id}"): "the reader's own, revoked",
 }

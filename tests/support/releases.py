@@ -13,6 +13,7 @@ from ferry.events.release import (
     ReleaseType,
     ValidationKind,
 )
+from ferry.grants import Acting, Grant
 from release_svc.domain.commands import (
     ApprovalContext,
     Approve,
@@ -24,6 +25,16 @@ from release_svc.domain.commands import (
 from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.policy import DEFAULTS, Policy
 from release_svc.domain.release import Release
+
+
+def acting(role: str, team: str | None = None) -> Acting:
+    """A caller holding `role` (for `team`, or everywhere) and acting with it."""
+    return Acting(frozenset({Grant(role, team)}), frozenset({role}))
+
+
+MANAGER = acting("release-manager")
+"""A release manager of every team."""
+TESTER = acting("tester")
 
 MEDIA = MediaRef(name="payments.tar.gz", version="2026.12.0", sha256="a" * 64)
 

@@ -85,6 +85,29 @@ class Acting:
     grants: frozenset[Grant]
     roles: frozenset[str]
 
+    @property
+    def everywhere(self) -> bool:
+        """Whether one of the roles is held everywhere: then no team need be looked up."""
+        return any(grant.team is None and grant.role in self.roles for grant in self.grants)
+
+    @property
+    def teams(self) -> frozenset[str]:
+        """The teams one of the roles is held for (beside or instead of everywhere)."""
+        return frozenset(g.team for g in self.grants if g.team and g.role in self.roles)
+
+    def roles_on(self, owners: Iterable[str]) -> frozenset[str]:
+        """Those of the roles held everywhere or for one of `owners`."""
+        owning = set(owners)
+        return frozenset(
+            g.role
+            for g in self.grants
+            if g.role in self.roles and (g.team is None or g.team in owning)
+        )
+
+    def holds_for(self, team: str) -> bool:
+        """Whether one of the roles is held for `team` itself (not merely everywhere)."""
+        return any(grant.team == team and grant.role in self.roles for grant in self.grants)
+
     def on(self, owners: Iterable[str], what: str) -> None:
         """Refuse (403 naming the team) unless a role is held everywhere or for an owner."""
         require(self.grants, self.roles, owners, what)

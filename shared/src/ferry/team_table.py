@@ -66,6 +66,13 @@ async def all_teams(uow: UnitOfWork) -> list[TeamDefined]:
     return [_team(row) for row in rows]
 
 
+async def exists(uow: UnitOfWork, name: str) -> bool:
+    found: bool = await uow.fetchval(
+        f"SELECT EXISTS (SELECT 1 FROM {_table(uow)} WHERE name = $1)", name
+    )
+    return found
+
+
 async def ownership(uow: UnitOfWork) -> dict[str, dict[Owned, frozenset[str]]]:
     """What each team owns, by team name."""
     return {team.team: owned_by(team) for team in await all_teams(uow)}

@@ -27,9 +27,10 @@ from release_svc.domain.policy import DEFAULTS, RulesUnmet
 from release_svc.domain.release import Release
 from release_svc.handlers import releases as handlers
 from release_svc.testing import InMemoryViews
-from tests.support.releases import MEDIA
+from tests.support.releases import MANAGER, MEDIA, TESTER
 
 META = Meta(actor="carl", correlation_id="c-1")
+AS_MANAGER = (MANAGER, InMemoryViews())
 WINDOW = DeploymentWindow(
     environment="production",
     start=datetime(2026, 12, 10, 22, tzinfo=UTC),
@@ -46,17 +47,19 @@ async def validated(uow: InMemoryUnitOfWork) -> Release:
     release = await handlers.plan_release(planned, uow, META)
     backout = SetBackoutPlan(release.id, ["error rate over 5%"], ["switch back"], by="rita")
     release = await handlers.change(
-        uow, release.id, release.version, META, lambda r: r.set_backout_plan(backout)
+        uow, release.id, release.version, META, lambda r: r.set_backout_plan(backout), *AS_MANAGER
     )
     windows = SetWindows(release.id, [WINDOW], by="rita")
-    release = await handlers.set_windows(windows, release.version, uow, META, [], {})
+    release = await handlers.set_windows(windows, release.version, uow, META, [], {}, *AS_MANAGER)
     build = BuildPackage(release.id, [MEDIA], by="bob")
-    release = await handlers.build_package(build, release.version, uow, META, {MEDIA})
+    release = await handlers.build_package(build, release.version, uow, META, {MEDIA}, *AS_MANAGER)
     for kind in sorted(DEFAULTS[release.release_type].required_validations):
         result = RecordValidation(
             release.id, kind, Outcome.PASSED, "https://ci.example/1", by="tess"
         )
-        release = await handlers.record_validation(result, release.version, uow, META)
+        release = await handlers.record_validation(
+            result, release.version, uow, META, TESTER, InMemoryViews()
+        )
     assert release.status is Status.VALIDATED
     return release
 

@@ -22,9 +22,11 @@ from release_svc.domain.commands import (
 from release_svc.domain.lifecycle import Status
 from release_svc.domain.policy import DEFAULTS
 from release_svc.handlers import releases as handlers
-from tests.support.releases import MEDIA
+from release_svc.testing import InMemoryViews
+from tests.support.releases import MANAGER, MEDIA, TESTER
 
 META = Meta(actor="alice", correlation_id="c-1")
+AS_MANAGER = (MANAGER, InMemoryViews())
 
 
 def plan() -> PlanRelease:
@@ -54,7 +56,9 @@ async def test_rescheduling_at_the_version_read_moves_the_dates() -> None:
     move = RescheduleRelease(
         release.id, date(2026, 12, 8), date(2026, 12, 9), "late supplier", by="rita"
     )
-    moved = await handlers.change(uow, release.id, 1, META, lambda r: r.reschedule(move))
+    moved = await handlers.change(
+        uow, release.id, 1, META, lambda r: r.reschedule(move), *AS_MANAGER
+    )
     assert (moved.version, moved.planned_start) == (2, date(2026, 12, 8))
     reloaded = await handlers.get_release(uow, release.id)
     assert reloaded == moved
@@ -64,9 +68,9 @@ async def test_rescheduling_at_a_stale_version_is_refused_and_changes_nothing() 
     uow = InMemoryUnitOfWork()
     release = await handlers.plan_release(plan(), uow, META)
     move = RescheduleRelease(release.id, date(2026, 12, 8), date(2026, 12, 9), "late", by="rita")
-    await handlers.change(uow, release.id, 1, META, lambda r: r.reschedule(move))
+    await handlers.change(uow, release.id, 1, META, lambda r: r.reschedule(move), *AS_MANAGER)
     with pytest.raises(ConcurrencyError):
-        await handlers.change(uow, release.id, 1, META, lambda r: r.reschedule(move))
+        await handlers.change(uow, release.id, 1, META, lambda r: r.reschedule(move), *AS_MANAGER)
     assert len(uow.events.published) == 2
 
 
@@ -101,12 +105,14 @@ async def test_validation_follows_the_policy_in_force() -> None:
     )
     await enact(await handlers.policy_change(only_security, 0, uow, "security only"), uow)
     release = await handlers.build_package(
-        BuildPackage(release.id, [MEDIA], by="rita"), 1, uow, META, {MEDIA}
+        BuildPackage(release.id, [MEDIA], by="rita"), 1, uow, META, {MEDIA}, *AS_MANAGER
     )
     result = RecordValidation(
         release.id, ValidationKind.SECURITY, Outcome.PASSED, "https://ci.example/1", by="tess"
     )
-    release = await handlers.record_validation(result, release.version, uow, META)
+    release = await handlers.record_validation(
+        result, release.version, uow, META, TESTER, InMemoryViews()
+    )
     assert release.status is Status.VALIDATED
 
 

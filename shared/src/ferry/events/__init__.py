@@ -20,6 +20,7 @@ RELEASE_EVENTS: list[type[Event]] = [
     release.ValidationResultRecorded,
     release.ReleaseValidated,
     release.ReleaseValidationFailed,
+    release.TeamAgreementGiven,
     release.ApprovalGiven,
     release.ReleaseApproved,
     release.ReleaseRejected,

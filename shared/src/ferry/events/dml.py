@@ -108,6 +108,9 @@ class MediaStaged(MediaEvent):
     kind: MediaKind
     media_type: str = "application/octet-stream"
     supplier: str = ""
+    service: str | None = None
+    """The service it is for: the testers and deployers of the team owning that service take
+    it; media for no service, only those of every team."""
 
 
 class MediaAuthorized(MediaEvent):

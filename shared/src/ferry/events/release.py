@@ -71,6 +71,8 @@ class ReleasePlanned(ReleaseEvent):
     """The team or person deployment incidents and support escalate to."""
     activities: dict[Activity, Span] = {}
     """Planned dates of each activity that has them, within the release's."""
+    team: str | None = None
+    """The team it is planned for; None: planned by a release manager of every team."""
 
 
 class ReleaseRescheduled(ReleaseEvent):
@@ -304,6 +306,17 @@ class ApprovalSource(StrEnum):
     API = "api"
     CHANGE_TOOL = "change-tool"
     """A decision from an external change tool, on `change.events`."""
+
+
+class TeamAgreementGiven(ReleaseEvent):
+    """A release manager of a team owning some of the release's services agreed to its
+    scope; a release whose services several teams own needs each one's before approval."""
+
+    type: Literal["TeamAgreementGiven"] = "TeamAgreementGiven"
+    schema_version: Literal[1] = 1
+    team: str
+    by: str
+    comment: str = ""
 
 
 class ApprovalGiven(ReleaseEvent):

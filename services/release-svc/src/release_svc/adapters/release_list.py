@@ -16,11 +16,12 @@ import asyncpg
 
 from ferry.db import UnitOfWork
 from ferry.errors import BadRequest
+from release_svc.adapters import release_teams
 from release_svc.domain.release import Release
 
 COLUMNS = (
     "release_id, identifier, release_type, name, version, status, planned_start, planned_end, "
-    "release_manager, stream_version"
+    "release_manager, stream_version, team, services"
 )
 
 
@@ -37,6 +38,8 @@ class Filters:
     """Releases starting on or before this day."""
     name: str | None = None
     """A part of the name, any case."""
+    teams: frozenset[str] | None = None
+    """Releases touching one of these teams (`release_teams`)."""
 
 
 def _table(uow: UnitOfWork) -> str:
@@ -47,10 +50,10 @@ async def save(uow: UnitOfWork, release: Release) -> None:
     """Store the release as it now is."""
     await uow.execute(
         f"INSERT INTO {_table(uow)} ({COLUMNS}) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
         "ON CONFLICT (release_id) DO UPDATE SET identifier = $2, release_type = $3, name = $4, "
         "version = $5, status = $6, planned_start = $7, planned_end = $8, release_manager = $9, "
-        "stream_version = $10",
+        "stream_version = $10, team = $11, services = $12",
         release.id,
         release.identifier,
         str(release.release_type),
@@ -61,6 +64,8 @@ async def save(uow: UnitOfWork, release: Release) -> None:
         release.planned_end,
         release.release_manager,
         release.version,
+        release.team,
+        sorted(release.services),
     )
 
 
@@ -100,10 +105,12 @@ async def page(
     if filters.name is not None:
         escaped = filters.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append(f"name ILIKE {arg(f'%{escaped}%')}")
+    if filters.teams is not None:
+        where.append(release_teams.touches(uow, "l", f"{arg(sorted(filters.teams))}::text[]"))
     if cursor is not None:
         start, release_id = _decode_cursor(cursor)
         where.append(f"(planned_start, release_id) > ({arg(start)}, {arg(release_id)})")
-    sql = f"SELECT {COLUMNS} FROM {_table(uow)}"
+    sql = f"SELECT {COLUMNS}, {release_teams.teams_of(uow, 'l')} AS teams FROM {_table(uow)} l"
     if where:
         sql += " WHERE " + " AND ".join(where)
     # One row more than asked tells whether there is a next page.
@@ -112,6 +119,15 @@ async def page(
     if len(rows) > limit:
         return rows[:limit], encode_cursor(rows[limit - 1])
     return rows, None
+
+
+async def touching(uow: UnitOfWork, teams: frozenset[str]) -> set[UUID]:
+    """The ids of every release touching one of `teams`."""
+    condition = release_teams.touches(uow, "l", "$1::text[]")
+    rows = await uow.fetch(
+        f"SELECT release_id FROM {_table(uow)} l WHERE {condition}", sorted(teams)
+    )
+    return {row["release_id"] for row in rows}
 
 
 async def release_id_of(uow: UnitOfWork, identifier: str) -> UUID | None:

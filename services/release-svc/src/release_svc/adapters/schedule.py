@@ -15,7 +15,7 @@ import asyncpg
 
 from ferry.db import UnitOfWork
 from ferry.events.release import DeploymentWindow
-from release_svc.adapters import freeze_periods
+from release_svc.adapters import freeze_periods, release_teams
 from release_svc.adapters.queries import Order, Scope, Where, instant, page
 from release_svc.domain.lifecycle import Status
 from release_svc.domain.release import Release
@@ -23,7 +23,7 @@ from release_svc.domain.schedule import WITHDRAWN, Conflict, Entry, Scheduled, c
 
 COLUMNS = (
     "release_id, environment, starts_at, ends_at, identifier, name, status, deployed, "
-    "services, owners, depends_on, overridden_freezes"
+    "services, owners, depends_on, overridden_freezes, team"
 )
 ORDER = Order(("starts_at", "release_id", "environment"), (instant, UUID, str))
 
@@ -36,6 +36,8 @@ class Filters:
     owner: str | None = None
     """A release manager or owner of the release."""
     status: Status | None = None
+    team: str | None = None
+    """A team the release touches (`release_teams`)."""
 
 
 def _table(uow: UnitOfWork) -> str:
@@ -50,12 +52,12 @@ async def save(uow: UnitOfWork, release: Release) -> None:
     await uow.execute(
         f"WITH kept AS (INSERT INTO {_table(uow)} ({COLUMNS}) "
         "SELECT $1, w.environment, w.starts_at, w.ends_at, $6, $7, $8, w.deployed, $9, $10, "
-        "$11, $12 FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[], $5::bool[]) "
+        "$11, $12, $13 FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[], $5::bool[]) "
         "AS w(environment, starts_at, ends_at, deployed) "
         "ON CONFLICT (release_id, environment) DO UPDATE SET starts_at = EXCLUDED.starts_at, "
         "ends_at = EXCLUDED.ends_at, identifier = $6, name = $7, status = $8, "
         "deployed = EXCLUDED.deployed, services = $9, owners = $10, depends_on = $11, "
-        "overridden_freezes = $12) "
+        "overridden_freezes = $12, team = $13) "
         f"DELETE FROM {_table(uow)} WHERE release_id = $1 AND NOT environment = ANY($2::text[])",
         release.id,
         [w.environment for w in windows],
@@ -69,6 +71,7 @@ async def save(uow: UnitOfWork, release: Release) -> None:
         sorted({release.release_manager, *release.owners}),
         sorted(release.depends_on),
         sorted(release.overridden_freezes),
+        release.team,
     )
 
 
@@ -89,7 +92,7 @@ async def windows_of(
     return found
 
 
-def _where(filters: Filters) -> Where:
+def _where(uow: UnitOfWork, filters: Filters) -> Where:
     found = Where()
     found.during(filters.scope)
     found.when(filters.scope.environment, "environment = {}")
@@ -97,6 +100,8 @@ def _where(filters: Filters) -> Where:
     found.when(filters.scope.service, "services @> ARRAY[{}::text]")
     found.when(filters.owner, "owners @> ARRAY[{}::text]")
     found.when(filters.status and str(filters.status), "status = {}")
+    if filters.team is not None:
+        found.add(release_teams.touches(uow, "w", f"ARRAY[{found.arg(filters.team)}::text]"))
     return found
 
 
@@ -105,12 +110,15 @@ async def schedule_page(
 ) -> tuple[list[Scheduled], str | None]:
     """Up to `limit` windows in the order they open, after `cursor`, each with its
     conflicts; and the next page's cursor."""
-    select = f"SELECT {COLUMNS} FROM {_table(uow)}"
-    rows, next_cursor = await page(uow, select, _where(filters), ORDER, limit, cursor)
+    teams = release_teams.teams_of(uow, "w")
+    select = f"SELECT {COLUMNS}, {teams} AS teams FROM {_table(uow)} w"
+    rows, next_cursor = await page(uow, select, _where(uow, filters), ORDER, limit, cursor)
     entries = [_entry(row) for row in rows]
     found = await _conflicts(uow, entries)
     shown = [
-        Scheduled(entry, row["name"], tuple(row["owners"]), tuple(found[entry.key]))
+        Scheduled(
+            entry, row["name"], tuple(row["owners"]), tuple(found[entry.key]), tuple(row["teams"])
+        )
         for entry, row in zip(entries, rows, strict=True)
     ]
     return shown, next_cursor

@@ -9,17 +9,27 @@ from uuid import UUID
 from fastapi import Request, Response
 
 from ferry import commands
-from ferry.auth import Principal, Role, allow
+from ferry.auth import Principal, Role, allow_scoped
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
+from ferry.grants import Acting
 from ferry.http import problem_responses, saved
 from ferry.idempotency import Reply
+from release_svc.adapters.views import PostgresViews
 from release_svc.api.schemas.releases import ReleaseOut
 from release_svc.domain.release import Release
 from release_svc.handlers import releases as handlers
 from release_svc.projections import releases as projections
 
-ReleaseManager = Annotated[Principal, allow(Role.RELEASE_MANAGER)]
+ReleaseManager = Annotated[Principal, allow_scoped(Role.RELEASE_MANAGER)]
+"""A release manager, everywhere or of a team: one of a team acts only on releases planned
+for that team or changing its services (`handlers.releases.check_teams`)."""
+
+
+def managing(caller: Principal) -> Acting:
+    """`caller` acting as a release manager, for the check of the release's teams."""
+    return caller.acting_as(Role.RELEASE_MANAGER)
+
 
 # Each route's own problems; ferry.openapi adds those every route shares (401, 403, 422,
 # 503, and 400, 409, 428 where a body or `If-Match` is taken).
@@ -51,9 +61,17 @@ async def change_release(
 
 
 async def decide(
-    request: Request, release_id: UUID, version: int, meta: Meta, decision: handlers.Decision
+    request: Request,
+    release_id: UUID,
+    version: int,
+    meta: Meta,
+    decision: handlers.Decision,
+    acting: Acting,
 ) -> Response:
-    """A change the release decides from the command alone."""
+    """A change the release decides from the command alone, by a caller `acting` so."""
     return await change_release(
-        request, lambda uow: handlers.change(uow, release_id, version, meta, decision)
+        request,
+        lambda uow: handlers.change(
+            uow, release_id, version, meta, decision, acting, PostgresViews(uow)
+        ),
     )

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
+from ferry.events.team import TEAM_NAME_PATTERN
 from release_svc.adapters import schedule
 from release_svc.adapters.queries import Scope
 from release_svc.api.schemas.common import Instant
@@ -41,8 +42,12 @@ async def schedule_filters(
         str | None, Query(min_length=1, max_length=200, description="a manager or owner")
     ] = None,
     status: Status | None = None,
+    team: Annotated[
+        str | None,
+        Query(pattern=TEAM_NAME_PATTERN, description="a team the release touches"),
+    ] = None,
 ) -> schedule.Filters:
-    return schedule.Filters(where, owner, status)
+    return schedule.Filters(where, owner, status, team)
 
 
 ScheduleQuery = Annotated[schedule.Filters, Depends(schedule_filters)]

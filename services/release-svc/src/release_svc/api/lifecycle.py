@@ -7,25 +7,31 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Request, Response
 
-from ferry import team_table
 from ferry.auth import Principal, Role, allow, allow_scoped
 from ferry.db import UnitOfWork
 from ferry.events.release import ImprovementAction
 from ferry.http import ExpectedVersion
 from ferry.service import RequestMeta
-from ferry.teams import Owned
 from release_svc.adapters import known_media
 from release_svc.adapters.views import PostgresViews
-from release_svc.api.common import PROBLEMS, ReleaseManager, change_release, decide
+from release_svc.api.common import PROBLEMS, ReleaseManager, change_release, decide, managing
 from release_svc.api.schemas.lifecycle import (
     ApprovalIn,
     PackageIn,
     RejectionIn,
     ReviewIn,
+    TeamAgreementIn,
     ValidationIn,
 )
 from release_svc.api.schemas.releases import ReleaseOut
-from release_svc.domain.commands import Approve, BuildPackage, RecordValidation, Reject, Review
+from release_svc.domain.commands import (
+    AgreeForTeam,
+    Approve,
+    BuildPackage,
+    RecordValidation,
+    Reject,
+    Review,
+)
 from release_svc.domain.release import Release
 from release_svc.handlers import releases as handlers
 
@@ -51,7 +57,8 @@ async def build_package(
 
     async def change(uow: UnitOfWork) -> Release:
         known = await known_media.known(uow, media)
-        return await handlers.build_package(cmd, version, uow, meta, known)
+        acting, views = managing(caller), PostgresViews(uow)
+        return await handlers.build_package(cmd, version, uow, meta, known, acting, views)
 
     return await change_release(request, change)
 
@@ -77,13 +84,34 @@ async def record_validation(
     )
 
     async def validate(uow: UnitOfWork) -> Release:
-        # A tester of a team validates only a release whose services that team owns.
-        release = await handlers.get_release(uow, release_id)
-        owners = await team_table.owners(uow, Owned.SERVICE, release.services)
-        caller.acting_as(Role.TESTER).on(owners, f"release {release.identifier}")
-        return await handlers.record_validation(cmd, version, uow, meta)
+        acting, views = caller.acting_as(Role.TESTER), PostgresViews(uow)
+        return await handlers.record_validation(cmd, version, uow, meta, acting, views)
 
     return await change_release(request, validate)
+
+
+@router.post("/team-agreements", response_model=ReleaseOut, responses=PROBLEMS)
+async def agree_for_team(
+    release_id: UUID,
+    agreement: TeamAgreementIn,
+    request: Request,
+    caller: ReleaseManager,
+    meta: RequestMeta,
+    version: ExpectedVersion,
+) -> Response:
+    """A release manager of a team owning some of the release's services agrees to its
+    scope → `TeamAgreementGiven`. A release whose services several teams own is approved
+    only once each has agreed; a new scope asks them again. Only a release manager held
+    for that team may agree for it."""
+    cmd = AgreeForTeam(
+        release_id=release_id, team=agreement.team, comment=agreement.comment, by=caller.subject
+    )
+    return await change_release(
+        request,
+        lambda uow: handlers.agree_for_team(
+            cmd, version, uow, meta, managing(caller), PostgresViews(uow)
+        ),
+    )
 
 
 @router.post("/approvals", response_model=ReleaseOut, responses=PROBLEMS)
@@ -120,7 +148,8 @@ async def reject(
     cmd = Reject(
         release_id=release_id, rfc=rejection.rfc, reason=rejection.reason, by=caller.subject
     )
-    return await decide(request, release_id, version, meta, lambda r: r.reject(cmd))
+    authority = caller.acting_as(Role.CHANGE_AUTHORITY)
+    return await decide(request, release_id, version, meta, lambda r: r.reject(cmd), authority)
 
 
 @router.post("/review", response_model=ReleaseOut, responses=PROBLEMS)
@@ -146,4 +175,11 @@ async def review(
         actions=[ImprovementAction(action_id=uuid4(), **a.model_dump()) for a in findings.actions],
         by=caller.subject,
     )
-    return await decide(request, release_id, version, meta, lambda r: r.conduct_review(cmd))
+    return await decide(
+        request,
+        release_id,
+        version,
+        meta,
+        lambda r: r.conduct_review(cmd),
+        managing(caller),
+    )

@@ -15,7 +15,8 @@ from ferry.events.release import ScopeItem
 from ferry.http import ExpectedVersion
 from ferry.service import RequestMeta
 from release_svc.adapters import freeze_periods, schedule
-from release_svc.api.common import PROBLEMS, ReleaseManager, change_release, decide
+from release_svc.adapters.views import PostgresViews
+from release_svc.api.common import PROBLEMS, ReleaseManager, change_release, decide, managing
 from release_svc.api.schemas.planning import (
     BackoutPlanIn,
     CommunicationPlanIn,
@@ -51,7 +52,12 @@ async def set_scope(
     the release includes → `ReleaseScopeSet`."""
     items = [ScopeItem(**item.model_dump()) for item in scope.items]
     cmd = SetScope(release_id=release_id, items=items, by=caller.subject)
-    return await decide(request, release_id, version, meta, lambda r: r.set_scope(cmd))
+    return await change_release(
+        request,
+        lambda uow: handlers.set_scope(
+            cmd, version, uow, meta, managing(caller), PostgresViews(uow)
+        ),
+    )
 
 
 @router.put("/windows", response_model=ReleaseOut, responses=PROBLEMS)
@@ -78,7 +84,8 @@ async def set_windows(
         release = await handlers.get_release(uow, release_id)
         freezes = await freeze_periods.in_force(uow)
         theirs = await schedule.windows_of(uow, release.depends_on)
-        return await handlers.set_windows(cmd, version, uow, meta, freezes, theirs)
+        acting, views = managing(caller), PostgresViews(uow)
+        return await handlers.set_windows(cmd, version, uow, meta, freezes, theirs, acting, views)
 
     return await change_release(request, change)
 
@@ -96,7 +103,14 @@ async def set_communication_plan(
     is announced by `CommunicationDue` when it falls due."""
     entries = [PlannedCommunication(**entry.model_dump()) for entry in plan.entries]
     cmd = SetCommunicationPlan(release_id=release_id, entries=entries, by=caller.subject)
-    return await decide(request, release_id, version, meta, lambda r: r.set_communication_plan(cmd))
+    return await decide(
+        request,
+        release_id,
+        version,
+        meta,
+        lambda r: r.set_communication_plan(cmd),
+        managing(caller),
+    )
 
 
 @router.put("/risk", response_model=ReleaseOut, responses=PROBLEMS)
@@ -111,7 +125,14 @@ async def assess_risk(
     """The risk and impact assessment → `RiskAssessed`; the risk level is likelihood by
     impact, and a high one needs the policy's `high_risk_approvers`."""
     cmd = AssessRisk(release_id=release_id, by=caller.subject, **risk.model_dump())
-    return await decide(request, release_id, version, meta, lambda r: r.assess_risk(cmd))
+    return await decide(
+        request,
+        release_id,
+        version,
+        meta,
+        lambda r: r.assess_risk(cmd),
+        managing(caller),
+    )
 
 
 @router.put("/backout-plan", response_model=ReleaseOut, responses=PROBLEMS)
@@ -125,4 +146,11 @@ async def set_backout_plan(
 ) -> Response:
     """When to roll back and the ordered steps to take → `BackoutPlanSet`."""
     cmd = SetBackoutPlan(release_id=release_id, by=caller.subject, **plan.model_dump())
-    return await decide(request, release_id, version, meta, lambda r: r.set_backout_plan(cmd))
+    return await decide(
+        request,
+        release_id,
+        version,
+        meta,
+        lambda r: r.set_backout_plan(cmd),
+        managing(caller),
+    )

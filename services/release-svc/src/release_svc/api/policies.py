@@ -7,23 +7,25 @@ governance proposal (`ferry.proposals_api`): in force once another person holdin
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import uuid4
 
 from fastapi import APIRouter, Request, Response
 
 from ferry import commands, proposals
-from ferry.auth import Reader
+from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
 from ferry.events.release import ReleaseType
 from ferry.http import ExpectedVersion, etag, saved
 from ferry.idempotency import Reply
 from ferry.proposals_api import ProposalOut, proposed
 from ferry.service import RequestMeta, UoW
-from release_svc.api.common import ReleaseManager
 from release_svc.api.schemas.policies import PolicyIn, PolicyOut
 from release_svc.handlers import releases as handlers
 
 router = APIRouter(prefix="/policies", tags=["release policies"])
+AnyReleaseManager = Annotated[Principal, allow(Role.RELEASE_MANAGER)]
+"""A release manager of every team: a policy governs every team's releases of its type."""
 
 
 @router.get("", response_model=list[PolicyOut])
@@ -57,7 +59,7 @@ async def propose_policy(
     release_type: ReleaseType,
     body: PolicyIn,
     request: Request,
-    _: ReleaseManager,
+    _: AnyReleaseManager,
     meta: RequestMeta,
     version: ExpectedVersion,
 ) -> Response:

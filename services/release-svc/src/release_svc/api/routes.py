@@ -13,11 +13,13 @@ from ferry.auth import Reader
 from ferry.db import UnitOfWork
 from ferry.errors import NotFound
 from ferry.events.release import ReleaseType
+from ferry.events.team import TEAM_NAME_PATTERN
 from ferry.fields import Day
 from ferry.http import ExpectedVersion, etag, problem_responses, saved
 from ferry.idempotency import IdempotencyKey, Reply
 from ferry.service import RequestMeta, UoW
 from release_svc.adapters import dependency_graph, release_list, release_numbers, schedule
+from release_svc.adapters.views import PostgresViews
 from release_svc.api.common import (
     BAD_CURSOR,
     NO_RELEASE,
@@ -25,6 +27,8 @@ from release_svc.api.common import (
     UNMET,
     ReleaseManager,
     change_release,
+    decide,
+    managing,
 )
 from release_svc.api.schemas.common import spans
 from release_svc.api.schemas.releases import (
@@ -75,13 +79,15 @@ async def plan_release(
 
     async def work(uow: UnitOfWork) -> Reply:
         identifier = await release_numbers.next_identifier(uow, datetime.now(UTC).year)
+        team = await handlers.planned_for(plan.team, managing(caller), PostgresViews(uow))
         cmd = PlanRelease(
             release_id=uuid4(),
+            team=team,
             release_manager=caller.subject,
             identifier=identifier,
             owners=frozenset(plan.owners),
             activities=spans(plan.activities),
-            **plan.model_dump(exclude={"owners", "activities"}),
+            **plan.model_dump(exclude={"owners", "activities", "team"}),
         )
         release = await handlers.plan_release(cmd, uow, meta)
         await projections.save(uow, release)
@@ -113,9 +119,13 @@ async def reschedule_release(
         activities=spans(schedule.activities),
         by=caller.subject,
     )
-    return await change_release(
+    return await decide(
         request,
-        lambda uow: handlers.change(uow, release_id, version, meta, lambda r: r.reschedule(cmd)),
+        release_id,
+        version,
+        meta,
+        lambda r: r.reschedule(cmd),
+        managing(caller),
     )
 
 
@@ -131,10 +141,13 @@ async def cancel_release(
     """Call a release off before it is deployed → `ReleaseCancelled`. Requires `If-Match`;
     only the release's manager or owners may."""
     cmd = CancelRelease(release_id=release_id, reason=cancellation.reason, by=caller.subject)
-
-    return await change_release(
+    return await decide(
         request,
-        lambda uow: handlers.change(uow, release_id, version, meta, lambda r: r.cancel(cmd)),
+        release_id,
+        version,
+        meta,
+        lambda r: r.cancel(cmd),
+        managing(caller),
     )
 
 
@@ -157,7 +170,10 @@ async def set_dependencies(
         await dependency_graph.hold(uow)
         graph, names = await dependency_graph.load(uow)
         theirs = await schedule.windows_of(uow, depends_on)
-        release = await handlers.set_dependencies(cmd, version, uow, meta, graph, names, theirs)
+        acting, views = managing(caller), PostgresViews(uow)
+        release = await handlers.set_dependencies(
+            cmd, version, uow, meta, graph, names, theirs, acting, views
+        )
         await projections.save_dependencies(uow, release)
         return release
 
@@ -167,7 +183,7 @@ async def set_dependencies(
 @router.get("", response_model=ReleasePage, responses=BAD_CURSOR)
 async def list_releases(
     uow: UoW,
-    _: Reader,
+    caller: Reader,
     status: Status | None = None,
     release_type: ReleaseType | None = None,
     release_manager: Annotated[str | None, Query(max_length=200)] = None,
@@ -178,10 +194,19 @@ async def list_releases(
         Day | None, Query(description="only releases starting on or before this day")
     ] = None,
     name: Annotated[str | None, Query(max_length=200, description="part of the name")] = None,
+    team: Annotated[
+        str | None,
+        Query(
+            pattern=TEAM_NAME_PATTERN,
+            description="only releases planned for this team or changing its services; by "
+            "default the caller's teams' when all its roles are held for teams",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200, description="`next` of a page")] = None,
 ) -> ReleasePage:
-    """Releases in planned order, filtered, a page at a time (follow `next`)."""
+    """Releases in planned order, filtered, a page at a time (follow `next`); each with the
+    `teams` it touches."""
     filters = release_list.Filters(
         status=status,
         release_type=release_type,
@@ -189,6 +214,7 @@ async def list_releases(
         planned_from=planned_from,
         planned_to=planned_to,
         name=name,
+        teams=caller.listed_teams(team),
     )
     async with uow:
         rows, next_cursor = await release_list.page(uow, filters, limit, cursor)

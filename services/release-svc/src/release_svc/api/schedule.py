@@ -32,7 +32,8 @@ async def get_schedule(
     with its `conflicts`: overlapping windows changing a service in one environment, a
     window in a freeze in force (not overridden), a window before that of a release it
     depends on. Filters: windows overlapping `from` to `to`, `environment`, `service`,
-    `owner` (release manager or owner), `status`."""
+    `owner` (release manager or owner), `status`, `team` (a team the release touches: the
+    one it is planned for or one owning its services). Each window shows those `teams`."""
     async with uow:
         shown, next_cursor = await schedule.schedule_page(uow, filters, limit, cursor)
     return SchedulePage(items=[ScheduleEntryOut.of(s) for s in shown], next=next_cursor)

@@ -41,6 +41,7 @@ class PlanRelease:
     owners: frozenset[str] = frozenset()
     escalation_contact: str = ""
     activities: Mapping[Activity, Span] = field(default_factory=dict)
+    team: str | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,16 @@ class RecordValidation:
 
 
 @dataclass(frozen=True)
+class AgreeForTeam:
+    """A release manager of `team` agrees to the release's scope."""
+
+    release_id: UUID
+    team: str
+    by: str
+    comment: str = ""
+
+
+@dataclass(frozen=True)
 class Approve:
     release_id: UUID
     rfc: str
@@ -163,6 +174,8 @@ class ApprovalContext:
     """The freezes in force."""
     library: Set[MediaRef]
     """Those of the package's media the DML holds and has not revoked."""
+    owning_teams: Set[str] = frozenset()
+    """The teams owning the release's services: when several, each must have agreed."""
 
 
 @dataclass(frozen=True)

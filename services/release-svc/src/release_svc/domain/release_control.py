@@ -29,10 +29,12 @@ from ferry.events.release import (
     ReleaseType,
     ReleaseValidated,
     ReleaseValidationFailed,
+    TeamAgreementGiven,
     ValidationResultRecorded,
 )
 from release_svc.domain import lifecycle
 from release_svc.domain.commands import (
+    AgreeForTeam,
     ApprovalContext,
     Approve,
     BuildPackage,
@@ -119,6 +121,21 @@ class ReleaseControl(ReleaseState):
                 )
             )
         return new
+
+    def agree_for_team(self, cmd: AgreeForTeam, owning: Set[str]) -> list[ReleaseEvent]:
+        """`owning`: the teams owning the release's services. The caller has checked that
+        `cmd.by` manages releases for `cmd.team`."""
+        self._check_state("agree to", lifecycle.PACKAGE_MAY_CHANGE)
+        if cmd.team not in owning:
+            owners = ", ".join(sorted(owning)) or "none"
+            raise InvalidPlan(
+                "team", f"{cmd.team} owns none of the release's services (their teams: {owners})"
+            )
+        if cmd.team in self.team_agreements:
+            return []
+        return [
+            TeamAgreementGiven(release_id=self.id, team=cmd.team, by=cmd.by, comment=cmd.comment)
+        ]
 
     def approve(self, cmd: Approve, context: ApprovalContext) -> list[ReleaseEvent]:
         policy = context.policy
@@ -213,6 +230,11 @@ class ReleaseControl(ReleaseState):
             # The policy may have changed since the release was validated.
             kinds = ", ".join(missing)
             unmet.append(("required-validations", f"not passed on this package: {kinds}"))
+        if len(context.owning_teams) > 1 and (
+            waiting := sorted(set(context.owning_teams) - self.team_agreements.keys())
+        ):
+            teams = ", ".join(waiting)
+            unmet.append(("team-agreement", f"the release spans teams; {teams} not agreed yet"))
         if policy.backout_plan_required and self.backout_plan is None:
             unmet.append(("backout-plan-required", "the release has no backout plan"))
         for media in self.package.media:

@@ -83,6 +83,7 @@ class ReleasePlanning(ReleaseState):
                 owners=sorted(cmd.owners),
                 escalation_contact=cmd.escalation_contact,
                 activities=dict(cmd.activities),
+                team=cmd.team,
             )
         ]
 

@@ -3,7 +3,7 @@ the planning and control decisions share."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
@@ -42,6 +42,7 @@ from ferry.events.release import (
     ScopeItem,
     ScopeKind,
     Span,
+    TeamAgreementGiven,
     ValidationKind,
     ValidationResultRecorded,
 )
@@ -50,6 +51,11 @@ from ferry.freezes import FreezePeriod
 from release_svc.domain import lifecycle, plan
 from release_svc.domain.freezes import covering
 from release_svc.domain.lifecycle import Status
+
+
+def services_of(scope: Iterable[ScopeItem]) -> frozenset[str]:
+    """The names of the services a scope includes."""
+    return frozenset(item.name for item in scope if item.kind is ScopeKind.SERVICE)
 
 
 class NotTheReleaseManager(Forbidden):
@@ -114,6 +120,7 @@ class ReleaseState(EventSourced):
     release_type: ReleaseType = ReleaseType.MINOR
     description: str = ""
     owners: frozenset[str] = frozenset()
+    team: str | None = None
     escalation_contact: str = ""
     depends_on: frozenset[UUID] = frozenset()
     scope: tuple[ScopeItem, ...] = ()
@@ -128,6 +135,8 @@ class ReleaseState(EventSourced):
     """Latest result of each kind, on the current package."""
     testers: frozenset[str] = frozenset()
     """Everyone who recorded a result on the current package, superseded ones included."""
+    team_agreements: dict[str, str] = field(default_factory=dict)
+    """Team → the release manager who agreed for it, to the current scope."""
     approvals: dict[str, str] = field(default_factory=dict)
     """Approver → RFC, for the current package."""
     rfc: str = ""
@@ -138,7 +147,7 @@ class ReleaseState(EventSourced):
     @property
     def services(self) -> frozenset[str]:
         """The services the release changes, from its scope."""
-        return frozenset(i.name for i in self.scope if i.kind is ScopeKind.SERVICE)
+        return services_of(self.scope)
 
     @property
     def planned(self) -> Span | None:
@@ -198,6 +207,7 @@ class ReleaseState(EventSourced):
                 self.description = event.description
                 self.owners = frozenset(event.owners)
                 self.escalation_contact = event.escalation_contact
+                self.team = event.team
             case ReleaseRescheduled():
                 self.reschedules.append(
                     Reschedule(
@@ -213,6 +223,9 @@ class ReleaseState(EventSourced):
                 self.depends_on = frozenset(event.depends_on)
             case ReleaseScopeSet():
                 self.scope = tuple(event.items)
+                self.team_agreements = {}  # each team agreed to the scope as it was
+            case TeamAgreementGiven():
+                self.team_agreements[event.team] = event.by
             case DeploymentWindowsSet():
                 self.windows = tuple(event.windows)
                 self.freeze_override = event.freeze_override

@@ -71,12 +71,15 @@ class Conflict:
 
 @dataclass(frozen=True)
 class Scheduled:
-    """A window as the schedule shows it: the entry, its name and owners, its conflicts."""
+    """A window as the schedule shows it: the entry, its name and owners, its conflicts,
+    the teams it touches."""
 
     entry: Entry
     name: str
     owners: tuple[str, ...]
     conflicts: tuple[Conflict, ...] = ()
+    teams: tuple[str, ...] = ()
+    """The teams the release touches."""
 
 
 def conflicts_of(

@@ -18,6 +18,7 @@ from ferry.events.release import (
     Outcome,
     ValidationKind,
 )
+from ferry.events.team import TEAM_NAME_PATTERN
 from ferry.fields import Day, Line, Notes, Prose
 from release_svc.api.schemas.common import VersionLabel
 
@@ -51,6 +52,13 @@ class ValidationIn(BaseModel):
     kind: ValidationKind
     outcome: Outcome
     evidence: HttpUrl = Field(description="a link to the test report")
+
+
+class TeamAgreementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    team: str = Field(pattern=TEAM_NAME_PATTERN, description="the team agreeing")
+    comment: Notes = ""
 
 
 class ApprovalIn(BaseModel):

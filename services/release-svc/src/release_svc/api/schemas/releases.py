@@ -25,6 +25,7 @@ from ferry.events.release import (
     Span,
     ValidationKind,
 )
+from ferry.events.team import TEAM_NAME_PATTERN
 from ferry.fields import Line, Notes, Prose
 from release_svc.api.schemas.common import Activities, Dates, ScopeItemIn, VersionLabel
 from release_svc.domain.release import Release
@@ -44,6 +45,12 @@ class ReleasePlanIn(Dates):
         default="", description="the team or person deployment incidents escalate to"
     )
     activities: Activities
+    team: str | None = Field(
+        default=None,
+        pattern=TEAM_NAME_PATTERN,
+        description="the team it is for; by default the caller's, if release manager of one "
+        "team only. A release manager of teams plans only for those.",
+    )
 
 
 class ScheduleIn(Dates):
@@ -142,9 +149,14 @@ class ReleaseOut(BaseModel):
     """Every move of the dates, oldest first; the history endpoint says who and when."""
     release_manager: str
     owners: list[str]
+    team: str | None
+    """The team it is planned for; null: planned by a release manager of every team."""
     escalation_contact: str
     depends_on: list[UUID]
     scope: list[ScopeItemIn]
+    team_agreements: dict[str, str]
+    """Team → the release manager who agreed for it to the current scope: a release whose
+    services several teams own needs each one's before approval."""
     windows: list[DeploymentWindow]
     freeze_override: str
     communication_plan: list[CommunicationOut]
@@ -184,9 +196,11 @@ class ReleaseOut(BaseModel):
             ],
             release_manager=release.release_manager,
             owners=sorted(release.owners),
+            team=release.team,
             escalation_contact=release.escalation_contact,
             depends_on=sorted(release.depends_on),
             scope=[ScopeItemIn(**i.model_dump()) for i in release.scope],
+            team_agreements=dict(sorted(release.team_agreements.items())),
             windows=list(release.windows),
             freeze_override=release.freeze_override,
             communication_plan=[
@@ -244,6 +258,11 @@ class ReleaseSummary(BaseModel):
     planned_end: date
     release_manager: str
     stream_version: int
+    team: str | None
+    """The team it is planned for, if any."""
+    services: list[str]
+    teams: list[str]
+    """The teams it touches: the one it is planned for, those owning its services."""
 
 
 class ReleasePage(BaseModel):

@@ -35,6 +35,8 @@ class ScheduleEntryOut(BaseModel):
     owners: list[str]
     """The release manager and the owners."""
     depends_on: list[UUID]
+    teams: list[str]
+    """The teams the release touches: the one it is planned for, those owning its services."""
     deployed: bool
     conflicts: list[ConflictOut]
 
@@ -52,6 +54,7 @@ class ScheduleEntryOut(BaseModel):
             services=sorted(entry.services),
             owners=list(shown.owners),
             depends_on=sorted(entry.depends_on),
+            teams=list(shown.teams),
             deployed=entry.deployed,
             conflicts=[
                 ConflictOut(
