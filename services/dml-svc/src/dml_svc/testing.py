@@ -9,6 +9,7 @@ from uuid import UUID
 
 from dml_svc.domain.media import Media
 from dml_svc.domain.spares import Spare
+from ferry.teams import Owned
 
 
 @dataclass
@@ -16,8 +17,8 @@ class InMemoryViews:
     media: dict[UUID, Media] = field(default_factory=dict)
     """The media list: a copy of each media item as last saved."""
     spares: dict[UUID, Spare] = field(default_factory=dict)
-    owners: dict[str, str] = field(default_factory=dict)
-    """Configuration item → the team owning it."""
+    owners: dict[tuple[Owned, str], str] = field(default_factory=dict)
+    """(kind, name) → the team owning it."""
 
     async def save_media(self, media: Media) -> None:
         self.media[media.id] = copy.deepcopy(media)
@@ -25,6 +26,6 @@ class InMemoryViews:
     async def save_spare(self, spare: Spare) -> None:
         self.spares[spare.id] = copy.deepcopy(spare)
 
-    async def configuration_item_owner(self, item: str) -> frozenset[str]:
-        owner = self.owners.get(item)
+    async def owner(self, kind: Owned, name: str) -> frozenset[str]:
+        owner = self.owners.get((kind, name))
         return frozenset({owner}) if owner else frozenset()

@@ -22,6 +22,7 @@ from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, Forbidden
 from ferry.events.dml import SpareEvent, SpareRevisionOutOfDate, SpareWithdrawn
 from ferry.grants import Acting, Grant, OutsideTeam
+from ferry.teams import Owned
 from ferry.testing import InMemoryUnitOfWork
 
 APPROVED = frozenset({"RFC-7"})
@@ -175,7 +176,7 @@ async def test_a_teams_deployer_withdraws_only_for_items_its_team_owns() -> None
     views.owners = {"db-1-psu": "payments"}
     with pytest.raises(Forbidden, match="configuration item db-2-psu belongs to no team"):
         await withdraw(acting("payments"))
-    views.owners["db-2-psu"] = "identity"
+    views.owners[Owned.CONFIGURATION_ITEM, "db-2-psu"] = "identity"
     with pytest.raises(OutsideTeam, match="belongs to team identity"):
         await withdraw(acting("payments"))
     assert views.spares[cmd.spare_id].in_live == 0

@@ -23,5 +23,5 @@ class PostgresViews:
     async def save_spare(self, spare: Spare) -> None:
         await spares.save(self.uow, spare)
 
-    async def configuration_item_owner(self, item: str) -> frozenset[str]:
-        return await team_table.owners(self.uow, Owned.CONFIGURATION_ITEM, [item])
+    async def owner(self, kind: Owned, name: str) -> frozenset[str]:
+        return await team_table.owners(self.uow, kind, [name])

@@ -20,11 +20,12 @@ from dml_svc.domain.ranges import byte_range
 from dml_svc.handlers import library
 from dml_svc.projections import media_list
 from ferry import commands
-from ferry.auth import Principal, Reader, Role, allow
+from ferry.auth import Principal, Reader, Role, allow, allow_scoped
 from ferry.db import Database, UnitOfWork
 from ferry.envelope import Meta
 from ferry.errors import FerryError
 from ferry.events.dml import MediaKind
+from ferry.events.team import TEAM_NAME_PATTERN
 from ferry.fields import Day, Notes, Prose
 from ferry.http import ExpectedVersion, etag, problem_responses, saved
 from ferry.idempotency import Reply
@@ -77,10 +78,11 @@ UNSATISFIABLE: dict[int | str, dict[str, Any]] = {
     }
 }
 Librarian = Annotated[Principal, allow(Role.DML_LIBRARIAN)]
-Taker = Annotated[Principal, allow(Role.TESTER, Role.DEPLOYER, Role.DML_LIBRARIAN)]
+Taker = Annotated[Principal, allow_scoped(Role.TESTER, Role.DEPLOYER, Role.DML_LIBRARIAN)]
+"""A tester or deployer of a team takes only media for a service the team owns."""
 
 # Staged media are for validating; definitive ones for deploying; librarians keep both.
-REACH = {
+REACH: dict[str, frozenset[MediaState]] = {
     Role.TESTER: frozenset({MediaState.STAGED}),
     Role.DEPLOYER: frozenset({MediaState.DEFINITIVE}),
     Role.DML_LIBRARIAN: frozenset({MediaState.STAGED, MediaState.DEFINITIVE}),
@@ -104,6 +106,8 @@ class MediaOut(BaseModel):
     size: int
     sha256: str
     supplier: str
+    service: str | None = None
+    """The service it is for, whose team's testers and deployers take it."""
     state: MediaState
     licence: LicenceOut | None = None
     """Purchased software's licence, if attached."""
@@ -120,6 +124,7 @@ class MediaOut(BaseModel):
             size=media.size,
             sha256=media.sha256,
             supplier=media.supplier,
+            service=media.service,
             state=media.state,
             licence=LicenceOut.model_validate(media.licence.model_dump())
             if media.licence
@@ -175,6 +180,16 @@ async def upload(
     settings: DmlSettings,
     kind: MediaKind = MediaKind.SOFTWARE,
     supplier: Annotated[str, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = "",
+    service: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[^\x00-\x1f\x7f]*$",
+            description="the service it is for: the owning team's testers and deployers take "
+            "it; media for no service, only testers and deployers of every team",
+        ),
+    ] = None,
     # Validated, but stated by the request body's media type: OpenAPI ignores a
     # `Content-Type` header parameter.
     content_type: Annotated[
@@ -187,7 +202,8 @@ async def upload(
     """Stage media (quarantine) → `MediaStaged`. The body streams to disk while it is
     hashed. Declare its digest with `Repr-Digest: sha-256=:<base64>:` (or `Digest`) to
     have a corrupted upload refused. The same bytes again answer 200; other bytes under
-    the same name@version 409: the library never overwrites."""
+    the same name@version 409: the library never overwrites. Name the `service` it is for
+    to let that service's team's testers and deployers take it."""
     max_upload_bytes = settings.max_upload_bytes
     if content_length is not None and content_length > max_upload_bytes:
         raise TooLarge(f"{content_length} bytes exceed the limit of {max_upload_bytes}")
@@ -208,7 +224,7 @@ async def upload(
                 "the library never overwrites: give the new bytes a new version"
             ) from exc
         raise
-    cmd = StageMedia(name, version, blob, kind, content_type, supplier)
+    cmd = StageMedia(name, version, blob, kind, content_type, supplier, service)
 
     async def work(uow: UnitOfWork) -> Reply:
         media, new = await library.stage_media(cmd, uow, PostgresViews(uow), meta)
@@ -276,15 +292,23 @@ async def attach_licence(
 )
 async def list_media(
     uow: UoW,
-    _: Reader,
+    caller: Reader,
     name: Annotated[str | None, Query(max_length=128)] = None,
     kind: MediaKind | None = None,
     state: MediaState | None = None,
+    team: Annotated[
+        str | None,
+        Query(
+            pattern=TEAM_NAME_PATTERN,
+            description="only media for a service this team owns; by default the caller's "
+            "teams' when all its roles are held for teams",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> MediaPage:
     """Media by name and version, filtered, a page at a time (follow `next`)."""
-    filters = media_list.Filters(name, kind, state)
+    filters = media_list.Filters(name, kind, state, caller.listed_teams(team))
     async with uow:
         rows, next_cursor = await media_list.page(uow, filters, limit, cursor)
     items = [MediaOut(**{k: v for k, v in dict(row).items() if k != "media_id"}) for row in rows]
@@ -326,13 +350,13 @@ async def download(
     of bytes may be asked for (206). The bytes are re-hashed as they stream: should they
     no longer match the recorded digest, the transfer is cut off before its end and
     `MediaCorruptionDetected` published."""
-    may_take = frozenset().union(*(REACH.get(role, frozenset()) for role in caller.roles))
+    acting = caller.acting_as(Role.TESTER, Role.DEPLOYER, Role.DML_LIBRARIAN)
     db = request.app.state.db
     # Recorded before the bytes flow: a download cut short was still a download.
     async with db.unit_of_work() as uow:
         views = PostgresViews(uow)
         media = await library.retrieve_media(
-            uow, views, name, version, caller.subject, may_take, meta
+            uow, views, name, version, caller.subject, acting, REACH, meta
         )
         await uow.commit()
     span = byte_range(range_, media.size)

@@ -84,6 +84,7 @@ class StageMedia:
     kind: MediaKind
     media_type: str
     supplier: str
+    service: str | None = None
 
 
 @dataclass
@@ -100,6 +101,7 @@ class Media(EventSourced):
     kind: MediaKind = MediaKind.SOFTWARE
     media_type: str = ""
     supplier: str = ""
+    service: str | None = None
     licence: LicenceAttached | None = None
 
     def stage(self, cmd: StageMedia) -> list[MediaEvent]:
@@ -123,6 +125,7 @@ class Media(EventSourced):
                 kind=cmd.kind,
                 media_type=cmd.media_type,
                 supplier=cmd.supplier,
+                service=cmd.service,
             )
         ]
 
@@ -216,6 +219,7 @@ class Media(EventSourced):
                 self.kind = event.kind
                 self.media_type = event.media_type
                 self.supplier = event.supplier
+                self.service = event.service
             case MediaAuthorized():
                 self.state = MediaState.DEFINITIVE
             case MediaRevoked():

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from uuid import UUID
 
 from dml_svc.domain.library import LibraryEntry
@@ -22,6 +23,8 @@ from ferry.errors import NotFound
 from ferry.events.dml import LibraryEntryEvent, MediaEvent
 from ferry.events.release import ReleasePlanned
 from ferry.eventstore import WithEvents
+from ferry.grants import Acting
+from ferry.teams import Owned
 
 ACTOR = "service:dml-svc"
 
@@ -79,11 +82,17 @@ async def retrieve_media(
     name: str,
     version: str,
     by: str,
-    may_take: frozenset[MediaState],
+    acting: Acting,
+    reach: Mapping[str, frozenset[MediaState]],
     meta: Meta,
 ) -> Media:
-    """Record a download → `MediaRetrieved`, if the caller may take media in its state."""
+    """Record a download → `MediaRetrieved`, if the caller may take media in its state:
+    `reach`, the states each role takes, counting the roles held everywhere or for the
+    team owning the media's service (403 naming it otherwise)."""
     media = await get_media(uow, name, version)
+    owners = await views.owner(Owned.SERVICE, media.service) if media.service else frozenset()
+    acting.on(owners, f"media {name}@{version}")
+    may_take = frozenset().union(*(reach.get(role, ()) for role in acting.roles_on(owners)))
     return await _decided(uow, views, media, media.retrieve(by, may_take), meta)
 
 

@@ -12,6 +12,7 @@ from ferry.envelope import Meta
 from ferry.events.dml import SpareEvent
 from ferry.eventstore import WithEvents
 from ferry.grants import Acting
+from ferry.teams import Owned
 
 Decision = Callable[[Spare], list[SpareEvent]]
 
@@ -73,7 +74,8 @@ async def change_spare(
         if not spare.replaces:
             acting.on((), f"spare {spare_id}, which replaces no configuration item")
         for item in spare.replaces:
-            acting.on(await views.configuration_item_owner(item), f"configuration item {item}")
+            owner = await views.owner(Owned.CONFIGURATION_ITEM, item)
+            acting.on(owner, f"configuration item {item}")
     await record(uow.events, stream_id(spare_id), spare, decide(spare), meta)
     await views.save_spare(spare)
     return spare

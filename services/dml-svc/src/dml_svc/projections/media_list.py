@@ -13,7 +13,7 @@ from ferry.errors import BadRequest
 
 COLUMNS = (
     "media_id, name, version, sha256, size, kind, media_type, supplier, state, stream_version, "
-    "licence"
+    "licence, service"
 )
 
 
@@ -22,6 +22,8 @@ class Filters:
     name: str | None = None
     kind: str | None = None
     state: str | None = None
+    teams: frozenset[str] | None = None
+    """Media for a service one of these teams owns."""
 
 
 LICENCE_FIELDS = {
@@ -41,7 +43,7 @@ def _table(uow: UnitOfWork) -> str:
 async def save(uow: UnitOfWork, media: Media) -> None:
     await uow.execute(
         f"INSERT INTO {_table(uow)} ({COLUMNS}) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
         "ON CONFLICT (media_id) DO UPDATE SET state = $9, stream_version = $10, licence = $11",
         media.id,
         media.name,
@@ -54,6 +56,7 @@ async def save(uow: UnitOfWork, media: Media) -> None:
         str(media.state),
         media.version,
         media.licence.model_dump(mode="json", include=LICENCE_FIELDS) if media.licence else None,
+        media.service,
     )
 
 
@@ -81,6 +84,12 @@ async def page(
     if filters.name is not None:
         args.append(filters.name)
         conditions.append(f"name = ${len(args)}")
+    if filters.teams is not None:
+        args.append(sorted(filters.teams))
+        conditions.append(
+            f'service IN (SELECT unnest(services) FROM "{uow.schema}".teams '
+            f"WHERE name = ANY(${len(args)}::text[]))"
+        )
     if cursor is not None:
         args.extend(_after(cursor))
         conditions.append(f"(name, version) > (${len(args) - 1}, ${len(args)})")
