@@ -7,7 +7,14 @@ from uuid import uuid4
 import orjson
 import pytest
 
-from ferry.feed import Filter, UnreadableCursor, decode_cursor, encode_cursor, sse_message
+from ferry.feed import (
+    Filter,
+    TeamScope,
+    UnreadableCursor,
+    decode_cursor,
+    encode_cursor,
+    sse_message,
+)
 
 
 def test_a_cursor_reads_back_as_the_positions_it_was_made_of() -> None:
@@ -72,6 +79,44 @@ def test_both_filters_must_hold() -> None:
     wanted = Filter(types={"DeploymentStarted"}, release_id=release)
     assert wanted.matches("deploy.events", event("DeploymentStarted", "d", release_id=str(release)))
     assert not wanted.matches("deploy.events", event("WaveStarted", "d", release_id=str(release)))
+
+
+def payments(*releases: str) -> TeamScope:
+    return TeamScope(
+        teams=frozenset({"payments"}),
+        services=frozenset({"payments-api"}),
+        environments=frozenset({"prod-payments"}),
+        releases=set(releases),
+    )
+
+
+def test_a_teams_events_name_its_releases_services_environments_or_the_team() -> None:
+    wanted = Filter(teams=payments("r1"))
+    assert wanted.matches("release.events", event("ReleaseRescheduled", "r1"))
+    assert wanted.matches("deploy.events", event("DeploymentStarted", "d", release_id="r1"))
+    assert wanted.matches(
+        "deploy.events", event("EnvironmentDefined", "e", environment="prod-payments")
+    )
+    assert wanted.matches("els.events", event("ElsStarted", "c", services=["payments-api", "x"]))
+    assert wanted.matches("dml.events", event("MediaStaged", "m", service="payments-api"))
+    assert wanted.matches("release.events", event("TeamDefined", "t", team="payments"))
+    assert not wanted.matches("release.events", event("ReleaseRescheduled", "r2"))
+    assert not wanted.matches("deploy.events", event("DeploymentStarted", "d", release_id="r2"))
+    assert not wanted.matches("els.events", event("ElsStarted", "c", services=["login"]))
+    assert not wanted.matches("release.events", event("TeamDefined", "t", team="identity"))
+
+
+def test_a_release_becomes_the_teams_when_planned_for_it_or_scoped_with_its_service() -> None:
+    scope = payments()
+    wanted = Filter(types={"DeploymentStarted"}, teams=scope)
+    # Not of the type asked for, yet learnt from: the deployments that follow are the team's.
+    assert not wanted.matches("release.events", event("ReleasePlanned", "r3", team="payments"))
+    scoped = event("ReleaseScopeSet", "r4", items=[{"kind": "service", "name": "payments-api"}])
+    assert not wanted.matches("release.events", scoped)
+    assert not wanted.matches("release.events", event("ReleasePlanned", "r5", team="identity"))
+    assert scope.releases == {"r3", "r4"}
+    assert wanted.matches("deploy.events", event("DeploymentStarted", "d", release_id="r4"))
+    assert not wanted.matches("deploy.events", event("DeploymentStarted", "d", release_id="r5"))
 
 
 def test_a_message_carries_id_event_and_data() -> None:

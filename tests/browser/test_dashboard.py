@@ -252,3 +252,37 @@ async def test_the_dashboard_shows_releases_and_follows_a_deployment_live(
         svg = browser.find_element(By.CSS_SELECTOR, chart)
         assert (svg.get_attribute("data-baseline"), svg.get_attribute("data-limit")) == ("10", "15")
         assert browser.execute_script("return window.stillTheSamePage") is True
+
+
+async def test_the_dashboard_narrows_to_the_team_chosen(
+    infra: Infra, topic_prefix: str, browser: webdriver.Chrome
+) -> None:
+    spec = release_spec(settings(ReleaseSettings, infra, topic_prefix))
+    auditor = infra.issuer.mint("audrey", ["auditor"])
+    async with serving(spec, headers=infra.issuer.bearer("ada", "ferry-admin")) as api:
+        names = {}
+        for team in ("payments", "identity"):
+            body = {"reason": f"the {team} team"}
+            await approved(api, infra, await api.put(f"/teams/{team}", json=body))
+            manager = infra.issuer.bearer(f"{team}-lead", f"{team}:release-manager")
+            created = await api.post(
+                "/releases", json={**PLAN, "name": f"{team} release"}, headers=manager
+            )
+            assert created.status_code == 201, created.text
+            names[team] = created.json()["identifier"]
+
+        await asyncio.to_thread(browser.get, f"{api.base_url}/dashboard#token={auditor}")
+        both = "both teams' releases"
+        await wait_for(
+            browser, both, lambda d: all(n in text_of("#releases")(d) for n in names.values())
+        )
+        option = '#team option[value="identity"]'
+        await wait_for(browser, "the teams", lambda d: d.find_elements(By.CSS_SELECTOR, option))
+        browser.find_element(By.CSS_SELECTOR, option).click()
+        await wait_for(
+            browser,
+            "identity's release alone",
+            lambda d: names["identity"] in text_of("#releases")(d)
+            and names["payments"] not in text_of("#releases")(d),
+        )
+        await wait_for(browser, "the feed live again", lambda d: text_of("#live")(d) == "live")

@@ -22,6 +22,7 @@ from ferry.events.deploy import DeploymentStarted, WaveStarted
 from ferry.service import create_app
 from release_svc.config import Settings
 from release_svc.main import spec as release_spec
+from tests.support.governance import approved
 from tests.support.infra import Infra
 from tests.support.services import (
     free_port,
@@ -164,6 +165,43 @@ async def test_a_releases_events_arrive_from_every_topic_and_no_others(
     assert {m.data["subject"] for m in found if m.event == "ReleasePlanned"} == {ours["id"]}
     assert all(m.data["data"]["release_id"] == ours["id"] for m in found)
     assert last.data["data"]["deployment_id"] == str(late.deployment_id)
+
+
+async def test_a_teams_caller_gets_its_teams_events_by_default(
+    feed: httpx.AsyncClient, infra: Infra, topic_prefix: str
+) -> None:
+    ada = infra.issuer.bearer("ada", "ferry-admin")
+    team = {"services": ["payments-api"], "reason": "the payments team"}
+    await approved(feed, infra, await feed.put("/teams/payments", json=team, headers=ada))
+    older = await plan_release(feed, infra)
+    scope = {"items": [{"kind": "service", "name": "payments-api"}]}
+    rita = infra.issuer.bearer("rita", "release-manager")
+    scoped = await feed.put(
+        f"/releases/{older['id']}/scope", json=scope, headers={**rita, "If-Match": '"1"'}
+    )
+    assert scoped.status_code == 200, scoped.text
+    pam = infra.issuer.bearer("pam", "payments:viewer")
+    async with feed.stream("GET", "/events", headers=pam) as answer:
+        reader = Reader(answer)
+        assert answer.status_code == 200, await answer.aread()
+        others = await plan_release(feed, infra)
+        ours = await feed.post(
+            "/releases", json=PLAN, headers=infra.issuer.bearer("paul", "payments:release-manager")
+        )
+        assert ours.status_code == 201, ours.text
+        # Planned for the team since the stream began: learnt from its ReleasePlanned.
+        [planned] = await reader.take(1)
+        assert (planned.event, planned.data["subject"]) == ("ReleasePlanned", ours.json()["id"])
+        await publish(
+            infra,
+            f"{topic_prefix}deploy.events",
+            started(others["id"]),
+            started(older["id"]),
+            started(ours.json()["id"]),
+        )
+        found = await reader.take(2)
+    # A release touching the team when the stream began, and one since; never the others'.
+    assert {m.data["data"]["release_id"] for m in found} == {older["id"], ours.json()["id"]}
 
 
 async def test_from_now_leaves_out_what_came_before(

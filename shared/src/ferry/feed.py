@@ -72,17 +72,65 @@ def decode_cursor(cursor: str, field: str = "Last-Event-ID") -> Positions:
     return positions
 
 
+@dataclass
+class TeamScope:
+    """What belongs to some teams, as the feed tells their events apart: the releases that
+    touch them (those known when the stream began, and those planned for the teams or given
+    one of their services in scope as the stream goes on), and the services and
+    environments they own. An event is theirs when it names one of these, or the team."""
+
+    teams: frozenset[str]
+    services: frozenset[str]
+    environments: frozenset[str]
+    releases: set[str]
+    """Release ids, as text."""
+
+    def touches(self, topic: str, event: Mapping[str, Any]) -> bool:
+        data = event.get("data")
+        if not isinstance(data, Mapping):
+            return False
+        if topic == "release.events" and self._learns(event, data):
+            return True
+        if str(data.get("release_id")) in self.releases:
+            return True
+        if data.get("environment") in self.environments or data.get("service") in self.services:
+            return True
+        services = data.get("services")
+        return isinstance(services, list) and not self.services.isdisjoint(map(str, services))
+
+    def _learns(self, event: Mapping[str, Any], data: Mapping[str, Any]) -> bool:
+        """Whether a release.events event is the teams', learning the release it makes so."""
+        release = str(event.get("subject"))
+        items = data.get("items") if event.get("type") == "ReleaseScopeSet" else None
+        scoped = isinstance(items, list) and any(
+            isinstance(item, Mapping)
+            and item.get("kind") == "service"
+            and item.get("name") in self.services
+            for item in items
+        )
+        if data.get("team") in self.teams or scoped:
+            if event.get("type") != "TeamDefined":
+                self.releases.add(release)
+            return True
+        return release in self.releases
+
+
 @dataclass(frozen=True)
 class Filter:
     """Which events a client asked for: of these types (empty: all), of this release (None:
-    any). An event is a release's when it is on `release.events` with the release as its
-    subject, or names the release in `data.release_id`."""
+    any), of these teams (None: any). An event is a release's when it is on
+    `release.events` with the release as its subject, or names the release in
+    `data.release_id`."""
 
     types: Collection[str] = ()
     release_id: UUID | None = None
+    teams: TeamScope | None = None
 
     def matches(self, topic: str, event: Mapping[str, Any]) -> bool:
         """Whether the CloudEvent `event` read from `topic` (unprefixed) is wanted."""
+        # The teams first: they learn their new releases from events of any type.
+        if self.teams is not None and not self.teams.touches(topic, event):
+            return False
         if self.types and event.get("type") not in self.types:
             return False
         if self.release_id is None:

@@ -12,14 +12,17 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from ferry import team_table
 from ferry.auth import Reader
 from ferry.db import UnitOfWork
 from ferry.errors import Forbidden, NotFound, Unavailable
-from ferry.feed import Filter, StreamLimits, TooManyStreams, decode_cursor
+from ferry.events.team import TEAM_NAME_PATTERN
+from ferry.feed import Filter, StreamLimits, TeamScope, TooManyStreams, decode_cursor
 from ferry.http import problem, problem_responses
 from ferry.kafka import SERVICE_TOPICS
 from ferry.service import UoW
 from ferry.streaming import stopping
+from ferry.teams import Owned
 from release_svc.adapters import release_list
 from release_svc.adapters.feed_hub import FeedHub, Subscription
 from release_svc.api.routes import IDENTIFIER_OR_UUID
@@ -126,6 +129,15 @@ def router(settings: Settings) -> APIRouter:
                 description="without a cursor: only new events, or all of them (auditors)",
             ),
         ] = "now",
+        team: Annotated[
+            str | None,
+            Query(
+                pattern=TEAM_NAME_PATTERN,
+                description="only the events of this team's releases, services and "
+                "environments; by default the caller's teams' when all its roles are held "
+                "for teams",
+            ),
+        ] = None,
         last_event_id: Annotated[
             str | None,
             Query(description="the cursor to resume after, for clients that cannot send headers"),
@@ -149,9 +161,12 @@ def router(settings: Settings) -> APIRouter:
             # A replay of every topic costs a reader of its own for as long as it takes.
             allowed = ", ".join(sorted(replay_roles))
             raise Forbidden(f"from=beginning needs one of the roles: {allowed}")
-        wanted = Filter(
-            types=frozenset(event_type or ()), release_id=await _release_id(uow, release)
-        )
+        async with uow:
+            wanted = Filter(
+                types=frozenset(event_type or ()),
+                release_id=await _release_id(uow, release),
+                teams=await _team_scope(uow, caller.listed_teams(team)),
+            )
         try:
             limits.admit(caller.subject)
         except TooManyStreams as exc:
@@ -178,14 +193,25 @@ def router(settings: Settings) -> APIRouter:
     return router
 
 
+async def _team_scope(uow: UnitOfWork, teams: frozenset[str] | None) -> TeamScope | None:
+    """What of `teams` the feed tells apart (None: every team's)."""
+    if teams is None:
+        return None
+    return TeamScope(
+        teams=teams,
+        services=await team_table.owned(uow, teams, Owned.SERVICE),
+        environments=await team_table.owned(uow, teams, Owned.ENVIRONMENT),
+        releases={str(r) for r in await release_list.touching(uow, teams)},
+    )
+
+
 async def _release_id(uow: UnitOfWork, release: str | None) -> UUID | None:
     """The id of the release `release` names, by the release-svc's own records."""
     if release is None:
         return None
-    async with uow:
-        if release.upper().startswith("REL-"):
-            found = await release_list.release_id_of(uow, release.upper())
-            if found is None:
-                raise NotFound(f"no release {release}")
-            return found
-        return (await handlers.get_release(uow, UUID(release))).id
+    if release.upper().startswith("REL-"):
+        found = await release_list.release_id_of(uow, release.upper())
+        if found is None:
+            raise NotFound(f"no release {release}")
+        return found
+    return (await handlers.get_release(uow, UUID(release))).id

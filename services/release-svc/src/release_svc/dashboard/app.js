@@ -18,7 +18,7 @@ let feeds = null;
 let releases = new Map(); // release id → summary, to name what the feed speaks of
 let proposals = []; // release-svc's pending proposals, as its API lists them
 const elsewhere = new Map(); // other services' pending proposals, as the feed tells them
-const folded = new Folded();
+let folded = new Folded(); // deployments and cases, as the feed (of the team chosen) tells them
 
 // --- The token: from the URL's fragment (never sent to a server), or pasted ------------
 
@@ -52,7 +52,15 @@ function start(token) {
   document.getElementById("forget").hidden = false;
   say("");
   feeds = new AbortController();
+  refreshTeams();
   refreshAll().then(() => listen(token, feeds.signal));
+}
+
+/** `&team=…` for the team chosen, to narrow what the lists and the feed show; nothing for
+ * "every team you see" (the server's default: a team's member sees its teams'). */
+function teamParam() {
+  const team = document.getElementById("team").value;
+  return team ? `&team=${encodeURIComponent(team)}` : "";
 }
 
 async function guarded(what, load) {
@@ -75,7 +83,7 @@ async function refreshAll() {
 }
 
 const refreshReleases = () => guarded("the releases", async () => {
-  const items = await api.all("/releases?limit=200");
+  const items = await api.all(`/releases?limit=200${teamParam()}`);
   releases = new Map(items.map((r) => [r.release_id, r]));
   renderReleases(items);
   renderDeployments();
@@ -85,10 +93,21 @@ const refreshReleases = () => guarded("the releases", async () => {
 const refreshCalendar = () => guarded("the calendar", async () => {
   const since = new Date(Date.now() - 7 * 86400e3).toISOString();
   const [windows, freezes] = await Promise.all([
-    api.all(`/schedule?limit=200&from=${encodeURIComponent(since)}`, 10),
+    api.all(`/schedule?limit=200&from=${encodeURIComponent(since)}${teamParam()}`, 10),
     api.all(`/freezes?limit=200&from=${encodeURIComponent(since)}`, 5),
   ]);
   renderCalendar(windows, freezes);
+});
+
+const refreshTeams = () => guarded("the teams", async () => {
+  const select = document.getElementById("team");
+  const chosen = select.value;
+  const teams = await api.get("/teams");
+  select.replaceChildren(
+    h("option", { value: "" }, "every team you see"),
+    ...teams.map((t) => h("option", { value: t.name }, t.name)),
+  );
+  select.value = teams.some((t) => t.name === chosen) ? chosen : "";
 });
 
 const refreshProposals = () => guarded("the governance proposals", async () => {
@@ -157,7 +176,8 @@ function listen(token, signal) {
   };
   // Deployments and ELS cases from the beginning, then live; the rest only from now on.
   // Reading the whole history is an auditor's right: for others, from now on.
-  const followHistory = (start) => follow(`/events?from=${start}&${typed}`, {
+  const team = teamParam();
+  const followHistory = (start) => follow(`/events?from=${start}&${typed}${team}`, {
     token, signal, onState: onState("history"),
     onEvent: (message) => {
       const envelope = JSON.parse(message.data);
@@ -172,7 +192,7 @@ function listen(token, signal) {
     return followHistory("now").catch(onError);
   });
   const now = onState("now");
-  follow("/events?from=now", {
+  follow(`/events?from=now${team}`, {
     token, signal,
     onState: (state, detail) => {
       now(state, detail);
@@ -337,6 +357,13 @@ document.getElementById("forget").addEventListener("click", () => {
   askForToken("Forgotten. Paste a token to see the dashboard.");
 });
 document.getElementById("metrics-days").addEventListener("change", refreshMetrics);
+// Another team: its releases, calendar and feed, from scratch.
+document.getElementById("team").addEventListener("change", () => {
+  const token = sessionStorage.getItem(KEY);
+  if (!token) return;
+  folded = new Folded();
+  start(token);
+});
 // The period ends now, so it moves on even when nothing happens.
 setInterval(() => { if (api) refreshMetrics(); }, 60000);
 window.addEventListener("hashchange", () => {
