@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The demo `make run` shows, run with the `ferry` command line as its users would: a release
-# planned from a YAML file goes through the hands of a librarian, its release manager, a
-# tester and a change authority to the DML, then a deployer proposes the production
-# environment, a change authority approves it, the deployer takes the release there (a
-# canary first) and Early Life Support begins. Each step prints the command it runs.
+# The demo `make run` shows, run with the `ferry` command line as its users would: an
+# administrator proposes two teams (payments, identity) and the shared change authority
+# approves them; a release planned from a YAML file goes through the hands of a librarian,
+# its release manager, a tester and a change authority to the DML, then a deployer proposes
+# the production environment, a change authority approves it, payments' deployer takes the
+# release there (a canary first) while identity's is refused, and Early Life Support
+# begins. Each step prints the command it runs.
 #
 # demo.sh STATE_DIR   (the FERRY_*_URL variables point the CLI at the services)
 set -euo pipefail
@@ -21,6 +23,10 @@ tess=$(token tess tester)
 carl=$(token carl change-authority)
 dora=$(token dora deployer)
 otto=$(token otto operations)
+ada=$(token ada ferry-admin)
+# pam and ivan hold no role in their tokens: their teams make them deployers.
+pam=$(token pam viewer)
+ivan=$(token ivan viewer)
 
 # `as PERSON [--until WHAT] ARGS…`: `ferry ARGS…`, shown as typed, run with that person's
 # token; with --until, retried quietly for up to a minute until it succeeds (another service
@@ -58,6 +64,32 @@ for service in release dml deploy els; do
 done
 say demo "all four services are ready"
 
+# Two teams, each owning its services and environments, with a deployer each. A team is a
+# governance change: ada proposes, carl (the change authority both teams share) approves.
+# A stack kept from an earlier run has them already, and an unchanged team proposes nothing.
+cat >"$work/payments.yaml" <<YAML
+name: payments
+description: Payments and its web tier
+services: [payments]
+environments: [production]
+members:
+  - {subject: pam, roles: [deployer]}
+YAML
+cat >"$work/identity.yaml" <<YAML
+name: identity
+description: Sign-in and accounts
+services: [login]
+environments: [identity-production]
+members:
+  - {subject: ivan, roles: [deployer]}
+YAML
+for team in payments identity; do
+    proposal=$(as ada team define "$work/$team.yaml" --reason "the $team team" --json |
+        json_field ".get('id', '')")
+    [[ -z $proposal ]] || as carl proposals approve "$proposal"
+done
+as ada team list
+
 # The plan: the documented example, with this run's version and a production window open now.
 version="2026.12.$RANDOM"
 now=$(date -u +%Y-%m-%dT%H:%M:%S+00:00)
@@ -69,7 +101,7 @@ release=$(as rita release plan "$work/plan.yaml" --json | json_field "['identifi
 as rita release show "$release"
 
 head -c 262144 /dev/urandom >"$work/payments-api.tar.gz"
-as lib media push "$work/payments-api.tar.gz" --version "$version" --kind software
+as lib media push "$work/payments-api.tar.gz" --version "$version" --kind software --service payments
 as rita --until "release-svc to hear of the media" release package "$release" "payments-api.tar.gz@$version"
 as tess release validate "$release" --kind functional --evidence https://ci.example/1
 as tess release validate "$release" --kind integration --evidence https://ci.example/2
@@ -98,7 +130,12 @@ if [[ -n $proposal ]]; then
     as carl proposals approve "$proposal"
     say demo "production is defined: proposed by dora, approved by carl → EnvironmentDefined"
 fi
-as dora --until "deploy-svc to hear the release is available" deploy plan "$release" --env production --strategy canary --soak 3 --watch
+as pam --until "deploy-svc to hear the release is available" deploy plan "$release" --env production --strategy canary --soak 3 --watch
+# Production is payments': identity's deployer is refused (403 naming the team).
+if as ivan deploy plan "$release" --env production; then
+    die "identity's deployer was let deploy to payments' production"
+fi
+say demo "ivan (identity) was refused production, which team payments owns"
 
 case_id() {
     FERRY_TOKEN=$otto "$ferry_bin" els cases --release "$release" --json | json_field "[0]['id']"

@@ -38,7 +38,7 @@ def test_403_names_the_rule_and_who_the_token_is_for() -> None:
     }
     message = explain("release", 403, problem, token("rita", "release-manager", "tester"))
     assert message == (
-        "release-svc forbids this (segregation-of-duties rule builder-cannot-validate): "
+        "release-svc forbids this (rule builder-cannot-validate): "
         "builder-cannot-validate: the release's builder cannot validate it; "
         "your token is for rita with the roles: release-manager, tester"
     )

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,17 +25,7 @@ from ferry.events.els import MetricObserved
 from release_svc.main import MIGRATIONS
 from tests.support.governance import approved
 from tests.support.infra import Infra
-from tests.support.services import eventually, publish, read_topic, start_all, stop_all
-
-
-@pytest.fixture
-def stack(infra: Infra, topic_prefix: str, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """Start every service as its own process; their base URLs by short name."""
-    processes, urls = start_all(infra, topic_prefix, tmp_path)
-    try:
-        yield urls
-    finally:
-        stop_all(processes)
+from tests.support.services import eventually, publish, read_topic
 
 
 @pytest.fixture

@@ -502,3 +502,31 @@ def test_token_and_schema(stack: Stack, tmp_path: Path) -> None:
         "release", "list", "--limit", "1", check=False, FERRY_TOKEN_FILE=str(file)
     )
     assert by_file.returncode == 0, by_file.stderr
+
+
+def test_a_team_is_defined_from_its_file_and_listed(stack: Stack, tmp_path: Path) -> None:
+    ada = stack.token("ada", "ferry-admin")
+    cora = stack.token("cora", "change-authority")
+    document = {
+        "name": "identity",
+        "description": "Sign-in and accounts",
+        "services": ["login"],
+        "environments": ["identity-prod"],
+        "members": [{"group": "CN=Identity Leads", "roles": ["release-manager"]}],
+    }
+    file = tmp_path / "identity.yaml"
+    file.write_text(yaml.safe_dump(document))
+    proposed = stack.json("team", "define", str(file), "--reason", "formed", token=ada)
+    assert (proposed["kind"], proposed["state"]) == ("team", "pending")
+    stack.json("proposals", "approve", proposed["id"], token=cora)
+    unchanged = stack.json("team", "define", str(file), "--reason", "again", token=ada)
+    assert unchanged["services"] == ["login"]
+
+    shown = stack.ferry("team", "show", "identity", token=ada).stdout
+    assert "group CN=Identity Leads (release-manager)" in shown
+    listed = stack.ferry("team", "list", token=ada).stdout
+    assert "identity" in listed
+    assert "identity-prod" in listed
+    refused = stack.ferry("team", "define", str(file), "--reason", "x", token=cora, check=False)
+    assert refused.returncode != 0
+    assert "ferry-admin" in refused.stderr

@@ -20,6 +20,7 @@ from ferry.cli import (
     proposals,
     releases,
     schedule,
+    teams,
 )
 from ferry.cli.client import DEFAULT_URLS, Connection
 from ferry.cli.errors import CliError
@@ -39,6 +40,7 @@ app.add_typer(deployments.app, name="deploy")
 app.add_typer(els.app, name="els")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(proposals.app, name="proposals")
+app.add_typer(teams.app, name="team")
 
 
 app.add_typer(audit.app, name="audit")

@@ -99,7 +99,7 @@ def explain(service: str, status: int, problem: Mapping[str, Any], token: str | 
         )
     if status == 403:
         rule = problem.get("rule")
-        because = f" (segregation-of-duties rule {rule})" if rule else ""
+        because = f" (rule {rule})" if rule else ""
         return f"{name} forbids this{because}: {detail}{_who(claims_of(token))}"
     if status == 404:
         return f"{name}: not found: {detail}"
@@ -190,6 +190,16 @@ def version_of(response: httpx.Response) -> str:
     """The stream version a response's `ETag` carries, for the next `If-Match`."""
     etag = str(response.headers.get("ETag", ""))
     return etag.strip().removeprefix("W/").strip('"')
+
+
+def version_if_any(client: Client, service: str, path: str) -> str | None:
+    """The version of what `path` names, for `If-Match`; None if there is none yet."""
+    try:
+        return version_of(client.get(service, path))
+    except Refused as exc:
+        if exc.status != 404:
+            raise
+        return None
 
 
 def connected(ctx: typer.Context) -> Client:

@@ -14,8 +14,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ferry.cli import plans, proposals
-from ferry.cli.client import Client, connected, version_of
-from ferry.cli.errors import CliError, Refused
+from ferry.cli.client import Client, connected, version_if_any
+from ferry.cli.errors import CliError
 from ferry.cli.output import Json, Output
 from ferry.cli.releases import release_id
 
@@ -194,12 +194,7 @@ def environment(
         body["reason"] = reason
     path = f"/environments/{name}"
     with connected(ctx) as client:
-        try:
-            version: str | None = version_of(client.get("deploy", path))
-        except Refused as exc:
-            if exc.status != 404:
-                raise
-            version = None  # a new environment
+        version = version_if_any(client, "deploy", path)
         answer = client.change("deploy", "PUT", path, body, version)
     defined = answer.json()
     if answer.status_code == 202:

@@ -60,6 +60,9 @@ def push(
         typer.Option(help="software, documentation, licence, configuration, training_material"),
     ] = "software",
     supplier: Annotated[str, typer.Option(help="who supplied it")] = "",
+    service: Annotated[
+        str | None, typer.Option(help="the service it is for: that service's team may take it")
+    ] = None,
     media_type: Annotated[
         str | None, typer.Option(help="its media type; default: guessed from the name")
     ] = None,
@@ -112,7 +115,11 @@ def push(
                 "dml",
                 "PUT",
                 f"/media/{quote(label, safe='')}/{quote(version, safe='')}",
-                params={"kind": kind, "supplier": supplier},
+                params={
+                    "kind": kind,
+                    "supplier": supplier,
+                    **({"service": service} if service else {}),
+                },
                 content=_read(file, progress, task, sent),
                 headers=headers,
             )

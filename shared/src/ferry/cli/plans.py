@@ -129,11 +129,23 @@ def parse(text: str, source: str = "the plan") -> Plan:
 def environment(text: str, source: str = "the environment file") -> tuple[str, dict[str, Any]]:
     """The environment's name and `PUT /environments/{name}`'s body, from YAML: `name`,
     `production` (default false) and `targets`, each a `name`, a `driver` and its `settings`."""
+    return _named(text, source, "the environment's name and targets")
+
+
+def team(text: str, source: str = "the team file") -> tuple[str, dict[str, Any]]:
+    """The team's name and `PUT /teams/{name}`'s body, from YAML: `name`, `description`,
+    the `services`, `environments` and `configuration_items` it owns, and its `members`,
+    each a `subject` or a `group` with its `roles`."""
+    return _named(text, source, "the team's name, what it owns and its members")
+
+
+def _named(text: str, source: str, holding: str) -> tuple[str, dict[str, Any]]:
+    """A YAML mapping's `name`, and the rest of it: a request body."""
     try:
         document = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise PlanError(f"{source} is not valid YAML: {exc}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("name"), str):
-        raise PlanError(f"{source} must be a mapping with the environment's name and targets")
+        raise PlanError(f"{source} must be a mapping with {holding}")
     body = {k: v for k, v in document.items() if k != "name"}
     return document["name"], body
