@@ -16,9 +16,9 @@ import pytest
 from dml_svc.config import Settings
 from dml_svc.main import spec
 from ferry.events.team import TeamDefined
-from tests.security.test_teams import teams_known
 from tests.support.infra import Infra
 from tests.support.services import eventually, publish, serving, settings
+from tests.support.teams import teams_known
 
 PAYMENTS = TeamDefined(team="payments", services=["payments-api"])
 IDENTITY = TeamDefined(team="identity", services=["login"])

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from uuid import uuid4
 
 import asyncpg
 import httpx
@@ -29,11 +31,13 @@ from release_svc.config import Settings as ReleaseSettings
 from release_svc.main import spec as release_spec
 from tests.integration.test_auth import SERVICES
 from tests.integration.test_release_lifecycle import packaged_release
+from tests.security.test_team_deployments import ROUTES as DEPLOYMENT_ROUTES
 from tests.security.test_team_releases import ROUTES as RELEASE_MANAGERS_ROUTES
 from tests.support.els import START, opened_case
 from tests.support.governance import approved
 from tests.support.infra import Infra
 from tests.support.services import eventually, publish, serving, settings
+from tests.support.teams import teams_known
 
 PAYMENTS = TeamDefined(
     team="payments",
@@ -44,18 +48,6 @@ PAYMENTS = TeamDefined(
     ],
 )
 IDENTITY = TeamDefined(team="identity", environments=["prod-identity"])
-
-
-async def teams_known(infra: Infra, schema: str) -> set[str]:
-    """The teams a service's copy of them holds."""
-    connection = await asyncpg.connect(
-        infra.database_url.replace("postgresql+asyncpg://", "postgresql://")
-    )
-    try:
-        rows = await connection.fetch(f'SELECT name FROM "{schema}".teams')
-    finally:
-        await connection.close()
-    return {row["name"] for row in rows}
 
 
 @dataclass
@@ -221,6 +213,54 @@ async def test_a_teams_support_acts_only_on_cases_of_what_the_team_owns(
         assert await listed(dora) == [case["id"]]
 
 
+CASE_ROUTES: list[tuple[str, dict[str, Any]]] = [
+    (
+        "/criteria",
+        {
+            "side": "operations",
+            "criteria": [{"metric": "desk_calls", "baseline": 10, "tolerance": 0.5}],
+        },
+    ),
+    ("/criteria/agreement", {"side": "operations"}),
+    ("/observations", {"metric": "desk_calls", "value": 3, "observed_at": START.isoformat()}),
+    ("/incidents", {"reference": "INC-1"}),
+    ("/tasks", {"title": "watch the queue", "assignee": "otto"}),
+    ("/tasks/{task_id}/done", {}),
+    ("/exit", {"override_reason": "quiet enough"}),
+]
+"""Every route changing a case but feedback (anyone's): each refused to identity's
+operations, then let through to payments' (the case's own rules decide what then happens)."""
+
+
+async def test_every_case_change_refuses_another_teams_operations(
+    infra: Infra, topic_prefix: str
+) -> None:
+    els_settings = settings(ElsSettings, infra, topic_prefix, evaluate_seconds=3600)
+    async with serving(els_spec(els_settings), headers=infra.issuer.bearer("v", "viewer")) as els:
+        owners = [TeamDefined(team="payments", services=["payments"]), IDENTITY]
+        await publish(infra, els_settings.topic("release.events"), *owners)
+
+        async def known() -> bool:
+            return await teams_known(infra, els_settings.db_schema) >= {"payments", "identity"}
+
+        await eventually(known, what="els-svc to learn the teams")
+        case = await opened_case(infra, els_settings, els)
+        path = f"/cases/{case['id']}"
+        ida = infra.issuer.bearer("ida", "identity:operations")
+        pat = infra.issuer.bearer("pat", "payments:operations")
+        for template, body in CASE_ROUTES:
+            route = template.format(task_id=uuid4())
+            etag = (await els.get(path)).headers["ETag"]
+            refused = await els.post(f"{path}{route}", json=body, headers={**ida, "If-Match": etag})
+            assert refused.status_code == 403, (route, refused.text)
+            assert refused.json()["teams"] == ["payments"]
+            allowed = await els.post(f"{path}{route}", json=body, headers={**pat, "If-Match": etag})
+            # Past the team's check; the case's own rules may still refuse (the side that
+            # proposed criteria does not agree to them too), never for the team.
+            assert "teams" not in allowed.json(), (route, allowed.text)
+        assert allowed.json()["state"] == "exited"
+
+
 async def test_a_teams_tester_validates_only_releases_of_the_teams_services(
     infra: Infra, topic_prefix: str
 ) -> None:
@@ -252,18 +292,15 @@ async def test_a_teams_tester_validates_only_releases_of_the_teams_services(
 CHECKED = {
     ("deploy-svc", "PUT", "/environments/{name}"): "test_a_teams_deployer_defines_only_...",
     ("deploy-svc", "POST", "/deployments"): "test_plan_handler: plans only where the team owns",
-    ("deploy-svc", "POST", "/deployments/{deployment_id}/pause"): "test_plan_handler: acts",
-    ("deploy-svc", "POST", "/deployments/{deployment_id}/resume"): "deployments.change",
-    ("deploy-svc", "POST", "/deployments/{deployment_id}/abort"): "deployments.change",
-    ("deploy-svc", "POST", "/deployments/{deployment_id}/rollback"): "deployments.change",
-    ("els-svc", "POST", "/cases/{case_id}/criteria"): "cases.change",
-    ("els-svc", "POST", "/cases/{case_id}/criteria/agreement"): "cases.change",
-    ("els-svc", "POST", "/cases/{case_id}/observations"): "test_a_teams_support_acts_...",
-    ("els-svc", "POST", "/cases/{case_id}/incidents"): "cases.change",
-    ("els-svc", "POST", "/cases/{case_id}/tasks"): "cases.change",
-    ("els-svc", "POST", "/cases/{case_id}/tasks/{task_id}/done"): "cases.change",
+    **{
+        ("deploy-svc", "POST", f"/deployments/{{deployment_id}}{route}"): "test_team_deployments"
+        for route, _ in DEPLOYMENT_ROUTES
+    },
+    **{
+        ("els-svc", "POST", f"/cases/{{case_id}}{route}"): "test_every_case_change_refuses_..."
+        for route, _ in CASE_ROUTES
+    },
     ("els-svc", "POST", "/cases/{case_id}/feedback"): "open to every role: decides nothing",
-    ("els-svc", "POST", "/cases/{case_id}/exit"): "cases.change",
     ("dml-svc", "POST", "/spares/{spare_id}/withdrawals"): "test_spares: withdraws only ...",
     ("release-svc", "POST", "/releases/{release_id}/validations"): "test_a_teams_tester_...",
     **{
