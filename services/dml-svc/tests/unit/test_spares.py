@@ -173,7 +173,7 @@ async def test_a_teams_deployer_withdraws_only_for_items_its_team_owns() -> None
         decide = lambda s: s.withdraw(1, "RFC-7", APPROVED, "pam")  # noqa: E731
         return await spares_handlers.change_spare(uow, views, cmd.spare_id, 1, META, decide, by)
 
-    views.owners = {"db-1-psu": "payments"}
+    views.owners = {(Owned.CONFIGURATION_ITEM, "db-1-psu"): "payments"}
     with pytest.raises(Forbidden, match="configuration item db-2-psu belongs to no team"):
         await withdraw(acting("payments"))
     views.owners[Owned.CONFIGURATION_ITEM, "db-2-psu"] = "identity"
