@@ -116,16 +116,6 @@ async def fresh_schema(cfg: Config, *, pool_size: int = 10) -> AsyncIterator[Dat
 
 
 @contextlib.asynccontextmanager
-async def twin(db: Database, **options: Any) -> AsyncIterator[Database]:
-    """Another pool on `db`'s schema, with its signer, and other `options`."""
-    other = Database(db.url, db.schema, source=db.source, signer=db.signer, **options)
-    try:
-        yield other
-    finally:
-        await other.dispose()
-
-
-@contextlib.asynccontextmanager
 async def raw_connection(cfg: Config) -> AsyncIterator[Any]:
     conn = await asyncpg.connect(cfg.raw_url)
     try:

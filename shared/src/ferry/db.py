@@ -15,8 +15,7 @@ import orjson
 
 from ferry import metrics
 from ferry.eventsigning import EventSigner
-from ferry.eventstore import LoneEvent, PostgresEventStore
-from ferry.group_commit import GroupCommit
+from ferry.eventstore import PostgresEventStore
 from ferry.idempotency import IdempotencyKeys
 from ferry.inbox import Inbox
 from ferry.known_streams import StreamCache, StreamHeads
@@ -52,7 +51,6 @@ class Database:
         *,
         pool_size: int = 10,
         signer: EventSigner | None = None,
-        group_commit: bool = True,
     ) -> None:
         self.url = url
         self.schema = schema
@@ -66,8 +64,6 @@ class Database:
         """The stream heads committed through this database: appends chain after them."""
         self.streams = StreamCache()
         """The typed events of streams replayed through this database."""
-        self.group_commit = GroupCommit(schema) if group_commit else None
-        """Writes lone appends of concurrent units of work together (`ferry.group_commit`)."""
 
     @property
     def application_name(self) -> str:
@@ -211,7 +207,7 @@ class UnitOfWork:
     async def commit(self) -> None:
         if self._tx is None and len(self._pending) == 1:
             # A lone statement is atomic by itself: spare the BEGIN and COMMIT round trips.
-            await self._write_alone(self._pending.pop())
+            await self._pending.pop()(self.conn)
         else:
             await self._flush()
             tx, self._tx = self._tx, None
@@ -222,19 +218,6 @@ class UnitOfWork:
         for envelope in self.events.appended:
             metrics.EVENTS_APPENDED.labels(self._db.source, envelope.type).inc()
         self.events.appended.clear()
-
-    async def _write_alone(self, write: Write) -> None:
-        """The unit of work's only write; one event, with other units of work's if they
-        commit at the same time."""
-        group = self._db.group_commit
-        if group is None or not isinstance(write, LoneEvent):
-            await write(self.conn)
-            return
-        written = await group.write(write.row, self.conn, lambda: write(self.conn))
-        if written is None:
-            await write(self.conn)
-        elif not written:
-            write.lost()
 
     async def rollback(self) -> None:
         self._pending.clear()

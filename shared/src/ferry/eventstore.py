@@ -13,10 +13,10 @@ from the heads this process has seen committed (`StreamHeads`), and reads it oth
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import uuid4
 
 import asyncpg
@@ -27,7 +27,6 @@ from ferry.envelope import Envelope, Meta
 from ferry.errors import ConcurrencyError
 from ferry.events.base import Event, EventRegistry
 from ferry.eventsigning import EventSigner
-from ferry.group_commit import Row
 from ferry.known_streams import CachedStream, Head, StreamCache, StreamHeads
 
 if TYPE_CHECKING:
@@ -226,20 +225,6 @@ class _Statements:
         )
 
 
-@dataclass(frozen=True)
-class LoneEvent:
-    """The write of an append of one event: run as it is inside a transaction, or written
-    with other units of work's (`ferry.group_commit`) when it is all its own writes."""
-
-    write: Callable[[asyncpg.Connection], Awaitable[None]]
-    row: Row
-    lost: Callable[[], NoReturn]
-    """Raise the `ConcurrencyError` of a lost race (forgetting the head known)."""
-
-    async def __call__(self, conn: asyncpg.Connection) -> None:
-        await self.write(conn)
-
-
 def _saw(heads: dict[str, Head], stream_id: str, version: int, hash_: str | None) -> None:
     known = heads.get(stream_id)
     if known is None or known[0] <= version:
@@ -322,31 +307,20 @@ class PostgresEventStore:
         else:
             sql, args = self._sql.append_many, columns
 
-        def lost() -> NoReturn:
-            # The head check found no event at `expected_version` with the hash chained
-            # after, or another append took the version first: the caller is behind.
-            self._lost(stream_id)
-            raise ConcurrencyError(stream_id, expected_version)
-
         async def write(conn: asyncpg.Connection) -> None:
             try:
                 status = await conn.execute(sql, stream_id, *args, expected_version, prevhash)
-            except asyncpg.UniqueViolationError:
-                lost()
+            except asyncpg.UniqueViolationError as exc:
+                self._lost(stream_id)
+                raise ConcurrencyError(stream_id, expected_version) from exc
             if status != f"INSERT 0 {count}":
-                lost()
+                # The head check found no event at `expected_version` with the hash chained
+                # after: the caller is ahead.
+                self._lost(stream_id)
+                raise ConcurrencyError(stream_id, expected_version)
 
-        # Runs at commit: a unit of work that only appends is then a single statement, and
-        # one event alone may be written together with other units of work's.
-        if count == 1:
-            data, metadata = columns[3][0], columns[4][0]
-            row = Row(
-                sealed[0].id, stream_id, sealed[0].streamversion, sealed[0].type, data, metadata,
-                expected_version, prevhash,
-            )  # fmt: skip
-            self._uow.defer(LoneEvent(write, row, lost))
-        else:
-            self._uow.defer(write)
+        # Runs at commit: a unit of work that only appends is then a single statement.
+        self._uow.defer(write)
         _saw(self._heads, stream_id, sealed[-1].streamversion, sealed[-1].hash)
         self.appended.extend(sealed)
         return sealed

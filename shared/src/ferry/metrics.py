@@ -40,11 +40,6 @@ REQUEST_LATENCY = Histogram(
 EVENTS_APPENDED = Counter(
     "ferry_events_appended_total", "Events appended to the event store", ["service", "type"]
 )
-APPEND_BATCH_EVENTS = Histogram(
-    "ferry_append_batch_events",
-    "Events written together by one group-commit statement",
-    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
-)
 EVENTS_RELAYED = Counter(
     "ferry_events_relayed_total", "Events the outbox relay published to Kafka", ["service"]
 )
