@@ -361,6 +361,25 @@ async def test_without_kafka_the_feed_answers_503_to_retry(infra: Infra, topic_p
     assert answer.headers["content-type"] == "application/problem+json"
 
 
+async def test_an_unfiltered_feed_streams_while_postgresql_is_away(
+    infra: Infra, topic_prefix: str
+) -> None:
+    nowhere = f"postgresql+asyncpg://ferry:ferry@127.0.0.1:{free_port()}/ferry"
+    service = release_spec(
+        settings(Settings, infra, topic_prefix, database_url=nowhere, migrate_on_start=False)
+    )
+    async with (
+        serving(service, headers=infra.issuer.bearer("vic", "viewer")) as client,
+        client.stream("GET", "/events") as answer,
+    ):
+        assert answer.status_code == 200
+        reader = Reader(answer)
+        release_id = uuid.uuid4()
+        await publish(infra, f"{topic_prefix}deploy.events", started(release_id))
+        [deployment] = await reader.take(1)
+    assert deployment.data["data"]["release_id"] == str(release_id)
+
+
 async def test_sigterm_ends_open_streams_and_the_service_stops_at_once(
     infra: Infra, topic_prefix: str, tmp_path: Path
 ) -> None:

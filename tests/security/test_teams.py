@@ -171,21 +171,28 @@ async def test_a_forged_team_definition_gives_no_one_a_team(
     assert answer.status_code == 403, answer.text
 
 
+async def payments_case(
+    infra: Infra, els_settings: ElsSettings, els: httpx.AsyncClient
+) -> dict[str, Any]:
+    """A case of service "payments" in production, once els-svc knows payments owns that
+    service (and identity, another team)."""
+    owners = [TeamDefined(team="payments", services=["payments"]), IDENTITY]
+    await publish(infra, els_settings.topic("release.events"), *owners)
+
+    async def known() -> bool:
+        return await teams_known(infra, els_settings.db_schema) >= {"payments", "identity"}
+
+    await eventually(known, what="els-svc to learn the teams")
+    return await opened_case(infra, els_settings, els)
+
+
 async def test_a_teams_support_acts_only_on_cases_of_what_the_team_owns(
     infra: Infra, topic_prefix: str
 ) -> None:
     els_settings = settings(ElsSettings, infra, topic_prefix, evaluate_seconds=3600)
     dora = infra.issuer.bearer("dora", "deployer")
     async with serving(els_spec(els_settings), headers=dora) as els:
-        # The case opened below is of service "payments" in production.
-        owners = [TeamDefined(team="payments", services=["payments"]), IDENTITY]
-        await publish(infra, els_settings.topic("release.events"), *owners)
-
-        async def known() -> bool:
-            return await teams_known(infra, els_settings.db_schema) >= {"payments", "identity"}
-
-        await eventually(known, what="els-svc to learn the teams")
-        case = await opened_case(infra, els_settings, els)
+        case = await payments_case(infra, els_settings, els)
         path = f"/cases/{case['id']}"
         observation = {"metric": "desk_calls", "value": 3, "observed_at": START.isoformat()}
 
@@ -237,14 +244,7 @@ async def test_every_case_change_refuses_another_teams_operations(
 ) -> None:
     els_settings = settings(ElsSettings, infra, topic_prefix, evaluate_seconds=3600)
     async with serving(els_spec(els_settings), headers=infra.issuer.bearer("v", "viewer")) as els:
-        owners = [TeamDefined(team="payments", services=["payments"]), IDENTITY]
-        await publish(infra, els_settings.topic("release.events"), *owners)
-
-        async def known() -> bool:
-            return await teams_known(infra, els_settings.db_schema) >= {"payments", "identity"}
-
-        await eventually(known, what="els-svc to learn the teams")
-        case = await opened_case(infra, els_settings, els)
+        case = await payments_case(infra, els_settings, els)
         path = f"/cases/{case['id']}"
         ida = infra.issuer.bearer("ida", "identity:operations")
         pat = infra.issuer.bearer("pat", "payments:operations")

@@ -104,10 +104,6 @@ class Acting:
             if g.role in self.roles and (g.team is None or g.team in owning)
         )
 
-    def holds_for(self, team: str) -> bool:
-        """Whether one of the roles is held for `team` itself (not merely everywhere)."""
-        return any(grant.team == team and grant.role in self.roles for grant in self.grants)
-
     def on(self, owners: Iterable[str], what: str) -> None:
         """Refuse (403 naming the team) unless a role is held everywhere or for an owner."""
         require(self.grants, self.roles, owners, what)

@@ -161,12 +161,7 @@ def router(settings: Settings) -> APIRouter:
             # A replay of every topic costs a reader of its own for as long as it takes.
             allowed = ", ".join(sorted(replay_roles))
             raise Forbidden(f"from=beginning needs one of the roles: {allowed}")
-        async with uow:
-            wanted = Filter(
-                types=frozenset(event_type or ()),
-                release_id=await _release_id(uow, release),
-                teams=await _team_scope(uow, caller.listed_teams(team)),
-            )
+        wanted = await _filter(uow, frozenset(event_type or ()), release, caller.listed_teams(team))
         try:
             limits.admit(caller.subject)
         except TooManyStreams as exc:
@@ -191,6 +186,21 @@ def router(settings: Settings) -> APIRouter:
         )
 
     return router
+
+
+async def _filter(
+    uow: UnitOfWork, types: frozenset[str], release: str | None, teams: frozenset[str] | None
+) -> Filter:
+    """The events a client asked for; the database is read only when a release or teams
+    narrow them, so an unfiltered stream starts even while PostgreSQL is away."""
+    if release is None and teams is None:
+        return Filter(types=types)
+    async with uow:
+        return Filter(
+            types=types,
+            release_id=await _release_id(uow, release),
+            teams=await _team_scope(uow, teams),
+        )
 
 
 async def _team_scope(uow: UnitOfWork, teams: frozenset[str] | None) -> TeamScope | None:

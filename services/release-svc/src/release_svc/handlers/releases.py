@@ -255,7 +255,7 @@ async def agree_for_team(
     """Record a team's agreement to the release's scope, given by one holding the release
     manager's role for that very team: a role held everywhere speaks for no one team."""
     release = await get_release_at(uow, cmd.release_id, expected_version)
-    if not acting.holds_for(cmd.team):
+    if cmd.team not in acting.teams:
         raise OutsideTeam(
             f"only a release manager of {cmd.team} agrees for it; a role held for every team "
             "or for another team does not",
