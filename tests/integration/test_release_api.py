@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from ferry.db import Database
+from release_svc.api.schemas.releases import ReleaseSummary
 from release_svc.config import Settings
 from release_svc.main import spec
 from release_svc.projections import releases as projections
@@ -273,6 +274,31 @@ async def test_the_release_list_filters_and_pages_in_planned_order(
     assert [i["release_manager"] for i in named.json()["items"]] == ["otto"]
     assert (await api.get("/releases", params={"cursor": "bogus"})).status_code == 400
     assert (await api.get("/releases", params={"limit": "0"})).status_code == 422
+
+
+async def test_a_listed_release_is_exactly_a_summary_of_the_release(api: httpx.AsyncClient) -> None:
+    plan = {**PLAN, "name": "Summarised"}
+    created = (await api.post("/releases", json=plan)).json()
+    answer = await api.get("/releases", params={"name": "Summarised"})
+    assert answer.headers["content-type"] == "application/json"
+    [item] = [i for i in answer.json()["items"] if i["release_id"] == created["id"]]
+    # The list's JSON is PostgreSQL's: the same fields and values the model would write.
+    assert item == ReleaseSummary.model_validate(item).model_dump(mode="json")
+    assert item == {
+        "release_id": created["id"],
+        "identifier": created["identifier"],
+        "release_type": created["release_type"],
+        "name": "Summarised",
+        "version": PLAN["version"],
+        "status": created["status"],
+        "planned_start": PLAN["planned_start"],
+        "planned_end": PLAN["planned_end"],
+        "release_manager": "rita",
+        "stream_version": 1,
+        "team": None,
+        "services": [],
+        "teams": [],
+    }
 
 
 async def test_the_read_models_follow_changes_and_rebuild_from_events(

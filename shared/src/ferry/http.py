@@ -201,6 +201,13 @@ ETAG_PATTERN = r'^(W/)?"[0-9]{1,9}"$'
 """`If-Match` as the OpenAPI document states it: HTTP strips the spaces `_ETAG` allows."""
 
 
+def json_page(items: list[str], next_cursor: str | None) -> Response:
+    """A page of a list, `{"items": [...], "next": ...}`, from items that are JSON already
+    (written by PostgreSQL): no model per item to build and serialise again."""
+    body = b'{"items":[' + ",".join(items).encode() + b'],"next":'
+    return Response(body + orjson.dumps(next_cursor) + b"}", media_type="application/json")
+
+
 def etag(version: int) -> str:
     return f'"{version}"'
 

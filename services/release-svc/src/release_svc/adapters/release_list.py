@@ -83,8 +83,10 @@ def _decode_cursor(cursor: str) -> tuple[date, UUID]:
 
 async def page(
     uow: UnitOfWork, filters: Filters, limit: int, cursor: str | None
-) -> tuple[list[asyncpg.Record], str | None]:
-    """Up to `limit` releases in planned order after `cursor`, and the next page's cursor."""
+) -> tuple[list[str], str | None]:
+    """Up to `limit` releases in planned order after `cursor`, each as the JSON object of a
+    `ReleaseSummary`, and the next page's cursor. PostgreSQL writes the JSON: a page costs
+    the service no model per row (a third of a list request's time when it built them)."""
     where: list[str] = []
     args: list[Any] = []
 
@@ -110,15 +112,18 @@ async def page(
     if cursor is not None:
         start, release_id = _decode_cursor(cursor)
         where.append(f"(planned_start, release_id) > ({arg(start)}, {arg(release_id)})")
-    sql = f"SELECT {COLUMNS}, {release_teams.teams_of(uow, 'l')} AS teams FROM {_table(uow)} l"
+    listed = f"SELECT {COLUMNS}, {release_teams.teams_of(uow, 'l')} AS teams FROM {_table(uow)} l"
     if where:
-        sql += " WHERE " + " AND ".join(where)
+        listed += " WHERE " + " AND ".join(where)
     # One row more than asked tells whether there is a next page.
-    sql += f" ORDER BY planned_start, release_id LIMIT {arg(limit + 1)}"
-    rows = await uow.fetch(sql, *args)
-    if len(rows) > limit:
-        return rows[:limit], encode_cursor(rows[limit - 1])
-    return rows, None
+    listed += f" ORDER BY planned_start, release_id LIMIT {arg(limit + 1)}"
+    rows = await uow.fetch(
+        f"SELECT planned_start, release_id, row_to_json(r)::text AS item FROM ({listed}) r "
+        "ORDER BY planned_start, release_id",
+        *args,
+    )
+    items = [row["item"] for row in rows[:limit]]
+    return items, encode_cursor(rows[limit - 1]) if len(rows) > limit else None
 
 
 async def touching(uow: UnitOfWork, teams: frozenset[str]) -> set[UUID]:

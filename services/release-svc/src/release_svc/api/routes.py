@@ -15,7 +15,7 @@ from ferry.errors import NotFound
 from ferry.events.release import ReleaseType
 from ferry.events.team import TEAM_NAME_PATTERN
 from ferry.fields import Day
-from ferry.http import ExpectedVersion, etag, problem_responses, saved
+from ferry.http import ExpectedVersion, etag, json_page, problem_responses, saved
 from ferry.idempotency import IdempotencyKey, Reply
 from ferry.service import RequestMeta, UoW
 from release_svc.adapters import dependency_graph, release_list, release_numbers, schedule
@@ -37,7 +37,6 @@ from release_svc.api.schemas.releases import (
     ReleaseOut,
     ReleasePage,
     ReleasePlanIn,
-    ReleaseSummary,
     ScheduleIn,
 )
 from release_svc.domain.commands import (
@@ -204,7 +203,7 @@ async def list_releases(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200, description="`next` of a page")] = None,
-) -> ReleasePage:
+) -> Response:
     """Releases in planned order, filtered, a page at a time (follow `next`); each with the
     `teams` it touches."""
     filters = release_list.Filters(
@@ -217,10 +216,8 @@ async def list_releases(
         teams=caller.listed_teams(team),
     )
     async with uow:
-        rows, next_cursor = await release_list.page(uow, filters, limit, cursor)
-    return ReleasePage(
-        items=[ReleaseSummary.model_validate(dict(row)) for row in rows], next=next_cursor
-    )
+        items, next_cursor = await release_list.page(uow, filters, limit, cursor)
+    return json_page(items, next_cursor)
 
 
 @router.get("/{release_ref}", response_model=ReleaseOut, responses=problem_responses(NO_RELEASE))
