@@ -50,6 +50,7 @@ KNOWN: dict[str, dict[str, dict[str, str]]] = {
             "positive_data_acceptance": "planned_end >= planned_start: a rule across fields (422)",
         },
         "GET /releases": {"positive_data_acceptance": CURSOR},
+        "GET /improvement-actions": {"positive_data_acceptance": CURSOR},
         "PUT /releases/{release_id}/communication-plan": {
             "positive_data_acceptance": "entries[].offset is refused beyond 3650 days either "
             "way (422): JSON Schema bounds numbers, not ISO 8601 durations",

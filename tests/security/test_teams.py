@@ -308,6 +308,12 @@ CHECKED = {
         for method, route, _ in RELEASE_MANAGERS_ROUTES
     },
     ("release-svc", "POST", "/releases"): "test_a_teams_release_manager_plans_only_for_...",
+    **{
+        ("release-svc", "PUT", f"/improvement-actions/{{action_id}}/{route}"): (
+            "test_improvement_actions: another team's manager may not"
+        )
+        for route in ("state", "assignment")
+    },
     ("release-svc", "POST", "/schedule/feed-tokens"): "a reader's own calendar feed: reads",
     ("release-svc", "DELETE", "/schedule/feed-tokens/{token_id}"): "the reader's own, revoked",
 }

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 from uuid import uuid4
 
 from ferry.events.release import (
+    ImprovementAction,
     MediaRef,
     Outcome,
     ReleaseEvent,
@@ -20,6 +23,7 @@ from release_svc.domain.commands import (
     BuildPackage,
     PlanRelease,
     RecordValidation,
+    Review,
     SetBackoutPlan,
 )
 from release_svc.domain.freezes import FreezePeriod
@@ -45,7 +49,24 @@ def applied(release: Release, events: Sequence[ReleaseEvent]) -> Release:
     return release
 
 
-def planned(release_type: ReleaseType = ReleaseType.MINOR, manager: str = "rita") -> Release:
+@dataclass
+class Recorded(Release):
+    """A release that keeps the events applied to it: its stream, to store as it is."""
+
+    history: list[ReleaseEvent] = field(default_factory=list)
+
+    def apply(self, event: Any) -> None:
+        self.history.append(event)
+        super().apply(event)
+
+
+def planned(
+    release_type: ReleaseType = ReleaseType.MINOR,
+    manager: str = "rita",
+    kind: type[Release] = Release,
+    identifier: str = "REL-2026-0001",
+    team: str | None = None,
+) -> Release:
     release_id = uuid4()
     cmd = PlanRelease(
         release_id,
@@ -54,11 +75,12 @@ def planned(release_type: ReleaseType = ReleaseType.MINOR, manager: str = "rita"
         date(2026, 12, 1),
         date(2026, 12, 20),
         release_manager=manager,
-        identifier="REL-2026-0001",
+        identifier=identifier,
+        team=team,
         release_type=release_type,
         owners=frozenset({"bob"}),
     )
-    release = Release(release_id)
+    release = kind(release_id)
     return applied(release, release.plan(cmd))
 
 
@@ -105,3 +127,29 @@ def policy_of(release: Release) -> Policy:
 
 def ready_to_approve(release_type: ReleaseType = ReleaseType.MINOR) -> Release:
     return validated(packaged(with_backout(planned(release_type))))
+
+
+def reviewed(
+    actions: Sequence[ImprovementAction], identifier: str = "REL-2026-0001", team: str | None = None
+) -> Recorded:
+    """A minor release approved by carl, deployed to production, out of Early Life Support
+    and reviewed by rita, raising `actions`; its `history` is its whole stream."""
+    release = planned(kind=Recorded, identifier=identifier, team=team)
+    assert isinstance(release, Recorded)
+    release = approved_by(validated(packaged(with_backout(release))), "carl")
+    applied(release, release.made_available())
+    applied(release, release.deployed("production", uuid4()))
+    applied(release, release.early_life_support_started("production"))
+    applied(release, release.early_life_support_ended("production", policy_of(release)))
+    review = Review(
+        release.id,
+        objectives_met=True,
+        deployment_outcome="deployed in the window",
+        incidents_during_els=0,
+        went_well=["canary"],
+        to_improve=["earlier comms"],
+        actions=actions,
+        by="rita",
+    )
+    applied(release, release.conduct_review(review))
+    return release

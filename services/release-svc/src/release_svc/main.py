@@ -20,6 +20,7 @@ from ferry.kafka import SERVICE_TOPICS
 from ferry.service import ServiceSpec
 from release_svc import consumers
 from release_svc.api import (
+    actions,
     dashboard,
     delivery,
     events,
@@ -61,6 +62,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
             delivery.router,
             dashboard.router,
             teams.router,
+            actions.router,
             proposals_api.router,
         ],
         publishes="release.events",

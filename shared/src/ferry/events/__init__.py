@@ -31,6 +31,8 @@ RELEASE_EVENTS: list[type[Event]] = [
     release.ReleaseClosed,
     release.ReleaseReviewed,
     release.ImprovementActionRaised,
+    release.ImprovementActionProgressed,
+    release.ImprovementActionReassigned,
 ]
 
 REGISTRY = EventRegistry(

@@ -435,3 +435,36 @@ class ImprovementActionRaised(ReleaseEvent):
     type: Literal["ImprovementActionRaised"] = "ImprovementActionRaised"
     schema_version: Literal[1] = 1
     action: ImprovementAction
+
+
+class ActionState(StrEnum):
+    """Where an improvement action stands; `done` and `dropped` are final."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
+class ImprovementActionProgressed(ReleaseEvent):
+    """An improvement action moved on: started, done, dropped (with the reason) or back to
+    open."""
+
+    type: Literal["ImprovementActionProgressed"] = "ImprovementActionProgressed"
+    schema_version: Literal[1] = 1
+    action_id: UUID
+    state: ActionState
+    note: str = ""
+    """What was done, or why it was dropped (required then)."""
+    by: str
+
+
+class ImprovementActionReassigned(ReleaseEvent):
+    """An improvement action got another owner or due date."""
+
+    type: Literal["ImprovementActionReassigned"] = "ImprovementActionReassigned"
+    schema_version: Literal[1] = 1
+    action_id: UUID
+    owner: str
+    due: date | None
+    by: str

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from uuid import UUID
 
 from ferry.events.release import (
+    ActionState,
     Activity,
     ApprovalSource,
     DeploymentWindow,
@@ -200,3 +201,23 @@ class Review:
     actions: Sequence[ImprovementAction]
     by: str
     els_duration_days: float | None = None
+
+
+@dataclass(frozen=True)
+class ProgressAction:
+    """Move an improvement action to `state` (its owner, or the release's manager)."""
+
+    action_id: UUID
+    state: ActionState
+    by: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ReassignAction:
+    """Give an improvement action another owner or due date (the release's manager)."""
+
+    action_id: UUID
+    owner: str
+    due: date | None
+    by: str

@@ -17,6 +17,9 @@ from ferry.events.release import (
     CommunicationPlanSet,
     DeploymentWindow,
     DeploymentWindowsSet,
+    ImprovementActionProgressed,
+    ImprovementActionRaised,
+    ImprovementActionReassigned,
     Level,
     MediaRef,
     Outcome,
@@ -49,6 +52,7 @@ from ferry.events.release import (
 from ferry.eventsourced import EventSourced
 from ferry.freezes import FreezePeriod
 from release_svc.domain import lifecycle, plan
+from release_svc.domain.actions import Action
 from release_svc.domain.freezes import covering
 from release_svc.domain.lifecycle import Status
 
@@ -143,6 +147,8 @@ class ReleaseState(EventSourced):
     deployed_to: frozenset[str] = frozenset()
     in_els: frozenset[str] = frozenset()
     review: ReleaseReviewed | None = None
+    actions: dict[UUID, Action] = field(default_factory=dict)
+    """The review's improvement actions, in the order raised."""
 
     @property
     def services(self) -> frozenset[str]:
@@ -177,8 +183,11 @@ class ReleaseState(EventSourced):
         if self.status not in allowed:
             raise InvalidTransition(self.id, str(self.status), action)
 
+    def _manages(self, subject: str) -> bool:
+        return subject == self.release_manager or subject in self.owners
+
     def _check_manager(self, subject: str) -> None:
-        if subject != self.release_manager and subject not in self.owners:
+        if not self._manages(subject):
             raise NotTheReleaseManager(
                 f"only the release's manager, {self.release_manager}, or its owners may "
                 "change its plan"
@@ -283,3 +292,11 @@ class ReleaseState(EventSourced):
                 self.status = Status.CLOSED
             case ReleaseClosed():
                 self.status = Status.CLOSED
+            case ImprovementActionRaised():
+                self.actions[event.action.action_id] = Action.raised(event.action)
+            case ImprovementActionProgressed():
+                action = self.actions[event.action_id]
+                self.actions[event.action_id] = action.moved(event.state, event.note)
+            case ImprovementActionReassigned():
+                action = self.actions[event.action_id]
+                self.actions[event.action_id] = action.reassigned(event.owner, event.due)

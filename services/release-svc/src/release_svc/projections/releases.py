@@ -19,7 +19,13 @@ from ferry.events import REGISTRY
 from ferry.events.policy import FreezeEvent
 from ferry.events.release import ReleaseEvent
 from ferry.eventstore import replayed
-from release_svc.adapters import communications, dependency_graph, release_list, schedule
+from release_svc.adapters import (
+    communications,
+    dependency_graph,
+    improvement_actions,
+    release_list,
+    schedule,
+)
 from release_svc.domain.communications import schedule as communication_schedule
 from release_svc.domain.freezes import Freeze
 from release_svc.domain.release import Release
@@ -37,6 +43,8 @@ async def save(uow: UnitOfWork, release: Release) -> None:
         await schedule.save(uow, release)
     if communication_schedule(release) or not just_planned:
         await communications.save(uow, release)
+    if release.actions:
+        await improvement_actions.save(uow, release)
 
 
 async def save_dependencies(uow: UnitOfWork, release: Release) -> None:
@@ -160,12 +168,18 @@ async def _execute_many(sql: str, rows: list[tuple[Any, ...]], conn: asyncpg.Con
 
 
 async def rebuild(uow: UnitOfWork) -> int:
-    """Recreate the release list, dependency graph, schedule and freeze list from the event
-    streams; the number of releases. What was announced of communication plans is history,
-    kept as it is; their due times are brought up to date. The delivery metrics' tables come
-    from deploy-svc's events, not these streams: replaying `deploy.events` rebuilds them
-    (`adapters.delivery`)."""
-    for table in ("release_list", "release_dependencies", "deployment_windows", "freeze_periods"):
+    """Recreate the release list, dependency graph, schedule, improvement actions and freeze
+    list from the event streams; the number of releases. What was announced of communication
+    plans is history, kept as it is; their due times are brought up to date. The delivery
+    metrics' tables come from deploy-svc's events, not these streams: replaying
+    `deploy.events` rebuilds them (`adapters.delivery`)."""
+    for table in (
+        "release_list",
+        "release_dependencies",
+        "deployment_windows",
+        "freeze_periods",
+        "improvement_actions",
+    ):
         await uow.execute(f'DELETE FROM "{uow.schema}".{table}')
     # Replayed here, not through the handlers: a projection sits below them. Every stream
     # found has events, so each aggregate exists.
