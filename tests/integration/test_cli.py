@@ -20,6 +20,9 @@ import httpx
 import pytest
 import yaml
 
+from ferry.db import Database
+from ferry.events.release import ImprovementAction
+from tests.integration.test_improvement_actions import store_reviewed
 from tests.support.infra import REPO, Infra, prepare_topics
 from tests.support.services import Process, free_port, stop_all
 
@@ -34,6 +37,21 @@ class Stack:
     state: Path
     root: Path
     """Where the local targets live."""
+    database_url: str
+    release_schema: str
+
+    def store_reviewed(self, actions: list[ImprovementAction], identifier: str) -> None:
+        """Store, as release-svc would, a release reviewed with `actions`: no command makes
+        one without the whole deployment and Early Life Support behind it."""
+
+        async def store() -> None:
+            db = Database(self.database_url, self.release_schema, "release-svc")
+            try:
+                await store_reviewed(db, actions, identifier)
+            finally:
+                await db.dispose()
+
+        asyncio.run(store())
 
     def token(self, sub: str, *roles: str) -> str:
         args = ["token", "--sub", sub, "--state-dir", str(self.state)]
@@ -80,10 +98,11 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     prefix = f"t{uuid.uuid4().hex[:8]}-"
     asyncio.run(prepare_topics(infra, prefix))
     urls = {name: f"http://127.0.0.1:{free_port()}" for name in SERVICES}
-    stack = Stack(urls, state, tmp / "targets")
+    run = uuid.uuid4().hex[:8]
+    schema = f"cli_{{}}_{run}"
+    stack = Stack(urls, state, tmp / "targets", infra.database_url, schema.format("release"))
     # The first token makes the issuer's keys, which the services are then told to trust.
     (tmp / "deploy-svc.token").write_text(stack.token("deploy-svc", "deployer"))
-    run = uuid.uuid4().hex[:8]
     env = {
         "FERRY_DATABASE_URL": infra.database_url,
         "FERRY_TOPIC_PREFIX": prefix,
@@ -103,7 +122,7 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     }
     for name, url in urls.items():
         env[f"FERRY_{name.upper()}_PORT"] = url.rsplit(":", 1)[1]
-        env[f"FERRY_{name.upper()}_DB_SCHEMA"] = f"cli_{name}_{run}"
+        env[f"FERRY_{name.upper()}_DB_SCHEMA"] = schema.format(name)
     processes = [
         Process(
             module,
@@ -530,3 +549,41 @@ def test_a_team_is_defined_from_its_file_and_listed(stack: Stack, tmp_path: Path
     refused = stack.ferry("team", "define", str(file), "--reason", "x", token=cora, check=False)
     assert refused.returncode != 0
     assert "ferry-admin" in refused.stderr
+
+
+def test_an_improvement_action_is_listed_moved_on_and_reassigned(stack: Stack) -> None:
+    past = date.today() - timedelta(days=2)
+    item = ImprovementAction(
+        action_id=uuid.uuid4(), description="brief the desk earlier", owner="olga", due=past
+    )
+    stack.store_reviewed([item], "REL-1999-0001")
+    action_id = str(item.action_id)
+    olga, rita = stack.token("olga", "tester"), stack.token("rita", "release-manager")
+
+    [mine] = stack.json("actions", "list", "--mine", token=olga)["items"]
+    assert (mine["action_id"], mine["overdue"]) == (action_id, True)
+    listed = stack.ferry("actions", "list", "--overdue", "--release", "REL-1999-0001", token=rita)
+    assert "brief the desk earlier" in listed.stdout
+    assert "overdue" in listed.stdout
+    assert stack.json("actions", "start", action_id, token=olga)["state"] == "in_progress"
+
+    refused = stack.ferry(
+        "actions", "done", action_id, token=stack.token("mal", "tester"), check=False
+    )
+    assert refused.returncode != 0
+    assert "olga" in refused.stderr
+    moved = stack.json(
+        "actions", "assign", action_id, "--owner", "sam", "--due", "2099-01-31", token=rita
+    )
+    assert (moved["owner"], moved["due"], moved["overdue"]) == ("sam", "2099-01-31", False)
+    sam = stack.token("sam", "deployer")
+    finished = stack.json("actions", "done", action_id, "--note", "a week ahead now", token=sam)
+    assert (finished["state"], finished["note"]) == ("done", "a week ahead now")
+    shown = stack.ferry("actions", "show", action_id, token=sam).stdout
+    assert "a week ahead now" in shown
+    again = stack.ferry("actions", "reopen", action_id, token=sam, check=False)
+    assert again.returncode != 0
+    assert "done" in again.stderr
+    assert stack.json("actions", "list", "--state", "done", "--mine", token=sam)["items"] == [
+        finished
+    ]

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from ferry.cli import (
+    actions,
     architecture,
     audit,
     deployments,
@@ -29,8 +30,8 @@ from ferry.cli.output import report
 app = typer.Typer(
     name="ferry",
     help="Ferry's command line: releases, media, deployments, Early Life Support, the "
-    "schedule. It talks to the services' HTTP APIs with your token; --json on any command "
-    "prints JSON only.",
+    "schedule, improvement actions. It talks to the services' HTTP APIs with your token; "
+    "--json on any command prints JSON only.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
@@ -41,6 +42,7 @@ app.add_typer(els.app, name="els")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(proposals.app, name="proposals")
 app.add_typer(teams.app, name="team")
+app.add_typer(actions.app, name="actions")
 
 
 app.add_typer(audit.app, name="audit")
