@@ -14,6 +14,7 @@ from selenium.common.exceptions import StaleElementReferenceException, TimeoutEx
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from ferry.db import Database
 from ferry.events import Event
 from ferry.events.deploy import (
     DeploymentCompleted,
@@ -33,8 +34,10 @@ from ferry.events.els import (
     ElsStarted,
     Period,
 )
+from ferry.events.release import ImprovementAction
 from release_svc.config import Settings as ReleaseSettings
 from release_svc.main import spec as release_spec
+from tests.integration.test_improvement_actions import store_reviewed
 from tests.support.governance import approved
 from tests.support.infra import Infra
 from tests.support.services import publish, serving, settings
@@ -286,3 +289,52 @@ async def test_the_dashboard_narrows_to_the_team_chosen(
             and names["payments"] not in text_of("#releases")(d),
         )
         await wait_for(browser, "the feed live again", lambda d: text_of("#live")(d) == "live")
+
+
+async def test_the_dashboard_shows_unfinished_improvement_actions_and_follows_them(
+    infra: Infra, topic_prefix: str, browser: webdriver.Chrome
+) -> None:
+    release_settings = settings(ReleaseSettings, infra, topic_prefix)
+    viewer = infra.issuer.mint("vic", ["viewer"])
+
+    def action(description: str, owner: str, days: int) -> ImprovementAction:
+        due = TODAY + timedelta(days=days)
+        return ImprovementAction(
+            action_id=uuid.uuid4(), description=description, owner=owner, due=due
+        )
+
+    late, later = action("brief the desk", "olga", -2), action("automate smoke", "sam", 9)
+    async with serving(release_spec(release_settings)) as api:
+        db = Database(release_settings.database_url, release_settings.db_schema, "release-svc")
+        try:
+            await store_reviewed(db, [later, late], "REL-2026-0042")
+        finally:
+            await db.dispose()
+        await asyncio.to_thread(browser.get, f"{api.base_url}/dashboard#token={viewer}")
+        await wait_for(
+            browser, "both actions", lambda d: "automate smoke" in text_of("#actions")(d)
+        )
+        rows = browser.find_elements(By.CSS_SELECTOR, "#actions tr[data-action]")
+        assert [r.get_attribute("data-action") for r in rows] == [
+            str(late.action_id),
+            str(later.action_id),
+        ]
+        assert "overdue" in (rows[0].get_attribute("class") or "")
+        assert text_of("#actions .summary")(browser) == "2 unfinished 1 overdue"
+        await wait_for(browser, "the feed live", lambda d: text_of("#live")(d) == "live")
+
+        # olga finishes hers: the page hears of it on the feed and drops it.
+        path = f"/improvement-actions/{late.action_id}"
+        etag = (await api.get(path, headers=infra.issuer.bearer("vic", "viewer"))).headers["ETag"]
+        done = await api.put(
+            f"{path}/state",
+            json={"state": "done", "note": "a week ahead"},
+            headers={**infra.issuer.bearer("olga", "tester"), "If-Match": etag},
+        )
+        assert done.status_code == 200, done.text
+        await wait_for(
+            browser,
+            "the finished action gone",
+            lambda d: "brief the desk" not in text_of("#actions")(d),
+        )
+        assert text_of("#actions .summary")(browser) == "1 unfinished"

@@ -67,8 +67,14 @@ async def serving(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """Serve the app on a real port in this event loop; a client pointed at it, sending
     `headers` (e.g. a bearer token) with every request."""
+    # A test failing while a client (a browser's event feed) holds a stream open must not
+    # wait for that client to leave.
     config = uvicorn.Config(
-        create_app(spec), host="127.0.0.1", port=spec.settings.port, log_config=None
+        create_app(spec),
+        host="127.0.0.1",
+        port=spec.settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

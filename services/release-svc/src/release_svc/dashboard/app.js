@@ -79,7 +79,8 @@ async function guarded(what, load) {
 // --- Reading the API ------------------------------------------------------------------
 
 async function refreshAll() {
-  await Promise.all([refreshReleases(), refreshCalendar(), refreshMetrics(), refreshProposals()]);
+  await Promise.all([refreshReleases(), refreshCalendar(), refreshMetrics(), refreshProposals(),
+    refreshActions()]);
 }
 
 const refreshReleases = () => guarded("the releases", async () => {
@@ -110,6 +111,13 @@ const refreshTeams = () => guarded("the teams", async () => {
   select.value = teams.some((t) => t.name === chosen) ? chosen : "";
 });
 
+const refreshActions = () => guarded("the improvement actions", async () => {
+  const [open, started] = await Promise.all(["open", "in_progress"].map((state) =>
+    api.all(`/improvement-actions?state=${state}&limit=200${teamParam()}`, 5)));
+  const byDue = (a, b) => (a.due || "9999").localeCompare(b.due || "9999");
+  renderActions([...open, ...started].sort(byDue));
+});
+
 const refreshProposals = () => guarded("the governance proposals", async () => {
   proposals = await api.all("/proposals?state=pending&limit=200", 5);
   renderProposals();
@@ -129,7 +137,9 @@ function debounced(work, ms) {
   };
 }
 
-const releasesChanged = debounced(() => { refreshReleases(); refreshCalendar(); }, 300);
+const releasesChanged = debounced(() => {
+  refreshReleases(); refreshCalendar(); refreshActions();
+}, 300);
 const proposalsChanged = debounced(refreshProposals, 300);
 
 const GOVERNANCE = ["GovernanceChangeProposed", "GovernanceChangeApproved", "GovernanceChangeRejected"];
@@ -259,6 +269,23 @@ function renderReleases(items) {
         `${r.identifier || ""} ${r.name} ${r.version}`, " ",
         h("small", {}, `(${r.planned_start} – ${r.planned_end}, ${r.release_manager})`))))))
     : h("p", { class: "empty" }, "No release yet."));
+}
+
+function renderActions(items) {
+  const overdue = items.filter((a) => a.overdue).length;
+  show("#actions .summary", items.length ? [
+    h("span", { class: "badge" }, `${items.length} unfinished`),
+    overdue ? [" ", h("span", { class: "badge overdue" }, `${overdue} overdue`)] : null,
+  ] : null);
+  show("#actions .action-list", items.length ? [
+    h("tr", {}, ["Due", "Action", "Owner", "Release", "State"].map((c) => h("th", {}, c))),
+    items.map((a) => h("tr", { "data-action": a.action_id, class: a.overdue ? "overdue" : null },
+      h("td", {}, a.due || "–",
+        a.overdue ? [" ", h("span", { class: "badge overdue" }, "overdue")] : null),
+      h("td", {}, a.description), h("td", {}, a.owner || "nobody yet"),
+      h("td", {}, `${a.release_identifier} ${a.release_name}`),
+      h("td", {}, h("span", { class: "badge" }, a.state.replaceAll("_", " "))))),
+  ] : h("tr", {}, h("td", { class: "empty" }, "No improvement action is open.")));
 }
 
 function renderDeployments() {
