@@ -19,7 +19,7 @@ from release_svc.handlers.releases import stream_id
 from release_svc.main import spec
 from release_svc.projections import releases as projections
 from tests.support.infra import Infra
-from tests.support.releases import reviewed
+from tests.support.releases import Recorded, reviewed
 from tests.support.services import read_topic, serving, settings
 
 TODAY = datetime.now(UTC).date()
@@ -57,7 +57,11 @@ async def store_reviewed(
 ) -> UUID:
     """A release (of `team`'s) reviewed by rita raising `actions`, stored as release-svc
     stores one."""
-    release = reviewed(actions, identifier, team)
+    return await store(db, reviewed(actions, identifier, team))
+
+
+async def store(db: Database, release: Recorded) -> UUID:
+    """Store `release`'s stream and read models as release-svc does."""
     async with db.unit_of_work() as uow:
         await uow.events.append(stream_id(release.id), 0, release.history, Meta("rita", "review"))
         await projections.save(uow, release)

@@ -129,18 +129,30 @@ def ready_to_approve(release_type: ReleaseType = ReleaseType.MINOR) -> Release:
     return validated(packaged(with_backout(planned(release_type))))
 
 
-def reviewed(
-    actions: Sequence[ImprovementAction], identifier: str = "REL-2026-0001", team: str | None = None
-) -> Recorded:
-    """A minor release approved by carl, deployed to production, out of Early Life Support
-    and reviewed by rita, raising `actions`; its `history` is its whole stream."""
+def available(identifier: str = "REL-2026-0001", team: str | None = None) -> Recorded:
+    """A minor release approved by carl, its package available in the DML; its `history` is
+    its whole stream."""
     release = planned(kind=Recorded, identifier=identifier, team=team)
     assert isinstance(release, Recorded)
     release = approved_by(validated(packaged(with_backout(release))), "carl")
     applied(release, release.made_available())
+    return release
+
+
+def awaiting_review(identifier: str = "REL-2026-0001", team: str | None = None) -> Recorded:
+    """As `available`, then deployed to production and out of Early Life Support."""
+    release = available(identifier, team)
     applied(release, release.deployed("production", uuid4()))
     applied(release, release.early_life_support_started("production"))
     applied(release, release.early_life_support_ended("production", policy_of(release)))
+    return release
+
+
+def reviewed(
+    actions: Sequence[ImprovementAction], identifier: str = "REL-2026-0001", team: str | None = None
+) -> Recorded:
+    """As `awaiting_review`, then reviewed by rita, raising `actions`."""
+    release = awaiting_review(identifier, team)
     review = Review(
         release.id,
         objectives_met=True,

@@ -39,6 +39,7 @@ from release_svc.handlers import freezes as freeze_handlers
 from release_svc.handlers import teams as team_handlers
 from release_svc.jobs import communications
 from release_svc.projections import delivery as delivery_projection
+from release_svc.projections import els_record
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -88,7 +89,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
             GovernedKind.TEAM: team_handlers.team_defined,
         },
         reads=SERVICE_TOPICS,
-        projections={"delivery": delivery_projection.CONSUMES},
+        projections={"delivery": delivery_projection.CONSUMES, "els": els_record.CONSUMES},
         jobs={
             "communications": functools.partial(
                 communications.run, every=settings.communication_poll_seconds

@@ -427,6 +427,10 @@ class ReleaseReviewed(ReleaseEvent):
     to_improve: list[str]
     actions: list[ImprovementAction]
     reviewed_by: str
+    els_escalations: int = 0
+    feedback_count: int = 0
+    satisfaction: float | None = None
+    """The mean rating (1 to 5) of the feedback given during Early Life Support."""
 
 
 class ImprovementActionRaised(ReleaseEvent):

@@ -63,6 +63,16 @@ async def deployments(uow: UnitOfWork, environments: Sequence[str]) -> list[Depl
     return [Deployment(**dict(row)) for row in rows]
 
 
+async def deployments_of(uow: UnitOfWork, release_id: UUID) -> list[Deployment]:
+    """The release's deployments that ended, to any environment."""
+    rows = await uow.fetch(
+        "SELECT deployment_id, release_id, environment, completed_at, failed_at, rolled_back_at "
+        f'FROM "{uow.schema}".delivery_deployments WHERE release_id = $1',
+        release_id,
+    )
+    return [Deployment(**dict(row)) for row in rows]
+
+
 async def planned_at(uow: UnitOfWork, release_ids: Sequence[UUID]) -> dict[UUID, datetime]:
     """When each of the releases was planned: the time of the first event of its stream."""
     streams = {f"{ReleaseEvent.stream_prefix}-{r}": r for r in release_ids}

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
-from ferry.auth import Principal, Role, allow, allow_scoped
+from ferry.auth import Principal, Reader, Role, allow, allow_scoped
 from ferry.db import UnitOfWork
-from ferry.events.release import ImprovementAction
-from ferry.http import ExpectedVersion
-from ferry.service import RequestMeta
+from ferry.http import ExpectedVersion, problem_responses
+from ferry.service import RequestMeta, UoW
 from release_svc.adapters import known_media
 from release_svc.adapters.views import PostgresViews
-from release_svc.api.common import PROBLEMS, ReleaseManager, change_release, decide, managing
+from release_svc.api.common import (
+    NO_RELEASE,
+    PROBLEMS,
+    ReleaseManager,
+    change_release,
+    decide,
+    managing,
+)
 from release_svc.api.schemas.lifecycle import (
     ApprovalIn,
     PackageIn,
@@ -24,16 +30,18 @@ from release_svc.api.schemas.lifecycle import (
     ValidationIn,
 )
 from release_svc.api.schemas.releases import ReleaseOut
+from release_svc.api.schemas.reviews import ReviewDraftOut
 from release_svc.domain.commands import (
     AgreeForTeam,
     Approve,
     BuildPackage,
     RecordValidation,
     Reject,
-    Review,
 )
 from release_svc.domain.release import Release
+from release_svc.domain.review_draft import draft
 from release_svc.handlers import releases as handlers
+from release_svc.handlers import reviews
 
 router = APIRouter(prefix="/releases/{release_id}", tags=["release lifecycle"])
 Tester = Annotated[Principal, allow_scoped(Role.TESTER)]
@@ -163,23 +171,30 @@ async def review(
 ) -> Response:
     """The post-implementation review, once Early Life Support has ended →
     `ReleaseReviewed` (the release is closed) and one `ImprovementActionRaised` per action,
-    for Continual Improvement."""
-    cmd = Review(
-        release_id=release_id,
-        objectives_met=findings.objectives_met,
-        deployment_outcome=findings.deployment_outcome,
-        incidents_during_els=findings.incidents_during_els,
-        els_duration_days=findings.els_duration_days,
-        went_well=findings.went_well,
-        to_improve=findings.to_improve,
-        actions=[ImprovementAction(action_id=uuid4(), **a.model_dump()) for a in findings.actions],
-        by=caller.subject,
-    )
-    return await decide(
-        request,
-        release_id,
-        version,
-        meta,
-        lambda r: r.conduct_review(cmd),
-        managing(caller),
-    )
+    for Continual Improvement. What the findings leave out of what happened (deployment
+    outcome, incidents, ELS duration) is taken from the record, as the draft shows it."""
+
+    async def conduct(uow: UnitOfWork) -> Release:
+        record = await reviews.record_of(uow, release_id)
+        return await handlers.change(
+            uow,
+            release_id,
+            version,
+            meta,
+            lambda r: r.conduct_review(findings.review(r.id, draft(r, record), caller.subject)),
+            managing(caller),
+            PostgresViews(uow),
+        )
+
+    return await change_release(request, conduct)
+
+
+@router.get("/review/draft", response_model=ReviewDraftOut, responses=problem_responses(NO_RELEASE))
+async def review_draft(release_id: UUID, uow: UoW, _: Reader) -> ReviewDraftOut:
+    """The review as the record tells it so far: deployments and how they ended, Early Life
+    Support's incidents, escalations, duration and feedback, planned dates against actual
+    ones. `POST /releases/{id}/review` takes from it what its findings leave out."""
+    async with uow:
+        release = await handlers.get_release(uow, release_id)
+        record = await reviews.record_of(uow, release_id)
+    return ReviewDraftOut.of(draft(release, record))

@@ -201,6 +201,9 @@ class Review:
     actions: Sequence[ImprovementAction]
     by: str
     els_duration_days: float | None = None
+    els_escalations: int = 0
+    feedback_count: int = 0
+    satisfaction: float | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from uuid import UUID
 from ferry.errors import Conflict
 from ferry.events.policy import SegregationRule
 from ferry.events.release import (
-    Activity,
     ApprovalGiven,
     CommunicationDue,
     ImprovementActionRaised,
@@ -46,6 +45,7 @@ from release_svc.domain.lifecycle import Status
 from release_svc.domain.plan import InvalidPlan
 from release_svc.domain.policy import Policy, RulesUnmet, SegregationOfDuties
 from release_svc.domain.release_state import ReleaseState
+from release_svc.domain.review_draft import planned_els_days
 
 
 class ReleaseControl(ReleaseState):
@@ -305,8 +305,6 @@ class ReleaseControl(ReleaseState):
     def conduct_review(self, cmd: Review) -> list[ReleaseEvent]:
         self._check_manager(cmd.by)
         self._check_state("review", {Status.READY_FOR_REVIEW})
-        els = self.activities.get(Activity.EARLY_LIFE_SUPPORT)
-        planned_days = float((els.end - els.start).days + 1) if els else None
         return [
             ReleaseReviewed(
                 release_id=self.id,
@@ -314,11 +312,14 @@ class ReleaseControl(ReleaseState):
                 deployment_outcome=cmd.deployment_outcome,
                 incidents_during_els=cmd.incidents_during_els,
                 els_duration_days=cmd.els_duration_days,
-                els_planned_days=planned_days,
+                els_planned_days=planned_els_days(self),
                 went_well=list(cmd.went_well),
                 to_improve=list(cmd.to_improve),
                 actions=list(cmd.actions),
                 reviewed_by=cmd.by,
+                els_escalations=cmd.els_escalations,
+                feedback_count=cmd.feedback_count,
+                satisfaction=cmd.satisfaction,
             ),
             *(ImprovementActionRaised(release_id=self.id, action=a) for a in cmd.actions),
         ]

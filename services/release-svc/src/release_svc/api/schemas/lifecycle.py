@@ -3,7 +3,8 @@ rejection, review."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
+from uuid import UUID, uuid4
 
 from pydantic import (
     BaseModel,
@@ -14,6 +15,7 @@ from pydantic import (
 )
 
 from ferry.events.release import (
+    ImprovementAction,
     MediaRef,
     Outcome,
     ValidationKind,
@@ -21,6 +23,10 @@ from ferry.events.release import (
 from ferry.events.team import TEAM_NAME_PATTERN
 from ferry.fields import Day, Line, Notes, Prose
 from release_svc.api.schemas.common import VersionLabel
+from release_svc.domain.commands import Review
+from release_svc.domain.review_draft import ReviewDraft
+
+T = TypeVar("T")
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
@@ -84,14 +90,37 @@ class ImprovementActionIn(BaseModel):
 
 
 class ReviewIn(BaseModel):
-    """The post-implementation review's findings."""
+    """The post-implementation review's findings: the reviewer's judgement, and what
+    happened where it differs from the record (left out, it is the draft's,
+    `GET /releases/{id}/review/draft`)."""
 
     model_config = ConfigDict(extra="forbid")
 
     objectives_met: bool
-    deployment_outcome: Prose
-    incidents_during_els: int = Field(ge=0, le=1_000_000)
+    deployment_outcome: Prose | None = None
+    incidents_during_els: int | None = Field(default=None, ge=0, le=1_000_000)
     els_duration_days: float | None = Field(default=None, ge=0, le=3650, allow_inf_nan=False)
     went_well: list[Prose] = Field(default=[], max_length=50)
     to_improve: list[Prose] = Field(default=[], max_length=50)
     actions: list[ImprovementActionIn] = Field(default=[], max_length=50)
+
+    def review(self, release_id: UUID, draft: ReviewDraft, by: str) -> Review:
+        """The review these findings make, the draft's record filling what they leave out."""
+
+        def given(value: T | None, drafted: T) -> T:
+            return drafted if value is None else value
+
+        return Review(
+            release_id=release_id,
+            objectives_met=self.objectives_met,
+            deployment_outcome=given(self.deployment_outcome, draft.deployment_outcome),
+            incidents_during_els=given(self.incidents_during_els, draft.incidents_during_els),
+            els_duration_days=given(self.els_duration_days, draft.els_duration_days),
+            went_well=self.went_well,
+            to_improve=self.to_improve,
+            actions=[ImprovementAction(action_id=uuid4(), **a.model_dump()) for a in self.actions],
+            by=by,
+            els_escalations=draft.els_escalations,
+            feedback_count=len(draft.feedback),
+            satisfaction=draft.satisfaction,
+        )

@@ -130,6 +130,10 @@ class ReviewOut(BaseModel):
     to_improve: list[str]
     actions: list[ImprovementAction]
     reviewed_by: str
+    els_escalations: int
+    feedback_count: int
+    satisfaction: float | None
+    """The mean rating (1 to 5) of the feedback given during Early Life Support."""
 
 
 class ReleaseOut(BaseModel):
