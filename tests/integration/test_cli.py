@@ -22,8 +22,9 @@ import yaml
 
 from ferry.db import Database
 from ferry.events.release import ImprovementAction
-from tests.integration.test_improvement_actions import store_reviewed
+from tests.integration.test_improvement_actions import store
 from tests.support.infra import REPO, Infra, prepare_topics
+from tests.support.releases import Recorded, awaiting_review, reviewed
 from tests.support.services import Process, free_port, stop_all
 
 FERRY = str(REPO / ".venv" / "bin" / "ferry")
@@ -40,18 +41,18 @@ class Stack:
     database_url: str
     release_schema: str
 
-    def store_reviewed(self, actions: list[ImprovementAction], identifier: str) -> None:
-        """Store, as release-svc would, a release reviewed with `actions`: no command makes
-        one without the whole deployment and Early Life Support behind it."""
+    def store(self, release: Recorded) -> None:
+        """Store `release` as release-svc would: no command brings one to its review
+        without the whole deployment and Early Life Support behind it."""
 
-        async def store() -> None:
+        async def stored() -> None:
             db = Database(self.database_url, self.release_schema, "release-svc")
             try:
-                await store_reviewed(db, actions, identifier)
+                await store(db, release)
             finally:
                 await db.dispose()
 
-        asyncio.run(store())
+        asyncio.run(stored())
 
     def token(self, sub: str, *roles: str) -> str:
         args = ["token", "--sub", sub, "--state-dir", str(self.state)]
@@ -556,7 +557,7 @@ def test_an_improvement_action_is_listed_moved_on_and_reassigned(stack: Stack) -
     item = ImprovementAction(
         action_id=uuid.uuid4(), description="brief the desk earlier", owner="olga", due=past
     )
-    stack.store_reviewed([item], "REL-1999-0001")
+    stack.store(reviewed([item], "REL-1999-0001"))
     action_id = str(item.action_id)
     olga, rita = stack.token("olga", "tester"), stack.token("rita", "release-manager")
 
@@ -587,3 +588,50 @@ def test_an_improvement_action_is_listed_moved_on_and_reassigned(stack: Stack) -
     assert stack.json("actions", "list", "--state", "done", "--mine", token=sam)["items"] == [
         finished
     ]
+
+
+def test_a_review_is_drafted_and_conducted_raising_actions(stack: Stack) -> None:
+    stack.store(awaiting_review("REL-1999-0002"))
+    rita = stack.token("rita", "release-manager")
+    draft = stack.json("release", "review-draft", "REL-1999-0002", token=rita)
+    assert (draft["deployment_outcome"], draft["feedback"]) == ("no deployment was reported", [])
+    shown = stack.ferry("release", "review-draft", "REL-1999-0002", token=rita).stdout
+    assert "early life support ended" in shown
+
+    bad = stack.ferry(
+        "release",
+        "review",
+        "REL-1999-0002",
+        "--objectives-met",
+        "--action",
+        "@olga",
+        token=rita,
+        check=False,
+    )
+    assert bad.returncode != 0
+    assert "TEXT@OWNER" in bad.stderr
+    closed = stack.json(
+        "release",
+        "review",
+        "REL-1999-0002",
+        "--objectives-missed",
+        "--went-well",
+        "canary",
+        "--to-improve",
+        "earlier comms",
+        "--action",
+        "brief the desk@olga@2099-01-31",
+        "--incidents",
+        "1",
+        token=rita,
+    )
+    assert closed["status"] == "closed"
+    review = closed["review"]
+    assert (review["objectives_met"], review["incidents_during_els"]) == (False, 1)
+    assert review["deployment_outcome"] == "no deployment was reported"
+    [raised] = stack.json("actions", "list", "--release", "REL-1999-0002", token=rita)["items"]
+    assert (raised["description"], raised["owner"], raised["due"]) == (
+        "brief the desk",
+        "olga",
+        "2099-01-31",
+    )

@@ -11,12 +11,13 @@ from uuid import UUID
 import typer
 from rich.console import Console
 
+from ferry.cli import review
 from ferry.cli.client import Client, connected, version_of
 from ferry.cli.errors import Refused
 from ferry.cli.output import Json, Output, fields, table
 from ferry.cli.plans import FollowUp, parse
 
-app = typer.Typer(help="Plan, show, list, package, validate and approve releases.")
+app = typer.Typer(help="Plan, show, list, package, validate, approve and review releases.")
 
 Ref = Annotated[str, typer.Argument(help="the release: its identifier (REL-…) or id")]
 IfMatch = Annotated[
@@ -298,4 +299,56 @@ def approve(
     """Approve the release's package under RFC (change authorities)."""
     out = Output(as_json)
     release, version = _act(ctx, ref, "/approvals", {"rfc": rfc, "comment": comment}, if_match)
+    out.result(release, show_release(release, version))
+
+
+@app.command("review-draft")
+def review_draft(ctx: typer.Context, ref: Ref, as_json: Json = False) -> None:
+    """The release's review as the record tells it: deployments, Early Life Support,
+    feedback, planned against actual dates."""
+    out = Output(as_json)
+    with connected(ctx) as client:
+        draft = client.get("release", f"/releases/{release_id(client, ref)}/review/draft").json()
+    out.result(draft, review.show_draft(draft))
+
+
+@app.command("review")
+def conduct_review(
+    ctx: typer.Context,
+    ref: Ref,
+    objectives_met: Annotated[
+        bool,
+        typer.Option(
+            "--objectives-met/--objectives-missed", help="whether the release met its objectives"
+        ),
+    ],
+    went_well: Annotated[list[str] | None, typer.Option(help="what went well (repeat)")] = None,
+    to_improve: Annotated[list[str] | None, typer.Option(help="what to improve (repeat)")] = None,
+    action: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="an improvement action: TEXT, TEXT@OWNER or TEXT@OWNER@YYYY-MM-DD (repeat)"
+        ),
+    ] = None,
+    outcome: Annotated[
+        str | None, typer.Option(help="the deployment outcome; default: the record's")
+    ] = None,
+    incidents: Annotated[
+        int | None, typer.Option(help="incidents during ELS; default: those linked", min=0)
+    ] = None,
+    if_match: IfMatch = None,
+    as_json: Json = False,
+) -> None:
+    """Conduct the post-implementation review once Early Life Support has ended (the
+    release's manager or owners); what happened comes from the record unless given."""
+    out = Output(as_json)
+    body: dict[str, Any] = {
+        "objectives_met": objectives_met,
+        "went_well": went_well or [],
+        "to_improve": to_improve or [],
+        "actions": [review.action(a) for a in action or []],
+        **({"deployment_outcome": outcome} if outcome is not None else {}),
+        **({"incidents_during_els": incidents} if incidents is not None else {}),
+    }
+    release, version = _act(ctx, ref, "/review", body, if_match)
     out.result(release, show_release(release, version))
