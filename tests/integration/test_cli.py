@@ -24,7 +24,7 @@ from ferry.db import Database
 from ferry.events.release import ImprovementAction
 from tests.integration.test_improvement_actions import store
 from tests.support.infra import REPO, Infra, prepare_topics
-from tests.support.releases import Recorded, awaiting_review, reviewed
+from tests.support.releases import Recorded, available, awaiting_review, reviewed
 from tests.support.services import Process, free_port, stop_all
 
 FERRY = str(REPO / ".venv" / "bin" / "ferry")
@@ -635,3 +635,18 @@ def test_a_review_is_drafted_and_conducted_raising_actions(stack: Stack) -> None
         "olga",
         "2099-01-31",
     )
+
+
+def test_readiness_is_shown_and_confirmed_by_its_role(stack: Stack) -> None:
+    stack.store(available("REL-1999-0003"))
+    rita, olly = stack.token("rita", "release-manager"), stack.token("olly", "operations")
+    desk = ["--item", "service_desk_briefed", "--evidence", "https://wiki/desk"]
+    refused = stack.ferry("release", "ready", "REL-1999-0003", *desk, token=rita, check=False)
+    assert refused.returncode != 0
+    assert "confirmed by operations" in refused.stderr
+    confirmed = stack.json("release", "ready", "REL-1999-0003", *desk, token=olly)
+    [item] = [i for i in confirmed["items"] if i["item"] == "service_desk_briefed"]
+    assert (item["confirmed_by"], item["evidence"]) == ("olly", "https://wiki/desk")
+    shown = stack.ferry("release", "readiness", "REL-1999-0003", token=rita).stdout
+    assert "https://wiki/desk" in shown
+    assert "open: none" in shown

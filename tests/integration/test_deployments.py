@@ -20,6 +20,8 @@ from dml_svc.config import Settings as DmlSettings
 from dml_svc.main import spec as dml_spec
 from ferry.events.policy import FreezePeriodDeclared
 from ferry.events.release import (
+    ReadinessConfirmed,
+    ReadinessItem,
     ReleaseDependenciesSet,
 )
 from ferry.events.team import TeamDefined
@@ -205,6 +207,27 @@ async def test_plans_the_rules_forbid_are_refused_naming_why(stack: Stack) -> No
     )
     await publish(stack.infra, stack.release_topic, freeze)
     await eventually(lambda: _refused(stack, release_id, "board meeting"), what="the freeze")
+
+
+async def test_production_waits_until_release_svc_confirms_readiness(stack: Stack) -> None:
+    await define(stack)
+    ops = ReadinessItem.OPERATIONS_ACCEPTANCE
+    release_id = await stack.release("1.2.0", readiness=[ops])
+    refused = await stack.plan(release_id)
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert refused.json()["readiness"] == ["operations_acceptance"]
+    confirmed = ReadinessConfirmed(release_id=release_id, item=ops, evidence="signed", by="olly")
+    await publish(stack.infra, stack.release_topic, confirmed)
+    accepted = await eventually(
+        lambda: _accepted(stack, release_id), what="the plan accepted once ready"
+    )
+    assert accepted.json()["state"] in ("scheduled", "running", "completed")
+
+
+async def _accepted(stack: Stack, release_id: UUID) -> httpx.Response | None:
+    answer = await stack.plan(release_id)
+    return answer if answer.status_code == 201 else None
 
 
 async def test_a_revoked_or_tampered_release_touches_no_target(stack: Stack) -> None:

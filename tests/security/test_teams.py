@@ -308,6 +308,7 @@ CHECKED = {
         for method, route, _ in RELEASE_MANAGERS_ROUTES
     },
     ("release-svc", "POST", "/releases"): "test_a_teams_release_manager_plans_only_for_...",
+    ("release-svc", "POST", "/releases/{release_id}/readiness"): "test_readiness: ...its teams",
     **{
         ("release-svc", "PUT", f"/improvement-actions/{{action_id}}/{route}"): (
             "test_improvement_actions: another team's manager may not"

@@ -3,6 +3,7 @@ its media staged in a real dml-svc, its events on release.events."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -13,6 +14,7 @@ from ferry.events.release import (
     DeploymentWindow,
     DeploymentWindowsSet,
     MediaRef,
+    ReadinessItem,
     ReleaseApproved,
     ReleaseScopeSet,
     ReleaseValidated,
@@ -27,12 +29,18 @@ MEDIA = "payments-api.tar.gz"
 
 
 async def approved_release(
-    infra: Infra, dml: httpx.AsyncClient, release_topic: str, version: str, **plan: Any
+    infra: Infra,
+    dml: httpx.AsyncClient,
+    release_topic: str,
+    version: str,
+    *,
+    readiness: Sequence[ReadinessItem] = (),
+    **plan: Any,
 ) -> UUID:
     """A release of `version`: its media staged in the DML (through `dml`, a librarian's
     client), planned, scoped to the payments service, with a production window around now,
-    validated (built by bob, validated by tess) and approved by carl — so the DML makes it
-    available."""
+    validated (built by bob, validated by tess) and approved by carl, `readiness` to be
+    confirmed before production — so the DML makes it available."""
     release_id = uuid4()
     staged = await dml.put(
         f"/media/{MEDIA}/{version}",
@@ -64,6 +72,7 @@ async def approved_release(
             segregation=["approver-cannot-deploy-to-production", "one-gate-per-person"],
             built_by="bob",
             validated_by=["tess"],
+            readiness=list(readiness),
         ),
     )
     return release_id

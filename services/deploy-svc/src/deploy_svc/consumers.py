@@ -23,6 +23,7 @@ from ferry.events.dml import MediaRevoked, ReleaseAvailable, ReleaseRevoked
 from ferry.events.policy import FreezePeriodDeclared, FreezePeriodLifted
 from ferry.events.release import (
     DeploymentWindowsSet,
+    ReadinessConfirmed,
     ReleaseApproved,
     ReleaseCancelled,
     ReleaseDependenciesSet,
@@ -102,7 +103,12 @@ async def on_release_approved(event: ReleaseApproved, _: Envelope, uow: UnitOfWo
         event.segregation,
         built_by=event.built_by,
         validated_by=event.validated_by,
+        readiness=[str(item) for item in event.readiness],
     )
+
+
+async def on_readiness_confirmed(event: ReadinessConfirmed, _: Envelope, uow: UnitOfWork) -> None:
+    await release_facts.readiness_confirmed(uow, event.release_id, str(event.item))
 
 
 async def on_freeze_declared(event: FreezePeriodDeclared, _: Envelope, uow: UnitOfWork) -> None:
@@ -154,6 +160,7 @@ RELEASE_EVENTS: Mapping[type[Event], EventHandler] = {
     DeploymentWindowsSet: on_deployment_windows_set,
     ReleaseDependenciesSet: on_release_dependencies_set,
     ReleaseApproved: on_release_approved,
+    ReadinessConfirmed: on_readiness_confirmed,
     FreezePeriodDeclared: on_freeze_declared,
     FreezePeriodLifted: on_freeze_lifted,
     TeamDefined: team_table.on_team_defined,

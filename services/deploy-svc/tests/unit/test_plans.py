@@ -12,6 +12,7 @@ from deploy_svc.domain.environment import Environment
 from deploy_svc.domain.facts import ReleaseFacts, Window
 from deploy_svc.domain.plans import (
     NotDeployable,
+    NotReady,
     Plan,
     SegregationOfDuties,
     check_production_gate,
@@ -174,3 +175,18 @@ def test_the_production_gate_follows_the_environment_as_it_is_now() -> None:
     check_production_gate(RELEASE, Environment("staging"), "carl")
     with pytest.raises(SegregationOfDuties):
         check_production_gate(RELEASE, production(), "carl")
+
+
+def test_production_waits_for_every_readiness_item_its_approval_named() -> None:
+    unready = replace(
+        RELEASE, readiness_open=frozenset({"service_desk_briefed", "operations_acceptance"})
+    )
+    with pytest.raises(NotReady) as refused:
+        check(release=unready)
+    assert refused.value.open == ["operations_acceptance", "service_desk_briefed"]
+    assert refused.value.extensions() == {"readiness": refused.value.open}
+    assert "not ready for production" in str(refused.value)
+    staging = Environment("staging")
+    staging.apply(EnvironmentDefined(environment="staging", production=False, targets=[]))
+    check_production_gate(unready, staging, "dora")
+    check(release=replace(unready, readiness_open=frozenset()))

@@ -352,3 +352,53 @@ def conduct_review(
     }
     release, version = _act(ctx, ref, "/review", body, if_match)
     out.result(release, show_release(release, version))
+
+
+@app.command()
+def readiness(ctx: typer.Context, ref: Ref, as_json: Json = False) -> None:
+    """What must be ready before the release goes to production, who confirmed what, and
+    what is still open."""
+    out = Output(as_json)
+    with connected(ctx) as client:
+        found = client.get("release", f"/releases/{release_id(client, ref)}/readiness").json()
+    out.result(found, _show_readiness(found))
+
+
+@app.command()
+def ready(
+    ctx: typer.Context,
+    ref: Ref,
+    item: Annotated[
+        str,
+        typer.Option(
+            help="service_desk_briefed or operations_acceptance (operations), "
+            "training_delivered or documentation_published (release manager)"
+        ),
+    ],
+    evidence: Annotated[str, typer.Option(help="what shows it: a link, a record")],
+    if_match: IfMatch = None,
+    as_json: Json = False,
+) -> None:
+    """Confirm one readiness item of the release, with its evidence."""
+    out = Output(as_json)
+    found, _ = _act(ctx, ref, "/readiness", {"item": item, "evidence": evidence}, if_match)
+    out.result(found, _show_readiness(found))
+
+
+def _show_readiness(found: dict[str, Any]) -> Any:
+    def show(console: Console) -> None:
+        rows = [
+            (
+                i["item"],
+                "yes" if i["needed"] else "",
+                i["confirmed_by_role"],
+                i["confirmed_by"] or "",
+                i["evidence"] or "",
+            )
+            for i in found["items"]
+        ]
+        columns = ("item", "needed", "confirmed by role", "confirmed by", "evidence")
+        console.print(table("readiness", columns, rows))
+        console.print(f"open: {', '.join(found['open']) or 'none'}")
+
+    return show

@@ -33,6 +33,7 @@ RELEASE_EVENTS: list[type[Event]] = [
     release.ImprovementActionRaised,
     release.ImprovementActionProgressed,
     release.ImprovementActionReassigned,
+    release.ReadinessConfirmed,
 ]
 
 REGISTRY = EventRegistry(

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import AwareDatetime
 
 from ferry.events.base import Event
-from ferry.events.release import ReleaseType, ValidationKind
+from ferry.events.release import ReadinessItem, ReleaseType, ValidationKind
 
 
 class SegregationRule(StrEnum):
@@ -42,6 +42,8 @@ class ReleasePolicySet(Event):
     segregation: list[SegregationRule]
     review_required: bool
     """Whether the release closes only through a post-implementation review."""
+    readiness: list[ReadinessItem] = []
+    """What must be confirmed ready before a production deployment."""
 
     def aggregate_id(self) -> str:
         return str(self.release_type)

@@ -116,6 +116,16 @@ class ScopeKind(StrEnum):
     PROCESS = "process"
 
 
+class ReadinessItem(StrEnum):
+    """What must be ready before a release goes live, each confirmed by the role named in
+    release-svc's `domain.readiness`."""
+
+    SERVICE_DESK_BRIEFED = "service_desk_briefed"
+    TRAINING_DELIVERED = "training_delivered"
+    DOCUMENTATION_PUBLISHED = "documentation_published"
+    OPERATIONS_ACCEPTANCE = "operations_acceptance"
+
+
 class ScopeItem(BaseModel):
     """One thing the release includes: a service, a configuration item, a document, …"""
 
@@ -349,6 +359,9 @@ class ReleaseApproved(ReleaseEvent):
     validated_by: list[str] = []
     """Everyone who recorded a validation of the approved package; with `built_by` and
     `approvers`, the gates deploy-svc keeps apart from deploying to production."""
+    readiness: list[ReadinessItem] = []
+    """What must be confirmed ready before a production deployment: the policy's readiness
+    items at approval, and training when the scope holds training."""
 
 
 class ReleaseRejected(ReleaseEvent):
@@ -471,4 +484,14 @@ class ImprovementActionReassigned(ReleaseEvent):
     action_id: UUID
     owner: str
     due: date | None
+    by: str
+
+
+class ReadinessConfirmed(ReleaseEvent):
+    """One item the release needs before going live is ready, with the evidence."""
+
+    type: Literal["ReadinessConfirmed"] = "ReadinessConfirmed"
+    schema_version: Literal[1] = 1
+    item: ReadinessItem
+    evidence: str
     by: str

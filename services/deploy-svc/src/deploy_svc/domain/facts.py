@@ -43,3 +43,5 @@ class ReleaseFacts:
     """Set once the DML made the release available."""
     revoked: bool = False
     """The DML revoked the release, or any of its media."""
+    readiness_open: frozenset[str] = frozenset()
+    """What its approval said must be ready before production, not yet confirmed."""

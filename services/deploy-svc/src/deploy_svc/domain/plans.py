@@ -21,6 +21,18 @@ class NotDeployable(Conflict):
     """The release or its environment does not allow this deployment now."""
 
 
+class NotReady(NotDeployable):
+    """Readiness items the release's approval named are not yet confirmed."""
+
+    def __init__(self, identifier: str, open_items: Set[str]) -> None:
+        listed = ", ".join(sorted(open_items))
+        super().__init__(f"{identifier} is not ready for production: {listed} not confirmed")
+        self.open = sorted(open_items)
+
+    def extensions(self) -> dict[str, object]:
+        return {"readiness": self.open}
+
+
 class SegregationOfDuties(Forbidden):
     def __init__(self, rule: str, message: str) -> None:
         super().__init__(f"{rule}: {message}")
@@ -107,6 +119,8 @@ def check_production_gate(release: ReleaseFacts, environment: Environment, by: s
         raise NotDeployable(
             f"deploy-svc has not yet heard who approved {release.identifier}; retry shortly"
         )
+    if release.readiness_open:
+        raise NotReady(release.identifier, release.readiness_open)
     if APPROVER_RULE in release.segregation and by in release.approvers:
         raise SegregationOfDuties(
             APPROVER_RULE, f"{by} approved {release.identifier} and so may not deploy it"

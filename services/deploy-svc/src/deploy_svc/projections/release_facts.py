@@ -68,8 +68,10 @@ async def approved(
     segregation: Iterable[str],
     built_by: str = "",
     validated_by: Iterable[str] = (),
+    readiness: Iterable[str] = (),
 ) -> None:
-    """Who filled the approved package's gates, and the rules keeping them apart."""
+    """Who filled the approved package's gates, the rules keeping them apart, and what
+    must be ready before production."""
     await _upsert(
         uow,
         release_id,
@@ -77,6 +79,17 @@ async def approved(
         segregation=sorted(set(segregation)),
         built_by=built_by,
         validated_by=sorted(set(validated_by)),
+        readiness_required=sorted(set(readiness)),
+    )
+
+
+async def readiness_confirmed(uow: UnitOfWork, release_id: UUID, item: str) -> None:
+    await uow.execute(
+        f"INSERT INTO {_t(uow, 'release_facts')} AS f (release_id, readiness_confirmed) "
+        "VALUES ($1, ARRAY[$2]) ON CONFLICT (release_id) DO UPDATE SET readiness_confirmed = "
+        "ARRAY(SELECT DISTINCT unnest(f.readiness_confirmed || $2) ORDER BY 1)",
+        release_id,
+        item,
     )
 
 
@@ -223,6 +236,7 @@ async def facts(uow: UnitOfWork, release_id: UUID) -> ReleaseFacts | None:
         configuration_items=frozenset(row["configuration_items"]),
         available=signed,
         revoked=row["any_revoked"],
+        readiness_open=frozenset(row["readiness_required"]) - set(row["readiness_confirmed"]),
     )
 
 

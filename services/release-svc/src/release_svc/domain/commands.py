@@ -17,6 +17,7 @@ from ferry.events.release import (
     MediaRef,
     Milestone,
     Outcome,
+    ReadinessItem,
     ReleaseType,
     ScopeItem,
     Span,
@@ -224,3 +225,14 @@ class ReassignAction:
     owner: str
     due: date | None
     by: str
+
+
+@dataclass(frozen=True)
+class ConfirmReadiness:
+    """`by`, holding `roles` (for one team or everywhere), confirms `item` ready."""
+
+    release_id: UUID
+    item: ReadinessItem
+    evidence: str
+    by: str
+    roles: frozenset[str]

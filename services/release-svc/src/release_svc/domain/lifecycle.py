@@ -55,3 +55,7 @@ DEPLOYED_STATES = frozenset(
     {Status.DEPLOYED, Status.IN_EARLY_LIFE_SUPPORT, Status.READY_FOR_REVIEW}
 )
 """Deployed somewhere, and not yet closed: Early Life Support may (re)start."""
+
+OPEN = frozenset(Status) - {Status.CLOSED, Status.CANCELLED}
+"""Neither closed nor cancelled: readiness may still be confirmed (production may come
+after a first deployment elsewhere)."""

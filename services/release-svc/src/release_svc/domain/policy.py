@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from ferry.errors import Forbidden, InvalidField, InvalidTransition, Unprocessable
 from ferry.events.policy import ReleasePolicySet, SegregationRule
-from ferry.events.release import Level, ReleaseType, ValidationKind
+from ferry.events.release import Level, ReadinessItem, ReleaseType, ValidationKind
 from ferry.eventsourced import EventSourced
 
 ALL_SEGREGATION = frozenset(SegregationRule)
@@ -23,6 +23,8 @@ class Policy:
     backout_plan_required: bool = True
     segregation: frozenset[SegregationRule] = ALL_SEGREGATION
     review_required: bool = True
+    readiness: frozenset[ReadinessItem] = frozenset()
+    """What must be confirmed ready before a production deployment."""
 
     def approvers_needed(self, risk: Level | None) -> int:
         return self.high_risk_approvers if risk is Level.HIGH else self.approvers
@@ -40,6 +42,7 @@ class Policy:
             backout_plan_required=event.backout_plan_required,
             segregation=frozenset(event.segregation),
             review_required=event.review_required,
+            readiness=frozenset(event.readiness),
         )
 
 
@@ -108,6 +111,7 @@ class ReleasePolicy(EventSourced):
                 backout_plan_required=policy.backout_plan_required,
                 segregation=sorted(policy.segregation),
                 review_required=policy.review_required,
+                readiness=sorted(policy.readiness),
             )
         ]
 

@@ -15,6 +15,7 @@ from ferry.events.release import (
     ImprovementActionRaised,
     MediaRef,
     Outcome,
+    ReadinessConfirmed,
     ReleaseApproved,
     ReleaseClosed,
     ReleaseDeployed,
@@ -31,12 +32,13 @@ from ferry.events.release import (
     TeamAgreementGiven,
     ValidationResultRecorded,
 )
-from release_svc.domain import lifecycle
+from release_svc.domain import lifecycle, readiness
 from release_svc.domain.commands import (
     AgreeForTeam,
     ApprovalContext,
     Approve,
     BuildPackage,
+    ConfirmReadiness,
     RecordValidation,
     Reject,
     Review,
@@ -197,6 +199,7 @@ class ReleaseControl(ReleaseState):
                     segregation=sorted(policy.segregation),
                     built_by=self.package.built_by,
                     validated_by=sorted(self.testers),
+                    readiness=sorted(readiness.required(policy.readiness, self.scope)),
                 )
             )
         return new
@@ -262,6 +265,18 @@ class ReleaseControl(ReleaseState):
                 source=cmd.source,
             )
         ]
+
+    # --- Readiness before go-live ------------------------------------------------------
+
+    def confirm_readiness(self, cmd: ConfirmReadiness) -> list[ReleaseEvent]:
+        """Record `cmd.item` ready, by its confirming role, until the release is closed;
+        confirmed again with the same evidence, nothing changes."""
+        self._check_state("confirm readiness of", lifecycle.OPEN)
+        readiness.check_confirmer(cmd.item, cmd.roles)
+        evidence = cmd.evidence.strip()
+        if self.readiness.get(cmd.item) == readiness.Confirmation(evidence, cmd.by):
+            return []
+        return [ReadinessConfirmed(release_id=self.id, item=cmd.item, evidence=evidence, by=cmd.by)]
 
     # --- What other services report -------------------------------------------------
     # Facts, not requests: they are recorded whatever the state, so the release's history

@@ -23,6 +23,8 @@ from ferry.events.release import (
     Level,
     MediaRef,
     Outcome,
+    ReadinessConfirmed,
+    ReadinessItem,
     ReleaseApproved,
     ReleaseCancelled,
     ReleaseClosed,
@@ -51,10 +53,11 @@ from ferry.events.release import (
 )
 from ferry.eventsourced import EventSourced
 from ferry.freezes import FreezePeriod
-from release_svc.domain import lifecycle, plan
+from release_svc.domain import lifecycle, plan, readiness
 from release_svc.domain.actions import Action
 from release_svc.domain.freezes import covering
 from release_svc.domain.lifecycle import Status
+from release_svc.domain.readiness import Confirmation
 
 
 def services_of(scope: Iterable[ScopeItem]) -> frozenset[str]:
@@ -149,6 +152,17 @@ class ReleaseState(EventSourced):
     review: ReleaseReviewed | None = None
     actions: dict[UUID, Action] = field(default_factory=dict)
     """The review's improvement actions, in the order raised."""
+    readiness: dict[ReadinessItem, Confirmation] = field(default_factory=dict)
+    """The readiness items confirmed, with their latest evidence."""
+    readiness_required: frozenset[ReadinessItem] | None = None
+    """What its approval said must be ready before production (deploy-svc holds it to
+    that); None before approval, when the policy in force says."""
+
+    def readiness_needed(self, policy_items: Iterable[ReadinessItem]) -> set[ReadinessItem]:
+        """What must be ready: as approved, or else by the policy's items now."""
+        if self.readiness_required is not None:
+            return set(self.readiness_required)
+        return readiness.required(policy_items, self.scope)
 
     @property
     def services(self) -> frozenset[str]:
@@ -270,6 +284,7 @@ class ReleaseState(EventSourced):
             case ReleaseApproved():
                 self.status = Status.APPROVED
                 self.rfc = event.rfc
+                self.readiness_required = frozenset(event.readiness)
             case ReleaseRejected():
                 self.status = Status.REJECTED
                 self.approvals = {}
@@ -300,3 +315,5 @@ class ReleaseState(EventSourced):
             case ImprovementActionReassigned():
                 action = self.actions[event.action_id]
                 self.actions[event.action_id] = action.reassigned(event.owner, event.due)
+            case ReadinessConfirmed():
+                self.readiness[event.item] = Confirmation(event.evidence, event.by)

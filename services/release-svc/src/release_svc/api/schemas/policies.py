@@ -12,6 +12,7 @@ from pydantic import (
 
 from ferry.events.policy import SegregationRule
 from ferry.events.release import (
+    ReadinessItem,
     ReleaseType,
     ValidationKind,
 )
@@ -29,6 +30,8 @@ class PolicyRules(BaseModel):
     backout_plan_required: bool = True
     segregation: list[SegregationRule] = Field(default=list(SegregationRule))
     review_required: bool = True
+    readiness: list[ReadinessItem] = Field(default=[], max_length=len(ReadinessItem))
+    """What must be confirmed ready before a production deployment."""
 
     @field_validator("high_risk_approvers")
     @classmethod
@@ -47,6 +50,7 @@ class PolicyRules(BaseModel):
             backout_plan_required=self.backout_plan_required,
             segregation=frozenset(self.segregation),
             review_required=self.review_required,
+            readiness=frozenset(self.readiness),
         )
 
 
@@ -72,5 +76,6 @@ class PolicyOut(PolicyRules):
             backout_plan_required=policy.backout_plan_required,
             segregation=sorted(policy.segregation),
             review_required=policy.review_required,
+            readiness=sorted(policy.readiness),
             stream_version=version,
         )
