@@ -47,11 +47,6 @@ def entry(message: str, offset: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def release_settings(infra: Infra, topic_prefix: str) -> Settings:
-    return settings(Settings, infra, topic_prefix)
-
-
-@pytest.fixture
 async def api(release_settings: Settings, infra: Infra) -> AsyncIterator[httpx.AsyncClient]:
     """release-svc without its communications job, called by rita: tests run the passes."""
     quiet = dataclasses.replace(spec(release_settings), jobs={})

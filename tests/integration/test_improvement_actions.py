@@ -16,28 +16,13 @@ from ferry.envelope import Meta
 from ferry.events.release import ImprovementAction
 from release_svc.config import Settings
 from release_svc.handlers.releases import stream_id
-from release_svc.main import spec
 from release_svc.projections import releases as projections
 from tests.support.infra import Infra
 from tests.support.releases import Recorded, reviewed
-from tests.support.services import read_topic, serving, settings
+from tests.support.services import read_topic
 
 TODAY = datetime.now(UTC).date()
 PAST, LATER = TODAY - timedelta(days=3), TODAY + timedelta(days=30)
-
-
-@pytest.fixture
-def release_settings(infra: Infra, topic_prefix: str) -> Settings:
-    return settings(Settings, infra, topic_prefix)
-
-
-@pytest.fixture
-async def api(release_settings: Settings, infra: Infra) -> AsyncIterator[httpx.AsyncClient]:
-    """release-svc; by default rita, a release manager, calls it."""
-    async with serving(
-        spec(release_settings), headers=infra.issuer.bearer("rita", "release-manager")
-    ) as client:
-        yield client
 
 
 @pytest.fixture

@@ -4,32 +4,15 @@ PostgreSQL and Kafka."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 
 from release_svc.config import Settings
-from release_svc.main import spec
 from tests.integration.test_release_lifecycle import PLAN, packaged_release, validated
 from tests.support.governance import approved
 from tests.support.infra import Infra
-from tests.support.services import read_topic, serving, settings
-
-
-@pytest.fixture
-def release_settings(infra: Infra, topic_prefix: str) -> Settings:
-    return settings(Settings, infra, topic_prefix)
-
-
-@pytest.fixture
-async def api(release_settings: Settings, infra: Infra) -> AsyncIterator[httpx.AsyncClient]:
-    """release-svc; by default rita, a release manager, calls it."""
-    async with serving(
-        spec(release_settings), headers=infra.issuer.bearer("rita", "release-manager")
-    ) as client:
-        yield client
+from tests.support.services import read_topic
 
 
 async def ask_for(api: httpx.AsyncClient, infra: Infra, *items: str) -> None:

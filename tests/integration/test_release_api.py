@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
@@ -24,19 +23,6 @@ PLAN = {
     "planned_start": "2026-12-01",
     "planned_end": "2026-12-05",
 }
-
-
-@pytest.fixture
-def release_settings(infra: Infra, topic_prefix: str) -> Settings:
-    return settings(Settings, infra, topic_prefix)
-
-
-@pytest.fixture
-async def api(release_settings: Settings, infra: Infra) -> AsyncIterator[httpx.AsyncClient]:
-    """release-svc, called by rita, a release manager."""
-    rita = infra.issuer.bearer("rita", "release-manager")
-    async with serving(spec(release_settings), headers=rita) as client:
-        yield client
 
 
 async def count_events(s: Settings, event_type: str) -> int:

@@ -3,7 +3,6 @@ the other services' events arrive on their topics as those services publish them
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -15,10 +14,9 @@ from ferry.events.deploy import DeploymentCompleted
 from ferry.events.dml import MediaKind, MediaStaged, ReleaseAvailable
 from ferry.events.els import ElsExited, ElsStarted
 from release_svc.config import Settings
-from release_svc.main import spec
 from tests.support.governance import approved
 from tests.support.infra import Infra
-from tests.support.services import eventually, publish, read_topic, serving, settings
+from tests.support.services import eventually, publish, read_topic
 
 PLAN = {
     "name": "Payments 2026.12",
@@ -34,20 +32,6 @@ PLAN = {
 }
 SHA = "9f" * 32
 MEDIA = {"name": "payments-api.tar.gz", "version": "2026.12.0", "sha256": SHA}
-
-
-@pytest.fixture
-def release_settings(infra: Infra, topic_prefix: str) -> Settings:
-    return settings(Settings, infra, topic_prefix)
-
-
-@pytest.fixture
-async def api(release_settings: Settings, infra: Infra) -> AsyncIterator[httpx.AsyncClient]:
-    """release-svc; by default rita, a release manager, calls it."""
-    async with serving(
-        spec(release_settings), headers=infra.issuer.bearer("rita", "release-manager")
-    ) as client:
-        yield client
 
 
 def headers(infra: Infra, subject: str, role: str, etag: str) -> dict[str, str]:

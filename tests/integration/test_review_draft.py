@@ -3,13 +3,11 @@ topics, and a review that leaves the record to it; against real PostgreSQL and K
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
-import pytest
 
 from ferry.db import Database
 from ferry.events.deploy import DeploymentCompleted, DeploymentFailed, EnvironmentDefined
@@ -21,28 +19,13 @@ from ferry.events.els import (
     ElsStarted,
 )
 from release_svc.config import Settings
-from release_svc.main import spec
 from tests.integration.test_improvement_actions import store
 from tests.support.infra import Infra
 from tests.support.releases import available
-from tests.support.services import eventually, publish, read_topic, serving, settings
+from tests.support.services import eventually, publish, read_topic
 
 STARTED = datetime(2026, 12, 10, 9, tzinfo=UTC)
 EXITED = STARTED + timedelta(days=8, hours=12)
-
-
-@pytest.fixture
-def release_settings(infra: Infra, topic_prefix: str) -> Settings:
-    return settings(Settings, infra, topic_prefix)
-
-
-@pytest.fixture
-async def api(release_settings: Settings, infra: Infra) -> AsyncIterator[httpx.AsyncClient]:
-    """release-svc; by default rita, a release manager, calls it."""
-    async with serving(
-        spec(release_settings), headers=infra.issuer.bearer("rita", "release-manager")
-    ) as client:
-        yield client
 
 
 async def available_release(s: Settings) -> UUID:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -11,9 +10,7 @@ import pytest
 from ferry.db import Database
 from release_svc.adapters import feed_tokens
 from release_svc.config import Settings
-from release_svc.main import spec
 from tests.support.infra import Infra
-from tests.support.services import serving, settings
 
 PLAN = {
     "name": "Payments 2026.12",
@@ -30,19 +27,6 @@ WINDOWS = {
         }
     ]
 }
-
-
-@pytest.fixture
-def release_settings(infra: Infra, topic_prefix: str) -> Settings:
-    return settings(Settings, infra, topic_prefix)
-
-
-@pytest.fixture
-async def api(release_settings: Settings, infra: Infra) -> AsyncIterator[httpx.AsyncClient]:
-    async with serving(
-        spec(release_settings), headers=infra.issuer.bearer("rita", "release-manager")
-    ) as client:
-        yield client
 
 
 async def test_a_feed_url_serves_the_calendar_until_revoked(

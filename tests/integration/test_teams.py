@@ -12,7 +12,7 @@ from release_svc.config import Settings
 from release_svc.main import spec
 from tests.support.governance import approved
 from tests.support.infra import Infra
-from tests.support.services import read_topic, serving, settings
+from tests.support.services import read_topic, serving
 
 PAYMENTS = {
     "description": "Payments and the card vault",
@@ -25,11 +25,6 @@ PAYMENTS = {
     ],
     "reason": "the payments team is formed",
 }
-
-
-@pytest.fixture
-def release_settings(infra: Infra, topic_prefix: str) -> Settings:
-    return settings(Settings, infra, topic_prefix)
 
 
 @pytest.fixture
