@@ -123,6 +123,16 @@ async def test_from_a_completed_deployment_to_the_hand_over(
 
     early = await els.post(f"{path}/exit", json={}, headers={**otto, "If-Match": '"1"'})
     assert early.status_code == 409
+    # Normal is reached, but the case's own task is not done: the hand-over waits for it.
+    task = {"title": "Hand the runbook over", "assignee": "otto"}
+    [added] = (await els.post(f"{path}/tasks", json=task, headers=otto)).json()["tasks"]
+    current = await els.get(path)
+    waiting = await els.post(
+        f"{path}/exit", json={}, headers={**otto, "If-Match": current.headers["ETag"]}
+    )
+    assert waiting.status_code == 409, waiting.text
+    assert [t["title"] for t in waiting.json()["tasks"]] == ["Hand the runbook over"]
+    await els.post(f"{path}/tasks/{added['task_id']}/done", headers=otto)
     current = await els.get(path)
     exited = await els.post(
         f"{path}/exit", json={}, headers={**otto, "If-Match": current.headers["ETag"]}
@@ -130,7 +140,7 @@ async def test_from_a_completed_deployment_to_the_hand_over(
     assert exited.status_code == 200, exited.text
     assert exited.json()["state"] == "exited"
 
-    events = await read_topic(infra.kafka, els_settings.topic("els.events"), expect=10, settle=1)
+    events = await read_topic(infra.kafka, els_settings.topic("els.events"), expect=12, settle=1)
     types = [e.type for e in events]
     assert types.count("ElsObservationRecorded") == 5  # the repeated signal counted once
     for expected in (

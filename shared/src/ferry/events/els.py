@@ -176,7 +176,10 @@ class ElsExited(ElsEvent):
     accepted_by: str = ""
     exited_at: AwareDatetime | None = None
     override_reason: str = ""
-    """Why operations took it over before normal was reached; empty when it was."""
+    """Why operations took it over before normal was reached or with tasks open; empty
+    when neither."""
+    open_tasks: list[str] = []
+    """The titles of the case's tasks not done when it was taken over."""
 
 
 # --- ops.signals ---------------------------------------------------------------------

@@ -222,8 +222,10 @@ async def exit_case(
     meta: RequestMeta,
     version: ExpectedVersion,
 ) -> Response:
-    """Operations accepts the hand-over (`ElsExited`): once normal is reached, or with an
-    `override_reason`. release-svc then marks the release ready for its review."""
+    """Operations accepts the hand-over (`ElsExited`): once normal is reached and every task
+    of the case is done (else `409` whose `tasks` lists those open), or with an
+    `override_reason`, recorded with the tasks left open. release-svc then marks the release
+    ready for its review."""
     now = datetime.now(UTC)
     decide: handlers.Decision = lambda c: c.exit(caller.subject, now, body.override_reason)  # noqa: E731
     return await _change(request, case_id, version, meta, decide, caller.acting_as(Role.OPERATIONS))

@@ -60,6 +60,23 @@ class Task:
     done_by: str = ""
 
 
+class TasksOpen(Conflict):
+    """The case's own tasks are not all done: exiting now needs a reason."""
+
+    def __init__(self, tasks: list[Task]) -> None:
+        titles = "; ".join(task.title for task in tasks)
+        super().__init__(f"tasks still open: {titles}; exiting now needs an override_reason")
+        self.tasks = tasks
+
+    def extensions(self) -> dict[str, object]:
+        return {
+            "tasks": [
+                {"task_id": str(t.task_id), "title": t.title, "assignee": t.assignee}
+                for t in self.tasks
+            ]
+        }
+
+
 @dataclass
 class ElsCase(EventSourced):
     id: UUID
@@ -209,14 +226,27 @@ class ElsCase(EventSourced):
         return [self._event(ElsFeedbackGiven, rating=rating, comment=comment, given_by=by)]
 
     def exit(self, by: str, at: datetime, override_reason: str = "") -> list[ElsEvent]:
-        """Operations accepts the hand-over: once normal is reached, or with a reason."""
+        """Operations accepts the hand-over: once normal is reached and every task of the
+        case is done, or with a reason, recorded with the tasks left open."""
         self._check_open("exit")
-        if not self.normal_reached and not override_reason:
-            raise InvalidField(
-                "override_reason", "normal is not reached: accepting now needs a reason"
+        open_tasks = [task for task in self.tasks.values() if not task.done_by]
+        if not override_reason:
+            if not self.normal_reached:
+                raise InvalidField(
+                    "override_reason", "normal is not reached: accepting now needs a reason"
+                )
+            if open_tasks:
+                raise TasksOpen(open_tasks)
+        overridden = not self.normal_reached or bool(open_tasks)
+        return [
+            self._event(
+                ElsExited,
+                accepted_by=by,
+                override_reason=override_reason if overridden else "",
+                exited_at=at,
+                open_tasks=[task.title for task in open_tasks],
             )
-        reason = "" if self.normal_reached else override_reason
-        return [self._event(ElsExited, accepted_by=by, override_reason=reason, exited_at=at)]
+        ]
 
     def _evolve(self, event: ElsEvent) -> None:
         match event:
