@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,12 +35,23 @@ from ferry.events.els import (
     ElsStarted,
     Period,
 )
-from ferry.events.release import ImprovementAction
+from ferry.events.release import DeploymentWindow, ImprovementAction, ReadinessItem
 from release_svc.config import Settings as ReleaseSettings
+from release_svc.domain.commands import SetWindows
 from release_svc.main import spec as release_spec
-from tests.integration.test_improvement_actions import store_reviewed
+from tests.integration.test_improvement_actions import store, store_reviewed
 from tests.support.governance import approved
 from tests.support.infra import Infra
+from tests.support.releases import (
+    Recorded,
+    applied,
+    approved_by,
+    packaged,
+    planned,
+    policy_of,
+    validated,
+    with_backout,
+)
 from tests.support.services import publish, serving, settings
 
 TODAY = datetime.now(UTC).date()
@@ -338,3 +350,31 @@ async def test_the_dashboard_shows_unfinished_improvement_actions_and_follows_th
             lambda d: "brief the desk" not in text_of("#actions")(d),
         )
         assert text_of("#actions .summary")(browser) == "1 unfinished"
+
+
+async def test_the_calendar_shows_what_an_approved_release_must_still_have_ready(
+    infra: Infra, topic_prefix: str, browser: webdriver.Chrome
+) -> None:
+    release_settings = settings(ReleaseSettings, infra, topic_prefix)
+    viewer = infra.issuer.mint("vic", ["viewer"])
+    release = planned(kind=Recorded, identifier="REL-2026-0077")
+    assert isinstance(release, Recorded)
+    start = datetime.now(UTC) + timedelta(days=1)
+    window = DeploymentWindow(environment="production", start=start, end=start + timedelta(hours=2))
+    applied(release, release.set_windows(SetWindows(release.id, [window], by="rita"), [], {}))
+    ready_first = replace(
+        policy_of(release), readiness=frozenset({ReadinessItem.OPERATIONS_ACCEPTANCE})
+    )
+    approved_by(validated(packaged(with_backout(release))), "carl", ready_first)
+    async with serving(release_spec(release_settings)) as api:
+        db = Database(release_settings.database_url, release_settings.db_schema, "release-svc")
+        try:
+            await store(db, release)
+        finally:
+            await db.dispose()
+        await asyncio.to_thread(browser.get, f"{api.base_url}/dashboard#token={viewer}")
+        row = '#calendar tr[data-release="REL-2026-0077"] .readiness'
+        await wait_for(
+            browser, "the release's window", lambda d: d.find_elements(By.CSS_SELECTOR, row)
+        )
+        assert text_of(row)(browser) == "operations acceptance"

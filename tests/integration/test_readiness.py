@@ -83,6 +83,28 @@ async def test_each_item_is_confirmed_by_its_role_and_approval_hands_on_what_is_
     [confirmation] = [e for e in published if e.type == "ReadinessConfirmed"]
     assert (confirmation.actor, confirmation.data["item"]) == ("olly", "service_desk_briefed")
 
+    # The schedule shows, from approval on, what production still waits for.
+    window = {
+        "environment": "production",
+        "start": "2026-12-10T20:00:00Z",
+        "end": "2026-12-10T23:00:00Z",
+    }
+    windows = await api.put(
+        f"/releases/{built.json()['id']}/windows",
+        json={"windows": [window]},
+        headers={"If-Match": approval.headers["ETag"]},
+    )
+    assert windows.status_code == 200, windows.text
+    [row] = (await api.get("/schedule", params={"from": "2026-12-01T00:00:00Z"})).json()["items"]
+    assert row["readiness_open"] == ["operations_acceptance"]
+    ops = {"item": "operations_acceptance", "evidence": "https://itsm/acceptance/7"}
+    accepted = await api.post(
+        path, json=ops, headers=by(infra, "olly", "operations", windows.headers["ETag"])
+    )
+    assert accepted.json()["open"] == []
+    [row] = (await api.get("/schedule", params={"from": "2026-12-01T00:00:00Z"})).json()["items"]
+    assert row["readiness_open"] == []
+
 
 async def test_training_in_the_scope_needs_its_delivery_confirmed(api: httpx.AsyncClient) -> None:
     created = await api.post("/releases", json=PLAN)

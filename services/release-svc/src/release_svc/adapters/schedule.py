@@ -23,7 +23,7 @@ from release_svc.domain.schedule import WITHDRAWN, Conflict, Entry, Scheduled, c
 
 COLUMNS = (
     "release_id, environment, starts_at, ends_at, identifier, name, status, deployed, "
-    "services, owners, depends_on, overridden_freezes, team"
+    "services, owners, depends_on, overridden_freezes, team, readiness_open"
 )
 ORDER = Order(("starts_at", "release_id", "environment"), (instant, UUID, str))
 
@@ -52,12 +52,13 @@ async def save(uow: UnitOfWork, release: Release) -> None:
     await uow.execute(
         f"WITH kept AS (INSERT INTO {_table(uow)} ({COLUMNS}) "
         "SELECT $1, w.environment, w.starts_at, w.ends_at, $6, $7, $8, w.deployed, $9, $10, "
-        "$11, $12, $13 FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[], $5::bool[]) "
+        "$11, $12, $13, $14 "
+        "FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[], $5::bool[]) "
         "AS w(environment, starts_at, ends_at, deployed) "
         "ON CONFLICT (release_id, environment) DO UPDATE SET starts_at = EXCLUDED.starts_at, "
         "ends_at = EXCLUDED.ends_at, identifier = $6, name = $7, status = $8, "
         "deployed = EXCLUDED.deployed, services = $9, owners = $10, depends_on = $11, "
-        "overridden_freezes = $12, team = $13) "
+        "overridden_freezes = $12, team = $13, readiness_open = $14) "
         f"DELETE FROM {_table(uow)} WHERE release_id = $1 AND NOT environment = ANY($2::text[])",
         release.id,
         [w.environment for w in windows],
@@ -72,6 +73,7 @@ async def save(uow: UnitOfWork, release: Release) -> None:
         sorted(release.depends_on),
         sorted(release.overridden_freezes),
         release.team,
+        [str(item) for item in release.readiness_open],
     )
 
 
@@ -117,7 +119,12 @@ async def schedule_page(
     found = await _conflicts(uow, entries)
     shown = [
         Scheduled(
-            entry, row["name"], tuple(row["owners"]), tuple(found[entry.key]), tuple(row["teams"])
+            entry,
+            row["name"],
+            tuple(row["owners"]),
+            tuple(found[entry.key]),
+            tuple(row["teams"]),
+            tuple(row["readiness_open"]),
         )
         for entry, row in zip(entries, rows, strict=True)
     ]

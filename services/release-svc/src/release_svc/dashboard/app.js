@@ -234,14 +234,17 @@ function renderCalendar(windows, freezes) {
     windows.length || freezes.length ? timeline(windows, freezes) : h("p", { class: "empty" },
       "No deployment window or freeze from a week ago on."));
   show(root.querySelector(".windows"),
-    h("tr", {}, ["Opens", "Closes", "Release", "Environment", "Status", "Conflicts"]
-      .map((c) => h("th", {}, c))),
+    h("tr", {}, ["Opens", "Closes", "Release", "Environment", "Status", "Conflicts",
+      "Not ready"].map((c) => h("th", {}, c))),
     windows.map((w) => h("tr", { "data-release": w.identifier },
       h("td", {}, when(w.start)), h("td", {}, when(w.end)),
       h("td", {}, `${w.identifier} ${w.name}`), h("td", {}, w.environment),
       h("td", {}, h("span", { class: "badge" }, w.status)),
       h("td", {}, w.conflicts.map((c) => h("span", { class: "badge conflict", title: c.detail },
-        c.kind))))));
+        c.kind))),
+      h("td", { class: "readiness" }, w.readiness_open.map((item) =>
+        h("span", { class: "badge not-ready", title: "to confirm before production" },
+          item.replaceAll("_", " ")))))));
   show(root.querySelector(".freezes"),
     h("tr", {}, ["From", "To", "Reason", "Scope"].map((c) => h("th", {}, c))),
     freezes.map((f) => h("tr", {},

@@ -158,6 +158,12 @@ class ReleaseState(EventSourced):
     """What its approval said must be ready before production (deploy-svc holds it to
     that); None before approval, when the policy in force says."""
 
+    @property
+    def readiness_open(self) -> list[ReadinessItem]:
+        """What its approval said must be ready before production and is not confirmed;
+        nothing before approval."""
+        return sorted((self.readiness_required or frozenset()) - self.readiness.keys())
+
     def readiness_needed(self, policy_items: Iterable[ReadinessItem]) -> set[ReadinessItem]:
         """What must be ready: as approved, or else by the policy's items now."""
         if self.readiness_required is not None:

@@ -80,6 +80,8 @@ class Scheduled:
     conflicts: tuple[Conflict, ...] = ()
     teams: tuple[str, ...] = ()
     """The teams the release touches."""
+    readiness_open: tuple[str, ...] = ()
+    """What its approval said must be ready before production, not yet confirmed."""
 
 
 def conflicts_of(

@@ -39,6 +39,9 @@ class ScheduleEntryOut(BaseModel):
     """The teams the release touches: the one it is planned for, those owning its services."""
     deployed: bool
     conflicts: list[ConflictOut]
+    readiness_open: list[str]
+    """What its approval said must be ready before production and is not yet confirmed
+    (`GET /releases/{id}/readiness`): deploy-svc refuses production until it is."""
 
     @classmethod
     def of(cls, shown: Scheduled) -> ScheduleEntryOut:
@@ -62,6 +65,7 @@ class ScheduleEntryOut(BaseModel):
                 )
                 for c in shown.conflicts
             ],
+            readiness_open=list(shown.readiness_open),
         )
 
 
