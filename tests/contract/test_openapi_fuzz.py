@@ -63,6 +63,11 @@ KNOWN: dict[str, dict[str, dict[str, str]]] = {
         "GET /freezes": {"positive_data_acceptance": CURSOR},
         "GET /schedule": {"positive_data_acceptance": CURSOR},
         "GET /events": {"positive_data_acceptance": "last_event_id: " + CURSOR},
+        "GET /notifications": {"positive_data_acceptance": CURSOR},
+        "PUT /audiences/{name}": {
+            "positive_data_acceptance": "If-Match is optional to create an audience, required "
+            "to replace one that exists (428): a rule on the stored state, not the schema",
+        },
         "PUT /teams/{name}": {
             "positive_data_acceptance": "Schemathesis draws an optional header without its "
             "pattern (seen: `if-match: 0` against the declared ETag pattern); the 400 names it",

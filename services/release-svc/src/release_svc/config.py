@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
 
 from ferry.auth import Role
 from ferry.settings import ServiceSettings
+
+
+class NotifyWebhook(BaseModel):
+    """A chat channel's incoming webhook: its URL (a secret: Slack's and Teams' carry their
+    token), the HMAC key its requests are signed with, and the JSON it takes."""
+
+    url: SecretStr
+    secret: SecretStr
+    format: Literal["slack", "teams"] = "slack"
 
 
 class Settings(ServiceSettings):
@@ -25,3 +36,18 @@ class Settings(ServiceSettings):
     feed_resume_window: int = Field(10_000, ge=0)
     """How far behind the newest event (in records, on any partition) a cursor may resume
     for everyone else: enough for a reconnect, not a replay by a hand-made cursor."""
+    smtp_host: str | None = None
+    """The SMTP server email notifications go through; without one, they fail (and say so)."""
+    smtp_port: int = Field(25, gt=0, lt=65536)
+    smtp_from: str = "ferry@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    notify_webhooks: dict[str, NotifyWebhook] = {}
+    """Chat webhooks by name, as JSON: audiences name them, events never carry their URL."""
+    notify_poll_seconds: float = Field(1.0, gt=0)
+    """How often the notifier looks for notifications due."""
+    notify_backoff_seconds: list[float] = Field(
+        [30, 120, 600, 3600, 21600], min_length=1, max_length=20
+    )
+    """The wait after each failed attempt of a delivery; after the last, it has failed."""

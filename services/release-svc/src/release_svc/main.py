@@ -19,6 +19,7 @@ from ferry.governance import Proposal
 from ferry.kafka import SERVICE_TOPICS
 from ferry.service import ServiceSpec
 from release_svc import consumers
+from release_svc.adapters.channels import Channels
 from release_svc.api import (
     actions,
     dashboard,
@@ -28,6 +29,7 @@ from release_svc.api import (
     freezes,
     history,
     lifecycle,
+    notifications,
     planning,
     policies,
     readiness,
@@ -39,8 +41,10 @@ from release_svc.config import Settings
 from release_svc.handlers import freezes as freeze_handlers
 from release_svc.handlers import teams as team_handlers
 from release_svc.jobs import communications
+from release_svc.jobs import notifications as notifier
 from release_svc.projections import delivery as delivery_projection
 from release_svc.projections import els_record
+from release_svc.projections import notifications as notify_projection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -66,6 +70,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
             teams.router,
             actions.router,
             readiness.router,
+            notifications.router,
             proposals_api.router,
         ],
         publishes="release.events",
@@ -91,12 +96,20 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
             GovernedKind.TEAM: team_handlers.team_defined,
         },
         reads=SERVICE_TOPICS,
-        projections={"delivery": delivery_projection.CONSUMES, "els": els_record.CONSUMES},
+        projections={
+            "delivery": delivery_projection.CONSUMES,
+            "els": els_record.CONSUMES,
+            "notify": notify_projection.CONSUMES,
+        },
         jobs={
             "communications": functools.partial(
                 communications.run, every=settings.communication_poll_seconds
-            )
+            ),
+            "notifications": functools.partial(
+                notifier.run, channels=Channels(settings), every=settings.notify_poll_seconds
+            ),
         },
+        state={"notify_webhooks": frozenset(settings.notify_webhooks)},
     )
 
 

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from ferry.events import change, deploy, dml, els, governance, policy, release, team, trust
+from ferry.events import (
+    change,
+    deploy,
+    dml,
+    els,
+    governance,
+    notify,
+    policy,
+    release,
+    team,
+    trust,
+)
 from ferry.events.base import Event, EventRegistry
 
 RELEASE_EVENTS: list[type[Event]] = [
@@ -46,6 +57,9 @@ REGISTRY = EventRegistry(
         governance.GovernanceChangeApproved,
         governance.GovernanceChangeRejected,
         team.TeamDefined,
+        notify.AudienceDefined,
+        notify.NotificationSent,
+        notify.NotificationFailed,
         dml.LibraryEntryOpened,
         dml.PackageValidated,
         dml.PackageApproved,

@@ -24,12 +24,23 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ferry.envelope import Envelope
-from ferry.events import REGISTRY, deploy, dml, els, governance, policy, release, team, trust
+from ferry.events import (
+    REGISTRY,
+    deploy,
+    dml,
+    els,
+    governance,
+    notify,
+    policy,
+    release,
+    team,
+    trust,
+)
 from ferry.events.base import Event
 from ferry.events.schema import INBOUND
 
 PUBLISHERS: dict[str, tuple[str, Sequence[ModuleType]]] = {
-    "release.events": ("release-svc", (release, policy, governance, team, trust)),
+    "release.events": ("release-svc", (release, policy, governance, team, notify, trust)),
     "dml.events": ("dml-svc", (dml, trust)),
     "deploy.events": ("deploy-svc", (deploy, governance, trust)),
     "els.events": ("els-svc", (els, trust)),

@@ -85,6 +85,8 @@ class Order:
 
     columns: tuple[str, ...]
     parsers: tuple[Callable[[str], Any], ...]
+    descending: bool = False
+    """Newest first, say: every column in descending order."""
 
 
 async def page(
@@ -94,9 +96,11 @@ async def page(
     columns = ", ".join(order.columns)
     if cursor is not None:
         after = ", ".join(where.arg(v) for v in decode_cursor(cursor, order.parsers))
-        where.add(f"({columns}) > ({after})")
+        where.add(f"({columns}) {'<' if order.descending else '>'} ({after})")
+    direction = " DESC" if order.descending else ""
+    ordered = ", ".join(f"{column}{direction}" for column in order.columns)
     # One row more than asked tells whether there is a next page.
-    sql = f"{select}{where.sql()} ORDER BY {columns} LIMIT {where.arg(limit + 1)}"
+    sql = f"{select}{where.sql()} ORDER BY {ordered} LIMIT {where.arg(limit + 1)}"
     rows = await uow.fetch(sql, *where.args)
     if len(rows) <= limit:
         return rows, None

@@ -1,0 +1,70 @@
+"""What calls for a notification, read by a consumer of its own (`ServiceSpec.projections`):
+a communication plan entry falling due, a deployment that failed or was rolled back, an
+escalation in Early Life Support. Each becomes one notification per recipient and channel
+(`adapters.notifications`), delivered by the notifier (`jobs.notifications`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ferry.consuming import EventHandler
+from ferry.db import UnitOfWork
+from ferry.envelope import Envelope
+from ferry.events import Event
+from ferry.events.deploy import DeploymentFailed, DeploymentRolledBack
+from ferry.events.els import ElsEscalated
+from ferry.events.release import CommunicationDue
+from release_svc.adapters import audiences, notifications
+from release_svc.domain import notifications as notify
+from release_svc.domain.release import Release
+from release_svc.handlers.releases import load_release
+
+
+async def _enqueue(
+    uow: UnitOfWork,
+    envelope: Envelope,
+    release: Release,
+    deliveries: Sequence[notify.Delivery],
+    message: notify.Message,
+) -> None:
+    if release.exists:
+        await notifications.enqueue(uow, envelope.id, release.id, deliveries, message)
+
+
+async def on_communication_due(
+    event: CommunicationDue, envelope: Envelope, uow: UnitOfWork
+) -> None:
+    release = await load_release(uow, event.release_id)
+    audience = await audiences.named(uow, notify.audience_name(event.entry.audience))
+    deliveries = notify.to_audience(audience, event.entry.channel)
+    await _enqueue(uow, envelope, release, deliveries, notify.communication(release, event.entry))
+
+
+async def on_deployment_failed(
+    event: DeploymentFailed, envelope: Envelope, uow: UnitOfWork
+) -> None:
+    release = await load_release(uow, event.release_id)
+    message = notify.failure(release, f"the deployment to {event.environment} failed", event.reason)
+    await _enqueue(uow, envelope, release, notify.to_people_in_charge(release), message)
+
+
+async def on_rolled_back(event: DeploymentRolledBack, envelope: Envelope, uow: UnitOfWork) -> None:
+    release = await load_release(uow, event.release_id)
+    what = f"the deployment to {event.environment} was rolled back"
+    message = notify.failure(release, what, "The previous version is live again.")
+    await _enqueue(uow, envelope, release, notify.to_people_in_charge(release), message)
+
+
+async def on_escalated(event: ElsEscalated, envelope: Envelope, uow: UnitOfWork) -> None:
+    release = await load_release(uow, event.release_id)
+    what = f"Early Life Support escalated in {event.environment}"
+    detail = f"{event.metric} was {event.value:g}, over its limit of {event.limit:g}."
+    deliveries = notify.escalation(release, event.contact)
+    await _enqueue(uow, envelope, release, deliveries, notify.failure(release, what, detail))
+
+
+CONSUMES: Mapping[str, Mapping[type[Event], EventHandler]] = {
+    "release.events": {CommunicationDue: on_communication_due},
+    "deploy.events": {DeploymentFailed: on_deployment_failed, DeploymentRolledBack: on_rolled_back},
+    "els.events": {ElsEscalated: on_escalated},
+}

@@ -1,0 +1,223 @@
+"""Notifications that arrive: a communication plan's entries at a real SMTP server, a real
+chat webhook and the audience's inboxes; a failed deployment to the people in charge at
+once; a refusing channel tried again, then given up; against real PostgreSQL and Kafka."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+
+from ferry import signing
+from ferry.events.deploy import DeploymentFailed
+from release_svc.config import Settings
+from release_svc.main import spec
+from tests.support.infra import Infra
+from tests.support.receivers import Hook, Mailbox, http_receiver, smtp_server
+from tests.support.services import eventually, publish, read_topic, serving, settings
+
+TODAY = datetime.now(UTC).date()
+SECRET = "chat-s3cret"
+
+
+@dataclass
+class Notifier:
+    api: httpx.AsyncClient
+    settings: Settings
+    mailbox: Mailbox
+    chat: Hook
+    infra: Infra
+
+    def as_(self, subject: str, role: str = "viewer") -> dict[str, str]:
+        return self.infra.issuer.bearer(subject, role)
+
+    async def inbox(self, subject: str, **query: Any) -> list[dict[str, Any]]:
+        answer = await self.api.get("/notifications", params=query, headers=self.as_(subject))
+        assert answer.status_code == 200, answer.text
+        items: list[dict[str, Any]] = answer.json()["items"]
+        return items
+
+
+@pytest.fixture
+def receivers() -> Iterator[tuple[Mailbox, Hook]]:
+    with smtp_server() as mailbox, http_receiver(500, 204) as chat:
+        yield mailbox, chat
+
+
+@pytest.fixture
+async def notifier(
+    infra: Infra, topic_prefix: str, receivers: tuple[Mailbox, Hook]
+) -> AsyncIterator[Notifier]:
+    mailbox, chat = receivers
+    s = settings(
+        Settings,
+        infra,
+        topic_prefix,
+        communication_poll_seconds=0.2,
+        notify_poll_seconds=0.2,
+        notify_backoff_seconds=[0.2, 0.2],
+        smtp_host="127.0.0.1",
+        smtp_port=mailbox.port,
+        smtp_from="ferry@example.com",
+        notify_webhooks={"ops-chat": {"url": chat.url, "secret": SECRET}},
+    )
+    rita = infra.issuer.bearer("rita", "release-manager")
+    async with serving(spec(s), headers=rita) as api:
+        yield Notifier(api, s, mailbox, chat, infra)
+
+
+async def planned(n: Notifier, **plan: Any) -> dict[str, Any]:
+    body = {
+        "name": "Payments",
+        "version": "2.0",
+        "planned_start": str(TODAY + timedelta(days=3)),
+        "planned_end": str(TODAY + timedelta(days=6)),
+        **plan,
+    }
+    created = await n.api.post("/releases", json=body)
+    assert created.status_code == 201, created.text
+    return {**created.json(), "etag": created.headers["ETag"]}
+
+
+async def test_a_communication_reaches_the_audience_by_email_chat_and_inbox(
+    notifier: Notifier,
+) -> None:
+    n = notifier
+    desk = {"members": ["sam"], "emails": ["desk@example.com"], "webhooks": ["ops-chat"]}
+    defined = await n.api.put("/audiences/service-desk", json=desk)
+    assert defined.status_code == 200, defined.text
+    release = await planned(n)
+    entries = [
+        {
+            "audience": "Service desk",
+            "channel": channel,
+            "message": f"Payments 2.0 goes live on Friday ({channel})",
+            "milestone": "release_start",
+            "offset": "-P7D",  # due four days ago: announced at the next look
+        }
+        for channel in ("email", "chat")
+    ]
+    plan = await n.api.put(
+        f"/releases/{release['id']}/communication-plan",
+        json={"entries": entries},
+        headers={"If-Match": release["etag"]},
+    )
+    assert plan.status_code == 200, plan.text
+
+    await eventually(lambda: _arrived(n), timeout=30, what="the email, the chat and the inbox")
+    [mail] = n.mailbox.messages
+    assert mail["To"] == "desk@example.com"
+    assert mail["From"] == "ferry@example.com"
+    assert mail["Subject"] == f"{release['identifier']}: Payments 2.0 goes live on Friday (email)"
+    assert mail["Message-ID"].endswith("@ferry>")
+    # The chat refused the first try (500) and took the second, the same message again.
+    first, second = n.chat.received
+    assert first[0] == second[0]
+    assert first[1]["Idempotency-Key"] == second[1]["Idempotency-Key"]
+    signing.verify(SECRET.encode(), second[0], second[1])
+    assert "goes live on Friday (chat)" in json.loads(second[0])["text"]
+
+    inbox = await n.inbox("sam")
+    assert sorted(i["subject"] for i in inbox) == [
+        f"{release['identifier']}: Payments 2.0 goes live on Friday ({channel})"
+        for channel in ("chat", "email")
+    ]
+    read = await n.api.post(
+        f"/notifications/{inbox[0]['notification_id']}/read", headers=n.as_("sam")
+    )
+    assert read.status_code == 200, read.text
+    assert read.json()["read_at"] is not None
+    assert len(await n.inbox("sam", unread="true")) == 1
+    others = await n.api.post(
+        f"/notifications/{inbox[1]['notification_id']}/read", headers=n.as_("tom")
+    )
+    assert others.status_code == 404
+    assert await n.inbox("tom") == []
+
+    published = await read_topic(n.infra.kafka, n.settings.topic("release.events"), expect=7)
+    sent = [e for e in published if e.type == "NotificationSent"]
+    assert sorted((e.data["channel"], e.data["recipient"]) for e in sent) == [
+        ("email", "desk@example.com"),
+        ("inbox", "sam"),
+        ("inbox", "sam"),
+        ("webhook", "ops-chat"),
+    ]
+    [chat_sent] = [e for e in sent if e.data["channel"] == "webhook"]
+    assert chat_sent.data["attempts"] == 2
+    assert n.chat.url not in json.dumps([e.data for e in published])
+
+
+async def test_a_failed_deployment_tells_the_people_in_charge_at_once(notifier: Notifier) -> None:
+    n = notifier
+    release = await planned(n, owners=["bob"], escalation_contact="oncall@example.com")
+    failed = DeploymentFailed(
+        deployment_id=uuid4(),
+        release_id=UUID(release["id"]),
+        environment="production",
+        reason="web-2: verification failed",
+    )
+    await publish(n.infra, n.settings.topic("deploy.events"), failed)
+
+    async def told() -> bool:
+        return bool(n.mailbox.messages) and all([await n.inbox("rita"), await n.inbox("bob")])
+
+    await eventually(told, timeout=30, what="the contact, the manager and the owner told")
+    [mail] = n.mailbox.messages
+    assert mail["To"] == "oncall@example.com"
+    assert "the deployment to production failed" in mail["Subject"]
+    assert "web-2: verification failed" in mail.get_payload(decode=True).decode()
+    [rita] = await n.inbox("rita")
+    assert rita["release_id"] == release["id"]
+
+
+async def test_a_channel_that_keeps_refusing_is_given_up_with_its_reason(
+    infra: Infra, topic_prefix: str
+) -> None:
+    with http_receiver(503) as chat:
+        s = settings(
+            Settings,
+            infra,
+            topic_prefix,
+            communication_poll_seconds=0.2,
+            notify_poll_seconds=0.2,
+            notify_backoff_seconds=[0.2],
+            notify_webhooks={"ops-chat": {"url": chat.url, "secret": SECRET, "format": "teams"}},
+        )
+        async with serving(spec(s), headers=infra.issuer.bearer("rita", "release-manager")) as api:
+            n = Notifier(api, s, Mailbox(0), chat, infra)
+            await api.put("/audiences/ops", json={"webhooks": ["ops-chat"], "emails": ["a@b.io"]})
+            release = await planned(n)
+            entry = {
+                "audience": "ops",
+                "channel": "teams",
+                "message": "Change freeze lifted",
+                "milestone": "release_start",
+                "offset": "-P7D",
+            }
+            await api.put(
+                f"/releases/{release['id']}/communication-plan",
+                json={"entries": [entry]},
+                headers={"If-Match": release["etag"]},
+            )
+            published = await read_topic(infra.kafka, s.topic("release.events"), expect=4)
+    [failed] = [e for e in published if e.type == "NotificationFailed"]
+    assert (failed.data["attempts"], failed.data["reason"]) == (
+        2,
+        "webhook ops-chat answered HTTP 503",
+    )
+    assert len(chat.received) == 2
+    assert json.loads(chat.received[0][0])["@type"] == "MessageCard"
+
+
+async def _arrived(n: Notifier) -> bool:
+    return (
+        len(n.mailbox.messages) == 1
+        and len(n.chat.received) == 2
+        and len(await n.inbox("sam")) == 2
+    )
