@@ -650,3 +650,32 @@ def test_readiness_is_shown_and_confirmed_by_its_role(stack: Stack) -> None:
     shown = stack.ferry("release", "readiness", "REL-1999-0003", token=rita).stdout
     assert "https://wiki/desk" in shown
     assert "open: none" in shown
+
+
+def test_an_audience_is_defined_and_an_inbox_read(stack: Stack) -> None:
+    rita = stack.token("rita", "release-manager")
+    defined = stack.json(
+        "audiences",
+        "define",
+        "service-desk",
+        "--member",
+        "sam",
+        "--email",
+        "desk@example.com",
+        token=rita,
+    )
+    assert (defined["members"], defined["emails"]) == (["sam"], ["desk@example.com"])
+    again = stack.json("audiences", "define", "service-desk", "--member", "sue", token=rita)
+    assert (again["members"], again["version"]) == (["sue"], 2)
+    assert "service-desk" in stack.ferry("audiences", "list", token=rita).stdout
+    refused = stack.ferry(
+        "audiences", "define", "ops", "--webhook", "nowhere", token=rita, check=False
+    )
+    assert refused.returncode != 0
+    assert "no webhook nowhere is configured" in refused.stderr
+
+    sam = stack.token("sam", "viewer")
+    assert stack.json("notifications", "list", "--unread", token=sam) == {"items": [], "next": None}
+    missing = stack.ferry("notifications", "read", str(uuid.uuid4()), token=sam, check=False)
+    assert missing.returncode != 0
+    assert "inbox" in missing.stderr

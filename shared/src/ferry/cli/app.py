@@ -18,6 +18,7 @@ from ferry.cli import (
     els,
     kafka_users,
     media,
+    notifications,
     proposals,
     releases,
     schedule,
@@ -43,6 +44,8 @@ app.add_typer(schedule.app, name="schedule")
 app.add_typer(proposals.app, name="proposals")
 app.add_typer(teams.app, name="team")
 app.add_typer(actions.app, name="actions")
+app.add_typer(notifications.audiences, name="audiences")
+app.add_typer(notifications.inbox, name="notifications")
 
 
 app.add_typer(audit.app, name="audit")
