@@ -4,6 +4,7 @@ once; a refusing channel tried again, then given up; against real PostgreSQL and
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -15,9 +16,11 @@ import httpx
 import pytest
 
 from ferry import signing
+from ferry.db import Database
 from ferry.events.deploy import DeploymentFailed
 from release_svc.config import Settings
 from release_svc.main import spec
+from tests.integration.test_improvement_actions import action, store_reviewed
 from tests.support.infra import Infra
 from tests.support.receivers import Hook, Mailbox, http_receiver, smtp_server
 from tests.support.services import eventually, publish, read_topic, serving, settings
@@ -221,3 +224,40 @@ async def _arrived(n: Notifier) -> bool:
         and len(n.chat.received) == 2
         and len(await n.inbox("sam")) == 2
     )
+
+
+async def test_an_overdue_action_is_told_to_its_owner_once_per_due_date(
+    infra: Infra, topic_prefix: str
+) -> None:
+    s = settings(Settings, infra, topic_prefix, notify_poll_seconds=0.2, notify_overdue_seconds=0.2)
+    async with serving(spec(s), headers=infra.issuer.bearer("rita", "release-manager")) as api:
+        n = Notifier(api, s, Mailbox(0), Hook("", [204]), infra)
+        late = action("brief the desk", "olga", TODAY - timedelta(days=2))
+        db = Database(s.database_url, s.db_schema, "release-svc")
+        try:
+            await store_reviewed(db, [late, action("undated", "sam", None)], "REL-2026-0101")
+        finally:
+            await db.dispose()
+
+        reminders = await eventually(lambda: n.inbox("olga"), what="olga reminded")
+        [reminder] = reminders
+        assert reminder["subject"] == f"REL-2026-0101: improvement action overdue since {late.due}"
+        await asyncio.sleep(1)  # several more looks: still the one reminder
+        assert len(await n.inbox("olga")) == 1
+        assert await n.inbox("sam") == []
+
+        path = f"/improvement-actions/{late.action_id}"
+        etag = (await api.get(path)).headers["ETag"]
+        moved = TODAY - timedelta(days=1)
+        await api.put(
+            f"{path}/assignment",
+            json={"owner": "olga", "due": str(moved)},
+            headers={"If-Match": etag},
+        )
+        again = await eventually(lambda: _two(n, "olga"), what="a reminder for the new due date")
+        assert str(moved) in again[0]["subject"]
+
+
+async def _two(n: Notifier, subject: str) -> list[dict[str, Any]] | None:
+    found = await n.inbox(subject)
+    return found if len(found) == 2 else None

@@ -47,6 +47,9 @@ class Settings(ServiceSettings):
     """Chat webhooks by name, as JSON: audiences name them, events never carry their URL."""
     notify_poll_seconds: float = Field(1.0, gt=0)
     """How often the notifier looks for notifications due."""
+    notify_overdue_seconds: float = Field(3600.0, gt=0)
+    """How often the owners of overdue improvement actions are looked for (each is told
+    once per due date)."""
     notify_backoff_seconds: list[float] = Field(
         [30, 120, 600, 3600, 21600], min_length=1, max_length=20
     )

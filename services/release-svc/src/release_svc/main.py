@@ -106,7 +106,10 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
                 communications.run, every=settings.communication_poll_seconds
             ),
             "notifications": functools.partial(
-                notifier.run, channels=Channels(settings), every=settings.notify_poll_seconds
+                notifier.run,
+                channels=Channels(settings),
+                every=settings.notify_poll_seconds,
+                overdue_every=settings.notify_overdue_seconds,
             ),
         },
         state={"notify_webhooks": frozenset(settings.notify_webhooks)},

@@ -102,3 +102,18 @@ async def release_of(uow: UnitOfWork, action_id: UUID) -> UUID:
     if found is None:
         raise NotFound(f"no improvement action {action_id}")
     return found
+
+
+async def overdue_not_notified(uow: UnitOfWork, today: date, limit: int) -> list[asyncpg.Record]:
+    """Unfinished actions with an owner, due before `today`, whose owner has not yet been
+    told of them at this due date: the cause of that notification is the action at its due
+    date (`domain.notifications.overdue_cause`, computed alike here)."""
+    return await uow.fetch(
+        f"{_select(uow)} WHERE owner <> '' AND state = ANY($1::text[]) AND due < $2 "
+        f'AND NOT EXISTS (SELECT 1 FROM "{uow.schema}".notifications n '
+        "WHERE n.cause = md5(x.action_id::text || ':' || x.due::text)::uuid) "
+        "ORDER BY due, action_id LIMIT $3",
+        sorted(str(state) for state in UNFINISHED),
+        today,
+        limit,
+    )

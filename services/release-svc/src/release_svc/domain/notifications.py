@@ -4,9 +4,11 @@ contact, manager and owners. And how long a failed delivery waits before the nex
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from uuid import UUID
 
 from ferry.events.notify import Channel
 from ferry.events.release import CommunicationEntry
@@ -90,5 +92,24 @@ def audience_name(text: str) -> str:
 def escalation(release: ReleaseState, contact: str) -> list[Delivery]:
     """The people in charge, and the contact Early Life Support escalated to."""
     found = to_people_in_charge(release)
-    extra = Delivery(Channel.EMAIL if "@" in contact else Channel.INBOX, contact.strip())
+    extra = to_person(contact)
     return found + ([extra] if contact.strip() and extra not in found else [])
+
+
+def overdue_cause(action_id: UUID, due: date) -> UUID:
+    """What a reminder of an overdue action is the notification of: the action at its due
+    date, so it is sent once per due date (a new due date, a new reminder)."""
+    return UUID(hashlib.md5(f"{action_id}:{due}".encode(), usedforsecurity=False).hexdigest())
+
+
+def to_person(name: str) -> Delivery:
+    """Someone named in a plan or a review: an email address, or a subject's inbox."""
+    return Delivery(Channel.EMAIL if "@" in name else Channel.INBOX, name.strip())
+
+
+def overdue_action(identifier: str, description: str, due: date) -> Message:
+    return Message(
+        subject=f"{identifier}: improvement action overdue since {due}",
+        text=f'The improvement action "{description}" from the review of {identifier} was '
+        f"due on {due}. Move it on, or drop it saying why: ferry actions list --mine.",
+    )

@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
 from ferry.db import Database
 from ferry.envelope import Meta
 from ferry.events.notify import NotificationFailed, NotificationSent
-from release_svc.adapters import notifications
+from release_svc.adapters import improvement_actions, notifications
 from release_svc.adapters.channels import Channels, DeliveryFailed
 from release_svc.adapters.notifications import Due
-from release_svc.domain.notifications import retry_after
+from release_svc.domain.notifications import (
+    overdue_action,
+    overdue_cause,
+    retry_after,
+    to_person,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +35,38 @@ LEASE = timedelta(seconds=60)
 """How long a claimed notification is left alone: longer than any one delivery takes."""
 
 
-async def run(db: Database, channels: Channels, every: float, *, limit: int = 20) -> None:
-    """Deliver what is due every `every` seconds, until cancelled."""
+async def run(
+    db: Database, channels: Channels, every: float, overdue_every: float, *, limit: int = 20
+) -> None:
+    """Deliver what is due every `every` seconds, and remind owners of overdue improvement
+    actions every `overdue_every`, until cancelled."""
+    reminded_at = -overdue_every
     while True:
         try:
+            if (clock := asyncio.get_running_loop().time()) - reminded_at >= overdue_every:
+                await remind_overdue(db, datetime.now(UTC).date())
+                reminded_at = clock
             while await deliver_due(db, channels, datetime.now(UTC), limit=limit) == limit:
                 pass  # a full batch: there may be more due at once
         except Exception:
             log.exception("notifications: the pass failed; retrying in %ss", every)
         await asyncio.sleep(every)
+
+
+async def remind_overdue(db: Database, today: date, *, limit: int = 500) -> int:
+    """Tell each overdue improvement action's owner, once per due date; how many."""
+    async with db.unit_of_work() as uow:
+        rows = await improvement_actions.overdue_not_notified(uow, today, limit)
+        for row in rows:
+            await notifications.enqueue(
+                uow,
+                overdue_cause(row["action_id"], row["due"]),
+                row["release_id"],
+                [to_person(row["owner"])],
+                overdue_action(row["identifier"], row["description"], row["due"]),
+            )
+        await uow.commit()
+    return len(rows)
 
 
 async def deliver_due(db: Database, channels: Channels, now: datetime, *, limit: int = 20) -> int:
