@@ -378,3 +378,39 @@ async def test_the_calendar_shows_what_an_approved_release_must_still_have_ready
             browser, "the release's window", lambda d: d.find_elements(By.CSS_SELECTOR, row)
         )
         assert text_of(row)(browser) == "operations acceptance"
+
+
+async def test_the_dashboard_shows_the_viewers_notifications_and_marks_them_read(
+    infra: Infra, topic_prefix: str, browser: webdriver.Chrome
+) -> None:
+    release_settings = settings(
+        ReleaseSettings, infra, topic_prefix, notify_poll_seconds=0.2, notify_overdue_seconds=0.2
+    )
+    viewer = infra.issuer.mint("vic", ["viewer"])
+    late = ImprovementAction(
+        action_id=uuid.uuid4(),
+        description="read the runbook",
+        owner="vic",
+        due=TODAY - timedelta(days=1),
+    )
+    async with serving(release_spec(release_settings)) as api:
+        await asyncio.to_thread(browser.get, f"{api.base_url}/dashboard#token={viewer}")
+        await wait_for(
+            browser, "an empty inbox", lambda d: "Nothing for you yet" in text_of("#inbox")(d)
+        )
+        await wait_for(browser, "the feed live", lambda d: text_of("#live")(d) == "live")
+        db = Database(release_settings.database_url, release_settings.db_schema, "release-svc")
+        try:
+            await store_reviewed(db, [late], "REL-2026-0088")
+        finally:
+            await db.dispose()
+        # The reminder's NotificationSent comes through the feed: the page reads its inbox.
+        item = "#inbox li.unread"
+        await wait_for(browser, "the reminder", lambda d: d.find_elements(By.CSS_SELECTOR, item))
+        assert "REL-2026-0088: improvement action overdue" in text_of(item)(browser)
+        assert text_of("#inbox .summary")(browser) == "1 new"
+        browser.find_element(By.CSS_SELECTOR, f"{item} button").click()
+        await wait_for(
+            browser, "it read", lambda d: d.find_elements(By.CSS_SELECTOR, "#inbox li.read")
+        )
+        assert text_of("#inbox .summary")(browser) == ""

@@ -25,6 +25,13 @@ export class Api {
     return answer.json();
   }
 
+  async post(path) {
+    const answer = await fetch(path, { method: "POST", headers: this.headers({ Accept: "application/json" }) });
+    if (answer.status === 401) throw new Unauthorised(await problem(answer), answer.status);
+    if (!answer.ok) throw new Error(`${path}: ${await problem(answer)}`);
+    return answer.json();
+  }
+
   /** Every item of a paged list (`items`, `next` a cursor), up to `most` pages. */
   async all(path, most = 20) {
     const items = [];

@@ -80,7 +80,7 @@ async function guarded(what, load) {
 
 async function refreshAll() {
   await Promise.all([refreshReleases(), refreshCalendar(), refreshMetrics(), refreshProposals(),
-    refreshActions()]);
+    refreshActions(), refreshInbox()]);
 }
 
 const refreshReleases = () => guarded("the releases", async () => {
@@ -118,6 +118,15 @@ const refreshActions = () => guarded("the improvement actions", async () => {
   renderActions([...open, ...started].sort(byDue));
 });
 
+const refreshInbox = () => guarded("your notifications", async () => {
+  renderInbox((await api.get("/notifications?limit=20")).items);
+});
+
+async function markRead(id) {
+  await guarded("the notification", () => api.post(`/notifications/${id}/read`));
+  refreshInbox();
+}
+
 const refreshProposals = () => guarded("the governance proposals", async () => {
   proposals = await api.all("/proposals?state=pending&limit=200", 5);
   renderProposals();
@@ -138,7 +147,7 @@ function debounced(work, ms) {
 }
 
 const releasesChanged = debounced(() => {
-  refreshReleases(); refreshCalendar(); refreshActions();
+  refreshReleases(); refreshCalendar(); refreshActions(); refreshInbox();
 }, 300);
 const proposalsChanged = debounced(refreshProposals, 300);
 
@@ -272,6 +281,18 @@ function renderReleases(items) {
         `${r.identifier || ""} ${r.name} ${r.version}`, " ",
         h("small", {}, `(${r.planned_start} – ${r.planned_end}, ${r.release_manager})`))))))
     : h("p", { class: "empty" }, "No release yet."));
+}
+
+function renderInbox(items) {
+  const unread = items.filter((n) => !n.read_at).length;
+  show("#inbox .summary", unread ? h("span", { class: "badge overdue" }, `${unread} new`) : null);
+  show("#inbox .notification-list", items.length ? items.map((n) =>
+    h("li", { "data-notification": n.notification_id, class: n.read_at ? "read" : "unread" },
+      h("strong", {}, n.subject), " ", h("small", {}, when(n.sent_at)),
+      h("p", {}, n.body),
+      n.read_at ? null : h("button", { type: "button", onclick: () => markRead(n.notification_id) },
+        "Mark read")))
+    : h("li", { class: "empty" }, "Nothing for you yet."));
 }
 
 function renderActions(items) {
