@@ -90,6 +90,11 @@ for team in payments identity; do
 done
 as ada team list
 
+# The service desk's audience: the plan's communication reaches its members' inboxes (the
+# dashboard's viewer and otto), and its email addresses once SMTP is configured.
+as rita audiences define service-desk --description "First-line support" \
+    --member dashboard --member otto
+
 # The plan: the documented example, with this run's version and a production window open now.
 version="2026.12.$RANDOM"
 now=$(date -u +%Y-%m-%dT%H:%M:%S+00:00)
@@ -99,6 +104,16 @@ sed -e "s/\"2026.12.0\"/\"$version\"/g" \
     "$FERRY_REPO/docs/examples/release-plan.yaml" >"$work/plan.yaml"
 release=$(as rita release plan "$work/plan.yaml" --json | json_field "['identifier']")
 as rita release show "$release"
+
+# The plan tells the service desk a week before the deployment, which starts now: it fell
+# due already, and the notifier delivers it to the audience's inboxes.
+told() {
+    FERRY_TOKEN=$otto "$ferry_bin" notifications list --json | "$FERRY_PYTHON" -c \
+        "import json, sys; sys.exit(not any('$release' in n['subject'] for n in json.load(sys.stdin)['items']))"
+}
+wait_for "the service desk to be told of $release" told
+as otto notifications list --unread
+say demo "the plan's communication reached the service desk's inboxes → NotificationSent"
 
 head -c 262144 /dev/urandom >"$work/payments-api.tar.gz"
 as lib media push "$work/payments-api.tar.gz" --version "$version" --kind software --service payments

@@ -41,6 +41,8 @@ export FERRY_DML_MEDIA_DIR="${FERRY_DML_MEDIA_DIR:-$FERRY_STATE_DIR/dml-media}"
 export FERRY_DEPLOY_DML_TOKEN_FILE="$FERRY_STATE_DIR/deploy-svc.token"
 export FERRY_DEPLOY_DML_URL="http://127.0.0.1:${PORTS[dml]}"
 export FERRY_DEPLOY_WORK_DIR="${FERRY_DEPLOY_WORK_DIR:-$FERRY_STATE_DIR/deploy-work}"
+# The demo's communication falls due at once: look for it every few seconds.
+export FERRY_COMMUNICATION_POLL_SECONDS="${FERRY_COMMUNICATION_POLL_SECONDS:-5}"
 export FERRY_DEPLOY_PUBLIC_URL="${FERRY_DEPLOY_PUBLIC_URL:-http://127.0.0.1:${PORTS[deploy]}}"
 # The operator's limits on targets (docs/deploy-svc.md): this machine's development stack
 # enables the `local` driver, for folders under the state dir only (the demo's targets).
