@@ -3,6 +3,7 @@ each in a thread of its own on a free port, keeping what arrived."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import threading
 from collections.abc import Iterator
@@ -20,20 +21,23 @@ from tests.support.services import free_port
 
 @dataclass
 class Mailbox:
-    """What an SMTP server accepted, in order."""
+    """What an SMTP server accepted, in order; each message kept as soon as its data is in,
+    then acknowledged `delay` seconds later (a slow server: a sender may die in between)."""
 
     port: int
+    delay: float = 0.0
     messages: list[Message] = field(default_factory=list)
 
     async def handle_DATA(self, _: SMTP, __: Session, envelope: Envelope) -> str:
         content = envelope.content if isinstance(envelope.content, bytes) else b""
         self.messages.append(email.message_from_bytes(content))
+        await asyncio.sleep(self.delay)
         return "250 OK"
 
 
 @contextmanager
-def smtp_server() -> Iterator[Mailbox]:
-    mailbox = Mailbox(free_port())
+def smtp_server(delay: float = 0.0) -> Iterator[Mailbox]:
+    mailbox = Mailbox(free_port(), delay)
     controller = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port)
     controller.start()
     try:

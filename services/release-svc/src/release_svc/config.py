@@ -47,6 +47,9 @@ class Settings(ServiceSettings):
     """Chat webhooks by name, as JSON: audiences name them, events never carry their URL."""
     notify_poll_seconds: float = Field(1.0, gt=0)
     """How often the notifier looks for notifications due."""
+    notify_lease_seconds: float = Field(60.0, gt=0)
+    """How long a notification claimed for delivery is left to its notifier: one that died
+    mid-delivery has it tried again (under the same message id) after this."""
     notify_overdue_seconds: float = Field(3600.0, gt=0)
     """How often the owners of overdue improvement actions are looked for (each is told
     once per due date)."""

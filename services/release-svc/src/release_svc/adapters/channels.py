@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -32,6 +33,7 @@ class Channels:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.backoff = tuple(settings.notify_backoff_seconds)
+        self.lease = timedelta(seconds=settings.notify_lease_seconds)
 
     async def send(self, due: Due) -> None:
         match due.channel:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from uuid import uuid4
 
 from ferry.db import Database
@@ -31,8 +31,6 @@ from release_svc.domain.notifications import (
 log = logging.getLogger(__name__)
 
 ACTOR = "service:release-svc"
-LEASE = timedelta(seconds=60)
-"""How long a claimed notification is left alone: longer than any one delivery takes."""
 
 
 async def run(
@@ -72,7 +70,7 @@ async def remind_overdue(db: Database, today: date, *, limit: int = 500) -> int:
 async def deliver_due(db: Database, channels: Channels, now: datetime, *, limit: int = 20) -> int:
     """One pass: claim up to `limit` due notifications, deliver each; how many were tried."""
     async with db.unit_of_work() as uow:
-        claimed = await notifications.claim(uow, now, LEASE, limit)
+        claimed = await notifications.claim(uow, now, channels.lease, limit)
         await uow.commit()
     for due in claimed:
         await _deliver(db, channels, due)
