@@ -384,7 +384,7 @@ async def test_the_dashboard_shows_the_viewers_notifications_and_marks_them_read
     infra: Infra, topic_prefix: str, browser: webdriver.Chrome
 ) -> None:
     release_settings = settings(
-        ReleaseSettings, infra, topic_prefix, notify_poll_seconds=0.2, notify_overdue_seconds=0.2
+        ReleaseSettings, infra, topic_prefix, notify_poll_seconds=0.2, notify_look_seconds=0.2
     )
     viewer = infra.issuer.mint("vic", ["viewer"])
     late = ImprovementAction(

@@ -229,7 +229,7 @@ async def _arrived(n: Notifier) -> bool:
 async def test_an_overdue_action_is_told_to_its_owner_once_per_due_date(
     infra: Infra, topic_prefix: str
 ) -> None:
-    s = settings(Settings, infra, topic_prefix, notify_poll_seconds=0.2, notify_overdue_seconds=0.2)
+    s = settings(Settings, infra, topic_prefix, notify_poll_seconds=0.2, notify_look_seconds=0.2)
     async with serving(spec(s), headers=infra.issuer.bearer("rita", "release-manager")) as api:
         n = Notifier(api, s, Mailbox(0), Hook("", [204]), infra)
         late = action("brief the desk", "olga", TODAY - timedelta(days=2))
@@ -261,3 +261,43 @@ async def test_an_overdue_action_is_told_to_its_owner_once_per_due_date(
 async def _two(n: Notifier, subject: str) -> list[dict[str, Any]] | None:
     found = await n.inbox(subject)
     return found if len(found) == 2 else None
+
+
+async def test_a_window_about_to_close_undeployed_is_told_once(
+    infra: Infra, topic_prefix: str
+) -> None:
+    s = settings(
+        Settings,
+        infra,
+        topic_prefix,
+        notify_poll_seconds=0.2,
+        notify_look_seconds=0.2,
+        notify_window_warning_minutes=30,
+    )
+    async with serving(spec(s), headers=infra.issuer.bearer("rita", "release-manager")) as api:
+        n = Notifier(api, s, Mailbox(0), Hook("", [204]), infra)
+        now = datetime.now(UTC)
+        closing = {
+            "environment": "production",
+            "start": str(now - timedelta(hours=1)),
+            "end": str(now + timedelta(minutes=10)),
+        }
+        later = {"environment": "staging", "start": str(now), "end": str(now + timedelta(hours=3))}
+        release = await planned(
+            n,
+            owners=["bob"],
+            planned_start=str(TODAY - timedelta(days=1)),
+            planned_end=str(TODAY + timedelta(days=1)),
+        )
+        windows = await api.put(
+            f"/releases/{release['id']}/windows",
+            json={"windows": [closing, later]},
+            headers={"If-Match": release["etag"]},
+        )
+        assert windows.status_code == 200, windows.text
+
+        [told] = await eventually(lambda: n.inbox("bob"), what="bob told of the closing window")
+        assert "production window closes at" in told["subject"]
+        await asyncio.sleep(1)
+        assert len(await n.inbox("bob")) == 1
+        assert len(await n.inbox("rita")) == 1

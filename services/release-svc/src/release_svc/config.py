@@ -47,12 +47,15 @@ class Settings(ServiceSettings):
     """Chat webhooks by name, as JSON: audiences name them, events never carry their URL."""
     notify_poll_seconds: float = Field(1.0, gt=0)
     """How often the notifier looks for notifications due."""
+    notify_window_warning_minutes: float = Field(30.0, gt=0)
+    """How long before a window closes, with its release not deployed there, the people in
+    charge of the release are told."""
     notify_lease_seconds: float = Field(60.0, gt=0)
     """How long a notification claimed for delivery is left to its notifier: one that died
     mid-delivery has it tried again (under the same message id) after this."""
-    notify_overdue_seconds: float = Field(3600.0, gt=0)
-    """How often the owners of overdue improvement actions are looked for (each is told
-    once per due date)."""
+    notify_look_seconds: float = Field(60.0, gt=0)
+    """How often the notifier looks for what no event announces: windows about to close
+    undeployed, improvement actions overdue (each told once)."""
     notify_backoff_seconds: list[float] = Field(
         [30, 120, 600, 3600, 21600], min_length=1, max_length=20
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -109,7 +110,8 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
                 notifier.run,
                 channels=Channels(settings),
                 every=settings.notify_poll_seconds,
-                overdue_every=settings.notify_overdue_seconds,
+                look_every=settings.notify_look_seconds,
+                window_warning=timedelta(minutes=settings.notify_window_warning_minutes),
             ),
         },
         state={"notify_webhooks": frozenset(settings.notify_webhooks)},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
@@ -19,7 +20,14 @@ from release_svc.adapters import freeze_periods, release_teams
 from release_svc.adapters.queries import Order, Scope, Where, instant, page
 from release_svc.domain.lifecycle import Status
 from release_svc.domain.release import Release
-from release_svc.domain.schedule import WITHDRAWN, Conflict, Entry, Scheduled, conflicts_of
+from release_svc.domain.schedule import (
+    FINISHED,
+    WITHDRAWN,
+    Conflict,
+    Entry,
+    Scheduled,
+    conflicts_of,
+)
 
 COLUMNS = (
     "release_id, environment, starts_at, ends_at, identifier, name, status, deployed, "
@@ -178,4 +186,17 @@ def _entry(row: asyncpg.Record) -> Entry:
         depends_on=frozenset(row["depends_on"]),
         overridden_freezes=frozenset(row["overridden_freezes"]),
         deployed=row["deployed"],
+    )
+
+
+async def closing(uow: UnitOfWork, now: datetime, within: timedelta) -> list[asyncpg.Record]:
+    """Windows open at `now` and closing within `within`, of releases not deployed there
+    yet and still going (neither cancelled nor closed)."""
+    return await uow.fetch(
+        f"SELECT release_id, environment, ends_at FROM {_table(uow)} "
+        "WHERE starts_at <= $1 AND ends_at > $1 AND ends_at <= $1 + $2::interval "
+        "AND NOT deployed AND NOT status = ANY($3::text[]) ORDER BY ends_at",
+        now,
+        within,
+        sorted(str(status) for status in FINISHED),
     )

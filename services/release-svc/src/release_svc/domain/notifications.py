@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from ferry.events.notify import Channel
@@ -96,10 +96,25 @@ def escalation(release: ReleaseState, contact: str) -> list[Delivery]:
     return found + ([extra] if contact.strip() and extra not in found else [])
 
 
+def cause_of(*parts: object) -> UUID:
+    """The cause of a notification no event called for, from what it is about: the same
+    parts, the same cause, so it is made once."""
+    text = ":".join(str(part) for part in parts)
+    return UUID(hashlib.md5(text.encode(), usedforsecurity=False).hexdigest())
+
+
 def overdue_cause(action_id: UUID, due: date) -> UUID:
     """What a reminder of an overdue action is the notification of: the action at its due
     date, so it is sent once per due date (a new due date, a new reminder)."""
-    return UUID(hashlib.md5(f"{action_id}:{due}".encode(), usedforsecurity=False).hexdigest())
+    return cause_of(action_id, due)
+
+
+def window_closing(release: ReleaseState, environment: str, ends_at: datetime) -> Message:
+    return failure(
+        release,
+        f"its {environment} window closes at {ends_at:%Y-%m-%d %H:%M} UTC, not deployed there",
+        "Deploy now, or move the window (PUT /releases/{id}/windows) and tell those it affects.",
+    )
 
 
 def to_person(name: str) -> Delivery:

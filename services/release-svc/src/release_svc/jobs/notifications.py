@@ -12,21 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
 from ferry.db import Database
 from ferry.envelope import Meta
 from ferry.events.notify import NotificationFailed, NotificationSent
-from release_svc.adapters import improvement_actions, notifications
+from release_svc.adapters import improvement_actions, notifications, schedule
 from release_svc.adapters.channels import Channels, DeliveryFailed
 from release_svc.adapters.notifications import Due
 from release_svc.domain.notifications import (
+    cause_of,
     overdue_action,
     overdue_cause,
     retry_after,
+    to_people_in_charge,
     to_person,
+    window_closing,
 )
+from release_svc.handlers.releases import load_release
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +38,49 @@ ACTOR = "service:release-svc"
 
 
 async def run(
-    db: Database, channels: Channels, every: float, overdue_every: float, *, limit: int = 20
+    db: Database,
+    channels: Channels,
+    every: float,
+    look_every: float,
+    window_warning: timedelta,
+    *,
+    limit: int = 20,
 ) -> None:
-    """Deliver what is due every `every` seconds, and remind owners of overdue improvement
-    actions every `overdue_every`, until cancelled."""
-    reminded_at = -overdue_every
+    """Deliver what is due every `every` seconds; every `look_every`, warn of windows
+    closing within `window_warning` and remind owners of overdue improvement actions; until
+    cancelled."""
+    looked_at = float("-inf")
     while True:
         try:
-            if (clock := asyncio.get_running_loop().time()) - reminded_at >= overdue_every:
-                await remind_overdue(db, datetime.now(UTC).date())
-                reminded_at = clock
+            clock = asyncio.get_running_loop().time()
+            if clock - looked_at >= look_every:
+                now = datetime.now(UTC)
+                await warn_closing(db, now, window_warning)
+                await remind_overdue(db, now.date())
+                looked_at = clock
             while await deliver_due(db, channels, datetime.now(UTC), limit=limit) == limit:
                 pass  # a full batch: there may be more due at once
         except Exception:
             log.exception("notifications: the pass failed; retrying in %ss", every)
         await asyncio.sleep(every)
+
+
+async def warn_closing(db: Database, now: datetime, within: timedelta) -> int:
+    """Tell the people in charge of each release whose window closes within `within` and
+    is not deployed there yet, once per window; how many windows."""
+    async with db.unit_of_work() as uow:
+        rows = await schedule.closing(uow, now, within)
+        for row in rows:
+            release = await load_release(uow, row["release_id"])
+            await notifications.enqueue(
+                uow,
+                cause_of(release.id, row["environment"], row["ends_at"].isoformat()),
+                release.id,
+                to_people_in_charge(release),
+                window_closing(release, row["environment"], row["ends_at"]),
+            )
+        await uow.commit()
+    return len(rows)
 
 
 async def remind_overdue(db: Database, today: date, *, limit: int = 500) -> int:
