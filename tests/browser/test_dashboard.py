@@ -414,3 +414,47 @@ async def test_the_dashboard_shows_the_viewers_notifications_and_marks_them_read
             browser, "it read", lambda d: d.find_elements(By.CSS_SELECTOR, "#inbox li.read")
         )
         assert text_of("#inbox .summary")(browser) == ""
+
+
+async def test_a_notification_asking_for_it_is_acknowledged_from_the_dashboard(
+    infra: Infra, topic_prefix: str, browser: webdriver.Chrome
+) -> None:
+    release_settings = settings(
+        ReleaseSettings,
+        infra,
+        topic_prefix,
+        communication_poll_seconds=0.2,
+        notify_poll_seconds=0.2,
+    )
+    viewer = infra.issuer.mint("vic", ["viewer"])
+    async with serving(
+        release_spec(release_settings), headers=infra.issuer.bearer("rita", "release-manager")
+    ) as api:
+        await api.put("/audiences/ops", json={"members": ["vic"]})
+        created = await api.post("/releases", json=PLAN)
+        entry = {
+            "audience": "ops",
+            "channel": "inbox",
+            "message": "Read the runbook",
+            "milestone": "release_start",
+            "offset": "-P7D",
+            "acknowledge": True,
+        }
+        await api.put(
+            f"/releases/{created.json()['id']}/communication-plan",
+            json={"entries": [entry]},
+            headers={"If-Match": created.headers["ETag"]},
+        )
+        await asyncio.to_thread(browser.get, f"{api.base_url}/dashboard#token={viewer}")
+        button = "#inbox li button.acknowledge"
+        await wait_for(
+            browser, "the acknowledgement asked", lambda d: d.find_elements(By.CSS_SELECTOR, button)
+        )
+        browser.find_element(By.CSS_SELECTOR, button).click()
+        await wait_for(
+            browser, "it acknowledged", lambda d: not d.find_elements(By.CSS_SELECTOR, button)
+        )
+        [acknowledged] = (
+            await api.get("/notifications", headers=infra.issuer.bearer("vic", "viewer"))
+        ).json()["items"]
+        assert acknowledged["acknowledged_at"] is not None

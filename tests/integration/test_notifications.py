@@ -137,6 +137,8 @@ async def test_a_communication_reaches_the_audience_by_email_chat_and_inbox(
     assert read.status_code == 200, read.text
     assert read.json()["read_at"] is not None
     assert len(await n.inbox("sam", unread="true")) == 1
+    unasked = f"/notifications/{inbox[1]['notification_id']}/acknowledgement"
+    assert (await n.api.post(unasked, headers=n.as_("sam"))).status_code == 409
     others = await n.api.post(
         f"/notifications/{inbox[1]['notification_id']}/read", headers=n.as_("tom")
     )
@@ -301,3 +303,43 @@ async def test_a_window_about_to_close_undeployed_is_told_once(
         await asyncio.sleep(1)
         assert len(await n.inbox("bob")) == 1
         assert len(await n.inbox("rita")) == 1
+
+
+async def test_a_communication_asking_for_it_is_acknowledged_once_by_its_recipient(
+    notifier: Notifier,
+) -> None:
+    n = notifier
+    await n.api.put("/audiences/ops", json={"members": ["olly", "otto"]})
+    release = await planned(n)
+    entry = {
+        "audience": "ops",
+        "channel": "inbox",
+        "message": "Read the runbook before Friday",
+        "milestone": "release_start",
+        "offset": "-P7D",
+        "acknowledge": True,
+    }
+    plan = await n.api.put(
+        f"/releases/{release['id']}/communication-plan",
+        json={"entries": [entry]},
+        headers={"If-Match": release["etag"]},
+    )
+    assert plan.json()["communication_plan"][0]["acknowledge"] is True
+    [olly] = await eventually(lambda: n.inbox("olly"), what="olly's notification")
+    assert (olly["acknowledge"], olly["acknowledged_at"]) == (True, None)
+    assert len(await n.inbox("otto", unacknowledged="true")) == 1
+
+    path = f"/notifications/{olly['notification_id']}/acknowledgement"
+    assert (await n.api.post(path, headers=n.as_("otto"))).status_code == 404
+    acknowledged = await n.api.post(path, headers=n.as_("olly"))
+    assert acknowledged.status_code == 200, acknowledged.text
+    assert acknowledged.json()["acknowledged_at"] is not None
+    assert acknowledged.json()["read_at"] is not None
+    again = await n.api.post(path, headers=n.as_("olly"))
+    assert again.json()["acknowledged_at"] == acknowledged.json()["acknowledged_at"]
+    assert await n.inbox("olly", unacknowledged="true") == []
+    assert len(await n.inbox("otto", unacknowledged="true")) == 1
+
+    published = await read_topic(n.infra.kafka, n.settings.topic("release.events"), expect=7)
+    [ack] = [e for e in published if e.type == "NotificationAcknowledged"]
+    assert (ack.actor, ack.data["recipient"]) == ("olly", "olly")

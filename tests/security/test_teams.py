@@ -317,6 +317,7 @@ CHECKED = {
     },
     ("release-svc", "POST", "/schedule/feed-tokens"): "a reader's own calendar feed: reads",
     ("release-svc", "POST", "/notifications/{notification_id}/read"): "the caller's own inbox",
+    ("release-svc", "POST", "/notifications/{notification_id}/acknowledgement"): "own inbox",
     ("release-svc", "DELETE", "/schedule/feed-tokens/{token_id}"): "the reader's own, revoked",
 }
 """Every route a role held for a team may call but to read, and where its team is checked:

@@ -119,6 +119,20 @@ def list_notifications(
     out.result(page, render)
 
 
+@inbox.command("acknowledge")
+def acknowledge(
+    ctx: typer.Context,
+    notification_id: Annotated[str, typer.Argument(help="the notification's id")],
+    as_json: Json = False,
+) -> None:
+    """Acknowledge one of your notifications whose communication plan asks for it."""
+    out = Output(as_json)
+    path = f"/notifications/{notification_id}/acknowledgement"
+    with connected(ctx) as client:
+        found = client.send("release", "POST", path).json()
+    out.result(found, lambda c: c.print(f"acknowledged: {found['subject']}"))
+
+
 @inbox.command("read")
 def read(
     ctx: typer.Context,

@@ -60,6 +60,7 @@ REGISTRY = EventRegistry(
         notify.AudienceDefined,
         notify.NotificationSent,
         notify.NotificationFailed,
+        notify.NotificationAcknowledged,
         dml.LibraryEntryOpened,
         dml.PackageValidated,
         dml.PackageApproved,

@@ -73,6 +73,13 @@ class NotificationSent(NotificationEvent):
     attempts: int
 
 
+class NotificationAcknowledged(NotificationEvent):
+    """Its recipient acknowledged a notification the plan asked them to."""
+
+    type: Literal["NotificationAcknowledged"] = "NotificationAcknowledged"
+    schema_version: Literal[1] = 1
+
+
 class NotificationFailed(NotificationEvent):
     """Given up after its last attempt; `reason` is the channel's last answer."""
 

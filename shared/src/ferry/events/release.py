@@ -174,6 +174,8 @@ class CommunicationEntry(BaseModel):
     message: str
     milestone: Milestone
     offset: timedelta
+    acknowledge: bool = False
+    """Whether its recipients are asked to acknowledge it, in their inboxes."""
 
 
 class Level(StrEnum):

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from ferry.db import UnitOfWork
-from ferry.errors import NotFound
+from ferry.errors import Conflict, NotFound
 from ferry.events.notify import Channel
 from release_svc.adapters.queries import Order, Where, instant, page
 from release_svc.domain.notifications import Delivery, Message
@@ -49,8 +49,8 @@ async def enqueue(
         return
     await uow.execute(
         f"INSERT INTO {_t(uow)} "
-        "(notification_id, cause, release_id, channel, recipient, subject, body) "
-        "SELECT n.id, $2, $3, n.channel, n.recipient, $6, $7 "
+        "(notification_id, cause, release_id, channel, recipient, subject, body, acknowledge) "
+        "SELECT n.id, $2, $3, n.channel, n.recipient, $6, $7, $8 "
         "FROM unnest($1::uuid[], $4::text[], $5::text[]) AS n(id, channel, recipient) "
         "ON CONFLICT (cause, channel, recipient) DO NOTHING",
         [uuid4() for _ in deliveries],
@@ -60,6 +60,7 @@ async def enqueue(
         [d.recipient for d in deliveries],
         message.subject,
         message.text,
+        message.acknowledge,
     )
 
 
@@ -112,8 +113,19 @@ async def failed(uow: UnitOfWork, notification_id: UUID, error: str) -> None:
 INBOX_ORDER = Order(("created_at", "notification_id"), (instant, UUID), descending=True)
 
 
+INBOX = (
+    "notification_id, release_id, cause, subject, body, created_at, sent_at, read_at, "
+    "acknowledge, acknowledged_at"
+)
+
+
 async def inbox(
-    uow: UnitOfWork, subject: str, unread: bool, limit: int, cursor: str | None
+    uow: UnitOfWork,
+    subject: str,
+    unread: bool,
+    unacknowledged: bool,
+    limit: int,
+    cursor: str | None,
 ) -> tuple[list[asyncpg.Record], str | None]:
     """`subject`'s inbox, newest first: what was delivered to it (pending ones are not yet)."""
     where = Where()
@@ -121,11 +133,9 @@ async def inbox(
     where.add("channel = 'inbox' AND state = 'sent'")
     if unread:
         where.add("read_at IS NULL")
-    select = (
-        "SELECT notification_id, release_id, subject, body, created_at, sent_at, read_at "
-        f"FROM {_t(uow)}"
-    )
-    return await page(uow, select, where, INBOX_ORDER, limit, cursor)
+    if unacknowledged:
+        where.add("acknowledge AND acknowledged_at IS NULL")
+    return await page(uow, f"SELECT {INBOX} FROM {_t(uow)}", where, INBOX_ORDER, limit, cursor)
 
 
 async def mark_read(
@@ -135,7 +145,7 @@ async def mark_read(
     row = await uow.fetchrow(
         f"UPDATE {_t(uow)} SET read_at = COALESCE(read_at, $3) "
         "WHERE notification_id = $1 AND recipient = $2 AND channel = 'inbox' AND state = 'sent' "
-        "RETURNING notification_id, release_id, subject, body, created_at, sent_at, read_at",
+        f"RETURNING {INBOX}",
         notification_id,
         subject,
         at,
@@ -143,3 +153,29 @@ async def mark_read(
     if row is None:
         raise NotFound(f"no notification {notification_id} in your inbox")
     return row
+
+
+async def acknowledge(
+    uow: UnitOfWork, subject: str, notification_id: UUID, at: datetime
+) -> tuple[asyncpg.Record, bool]:
+    """Acknowledge one of `subject`'s notifications that asks for it (read, too); whether
+    this was the first time. 404 for another's, 409 for one that asks for none."""
+    row = await uow.fetchrow(
+        f"SELECT {INBOX}, acknowledged_at IS NULL AS first FROM {_t(uow)} "
+        "WHERE notification_id = $1 AND recipient = $2 AND channel = 'inbox' AND state = 'sent' "
+        "FOR UPDATE",
+        notification_id,
+        subject,
+    )
+    if row is None:
+        raise NotFound(f"no notification {notification_id} in your inbox")
+    if not row["acknowledge"]:
+        raise Conflict("this notification asks for no acknowledgement")
+    updated = await uow.fetchrow(
+        f"UPDATE {_t(uow)} SET acknowledged_at = COALESCE(acknowledged_at, $2), "
+        f"read_at = COALESCE(read_at, $2) WHERE notification_id = $1 RETURNING {INBOX}",
+        notification_id,
+        at,
+    )
+    assert updated is not None
+    return updated, bool(row["first"])

@@ -18,9 +18,9 @@ from ferry import commands
 from ferry.auth import Principal, Reader, Role, allow
 from ferry.db import UnitOfWork
 from ferry.errors import NotFound
-from ferry.events.notify import AUDIENCE_NAME_PATTERN
+from ferry.events.notify import AUDIENCE_NAME_PATTERN, Channel, NotificationAcknowledged
 from ferry.http import VersionIfAny, etag, problem_responses, saved
-from ferry.idempotency import Reply
+from ferry.idempotency import Reply, json_reply
 from ferry.service import RequestMeta, UoW
 from release_svc.adapters import audiences, notifications
 from release_svc.api.common import BAD_CURSOR
@@ -99,13 +99,49 @@ async def inbox(
     uow: UoW,
     caller: Reader,
     unread: Annotated[bool, Query(description="only those not yet read")] = False,
+    unacknowledged: Annotated[
+        bool, Query(description="only those asking for an acknowledgement not yet given")
+    ] = False,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> NotificationPage:
     """The caller's inbox, newest first (follow `next`)."""
     async with uow:
-        rows, next_cursor = await notifications.inbox(uow, caller.subject, unread, limit, cursor)
+        rows, next_cursor = await notifications.inbox(
+            uow, caller.subject, unread, unacknowledged, limit, cursor
+        )
     return NotificationPage(items=[NotificationOut.of(r) for r in rows], next=next_cursor)
+
+
+@router.post(
+    "/notifications/{notification_id}/acknowledgement",
+    response_model=NotificationOut,
+    responses=problem_responses(
+        {404: "Not in the caller's inbox", 409: "It asks for no acknowledgement"}
+    ),
+)
+async def acknowledge(
+    notification_id: UUID, request: Request, caller: Reader, meta: RequestMeta
+) -> Response:
+    """Acknowledge one of the caller's notifications whose plan asks for it (and read it) →
+    `NotificationAcknowledged`, the first time."""
+
+    async def work(uow: UnitOfWork) -> Reply:
+        row, first = await notifications.acknowledge(
+            uow, caller.subject, notification_id, datetime.now(UTC)
+        )
+        if first:
+            acknowledged = NotificationAcknowledged(
+                notification_id=notification_id,
+                release_id=row["release_id"],
+                cause=row["cause"],
+                channel=Channel.INBOX,
+                recipient=caller.subject,
+            )
+            await uow.events.append(f"notification-{notification_id}", 1, [acknowledged], meta)
+        return json_reply(200, NotificationOut.of(row).model_dump(mode="json"))
+
+    return await commands.respond(request.app.state.db, work)
 
 
 @router.post(

@@ -122,8 +122,8 @@ const refreshInbox = () => guarded("your notifications", async () => {
   renderInbox((await api.get("/notifications?limit=20")).items);
 });
 
-async function markRead(id) {
-  await guarded("the notification", () => api.post(`/notifications/${id}/read`));
+async function markRead(id, how = "read") {
+  await guarded("the notification", () => api.post(`/notifications/${id}/${how}`));
   refreshInbox();
 }
 
@@ -290,6 +290,10 @@ function renderInbox(items) {
     h("li", { "data-notification": n.notification_id, class: n.read_at ? "read" : "unread" },
       h("strong", {}, n.subject), " ", h("small", {}, when(n.sent_at)),
       h("p", {}, n.body),
+      n.acknowledge && !n.acknowledged_at
+        ? h("button", { type: "button", class: "acknowledge",
+          onclick: () => markRead(n.notification_id, "acknowledgement") }, "Acknowledge")
+        : null,
       n.read_at ? null : h("button", { type: "button", onclick: () => markRead(n.notification_id) },
         "Mark read")))
     : h("li", { class: "empty" }, "Nothing for you yet."));

@@ -101,6 +101,7 @@ class PlannedCommunication:
     message: str
     milestone: Milestone
     offset: timedelta
+    acknowledge: bool = False
 
 
 @dataclass(frozen=True)

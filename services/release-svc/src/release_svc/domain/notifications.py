@@ -29,6 +29,8 @@ class Delivery:
 class Message:
     subject: str
     text: str
+    acknowledge: bool = False
+    """Whether its recipients are asked to acknowledge it."""
 
 
 def retry_after(attempts: int, backoff: Sequence[float]) -> timedelta | None:
@@ -73,6 +75,7 @@ def communication(release: ReleaseState, entry: CommunicationEntry) -> Message:
     return Message(
         subject=f"{release.identifier}: {first_line[:120]}",
         text=f"{entry.message.strip()}\n\n— {_named(release)}, to {entry.audience}",
+        acknowledge=entry.acknowledge,
     )
 
 

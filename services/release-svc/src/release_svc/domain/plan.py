@@ -44,10 +44,17 @@ def risk_level(likelihood: Level, impact: Level) -> Level:
 
 
 def entry_id(
-    audience: str, channel: str, message: str, milestone: Milestone, offset: timedelta
+    audience: str,
+    channel: str,
+    message: str,
+    milestone: Milestone,
+    offset: timedelta,
+    acknowledge: bool = False,
 ) -> str:
     """Stable while the entry stays the same, so re-sending a plan does not re-announce it."""
-    text = "\x1f".join([audience, channel, message, str(milestone), str(offset.total_seconds())])
+    parts = [audience, channel, message, str(milestone), str(offset.total_seconds())]
+    # Only when asked: the entries planned before acknowledgements keep their ids.
+    text = "\x1f".join([*parts, "acknowledge"] if acknowledge else parts)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -182,12 +182,14 @@ class ReleasePlanning(ReleaseState):
                     planned.message,
                     planned.milestone,
                     planned.offset,
+                    planned.acknowledge,
                 ),
                 audience=planned.audience,
                 channel=planned.channel,
                 message=planned.message,
                 milestone=planned.milestone,
                 offset=planned.offset,
+                acknowledge=planned.acknowledge,
             )
             if entry.entry_id in {e.entry_id for e in entries}:
                 raise InvalidPlan(f"entries.{i}", "repeats an earlier entry")

@@ -60,10 +60,13 @@ class NotificationOut(BaseModel):
     created_at: datetime
     sent_at: datetime | None
     read_at: datetime | None
+    acknowledge: bool
+    """Whether the communication plan asks its recipients to acknowledge it."""
+    acknowledged_at: datetime | None
 
     @classmethod
     def of(cls, row: asyncpg.Record) -> NotificationOut:
-        return cls(**dict(row))
+        return cls(**{k: v for k, v in dict(row).items() if k in cls.model_fields})
 
 
 class NotificationPage(BaseModel):

@@ -68,6 +68,9 @@ class CommunicationIn(BaseModel):
         "negative is before, e.g. -P7D",
         examples=["-P7D"],
     )
+    acknowledge: bool = Field(
+        default=False, description="ask its recipients to acknowledge it, in their inboxes"
+    )
 
 
 class CommunicationPlanIn(BaseModel):

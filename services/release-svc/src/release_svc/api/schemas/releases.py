@@ -90,6 +90,7 @@ class CommunicationOut(BaseModel):
     message: str
     milestone: Milestone
     offset: timedelta
+    acknowledge: bool
     due_at: AwareDatetime | None
     """When it falls due by the plan as it now is."""
 
