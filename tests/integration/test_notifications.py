@@ -17,7 +17,7 @@ import pytest
 
 from ferry import signing
 from ferry.db import Database
-from ferry.events.deploy import DeploymentFailed
+from ferry.events.deploy import DeploymentCompleted, DeploymentFailed
 from release_svc.config import Settings
 from release_svc.main import spec
 from tests.integration.test_improvement_actions import action, store_reviewed
@@ -343,3 +343,40 @@ async def test_a_communication_asking_for_it_is_acknowledged_once_by_its_recipie
     published = await read_topic(n.infra.kafka, n.settings.topic("release.events"), expect=7)
     [ack] = [e for e in published if e.type == "NotificationAcknowledged"]
     assert (ack.actor, ack.data["recipient"]) == ("olly", "olly")
+
+
+async def test_a_communication_timed_from_the_actual_deployment_waits_for_it(
+    notifier: Notifier,
+) -> None:
+    n = notifier
+    await n.api.put("/audiences/ops", json={"members": ["olly"]})
+    release = await planned(n)
+    entry = {
+        "audience": "ops",
+        "channel": "inbox",
+        "message": "Payments 2.0 is live",
+        "milestone": "deployment_completed",
+        "offset": "PT0S",
+    }
+    plan = await n.api.put(
+        f"/releases/{release['id']}/communication-plan",
+        json={"entries": [entry]},
+        headers={"If-Match": release["etag"]},
+    )
+    assert plan.status_code == 200, plan.text
+    assert plan.json()["communication_plan"][0]["due_at"] is None
+    await asyncio.sleep(1)  # several looks of the communications job: nothing due yet
+    assert await n.inbox("olly") == []
+
+    completed_at = datetime.now(UTC).replace(microsecond=0)
+    done = DeploymentCompleted(
+        deployment_id=uuid4(),
+        release_id=UUID(release["id"]),
+        environment="production",
+        completed_at=completed_at,
+    )
+    await publish(n.infra, n.settings.topic("deploy.events"), done)
+    [told] = await eventually(lambda: n.inbox("olly"), what="olly told it is live")
+    assert told["subject"].endswith(": Payments 2.0 is live")
+    shown = (await n.api.get(f"/releases/{release['id']}")).json()["communication_plan"][0]
+    assert datetime.fromisoformat(shown["due_at"]) == completed_at

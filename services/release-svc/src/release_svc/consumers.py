@@ -12,13 +12,14 @@ from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
 from ferry.errors import NotFound
 from ferry.events.change import ChangeApproved, ChangeDecision, ChangeRejected
-from ferry.events.deploy import DeploymentCompleted
+from ferry.events.deploy import DeploymentCompleted, DeploymentRolledBack, DeploymentStarted
 from ferry.events.dml import MediaRevoked, MediaStaged, ReleaseAvailable
 from ferry.events.els import ElsExited, ElsStarted
-from ferry.events.release import ApprovalSource
-from release_svc.adapters import known_media, release_list
+from ferry.events.release import ApprovalSource, Milestone, ReleaseEvent
+from release_svc.adapters import delivery, known_media, release_list
 from release_svc.adapters.views import PostgresViews
 from release_svc.domain.commands import Approve, Reject
+from release_svc.domain.release import Release
 from release_svc.handlers import releases as handlers
 from release_svc.projections import releases as projections
 
@@ -47,15 +48,53 @@ async def on_release_available(
     await _react(uow, event.release_id, envelope, lambda r: r.made_available())
 
 
+async def _counts(uow: UnitOfWork, environment: str) -> bool:
+    """Whether what happens in `environment` times communications: production's, or any
+    while deploy-svc has announced no production environment."""
+    production = await delivery.production_environments(uow)
+    return not production or environment in production
+
+
+async def on_deployment_started(
+    event: DeploymentStarted, envelope: Envelope, uow: UnitOfWork
+) -> None:
+    if await _counts(uow, event.environment):
+        started = Milestone.DEPLOYMENT_STARTED
+        await _react(
+            uow,
+            event.release_id,
+            envelope,
+            lambda r: r.milestone_reached(started, event.environment, envelope.time),
+        )
+
+
 async def on_deployment_completed(
     event: DeploymentCompleted, envelope: Envelope, uow: UnitOfWork
 ) -> None:
-    await _react(
-        uow,
-        event.release_id,
-        envelope,
-        lambda r: r.deployed(event.environment, event.deployment_id),
-    )
+    counts = await _counts(uow, event.environment)
+    at = event.completed_at or envelope.time
+
+    def decide(release: Release) -> list[ReleaseEvent]:
+        deployed = release.deployed(event.environment, event.deployment_id)
+        if not counts:
+            return deployed
+        completed = Milestone.DEPLOYMENT_COMPLETED
+        return [*deployed, *release.milestone_reached(completed, event.environment, at)]
+
+    await _react(uow, event.release_id, envelope, decide)
+
+
+async def on_deployment_rolled_back(
+    event: DeploymentRolledBack, envelope: Envelope, uow: UnitOfWork
+) -> None:
+    if await _counts(uow, event.environment):
+        rolled_back = Milestone.DEPLOYMENT_ROLLED_BACK
+        await _react(
+            uow,
+            event.release_id,
+            envelope,
+            lambda r: r.milestone_reached(rolled_back, event.environment, envelope.time),
+        )
 
 
 async def on_els_started(event: ElsStarted, envelope: Envelope, uow: UnitOfWork) -> None:
@@ -67,12 +106,17 @@ async def on_els_started(event: ElsStarted, envelope: Envelope, uow: UnitOfWork)
 async def on_els_exited(event: ElsExited, envelope: Envelope, uow: UnitOfWork) -> None:
     release = await handlers.get_release(uow, event.release_id)
     policy = await handlers.policy_of(uow, release)
-    await _react(
-        uow,
-        event.release_id,
-        envelope,
-        lambda r: r.early_life_support_ended(event.environment, policy),
-    )
+    counts = await _counts(uow, event.environment)
+    at = event.exited_at or envelope.time
+
+    def decide(release: Release) -> list[ReleaseEvent]:
+        ended = release.early_life_support_ended(event.environment, policy)
+        if not counts:
+            return ended
+        exited = Milestone.ELS_EXITED
+        return [*release.milestone_reached(exited, event.environment, at), *ended]
+
+    await _react(uow, event.release_id, envelope, decide)
 
 
 async def _release_id(uow: UnitOfWork, decision: ChangeDecision) -> UUID:

@@ -12,7 +12,7 @@ from ferry import proposals_api
 from ferry.cli.serve import worker_app
 from ferry.db import UnitOfWork
 from ferry.events.change import ChangeApproved, ChangeRejected
-from ferry.events.deploy import DeploymentCompleted
+from ferry.events.deploy import DeploymentCompleted, DeploymentRolledBack, DeploymentStarted
 from ferry.events.dml import MediaRevoked, MediaStaged, ReleaseAvailable
 from ferry.events.els import ElsExited, ElsStarted
 from ferry.events.governance import GovernedKind
@@ -81,7 +81,11 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
                 MediaRevoked: consumers.on_media_revoked,
                 ReleaseAvailable: consumers.on_release_available,
             },
-            "deploy.events": {DeploymentCompleted: consumers.on_deployment_completed},
+            "deploy.events": {
+                DeploymentStarted: consumers.on_deployment_started,
+                DeploymentCompleted: consumers.on_deployment_completed,
+                DeploymentRolledBack: consumers.on_deployment_rolled_back,
+            },
             "els.events": {
                 ElsStarted: consumers.on_els_started,
                 ElsExited: consumers.on_els_exited,

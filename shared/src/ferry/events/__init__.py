@@ -45,6 +45,7 @@ RELEASE_EVENTS: list[type[Event]] = [
     release.ImprovementActionProgressed,
     release.ImprovementActionReassigned,
     release.ReadinessConfirmed,
+    release.ReleaseMilestoneReached,
 ]
 
 REGISTRY = EventRegistry(

@@ -160,6 +160,23 @@ class Milestone(StrEnum):
     DEPLOYMENT_END = "deployment_end"
     EARLY_LIFE_SUPPORT_START = "early_life_support_start"
     EARLY_LIFE_SUPPORT_END = "early_life_support_end"
+    # What happened, when it happens (to production, or anywhere while none is known):
+    DEPLOYMENT_STARTED = "deployment_started"
+    DEPLOYMENT_COMPLETED = "deployment_completed"
+    DEPLOYMENT_ROLLED_BACK = "deployment_rolled_back"
+    ELS_EXITED = "els_exited"
+
+
+ACTUAL_MILESTONES = frozenset(
+    {
+        Milestone.DEPLOYMENT_STARTED,
+        Milestone.DEPLOYMENT_COMPLETED,
+        Milestone.DEPLOYMENT_ROLLED_BACK,
+        Milestone.ELS_EXITED,
+    }
+)
+"""Milestones of what actually happened: a communication timed from one falls due only
+once it has happened."""
 
 
 class CommunicationEntry(BaseModel):
@@ -497,3 +514,14 @@ class ReadinessConfirmed(ReleaseEvent):
     item: ReadinessItem
     evidence: str
     by: str
+
+
+class ReleaseMilestoneReached(ReleaseEvent):
+    """Something a communication may be timed from actually happened, first: a deployment
+    started, completed or rolled back, Early Life Support exited."""
+
+    type: Literal["ReleaseMilestoneReached"] = "ReleaseMilestoneReached"
+    schema_version: Literal[1] = 1
+    milestone: Milestone
+    environment: str
+    at: AwareDatetime

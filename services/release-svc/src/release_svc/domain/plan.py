@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from ferry.errors import InvalidField
 from ferry.events.release import (
+    ACTUAL_MILESTONES,
     Activity,
     CommunicationEntry,
     DeploymentWindow,
@@ -67,12 +68,16 @@ def milestone_time(
     planned: Span,
     activities: Mapping[Activity, Span],
     windows: Sequence[DeploymentWindow],
+    actual: Mapping[Milestone, datetime],
 ) -> datetime | None:
-    """When `milestone` happens, or None while the plan does not say.
+    """When `milestone` happens, or None while the plan does not say (or, for what actually
+    happens, until it has).
 
     Dates count from midnight UTC: a start at the beginning of its day, an end at the end
     of it. The deployment is timed by its windows where the plan has any, being more exact.
     """
+    if milestone in ACTUAL_MILESTONES:
+        return actual.get(milestone)
     if milestone is Milestone.DEPLOYMENT_START and windows:
         return min(w.start for w in windows)
     if milestone is Milestone.DEPLOYMENT_END and windows:
@@ -89,6 +94,7 @@ def due_at(
     planned: Span,
     activities: Mapping[Activity, Span],
     windows: Sequence[DeploymentWindow],
+    actual: Mapping[Milestone, datetime],
 ) -> datetime | None:
-    at = milestone_time(entry.milestone, planned, activities, windows)
+    at = milestone_time(entry.milestone, planned, activities, windows, actual)
     return None if at is None else at + entry.offset

@@ -14,6 +14,7 @@ from ferry.events.release import (
     CommunicationDue,
     ImprovementActionRaised,
     MediaRef,
+    Milestone,
     Outcome,
     ReadinessConfirmed,
     ReleaseApproved,
@@ -22,6 +23,7 @@ from ferry.events.release import (
     ReleaseEvent,
     ReleaseInEarlyLifeSupport,
     ReleaseMadeAvailable,
+    ReleaseMilestoneReached,
     ReleasePackageBuilt,
     ReleaseReadyForReview,
     ReleaseRejected,
@@ -307,6 +309,19 @@ class ReleaseControl(ReleaseState):
         if not policy.review_required and last:
             new.append(ReleaseClosed(release_id=self.id, reason="its policy requires no review"))
         return new
+
+    def milestone_reached(
+        self, milestone: Milestone, environment: str, at: datetime
+    ) -> list[ReleaseEvent]:
+        """Something a communication may be timed from happened; only the first time
+        counts."""
+        if milestone in self.actual:
+            return []
+        return [
+            ReleaseMilestoneReached(
+                release_id=self.id, milestone=milestone, environment=environment, at=at
+            )
+        ]
 
     def communication_due(self, entry_id: str, due_at: datetime) -> list[ReleaseEvent]:
         """Announce a communication entry as due, if the plan still has it."""

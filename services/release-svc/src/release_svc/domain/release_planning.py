@@ -7,6 +7,7 @@ from uuid import UUID
 
 from ferry.errors import Conflict
 from ferry.events.release import (
+    ACTUAL_MILESTONES,
     BackoutPlanSet,
     CommunicationEntry,
     CommunicationPlanSet,
@@ -193,7 +194,7 @@ class ReleasePlanning(ReleaseState):
             )
             if entry.entry_id in {e.entry_id for e in entries}:
                 raise InvalidPlan(f"entries.{i}", "repeats an earlier entry")
-            if self.due_at(entry) is None:
+            if entry.milestone not in ACTUAL_MILESTONES and self.due_at(entry) is None:
                 raise InvalidPlan(
                     f"entries.{i}.milestone", f"the plan has no dates for {planned.milestone}"
                 )

@@ -22,6 +22,7 @@ from ferry.events.release import (
     ImprovementActionReassigned,
     Level,
     MediaRef,
+    Milestone,
     Outcome,
     ReadinessConfirmed,
     ReadinessItem,
@@ -33,6 +34,7 @@ from ferry.events.release import (
     ReleaseEvent,
     ReleaseInEarlyLifeSupport,
     ReleaseMadeAvailable,
+    ReleaseMilestoneReached,
     ReleasePackageBuilt,
     ReleasePlanned,
     ReleaseReadyForReview,
@@ -152,6 +154,8 @@ class ReleaseState(EventSourced):
     review: ReleaseReviewed | None = None
     actions: dict[UUID, Action] = field(default_factory=dict)
     """The review's improvement actions, in the order raised."""
+    actual: dict[Milestone, datetime] = field(default_factory=dict)
+    """When each milestone of what happens first happened (`ACTUAL_MILESTONES`)."""
     readiness: dict[ReadinessItem, Confirmation] = field(default_factory=dict)
     """The readiness items confirmed, with their latest evidence."""
     readiness_required: frozenset[ReadinessItem] | None = None
@@ -186,7 +190,7 @@ class ReleaseState(EventSourced):
         planned = self.planned
         if planned is None:
             return None
-        return plan.due_at(entry, planned, self.activities, self.windows)
+        return plan.due_at(entry, planned, self.activities, self.windows, self.actual)
 
     def _frozen_windows(
         self, windows: Sequence[DeploymentWindow], freezes: Sequence[FreezePeriod]
@@ -321,5 +325,7 @@ class ReleaseState(EventSourced):
             case ImprovementActionReassigned():
                 action = self.actions[event.action_id]
                 self.actions[event.action_id] = action.reassigned(event.owner, event.due)
+            case ReleaseMilestoneReached():
+                self.actual.setdefault(event.milestone, event.at)
             case ReadinessConfirmed():
                 self.readiness[event.item] = Confirmation(event.evidence, event.by)
