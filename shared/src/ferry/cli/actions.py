@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from ferry.cli.client import Client, claims_of, connected, version_of
+from ferry.cli.client import Client, claims_of, connected, pages, version_of
 from ferry.cli.errors import CliError
 from ferry.cli.output import Json, Output, fields, table
 from ferry.cli.releases import IfMatch, release_id
@@ -63,26 +64,22 @@ def list_actions(
 ) -> None:
     """List improvement actions, soonest due first, a page at a time (or --all)."""
     out = Output(as_json)
-    items: list[dict[str, Any]] = []
     with connected(ctx) as client:
         if mine:
             owner = _subject(client)
-        while True:
-            page = client.get(
-                "release",
-                "/improvement-actions",
-                owner=owner,
-                state=state,
-                overdue="true" if overdue else None,
-                release_id=release_id(client, release) if release else None,
-                team=team,
-                limit=limit,
-                cursor=cursor,
-            ).json()
-            items.extend(page["items"])
-            cursor = page["next"]
-            if not (every and cursor):
-                break
+        items, cursor = pages(
+            client,
+            "release",
+            "/improvement-actions",
+            cursor,
+            every,
+            owner=owner,
+            state=state,
+            overdue="true" if overdue else None,
+            release_id=release_id(client, release) if release else None,
+            team=team,
+            limit=limit,
+        )
 
     def render(console: Console) -> None:
         rows = [
@@ -113,28 +110,31 @@ def show(ctx: typer.Context, action_id: ActionId, as_json: Json = False) -> None
     out.result(action, _show(action))
 
 
-@app.command()
-def start(
-    ctx: typer.Context,
-    action_id: ActionId,
-    note: Note = "",
-    if_match: IfMatch = None,
-    as_json: Json = False,
-) -> None:
-    """Start work on an action (its owner, or the release's manager or owners)."""
-    _move(ctx, action_id, {"state": "in_progress", "note": note}, if_match, as_json)
+def _mover(state: str) -> Callable[..., None]:
+    """A command moving an action to `state`, with an optional note."""
+
+    def move(
+        ctx: typer.Context,
+        action_id: ActionId,
+        note: Note = "",
+        if_match: IfMatch = None,
+        as_json: Json = False,
+    ) -> None:
+        _move(ctx, action_id, {"state": state, "note": note}, if_match, as_json)
+
+    return move
 
 
-@app.command()
-def done(
-    ctx: typer.Context,
-    action_id: ActionId,
-    note: Note = "",
-    if_match: IfMatch = None,
-    as_json: Json = False,
-) -> None:
-    """Finish an action, saying what was done; final."""
-    _move(ctx, action_id, {"state": "done", "note": note}, if_match, as_json)
+for _name, _state, _help in (
+    (
+        "start",
+        "in_progress",
+        "Start work on an action (its owner, or the release's manager or owners).",
+    ),
+    ("done", "done", "Finish an action, saying what was done; final."),
+    ("reopen", "open", "Put an action in progress back to open."),
+):
+    app.command(_name, help=_help)(_mover(_state))
 
 
 @app.command()
@@ -147,18 +147,6 @@ def drop(
 ) -> None:
     """Drop an action, saying why; final."""
     _move(ctx, action_id, {"state": "dropped", "note": reason}, if_match, as_json)
-
-
-@app.command()
-def reopen(
-    ctx: typer.Context,
-    action_id: ActionId,
-    note: Note = "",
-    if_match: IfMatch = None,
-    as_json: Json = False,
-) -> None:
-    """Put an action in progress back to open."""
-    _move(ctx, action_id, {"state": "open", "note": note}, if_match, as_json)
 
 
 @app.command()

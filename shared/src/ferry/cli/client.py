@@ -186,6 +186,25 @@ class Client:
         return self.send(service, method, path, json=body, headers=headers)
 
 
+def pages(
+    client: Client,
+    service: str,
+    path: str,
+    cursor: str | None,
+    every: bool,
+    **params: Any,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The items of a paged list from `cursor` on: one page, or with `every` all of them;
+    and the cursor of the page after the last one read (None at the end)."""
+    items: list[dict[str, Any]] = []
+    while True:
+        page = client.get(service, path, **params, cursor=cursor).json()
+        items.extend(page["items"])
+        cursor = page["next"]
+        if not (every and cursor):
+            return items, cursor
+
+
 def version_of(response: httpx.Response) -> str:
     """The stream version a response's `ETag` carries, for the next `If-Match`."""
     etag = str(response.headers.get("ETag", ""))

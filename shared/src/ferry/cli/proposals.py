@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ferry.cli.client import Client, connected, version_of
+from ferry.cli.client import Client, connected, pages, version_of
 from ferry.cli.errors import CliError, Refused
 from ferry.cli.output import Json, Output, fields, table
 
@@ -71,13 +71,8 @@ def _find(client: Client, proposal_id: str) -> tuple[str, dict[str, Any], str]:
 
 def _all(client: Client, service: str, state: str | None) -> list[dict[str, Any]]:
     """Every proposal of `service` (in `state`), following the pages."""
-    found: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        page = client.get(service, "/proposals", state=state, limit=200, cursor=cursor).json()
-        found += page["items"]
-        if (cursor := page["next"]) is None:
-            return found
+    found, _ = pages(client, service, "/proposals", None, True, state=state, limit=200)
+    return found
 
 
 @app.command("list")

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from ferry.cli import review
-from ferry.cli.client import Client, connected, version_of
+from ferry.cli.client import Client, connected, pages, version_of
 from ferry.cli.errors import Refused
 from ferry.cli.output import Json, Output, fields, table
 from ferry.cli.plans import FollowUp, parse
@@ -180,25 +180,21 @@ def list_releases(
 ) -> None:
     """List releases in planned order, a page at a time (or --all)."""
     out = Output(as_json)
-    items: list[dict[str, Any]] = []
     with connected(ctx) as client:
-        while True:
-            page = client.get(
-                "release",
-                "/releases",
-                status=status,
-                release_type=release_type,
-                release_manager=manager,
-                planned_from=planned_from,
-                planned_to=planned_to,
-                name=name,
-                limit=limit,
-                cursor=cursor,
-            ).json()
-            items.extend(page["items"])
-            cursor = page["next"]
-            if not (every and cursor):
-                break
+        items, cursor = pages(
+            client,
+            "release",
+            "/releases",
+            cursor,
+            every,
+            status=status,
+            release_type=release_type,
+            release_manager=manager,
+            planned_from=planned_from,
+            planned_to=planned_to,
+            name=name,
+            limit=limit,
+        )
 
     def render(console: Console) -> None:
         rows = [
