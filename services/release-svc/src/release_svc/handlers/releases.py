@@ -16,6 +16,8 @@ from ferry.eventstore import WithEvents
 from ferry.freezes import FreezePeriod
 from ferry.governance import Change
 from ferry.grants import Acting, OutsideTeam
+from release_svc.adapters.release_streams import load_release as load_release
+from release_svc.adapters.release_streams import stream_id as stream_id
 from release_svc.domain.commands import (
     AgreeForTeam,
     ApprovalContext,
@@ -36,17 +38,8 @@ from release_svc.handlers.views import ReleaseViews
 Decision = Callable[[Release], Sequence[ReleaseEvent]]
 
 
-def stream_id(release_id: UUID) -> str:
-    return f"{ReleaseEvent.stream_prefix}-{release_id}"
-
-
 def policy_stream_id(release_type: ReleaseType) -> str:
     return f"{ReleasePolicySet.stream_prefix}-{release_type}"
-
-
-async def load_release(uow: WithEvents, release_id: UUID) -> Release:
-    """The release as its stream tells it; a release never planned has version 0."""
-    return await rebuild(uow.events, stream_id(release_id), Release(release_id), ReleaseEvent)
 
 
 async def get_release(uow: WithEvents, release_id: UUID) -> Release:

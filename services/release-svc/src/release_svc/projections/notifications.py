@@ -6,25 +6,18 @@ escalation in Early Life Support. Each becomes one notification per recipient an
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from uuid import UUID
 
-from ferry.aggregate import rebuild
 from ferry.consuming import EventHandler
 from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
 from ferry.events import Event
 from ferry.events.deploy import DeploymentFailed, DeploymentRolledBack
 from ferry.events.els import ElsEscalated
-from ferry.events.release import CommunicationDue, ReleaseEvent
+from ferry.events.release import CommunicationDue
 from release_svc.adapters import audiences, notifications
+from release_svc.adapters.release_streams import load_release
 from release_svc.domain import notifications as notify
 from release_svc.domain.release import Release
-
-
-async def load_release(uow: UnitOfWork, release_id: UUID) -> Release:
-    """The release as its stream tells it (version 0 if never planned)."""
-    stream = f"{ReleaseEvent.stream_prefix}-{release_id}"
-    return await rebuild(uow.events, stream, Release(release_id), ReleaseEvent)
 
 
 async def _enqueue(
