@@ -64,6 +64,7 @@ KNOWN: dict[str, dict[str, dict[str, str]]] = {
         "GET /schedule": {"positive_data_acceptance": CURSOR},
         "GET /events": {"positive_data_acceptance": "last_event_id: " + CURSOR},
         "GET /notifications": {"positive_data_acceptance": CURSOR},
+        "GET /releases/{release_id}/notifications": {"positive_data_acceptance": CURSOR},
         "PUT /audiences/{name}": {
             "positive_data_acceptance": "If-Match is optional to create an audience, required "
             "to replace one that exists (428): a rule on the stored state, not the schema",

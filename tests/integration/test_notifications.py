@@ -211,6 +211,14 @@ async def test_a_channel_that_keeps_refusing_is_given_up_with_its_reason(
                 headers={"If-Match": release["etag"]},
             )
             published = await read_topic(infra.kafka, s.topic("release.events"), expect=4)
+            followed = await api.get(f"/releases/{release['id']}/notifications")
+    [delivery] = followed.json()["items"]
+    assert (delivery["channel"], delivery["state"], delivery["attempts"]) == (
+        "webhook",
+        "failed",
+        2,
+    )
+    assert delivery["last_error"] == "webhook ops-chat answered HTTP 503"
     [failed] = [e for e in published if e.type == "NotificationFailed"]
     assert (failed.data["attempts"], failed.data["reason"]) == (
         2,
@@ -343,6 +351,15 @@ async def test_a_communication_asking_for_it_is_acknowledged_once_by_its_recipie
     published = await read_topic(n.infra.kafka, n.settings.topic("release.events"), expect=7)
     [ack] = [e for e in published if e.type == "NotificationAcknowledged"]
     assert (ack.actor, ack.data["recipient"]) == ("olly", "olly")
+
+    # The release's manager sees who has acknowledged.
+    followed = await n.api.get(f"/releases/{release['id']}/notifications")
+    assert followed.status_code == 200, followed.text
+    seen = {
+        d["recipient"]: (d["state"], d["acknowledged_at"] is not None)
+        for d in followed.json()["items"]
+    }
+    assert seen == {"olly": ("sent", True), "otto": ("sent", False)}
 
 
 async def test_a_communication_timed_from_the_actual_deployment_waits_for_it(

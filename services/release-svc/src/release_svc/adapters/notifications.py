@@ -179,3 +179,13 @@ async def acknowledge(
     )
     assert updated is not None
     return updated, bool(row["first"])
+
+
+async def of_release(
+    uow: UnitOfWork, release_id: UUID, limit: int, cursor: str | None
+) -> tuple[list[asyncpg.Record], str | None]:
+    """Every notification about the release, over every channel, newest first."""
+    where = Where()
+    where.add(f"release_id = {where.arg(release_id)}")
+    select = f"SELECT {INBOX}, channel, recipient, state, attempts, last_error FROM {_t(uow)}"
+    return await page(uow, select, where, INBOX_ORDER, limit, cursor)

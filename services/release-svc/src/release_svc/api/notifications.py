@@ -28,6 +28,8 @@ from release_svc.api.filters import Cursor, Limit
 from release_svc.api.schemas.notifications import (
     AudienceIn,
     AudienceOut,
+    DeliveryOut,
+    DeliveryPage,
     NotificationOut,
     NotificationPage,
 )
@@ -111,6 +113,20 @@ async def inbox(
             uow, caller.subject, unread, unacknowledged, limit, cursor
         )
     return NotificationPage(items=[NotificationOut.of(r) for r in rows], next=next_cursor)
+
+
+@router.get(
+    "/releases/{release_id}/notifications", response_model=DeliveryPage, responses=BAD_CURSOR
+)
+async def release_notifications(
+    release_id: UUID, uow: UoW, _: Reader, limit: Limit = 50, cursor: Cursor = None
+) -> DeliveryPage:
+    """Every notification about the release, newest first: to whom, over which channel,
+    whether it was delivered (or is being tried again, or failed, and why), read and
+    acknowledged."""
+    async with uow:
+        rows, next_cursor = await notifications.of_release(uow, release_id, limit, cursor)
+    return DeliveryPage(items=[DeliveryOut.of(r) for r in rows], next=next_cursor)
 
 
 @router.post(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from ferry.events.notify import Channel
 from ferry.fields import Line, Notes
 from release_svc.domain.audiences import Audience
 
@@ -71,4 +72,21 @@ class NotificationOut(BaseModel):
 
 class NotificationPage(BaseModel):
     items: list[NotificationOut]
+    next: str | None
+
+
+class DeliveryOut(NotificationOut):
+    """A notification about a release, as its manager follows it: to whom, over which
+    channel, how its delivery went."""
+
+    channel: Channel
+    recipient: str
+    state: Literal["pending", "sent", "failed"]
+    attempts: int
+    last_error: str
+    """The channel's last answer when an attempt failed."""
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
     next: str | None
