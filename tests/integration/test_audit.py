@@ -522,15 +522,16 @@ async def test_the_trail_of_a_release_spans_the_services_in_time_order(
     await publish(infra, f"{topic_prefix}els.events", els, actor="elsa")
 
     async def reacted() -> bool:
-        # release-svc records the deployment and Early Life Support on the release itself.
+        # release-svc records the deployment (its start and completion as milestones too)
+        # and Early Life Support on the release itself.
         current = await release_svc.api.get(f"/releases/{release_id}")
-        return current.headers["ETag"] == '"4"'
+        return current.headers["ETag"] == '"6"'
 
     await eventually(reacted, what="release-svc to record the deployment and ELS")
     moved = await release_svc.api.put(
         f"/releases/{release_id}/schedule",
         json={"planned_start": "2026-12-09", "planned_end": "2026-12-20", "reason": "later"},
-        headers={"If-Match": '"4"', "X-Correlation-ID": "move-again"},
+        headers={"If-Match": '"6"', "X-Correlation-ID": "move-again"},
     )
     assert moved.status_code == 200, moved.text
 
@@ -538,7 +539,7 @@ async def test_the_trail_of_a_release_spans_the_services_in_time_order(
         found = await read_trail(infra.kafka, release["identifier"], topic_prefix)
         types = {e.type for e in found.entries}
         done = {"ReleaseRescheduled", "ReleaseInEarlyLifeSupport"} <= types
-        return found if done and len(found.entries) == 8 else None
+        return found if done and len(found.entries) == 10 else None
 
     trail = await eventually(complete, what="the whole trail on the topics")
 
@@ -547,9 +548,11 @@ async def test_the_trail_of_a_release_spans_the_services_in_time_order(
     times = [e.time for e in trail.entries]
     assert times == sorted(times)
     # What the test did, in its order; release-svc's own reactions to the other services'
-    # events (ReleaseDeployed, ReleaseInEarlyLifeSupport) come in between, in theirs.
+    # events (ReleaseDeployed, ReleaseInEarlyLifeSupport, ReleaseMilestoneReached) come in
+    # between, in theirs.
+    reactions = {"ReleaseDeployed", "ReleaseInEarlyLifeSupport", "ReleaseMilestoneReached"}
     done = [(e.service, e.type, e.correlationid) for e in trail.entries]
-    assert [d for d in done if d[1] not in {"ReleaseDeployed", "ReleaseInEarlyLifeSupport"}] == [
+    assert [d for d in done if d[1] not in reactions] == [
         ("release", "ReleasePlanned", "plan-1"),
         ("release", "ReleaseRescheduled", "move-1"),
         ("deploy", "DeploymentStarted", "test"),
@@ -559,6 +562,7 @@ async def test_the_trail_of_a_release_spans_the_services_in_time_order(
     ]
     assert done.index(("release", "ReleaseDeployed", "test")) > 3
     assert done.index(("release", "ReleaseInEarlyLifeSupport", "test")) > 4
+    assert done.count(("release", "ReleaseMilestoneReached", "test")) == 2  # started, completed
     first = trail.entries[0]
     assert (first.actor, first.subject) == ("rita", str(release_id))
     assert "release-manager" in (first.roles or "")
