@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from release_svc.config import Settings
 from release_svc.main import spec
 from tests.support.infra import Infra
+from tests.support.receivers import smtp_server
 from tests.support.services import read_topic, serving, settings
 
 URL = "https://hooks.example/services/T000/B000/XXXXSECRETTOKEN"
@@ -96,3 +98,45 @@ async def test_an_inbox_is_its_owners_alone(
     )
     assert refused.status_code == 404
     assert refused.headers["Content-Type"] == "application/problem+json"
+
+
+async def test_an_smtp_servers_text_is_not_kept_in_an_event(
+    infra: Infra, topic_prefix: str
+) -> None:
+    with smtp_server(reply="550 mailbox full; internal relay token XYZZY-SECRET") as mailbox:
+        s = settings(
+            Settings,
+            infra,
+            topic_prefix,
+            communication_poll_seconds=0.2,
+            notify_poll_seconds=0.2,
+            notify_backoff_seconds=[0.2],
+            smtp_host="127.0.0.1",
+            smtp_port=mailbox.port,
+        )
+        async with serving(spec(s), headers=infra.issuer.bearer("rita", "release-manager")) as api:
+            await api.put("/audiences/desk", json={"emails": ["desk@example.com"]})
+            start = date.today() + timedelta(days=3)
+            plan = {
+                "name": "P",
+                "version": "1",
+                "planned_start": str(start),
+                "planned_end": str(start),
+            }
+            created = await api.post("/releases", json=plan)
+            entry = {
+                "audience": "desk",
+                "channel": "email",
+                "message": "Friday",
+                "milestone": "release_start",
+                "offset": "-P7D",
+            }
+            await api.put(
+                f"/releases/{created.json()['id']}/communication-plan",
+                json={"entries": [entry]},
+                headers={"If-Match": created.headers["ETag"]},
+            )
+            published = await read_topic(infra.kafka, s.topic("release.events"), expect=5)
+    [failed] = [e for e in published if e.type == "NotificationFailed"]
+    assert failed.data["reason"] == "SMTP server answered 550"
+    assert "XYZZY" not in json.dumps([e.model_dump(mode="json") for e in published])

@@ -26,18 +26,19 @@ class Mailbox:
 
     port: int
     delay: float = 0.0
+    reply: str = "250 OK"
     messages: list[Message] = field(default_factory=list)
 
     async def handle_DATA(self, _: SMTP, __: Session, envelope: Envelope) -> str:
         content = envelope.content if isinstance(envelope.content, bytes) else b""
         self.messages.append(email.message_from_bytes(content))
         await asyncio.sleep(self.delay)
-        return "250 OK"
+        return self.reply
 
 
 @contextmanager
-def smtp_server(delay: float = 0.0) -> Iterator[Mailbox]:
-    mailbox = Mailbox(free_port(), delay)
+def smtp_server(delay: float = 0.0, reply: str = "250 OK") -> Iterator[Mailbox]:
+    mailbox = Mailbox(free_port(), delay, reply)
     controller = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port)
     controller.start()
     try:

@@ -2,8 +2,8 @@
 audiences, and each delivery to a person or channel.
 
 No event carries a secret: a webhook is named, its URL and key stay in the operator's
-configuration; a failure's reason is the channel's answer (an SMTP reply, an HTTP status),
-never a URL.
+configuration; a failure's reason is the channel's answer code (an SMTP reply code, an
+HTTP status), never the remote's text nor a URL.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class NotificationAcknowledged(NotificationEvent):
 
 
 class NotificationFailed(NotificationEvent):
-    """Given up after its last attempt; `reason` is the channel's last answer."""
+    """Given up after its last attempt; `reason` names the channel's last answer code."""
 
     type: Literal["NotificationFailed"] = "NotificationFailed"
     schema_version: Literal[1] = 1

@@ -2,8 +2,9 @@
 (Slack- or Teams-compatible JSON, signed like Ferry's other webhooks), or the inbox, which
 needs nothing more than the row itself.
 
-A failure raises `DeliveryFailed` with a reason fit for an event: the channel's answer,
-never a webhook's URL (Slack's and Teams' carry their token) nor a password.
+A failure raises `DeliveryFailed` with a reason fit for an event: an SMTP reply code or an
+HTTP status, never the remote's text, a webhook's URL (Slack's and Teams' carry their token)
+nor a password.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ class Channels:
                     smtp.login(s.smtp_username, s.smtp_password.get_secret_value())
                 smtp.send_message(message)
         except smtplib.SMTPResponseException as exc:
-            raise DeliveryFailed(f"SMTP {exc.smtp_code}: {_text(exc.smtp_error)}") from exc
+            # The code alone: the server's text is a remote answer, and the reason is kept
+            # for ever in NotificationFailed.
+            raise DeliveryFailed(f"SMTP server answered {exc.smtp_code}") from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryFailed(f"SMTP: {type(exc).__name__}") from exc
 
@@ -98,8 +101,3 @@ def _payload(webhook: NotifyWebhook, due: Due) -> dict[str, Any]:
             "text": due.body,
         }
     return {"text": f"*{due.subject}*\n{due.body}"}
-
-
-def _text(error: bytes | str) -> str:
-    text = error.decode(errors="replace") if isinstance(error, bytes) else error
-    return text[:300]
