@@ -55,17 +55,28 @@ async def _counts(uow: UnitOfWork, environment: str) -> bool:
     return not production or environment in production
 
 
-async def on_deployment_started(
-    event: DeploymentStarted, envelope: Envelope, uow: UnitOfWork
+async def _reached(
+    uow: UnitOfWork, event: DeploymentStarted | DeploymentRolledBack, envelope: Envelope
 ) -> None:
+    """A deployment's start or roll-back, as a milestone of its release, when it counts."""
+    milestone = (
+        Milestone.DEPLOYMENT_STARTED
+        if isinstance(event, DeploymentStarted)
+        else Milestone.DEPLOYMENT_ROLLED_BACK
+    )
     if await _counts(uow, event.environment):
-        started = Milestone.DEPLOYMENT_STARTED
         await _react(
             uow,
             event.release_id,
             envelope,
-            lambda r: r.milestone_reached(started, event.environment, envelope.time),
+            lambda r: r.milestone_reached(milestone, event.environment, envelope.time),
         )
+
+
+async def on_deployment_started(
+    event: DeploymentStarted, envelope: Envelope, uow: UnitOfWork
+) -> None:
+    await _reached(uow, event, envelope)
 
 
 async def on_deployment_completed(
@@ -87,14 +98,7 @@ async def on_deployment_completed(
 async def on_deployment_rolled_back(
     event: DeploymentRolledBack, envelope: Envelope, uow: UnitOfWork
 ) -> None:
-    if await _counts(uow, event.environment):
-        rolled_back = Milestone.DEPLOYMENT_ROLLED_BACK
-        await _react(
-            uow,
-            event.release_id,
-            envelope,
-            lambda r: r.milestone_reached(rolled_back, event.environment, envelope.time),
-        )
+    await _reached(uow, event, envelope)
 
 
 async def on_els_started(event: ElsStarted, envelope: Envelope, uow: UnitOfWork) -> None:
