@@ -23,8 +23,13 @@ from ferry import migrations
 from ferry.db import Database
 from ferry.events.els import MetricObserved
 from release_svc.main import MIGRATIONS
-from tests.support.governance import approved
 from tests.support.infra import Infra
+from tests.support.journey import (
+    available_release,
+    local_target,
+    production_of_local_targets,
+    status_is,
+)
 from tests.support.services import eventually, publish, read_topic
 
 
@@ -192,7 +197,7 @@ async def test_a_release_goes_from_plan_to_approved_across_the_services(
     # Validated and approved: the DML makes the package definitive and says so, signed.
     release_id = created.json()["id"]
     available = await eventually(
-        lambda: _status(client, path, "available"), what="the release to become available"
+        lambda: status_is(client, path, "available"), what="the release to become available"
     )
     entry = (await client.get(f"{dml}/library/releases/{release_id}")).json()
     key = (await client.get(f"{dml}/library/signing-key")).json()
@@ -224,11 +229,6 @@ async def test_a_release_goes_from_plan_to_approved_across_the_services(
     assert [e.actor for e in events[-4:]] == ["tess", "carl", "carl", "service:release-svc"]
     assert events[0].correlationid == "e2e-approval"
     assert available.json()["stream_version"] == 9
-
-
-async def _status(client: httpx.AsyncClient, url: str, status: str) -> httpx.Response | None:
-    found = await client.get(url)
-    return found if found.json()["status"] == status else None
 
 
 async def test_migrate_is_a_step_of_its_own(infra: Infra) -> None:
@@ -275,13 +275,7 @@ async def test_a_release_lives_from_plan_through_deployment_and_support_to_its_r
     take it over; release-svc shows it ready for its review."""
     for name, url in stack.items():
         await eventually(lambda url=url: ready(client, url), timeout=60, what=f"{name} ready")
-    release, dml, deploy, els = (stack[n] for n in ("release", "dml", "deploy", "els"))
-    staged = await client.put(
-        f"{dml}/media/payments-api.tar.gz/3.0.0",
-        content=b"payments 3.0.0\n" * 1024,
-        headers={**infra.issuer.bearer("lib", "dml-librarian"), "Content-Type": "application/gzip"},
-    )
-    media = {k: staged.json()[k] for k in ("name", "version", "sha256")}
+    deploy, els = stack["deploy"], stack["els"]
     today = datetime.now(UTC).date()
     plan = {
         "name": "Payments 3",
@@ -290,46 +284,21 @@ async def test_a_release_lives_from_plan_through_deployment_and_support_to_its_r
         "planned_end": str(today + timedelta(days=30)),
         "escalation_contact": "payments-oncall",
     }
-    created = await client.post(f"{release}/releases", json=plan)
-    path, etag = f"{release}/releases/{created.json()['id']}", created.headers["ETag"]
     now = datetime.now(UTC)
-    window = {"environment": "production", "start": (now - timedelta(minutes=5)).isoformat()}
-    for part, body in [
-        ("scope", {"items": [{"kind": "service", "name": "payments"}]}),
-        ("windows", {"windows": [{**window, "end": (now + timedelta(hours=2)).isoformat()}]}),
-        ("backout-plan", {"trigger_conditions": ["errors"], "steps": ["switch back"]}),
-    ]:
-        answer = await client.put(f"{path}/{part}", json=body, headers={"If-Match": etag})
-        assert answer.status_code == 200, answer.text
-        etag = answer.headers["ETag"]
-
-    async def packaged() -> httpx.Response | None:
-        answer = await client.put(
-            f"{path}/package", json={"media": [media]}, headers={"If-Match": etag}
-        )
-        return answer if answer.status_code == 200 else None
-
-    etag = (await eventually(packaged, what="the media to be known")).headers["ETag"]
-    tester = infra.issuer.bearer("tess", "tester")
-    for kind in ("functional", "integration"):
-        evidence = {"kind": kind, "outcome": "passed", "evidence": "https://ci.example/r"}
-        answer = await client.post(
-            f"{path}/validations", json=evidence, headers={**tester, "If-Match": etag}
-        )
-        etag = answer.headers["ETag"]
-    cab = infra.issuer.bearer("carl", "change-authority")
-    await client.post(f"{path}/approvals", json={"rfc": "RFC-3"}, headers={**cab, "If-Match": etag})
-    await eventually(lambda: _status(client, path, "available"), what="availability")
-
+    window = {
+        "environment": "production",
+        "start": (now - timedelta(minutes=5)).isoformat(),
+        "end": (now + timedelta(hours=2)).isoformat(),
+    }
+    parts = {
+        "scope": {"items": [{"kind": "service", "name": "payments"}]},
+        "windows": {"windows": [window]},
+        "backout-plan": {"trigger_conditions": ["errors"], "steps": ["switch back"]},
+    }
+    path = await available_release(client, stack, infra, plan, parts)
+    await production_of_local_targets(client, deploy, infra, local_target("web-1", tmp_path))
     dora = infra.issuer.bearer("dora", "deployer")
-    target = {"name": "web-1", "driver": "local", "settings": {"path": str(tmp_path / "web-1")}}
-    defined = await client.put(
-        f"{deploy}/environments/production",
-        json={"production": True, "targets": [target], "reason": "first web server"},
-        headers=dora,
-    )
-    await approved(client, infra, defined)
-    release_id = created.json()["id"]
+    release_id = path.rsplit("/", 1)[1]
 
     async def deployed() -> httpx.Response | None:
         answer = await client.post(
@@ -340,7 +309,9 @@ async def test_a_release_lives_from_plan_through_deployment_and_support_to_its_r
         return answer if answer.status_code == 201 else None
 
     await eventually(deployed, what="the deployment plan to be accepted")
-    await eventually(lambda: _status(client, path, "in_early_life_support"), timeout=60, what="ELS")
+    await eventually(
+        lambda: status_is(client, path, "in_early_life_support"), timeout=60, what="ELS"
+    )
 
     async def case() -> dict[str, Any] | None:
         found = (await client.get(f"{els}/cases", params={"release_id": release_id})).json()
@@ -403,6 +374,6 @@ async def test_a_release_lives_from_plan_through_deployment_and_support_to_its_r
     )
     assert exited.status_code == 200, exited.text
     ready_for_review = await eventually(
-        lambda: _status(client, path, "ready_for_review"), what="release-svc to await the review"
+        lambda: status_is(client, path, "ready_for_review"), what="release-svc to await the review"
     )
     assert ready_for_review.json()["deployed_to"] == ["production"]

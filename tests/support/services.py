@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
@@ -198,10 +198,11 @@ SERVICE_MODULES: Final = {
 
 
 def start_all(
-    infra: Infra, topic_prefix: str, folder: Path
+    infra: Infra, topic_prefix: str, folder: Path, settings: Mapping[str, str] | None = None
 ) -> tuple[list[Process], dict[str, str]]:
     """The four services as processes wired to each other, each in its own schema, with its
-    log in `folder`; the processes and their base URLs by short name ("release", ...)."""
+    log in `folder` and `settings` in its environment besides what wires them; the processes
+    and their base URLs by short name ("release", ...)."""
     run = uuid.uuid4().hex[:8]
     env = {
         "FERRY_DATABASE_URL": infra.database_url,
@@ -227,6 +228,7 @@ def start_all(
         "FERRY_DEPLOY_DRIVERS": '["local"]',
         "FERRY_DEPLOY_LOCAL_ROOTS": json.dumps([str(folder)]),
         "FERRY_ELS_EVALUATE_SECONDS": "1",
+        **(settings or {}),
     }
     processes = [
         Process(

@@ -1,7 +1,8 @@
 """What calls for a notification, read by a consumer of its own (`ServiceSpec.projections`):
-a communication plan entry falling due, a deployment that failed or was rolled back, an
-escalation in Early Life Support. Each becomes one notification per recipient and channel
-(`adapters.notifications`), delivered by the notifier (`jobs.notifications`)."""
+a communication plan entry falling due, a deployment that failed, is being rolled back or
+was rolled back, an escalation in Early Life Support. Each becomes one notification per
+recipient and channel (`adapters.notifications`), delivered by the notifier
+(`jobs.notifications`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from ferry.consuming import EventHandler
 from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
 from ferry.events import Event
-from ferry.events.deploy import DeploymentFailed, DeploymentRolledBack
+from ferry.events.deploy import DeploymentFailed, DeploymentRolledBack, RollbackStarted
 from ferry.events.els import ElsEscalated
 from ferry.events.release import CommunicationDue
 from release_svc.adapters import audiences, notifications
@@ -48,6 +49,15 @@ async def on_deployment_failed(
     await _enqueue(uow, envelope, release, notify.to_people_in_charge(release), message)
 
 
+async def on_rollback_started(event: RollbackStarted, envelope: Envelope, uow: UnitOfWork) -> None:
+    """Told as the backout begins, with its reason: a failed verification is the failure."""
+    release = await load_release(uow, event.release_id)
+    asked = f" Asked for by {event.requested_by}." if event.requested_by else ""
+    what = f"the deployment to {event.environment} is being rolled back"
+    message = notify.failure(release, what, f"Reason: {event.reason}.{asked}")
+    await _enqueue(uow, envelope, release, notify.to_people_in_charge(release), message)
+
+
 async def on_rolled_back(event: DeploymentRolledBack, envelope: Envelope, uow: UnitOfWork) -> None:
     release = await load_release(uow, event.release_id)
     what = f"the deployment to {event.environment} was rolled back"
@@ -65,6 +75,10 @@ async def on_escalated(event: ElsEscalated, envelope: Envelope, uow: UnitOfWork)
 
 CONSUMES: Mapping[str, Mapping[type[Event], EventHandler]] = {
     "release.events": {CommunicationDue: on_communication_due},
-    "deploy.events": {DeploymentFailed: on_deployment_failed, DeploymentRolledBack: on_rolled_back},
+    "deploy.events": {
+        DeploymentFailed: on_deployment_failed,
+        RollbackStarted: on_rollback_started,
+        DeploymentRolledBack: on_rolled_back,
+    },
     "els.events": {ElsEscalated: on_escalated},
 }
