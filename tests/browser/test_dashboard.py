@@ -39,7 +39,6 @@ from ferry.events.release import DeploymentWindow, ImprovementAction, ReadinessI
 from release_svc.config import Settings as ReleaseSettings
 from release_svc.domain.commands import SetWindows
 from release_svc.main import spec as release_spec
-from tests.integration.test_improvement_actions import store, store_reviewed
 from tests.support.governance import approved
 from tests.support.infra import Infra
 from tests.support.releases import (
@@ -53,6 +52,7 @@ from tests.support.releases import (
     with_backout,
 )
 from tests.support.services import publish, serving, settings
+from tests.support.stored import store, store_reviewed
 
 TODAY = datetime.now(UTC).date()
 PLAN = {

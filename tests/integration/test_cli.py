@@ -22,10 +22,10 @@ import yaml
 
 from ferry.db import Database
 from ferry.events.release import ImprovementAction
-from tests.integration.test_improvement_actions import store
 from tests.support.infra import REPO, Infra, prepare_topics
 from tests.support.releases import Recorded, available, awaiting_review, reviewed
 from tests.support.services import Process, free_port, stop_all
+from tests.support.stored import store
 
 FERRY = str(REPO / ".venv" / "bin" / "ferry")
 SERVICES = {"release": "release_svc", "dml": "dml_svc", "deploy": "deploy_svc", "els": "els_svc"}

@@ -4,22 +4,19 @@ done or dropped, reassigned by the release's manager; against real PostgreSQL an
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid4
 
 import httpx
 import pytest
 
 from ferry.db import Database
-from ferry.envelope import Meta
 from ferry.events.release import ImprovementAction
 from release_svc.config import Settings
-from release_svc.handlers.releases import stream_id
 from release_svc.projections import releases as projections
 from tests.support.infra import Infra
-from tests.support.releases import Recorded, reviewed
 from tests.support.services import read_topic
+from tests.support.stored import action, store_reviewed
 
 TODAY = datetime.now(UTC).date()
 PAST, LATER = TODAY - timedelta(days=3), TODAY + timedelta(days=30)
@@ -31,27 +28,6 @@ async def db(release_settings: Settings, api: httpx.AsyncClient) -> AsyncIterato
     database = Database(release_settings.database_url, release_settings.db_schema, "release-svc")
     yield database
     await database.dispose()
-
-
-def action(description: str, owner: str, due: date | None) -> ImprovementAction:
-    return ImprovementAction(action_id=uuid4(), description=description, owner=owner, due=due)
-
-
-async def store_reviewed(
-    db: Database, actions: list[ImprovementAction], identifier: str, team: str | None = None
-) -> UUID:
-    """A release (of `team`'s) reviewed by rita raising `actions`, stored as release-svc
-    stores one."""
-    return await store(db, reviewed(actions, identifier, team))
-
-
-async def store(db: Database, release: Recorded) -> UUID:
-    """Store `release`'s stream and read models as release-svc does."""
-    async with db.unit_of_work() as uow:
-        await uow.events.append(stream_id(release.id), 0, release.history, Meta("rita", "review"))
-        await projections.save(uow, release)
-        await uow.commit()
-    return release.id
 
 
 async def olgas_overdue_action(

@@ -17,13 +17,13 @@ import pytest
 
 from ferry import signing
 from ferry.db import Database
-from ferry.events.deploy import DeploymentCompleted, DeploymentFailed
+from ferry.events.deploy import DeploymentCompleted, DeploymentFailed, DeploymentRolledBack
 from release_svc.config import Settings
 from release_svc.main import spec
-from tests.integration.test_improvement_actions import action, store_reviewed
 from tests.support.infra import Infra
 from tests.support.receivers import Hook, Mailbox, http_receiver, smtp_server
 from tests.support.services import eventually, publish, read_topic, serving, settings
+from tests.support.stored import action, store_reviewed
 
 TODAY = datetime.now(UTC).date()
 SECRET = "chat-s3cret"
@@ -397,3 +397,35 @@ async def test_a_communication_timed_from_the_actual_deployment_waits_for_it(
     assert told["subject"].endswith(": Payments 2.0 is live")
     shown = (await n.api.get(f"/releases/{release['id']}")).json()["communication_plan"][0]
     assert datetime.fromisoformat(shown["due_at"]) == completed_at
+
+
+async def test_a_communication_timed_from_a_roll_back_goes_out_when_it_happens(
+    notifier: Notifier,
+) -> None:
+    n = notifier
+    await n.api.put("/audiences/ops", json={"members": ["olly"]})
+    release = await planned(n)
+    entry = {
+        "audience": "ops",
+        "channel": "inbox",
+        "message": "Payments 2.0 was taken back out; the old version is live",
+        "milestone": "deployment_rolled_back",
+        "offset": "PT0S",
+    }
+    plan = await n.api.put(
+        f"/releases/{release['id']}/communication-plan",
+        json={"entries": [entry]},
+        headers={"If-Match": release["etag"]},
+    )
+    assert plan.status_code == 200, plan.text
+    await asyncio.sleep(1)
+    assert await n.inbox("olly") == []
+
+    back = DeploymentRolledBack(
+        deployment_id=uuid4(), release_id=UUID(release["id"]), environment="production"
+    )
+    await publish(n.infra, n.settings.topic("deploy.events"), back)
+    [told] = await eventually(lambda: n.inbox("olly"), what="olly told of the roll-back")
+    assert told["subject"].endswith(": Payments 2.0 was taken back out; the old version is live")
+    shown = (await n.api.get(f"/releases/{release['id']}")).json()["communication_plan"][0]
+    assert shown["due_at"] is not None

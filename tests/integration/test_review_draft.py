@@ -19,10 +19,10 @@ from ferry.events.els import (
     ElsStarted,
 )
 from release_svc.config import Settings
-from tests.integration.test_improvement_actions import store
 from tests.support.infra import Infra
 from tests.support.releases import available
 from tests.support.services import eventually, publish, read_topic
+from tests.support.stored import store
 
 STARTED = datetime(2026, 12, 10, 9, tzinfo=UTC)
 EXITED = STARTED + timedelta(days=8, hours=12)

@@ -19,10 +19,10 @@ import pytest
 from ferry.db import Database
 from release_svc.config import Settings
 from release_svc.main import spec
-from tests.integration.test_improvement_actions import action, store_reviewed
 from tests.support.governance import approved
 from tests.support.infra import Infra
 from tests.support.services import serving, settings
+from tests.support.stored import action, store_reviewed
 
 DUE = date(2027, 3, 1)
 
