@@ -120,6 +120,7 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
         "FERRY_DEPLOY_LOCAL_ROOTS": json.dumps([str(tmp / "targets")]),
         "FERRY_DEPLOY_LOCAL_PROGRAMS": '["test", "false"]',
         "FERRY_ELS_EVALUATE_SECONDS": "1",
+        "FERRY_COMMUNICATION_POLL_SECONDS": "0.5",
     }
     for name, url in urls.items():
         env[f"FERRY_{name.upper()}_PORT"] = url.rsplit(":", 1)[1]
@@ -652,7 +653,7 @@ def test_readiness_is_shown_and_confirmed_by_its_role(stack: Stack) -> None:
     assert "open: none" in shown
 
 
-def test_an_audience_is_defined_and_an_inbox_read(stack: Stack) -> None:
+def test_an_audience_is_defined_told_and_followed(stack: Stack, tmp_path: Path) -> None:
     rita = stack.token("rita", "release-manager")
     defined = stack.json(
         "audiences",
@@ -679,3 +680,26 @@ def test_an_audience_is_defined_and_an_inbox_read(stack: Stack) -> None:
     missing = stack.ferry("notifications", "read", str(uuid.uuid4()), token=sam, check=False)
     assert missing.returncode != 0
     assert "inbox" in missing.stderr
+
+    # A communication already due reaches sue's inbox; her manager follows its delivery.
+    entry = (
+        "[{audience: service desk, channel: inbox, message: Payments goes live,"
+        " milestone: release_start, offset: -P7D}]"
+    )
+    plan = plan_file(tmp_path, "7.0.0", communication_plan=entry)
+    planned = stack.json("release", "plan", str(plan), token=rita)
+
+    def delivered() -> Any:
+        page = stack.json("release", "notifications", planned["identifier"], token=rita)
+        return page if page["items"] and page["items"][0]["state"] == "sent" else None
+
+    page = until(delivered, "the communication delivered")
+    [item] = page["items"]
+    assert (item["recipient"], item["channel"], item["attempts"]) == ("sue", "inbox", 1)
+    sue = stack.token("sue", "viewer")
+    [told] = stack.json("notifications", "list", token=sue)["items"]
+    stack.ferry("notifications", "read", told["notification_id"], token=sue)
+    shown = stack.ferry("release", "notifications", planned["identifier"], token=rita).stdout
+    assert "sue" in shown
+    assert "read" in shown
+    assert "Payments goes live" in shown

@@ -381,6 +381,41 @@ def ready(
     out.result(found, _show_readiness(found))
 
 
+@app.command()
+def notifications(
+    ctx: typer.Context,
+    ref: Ref,
+    limit: Annotated[int, typer.Option(help="notifications per page", min=1, max=200)] = 50,
+    cursor: Annotated[str | None, typer.Option(help="the `next` of an earlier page")] = None,
+    as_json: Json = False,
+) -> None:
+    """Every notification about the release: to whom, over which channel, how its delivery
+    went, and who has read or acknowledged it; newest first."""
+    out = Output(as_json)
+    with connected(ctx) as client:
+        path = f"/releases/{release_id(client, ref)}/notifications"
+        page = client.get("release", path, limit=limit, cursor=cursor).json()
+    rows = [
+        (
+            n["recipient"],
+            n["channel"],
+            n["state"] + (f" ({n['last_error']})" if n["last_error"] else ""),
+            n["attempts"],
+            "acknowledged" if n["acknowledged_at"] else ("read" if n["read_at"] else ""),
+            n["subject"],
+        )
+        for n in page["items"]
+    ]
+
+    def render(console: Console) -> None:
+        columns = ("recipient", "channel", "delivery", "attempts", "seen", "subject")
+        console.print(table("notifications", columns, rows))
+        if page["next"]:
+            console.print(f"more: --cursor {page['next']}")
+
+    out.result(page, render)
+
+
 def _show_readiness(found: dict[str, Any]) -> Any:
     def show(console: Console) -> None:
         rows = [
