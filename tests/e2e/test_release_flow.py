@@ -86,13 +86,13 @@ async def test_a_planned_release_flows_from_release_svc_to_every_service(
     )
     assert known.json()["name"] == "Payments 2026.12"
     deploy_view = await eventually(
-        lambda: _library_open(client, f"{stack['deploy']}/catalog/releases/{release_id}"),
+        lambda: _library_state(client, f"{stack['deploy']}/catalog/releases/{release_id}"),
         what="deploy-svc learning of the DML entry",
     )
     assert deploy_view["library_state"] == "open"
     await eventually(
-        lambda: answer(client, f"{stack['els']}/catalog/releases/{release_id}"),
-        what="els-svc learning of the release",
+        lambda: _library_state(client, f"{stack['els']}/catalog/releases/{release_id}"),
+        what="els-svc learning of the release and its DML entry",
     )
 
     cancelled = await client.post(
@@ -116,9 +116,11 @@ async def test_a_planned_release_flows_from_release_svc_to_every_service(
     assert opened.causationid is not None
 
 
-async def _library_open(client: httpx.AsyncClient, url: str) -> dict[str, str] | None:
+async def _library_state(
+    client: httpx.AsyncClient, url: str, state: str = "open"
+) -> dict[str, str] | None:
     found = await answer(client, url)
-    if found is None or found.json()["library_state"] != "open":
+    if found is None or found.json()["library_state"] != state:
         return None
     body: dict[str, str] = found.json()
     return body
@@ -209,6 +211,13 @@ async def test_a_release_goes_from_plan_to_approved_across_the_services(
     assert manifest["release_id"] == release_id
     assert manifest["media"] == [{**media, "size": len(content)}]
     assert signed["key_id"] == key["key_id"]
+    for service in ("deploy", "els"):  # each catalog follows the library entry
+        await eventually(
+            lambda service=service: _library_state(
+                client, f"{stack[service]}/catalog/releases/{release_id}", "available"
+            ),
+            what=f"{service}-svc learning that the release is available",
+        )
     deployer = infra.issuer.bearer("dora", "deployer")
     definitive = f"{dml}/media/payments-api.tar.gz/2026.12.0/content"
     assert (await client.get(definitive, headers=deployer)).content == content

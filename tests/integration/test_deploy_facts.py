@@ -20,7 +20,13 @@ from deploy_svc.projections import release_facts
 from ferry.db import Database, UnitOfWork
 from ferry.events import Event
 from ferry.events.deploy import DeploymentCompleted, DeploymentRolledBack
-from ferry.events.dml import ManifestItem, MediaRevoked, ReleaseAvailable, ReleaseRevoked
+from ferry.events.dml import (
+    LibraryEntryOpened,
+    ManifestItem,
+    MediaRevoked,
+    ReleaseAvailable,
+    ReleaseRevoked,
+)
 from ferry.events.policy import FreezePeriodDeclared, FreezePeriodLifted
 from ferry.events.release import (
     DeploymentWindow,
@@ -214,6 +220,21 @@ async def test_a_revoked_or_cancelled_release_says_so(deploy: Deploy) -> None:
     entry = await deploy.api.get(f"/catalog/releases/{cancelled}")
     assert entry.status_code == 200, entry.text
     assert entry.json()["cancelled"] is True
+
+
+async def test_the_catalog_follows_the_library_entry(deploy: Deploy) -> None:
+    release_id = uuid4()
+
+    async def library_state(state: str) -> bool:
+        entry = await deploy.api.get(f"/catalog/releases/{release_id}")
+        return entry.status_code == 200 and entry.json()["library_state"] == state
+
+    await deploy.dml_events(LibraryEntryOpened(release_id=release_id, name="Pay", version="1"))
+    await eventually(lambda: library_state("open"), what="the entry opened")
+    await deploy.dml_events(available(release_id))
+    await eventually(lambda: library_state("available"), what="the release available")
+    await deploy.dml_events(ReleaseRevoked(release_id=release_id, reason="licence", media=[]))
+    await eventually(lambda: library_state("revoked"), what="the release revoked")
 
 
 async def test_freezes_in_force(deploy: Deploy) -> None:

@@ -1,7 +1,8 @@
 """A local read model of releases, for services that must know them without asking release-svc.
 
-Kept from `ReleasePlanned`, `ReleaseCancelled` and `LibraryEntryOpened`; rebuildable by
-replaying those topics.
+Kept from `ReleasePlanned` and `ReleaseCancelled`, and from the DML's `LibraryEntryOpened`,
+`ReleaseAvailable` and `ReleaseRevoked`: `library_state` is the DML's entry state (`open`,
+`available`, `revoked`). Rebuildable by replaying those topics.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ferry.auth import Reader
 from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
 from ferry.errors import NotFound
-from ferry.events.dml import LibraryEntryOpened
+from ferry.events.dml import LibraryEntryOpened, ReleaseAvailable, ReleaseRevoked
 from ferry.events.release import ReleaseCancelled, ReleasePlanned
 from ferry.http import problem_responses
 from ferry.service import UoW
@@ -70,6 +71,21 @@ async def on_library_entry_opened(event: LibraryEntryOpened, _: Envelope, uow: U
     )
 
 
+async def _library_state(uow: UnitOfWork, release_id: UUID, state: str) -> None:
+    # After LibraryEntryOpened on the same topic and key, so the row is there already.
+    await uow.execute(
+        f"UPDATE {_table(uow)} SET library_state = $2 WHERE release_id = $1", release_id, state
+    )
+
+
+async def on_release_available(event: ReleaseAvailable, _: Envelope, uow: UnitOfWork) -> None:
+    await _library_state(uow, event.release_id, "available")
+
+
+async def on_release_revoked(event: ReleaseRevoked, _: Envelope, uow: UnitOfWork) -> None:
+    await _library_state(uow, event.release_id, "revoked")
+
+
 async def on_release_cancelled(event: ReleaseCancelled, _: Envelope, uow: UnitOfWork) -> None:
     # Same topic and key as its ReleasePlanned, so the row is there already.
     await uow.execute(
@@ -84,6 +100,7 @@ class CatalogEntry(BaseModel):
     name: str
     version: str
     library_state: str | None
+    """The DML's entry: `open`, `available`, `revoked`; null until the DML's word arrives."""
     cancelled: bool
 
 

@@ -122,14 +122,18 @@ async def on_freeze_lifted(event: FreezePeriodLifted, _: Envelope, uow: UnitOfWo
 # --- dml.events --------------------------------------------------------------------------
 
 
-async def on_release_available(event: ReleaseAvailable, _: Envelope, uow: UnitOfWork) -> None:
+async def on_release_available(
+    event: ReleaseAvailable, envelope: Envelope, uow: UnitOfWork
+) -> None:
+    await catalog.on_release_available(event, envelope, uow)
     # Kept as signed; its signature is checked when the media are fetched, against the key
     # the DML serves then.
     signed = SignedManifest(event.manifest, event.signature, event.key_id)
     await release_facts.available(uow, event.release_id, signed, manifest_media(event.manifest))
 
 
-async def on_release_revoked(event: ReleaseRevoked, _: Envelope, uow: UnitOfWork) -> None:
+async def on_release_revoked(event: ReleaseRevoked, envelope: Envelope, uow: UnitOfWork) -> None:
+    await catalog.on_release_revoked(event, envelope, uow)
     await release_facts.release_revoked(uow, event.release_id)
 
 

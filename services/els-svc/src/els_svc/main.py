@@ -18,6 +18,7 @@ from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
 from ferry.events import Event
 from ferry.events.deploy import DeploymentCompleted
+from ferry.events.dml import LibraryEntryOpened, ReleaseAvailable, ReleaseRevoked
 from ferry.events.els import ElsEscalated, MetricObserved
 from ferry.events.release import ReleaseCancelled, ReleasePlanned, ReleaseRescheduled
 from ferry.events.team import TeamDefined
@@ -43,6 +44,11 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
                 TeamDefined: team_table.on_team_defined,
             },
             "deploy.events": {DeploymentCompleted: consumers.on_deployment_completed},
+            "dml.events": {
+                LibraryEntryOpened: catalog.on_library_entry_opened,
+                ReleaseAvailable: catalog.on_release_available,
+                ReleaseRevoked: catalog.on_release_revoked,
+            },
             "ops.signals": {MetricObserved: consumers.on_metric_observed},
             **_escalations(settings),
         },
