@@ -19,8 +19,10 @@ from ferry.db import Database
 from ferry.events import Event
 from ferry.events.deploy import (
     DeploymentCompleted,
+    DeploymentPausedOutsideWindow,
     DeploymentScheduled,
     DeploymentStarted,
+    DeploymentWindowOverridden,
     EnvironmentDefined,
     Strategy,
     TargetDeployed,
@@ -204,14 +206,29 @@ async def test_the_dashboard_shows_releases_and_follows_a_deployment_live(
         await deploy(
             TargetDeployed(**ids, wave=0, target="web-2"),
             WaveVerified(**ids, wave=0),
-            WaveStarted(**ids, wave=1),
+            DeploymentPausedOutsideWindow(**ids, wave=1, window_end=datetime.now(UTC)),
         )
         await wait_for(
             browser,
             "the first wave verified",
             lambda d: d.find_elements(By.CSS_SELECTOR, f'{wave}[data-state="verified"]'),
         )
-        assert "2/3 targets" in text_of(f'[data-deployment="{ids["deployment_id"]}"]')(browser)
+        card = f'[data-deployment="{ids["deployment_id"]}"]'
+        await wait_for(
+            browser,
+            "the deployment shown waiting for its window",
+            lambda d: "paused: its window closed" in text_of(card)(d),
+        )
+        assert "2/3 targets" in text_of(card)(browser)
+        await deploy(
+            DeploymentWindowOverridden(**ids, by="cora", reason="the fix is needed tonight"),
+            WaveStarted(**ids, wave=1),
+        )
+        await wait_for(
+            browser,
+            "the override seen",
+            lambda d: "paused" not in text_of(card)(d),
+        )
         assert browser.execute_script("return window.stillTheSamePage") is True
 
         # It completes: delivery metrics count it, and Early Life Support begins.

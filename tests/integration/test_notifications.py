@@ -17,7 +17,12 @@ import pytest
 
 from ferry import signing
 from ferry.db import Database
-from ferry.events.deploy import DeploymentCompleted, DeploymentFailed, DeploymentRolledBack
+from ferry.events.deploy import (
+    DeploymentCompleted,
+    DeploymentFailed,
+    DeploymentPausedOutsideWindow,
+    DeploymentRolledBack,
+)
 from release_svc.config import Settings
 from release_svc.main import spec
 from tests.support.infra import Infra
@@ -429,3 +434,29 @@ async def test_a_communication_timed_from_a_roll_back_goes_out_when_it_happens(
     assert told["subject"].endswith(": Payments 2.0 was taken back out; the old version is live")
     shown = (await n.api.get(f"/releases/{release['id']}")).json()["communication_plan"][0]
     assert shown["due_at"] is not None
+
+
+async def test_a_deployment_paused_by_its_closed_window_tells_the_people_in_charge(
+    notifier: Notifier,
+) -> None:
+    n = notifier
+    release = await planned(n, owners=["bob"], escalation_contact="oncall@example.com")
+    closed = datetime(2026, 12, 10, 23, 0, tzinfo=UTC)
+    paused = DeploymentPausedOutsideWindow(
+        deployment_id=uuid4(),
+        release_id=UUID(release["id"]),
+        environment="production",
+        wave=1,
+        window_end=closed,
+    )
+    await publish(n.infra, n.settings.topic("deploy.events"), paused)
+
+    async def told() -> bool:
+        return bool(n.mailbox.messages) and all([await n.inbox("rita"), await n.inbox("bob")])
+
+    await eventually(told, timeout=30, what="the contact, the manager and the owner told")
+    [mail] = n.mailbox.messages
+    assert mail["To"] == "oncall@example.com"
+    assert mail["Subject"].endswith("the deployment to production paused: its window closed")
+    body = mail.get_payload(decode=True).decode()
+    assert "Wave 2 did not start: the window closed at 2026-12-10 23:00 UTC" in body

@@ -35,12 +35,14 @@ async def approved_release(
     version: str,
     *,
     readiness: Sequence[ReadinessItem] = (),
+    window: tuple[datetime, datetime] | None = None,
     **plan: Any,
 ) -> UUID:
     """A release of `version`: its media staged in the DML (through `dml`, a librarian's
     client), planned, scoped to the payments service, with a production window around now,
     validated (built by bob, validated by tess) and approved by carl, `readiness` to be
-    confirmed before production — so the DML makes it available."""
+    confirmed before production — so the DML makes it available. `window`: production's
+    (start, end), if not the three hours around now."""
     release_id = uuid4()
     staged = await dml.put(
         f"/media/{MEDIA}/{version}",
@@ -50,9 +52,8 @@ async def approved_release(
     assert staged.status_code == 201, staged.text
     media = MediaRef(name=MEDIA, version=version, sha256=staged.json()["sha256"])
     now = datetime.now(UTC)
-    window = DeploymentWindow(
-        environment="production", start=now - timedelta(hours=1), end=now + timedelta(hours=2)
-    )
+    start, end = window or (now - timedelta(hours=1), now + timedelta(hours=2))
+    production = DeploymentWindow(environment="production", start=start, end=end)
     identifier = f"REL-2026-{version.replace('.', '')}"
     await publish(
         infra,
@@ -61,7 +62,7 @@ async def approved_release(
         ReleaseScopeSet(
             release_id=release_id, items=[ScopeItem(kind=ScopeKind.SERVICE, name="payments")]
         ),
-        DeploymentWindowsSet(release_id=release_id, windows=[window]),
+        DeploymentWindowsSet(release_id=release_id, windows=[production]),
         ReleaseValidated(release_id=release_id, package_revision=1, kinds=["functional"]),
         ReleaseApproved(
             release_id=release_id,

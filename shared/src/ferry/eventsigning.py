@@ -48,6 +48,8 @@ OWNERS: Mapping[str, str] = {
     "DeploymentCompleted": "deploy-svc",
     "DeploymentFailed": "deploy-svc",
     "DeploymentRolledBack": "deploy-svc",
+    "RollbackStarted": "deploy-svc",
+    "DeploymentPausedOutsideWindow": "deploy-svc",
     "DeploymentAborted": "deploy-svc",
     "ElsExited": "els-svc",
 }

@@ -8,11 +8,14 @@ from uuid import UUID, uuid4
 import pytest
 
 from deploy_svc.domain.deployment import (
+    AwaitingWindow,
+    AwaitWindow,
     Complete,
     Deployment,
     DeploymentPlan,
     DeployTarget,
     FinishRollback,
+    OwnOverride,
     RollBackTarget,
     Start,
     StartWave,
@@ -20,11 +23,14 @@ from deploy_svc.domain.deployment import (
     VerifyWave,
     Wait,
 )
+from deploy_svc.domain.facts import Window
 from deploy_svc.domain.waves import waves
 from ferry.errors import InvalidField, InvalidTransition
 from ferry.events.deploy import DeploymentEvent, Strategy, Wave
 
 NOW = datetime(2026, 12, 10, 22, tzinfo=UTC)
+OPEN = Window(NOW - timedelta(hours=1), NOW + timedelta(hours=2))
+"""The release's window for the environment, holding NOW."""
 STREAMS: dict[UUID, list[DeploymentEvent]] = {}
 """Each scheduled deployment's first events, to replay from."""
 
@@ -74,10 +80,10 @@ def test_a_deployment_goes_wave_by_wave_and_resumes_from_its_events() -> None:
     later = NOW + timedelta(minutes=6)
     expected = [
         (Start(), deployment.start),
-        (StartWave(0), lambda: deployment.start_wave(0)),
+        (StartWave(0), lambda: deployment.start_wave(0, OPEN, later)),
         (DeployTarget(0, "a"), lambda: deployment.target_deployed(0, "a", "2026.11.0")),
         (VerifyWave(0, 5), lambda: deployment.wave_verified(0)),
-        (StartWave(1), lambda: deployment.start_wave(1)),
+        (StartWave(1), lambda: deployment.start_wave(1, OPEN, later)),
         (DeployTarget(1, "b"), lambda: deployment.target_deployed(1, "b", "2026.11.0")),
     ]
     for step, outcome in expected:
@@ -98,7 +104,7 @@ def test_a_deployment_goes_wave_by_wave_and_resumes_from_its_events() -> None:
 
 def test_a_failing_target_rolls_back_every_switched_target() -> None:
     deployment = scheduled(["a", "b"])
-    for events in (deployment.start(), deployment.start_wave(0)):
+    for events in (deployment.start(), deployment.start_wave(0, OPEN, NOW)):
         deployment = applied(deployment, events)
     deployment = applied(deployment, deployment.target_deployed(0, "a", "1.0"))
     deployment = applied(deployment, deployment.target_failed(0, "b", "health check failed"))
@@ -134,9 +140,70 @@ def test_media_that_do_not_verify_fail_it_before_any_target() -> None:
 
 def test_a_backout_under_way_cannot_be_aborted() -> None:
     deployment = scheduled(["a", "b"])
-    for events in (deployment.start(), deployment.start_wave(0)):
+    for events in (deployment.start(), deployment.start_wave(0, OPEN, NOW)):
         deployment = applied(deployment, events)
     deployment = applied(deployment, deployment.target_deployed(0, "a", "1.0"))
     deployment = applied(deployment, deployment.target_failed(0, "b", "broken"))
     with pytest.raises(InvalidTransition, match="rolling_back"):
         deployment.abort("dora", "stop it")
+
+
+def started(deployment: Deployment, at: datetime) -> Deployment:
+    """Started, its first wave deployed and verified."""
+    applied(deployment, deployment.start())
+    applied(deployment, deployment.start_wave(0, OPEN, at))
+    applied(deployment, deployment.target_deployed(0, "a", None))
+    return applied(deployment, deployment.wave_verified(0))
+
+
+def test_no_wave_starts_once_the_window_has_closed() -> None:
+    deployment = started(scheduled(["a"], ["b"]), NOW)
+    closed = OPEN.end + timedelta(seconds=1)
+    [paused] = deployment.start_wave(1, OPEN, closed)
+    assert (paused.type, paused.wave, paused.window_end) == (
+        "DeploymentPausedOutsideWindow",
+        1,
+        OPEN.end,
+    )
+    applied(deployment, [paused])
+    assert (deployment.paused, deployment.awaiting_window) == (True, True)
+    assert deployment.decide_next(closed) == AwaitWindow()
+    with pytest.raises(AwaitingWindow):
+        deployment.resume("dora")
+    # Not yet in a window: nothing; in the next one, it goes on by itself.
+    assert deployment.resume_in_window(OPEN, closed, "service:deploy-svc") == []
+    tomorrow = Window(NOW + timedelta(days=1), NOW + timedelta(days=1, hours=2))
+    later = NOW + timedelta(days=1, minutes=5)
+    [resumed] = deployment.resume_in_window(tomorrow, later, "service:deploy-svc")
+    applied(deployment, [resumed])
+    assert deployment.decide_next(later) == StartWave(1)
+    assert deployment.start_wave(1, tomorrow, later)[0].type == "WaveStarted"
+
+
+def test_a_release_without_a_window_there_any_more_pauses_too() -> None:
+    deployment = started(scheduled(["a"], ["b"]), NOW)
+    [paused] = deployment.start_wave(1, None, NOW)
+    assert (paused.type, paused.window_end) == ("DeploymentPausedOutsideWindow", None)
+
+
+def test_an_override_by_another_change_authority_runs_it_to_the_end() -> None:
+    deployment = started(scheduled(["a"], ["b"], ["c"]), NOW)
+    closed = OPEN.end + timedelta(minutes=1)
+    with pytest.raises(InvalidTransition):
+        deployment.override_window("cora", "not waiting")  # nothing to override yet
+    applied(deployment, deployment.start_wave(1, OPEN, closed))
+    with pytest.raises(OwnOverride):
+        deployment.override_window("dora", "she asked for the deployment")
+    applied(deployment, deployment.override_window("cora", "the fix is needed tonight"))
+    assert (deployment.paused, deployment.window_overridden) == (False, True)
+    assert deployment.decide_next(closed) == StartWave(1)
+    # Overridden to the end: later waves start outside the window too.
+    assert deployment.start_wave(2, OPEN, closed)[0].type == "WaveStarted"
+
+
+def test_a_rollback_while_waiting_for_a_window_goes_ahead() -> None:
+    deployment = started(scheduled(["a"], ["b"]), NOW)
+    applied(deployment, deployment.start_wave(1, OPEN, OPEN.end))
+    applied(deployment, deployment.roll_back("dora", "errors on a"))
+    assert deployment.awaiting_window is False
+    assert deployment.decide_next(OPEN.end) == RollBackTarget("a", None)

@@ -93,6 +93,8 @@ REGISTRY = EventRegistry(
         deploy.DeploymentRolledBack,
         deploy.DeploymentPaused,
         deploy.DeploymentResumed,
+        deploy.DeploymentPausedOutsideWindow,
+        deploy.DeploymentWindowOverridden,
         deploy.DeploymentAborted,
         els.ElsStarted,
         els.ElsCriteriaProposed,

@@ -178,6 +178,29 @@ class DeploymentResumed(DeploymentEvent):
     by: str
 
 
+class DeploymentPausedOutsideWindow(DeploymentEvent):
+    """A wave was due once the release's window for the environment had closed: the
+    deployment waits for a new window (it then resumes by itself), or a change authority's
+    override."""
+
+    type: Literal["DeploymentPausedOutsideWindow"] = "DeploymentPausedOutsideWindow"
+    schema_version: Literal[1] = 1
+    wave: int
+    """The wave that did not start."""
+    window_end: AwareDatetime | None
+    """When the window closed; None: the release has no window for the environment now."""
+
+
+class DeploymentWindowOverridden(DeploymentEvent):
+    """A change authority let a deployment paused outside its window go on, to the end,
+    with the reason."""
+
+    type: Literal["DeploymentWindowOverridden"] = "DeploymentWindowOverridden"
+    schema_version: Literal[1] = 1
+    by: str
+    reason: str
+
+
 class DeploymentAborted(DeploymentEvent):
     """Stopped for good where it was, without rolling back."""
 

@@ -23,7 +23,7 @@ from deploy_svc.handlers import deployments, environments
 from deploy_svc.projections import deployments as deployment_list
 from deploy_svc.projections import environments as environment_list
 from ferry import commands, proposals, team_table
-from ferry.auth import Principal, Reader, Role, allow_scoped
+from ferry.auth import Principal, Reader, Role, allow, allow_scoped
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
 from ferry.events.deploy import TargetSpec
@@ -40,6 +40,8 @@ from ferry.teams import Owned
 DEPLOYERS = (Role.DEPLOYER, Role.RELEASE_MANAGER)
 Deployer = Annotated[Principal, allow_scoped(*DEPLOYERS)]
 """Who deploys: everywhere, or (checked by the handler) where their team owns the environment."""
+ChangeAuthority = Annotated[Principal, allow(Role.CHANGE_AUTHORITY)]
+"""Held everywhere or not at all: approval is shared by every team."""
 # Each route's own problems; ferry.openapi adds those every route shares (401, 403, 422,
 # 503, and 400, 409, 428 where a body or `If-Match` is taken).
 NO_DEPLOYMENT = {404: "No such deployment"}
@@ -247,9 +249,31 @@ async def resume(
     meta: RequestMeta,
     version: ExpectedVersion,
 ) -> Response:
-    """Go on from where it was paused (`DeploymentResumed`)."""
+    """Go on from where it was paused (`DeploymentResumed`). One paused outside its window
+    goes on by itself in a new window, or with a change authority's override (`409`)."""
     decide = lambda d: d.resume(caller.subject)  # noqa: E731
     return await _act(request, deployment_id, version, meta, decide, caller.acting_as(*DEPLOYERS))
+
+
+@router.post(
+    "/deployments/{deployment_id}/window-override",
+    response_model=DeploymentOut,
+    responses=ACT_PROBLEMS,
+)
+async def override_window(
+    deployment_id: UUID,
+    body: ReasonIn,
+    request: Request,
+    caller: ChangeAuthority,
+    meta: RequestMeta,
+    version: ExpectedVersion,
+) -> Response:
+    """Let a deployment paused outside its window go on, to its end, with the reason
+    (`DeploymentWindowOverridden`): a change authority, not the person who asked for the
+    deployment (`403`, rule `window-override-by-another`)."""
+    decide = lambda d: d.override_window(caller.subject, body.reason)  # noqa: E731
+    acting = caller.acting_as(Role.CHANGE_AUTHORITY)
+    return await _act(request, deployment_id, version, meta, decide, acting)
 
 
 @router.post(

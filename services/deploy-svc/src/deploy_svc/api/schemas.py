@@ -92,6 +92,10 @@ class DeploymentOut(BaseModel):
     release_version: str
     state: str
     paused: bool
+    awaiting_window: bool
+    """Paused because a wave was due after its window closed: it goes on by itself in a new
+    window of the release, or once a change authority overrides."""
+    window_overridden: bool
     strategy: Strategy
     waves: list[Wave]
     verified_waves: list[int]
@@ -113,6 +117,8 @@ class DeploymentOut(BaseModel):
             release_version=deployment.release_version,
             state=str(deployment.state),
             paused=deployment.paused,
+            awaiting_window=deployment.awaiting_window,
+            window_overridden=deployment.window_overridden,
             strategy=deployment.strategy,
             waves=deployment.waves,
             verified_waves=sorted(deployment.verified_waves),
@@ -133,6 +139,7 @@ class DeploymentSummary(BaseModel):
     release_version: str
     state: str
     paused: bool
+    awaiting_window: bool
     scheduled_start: datetime
     requested_by: str
     targets: list[str]

@@ -12,13 +12,15 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from ferry.errors import Conflict, InvalidTransition
+from deploy_svc.domain.facts import Window
+from ferry.errors import Conflict, Forbidden, InvalidTransition
 from ferry.events.deploy import (
     DeploymentAborted,
     DeploymentCompleted,
     DeploymentEvent,
     DeploymentFailed,
     DeploymentPaused,
+    DeploymentPausedOutsideWindow,
     DeploymentResumed,
     DeploymentRolledBack,
     DeploymentScheduled,
@@ -32,6 +34,7 @@ from ferry.events.deploy import (
     WaveStarted,
     WaveVerified,
 )
+from ferry.events.deploy import DeploymentWindowOverridden as WindowOverridden
 from ferry.eventsourced import EventSourced
 
 
@@ -51,6 +54,20 @@ ACTIVE = frozenset({State.SCHEDULED, State.RUNNING, State.ROLLING_BACK})
 
 class AlreadyScheduled(Conflict):
     """A deployment with this id exists already."""
+
+
+class AwaitingWindow(Conflict):
+    """Paused outside its window: only a new window or a change authority's override let
+    it go on."""
+
+
+class OwnOverride(Forbidden):
+    """Whoever asked for a deployment may not also let it run outside its window."""
+
+    rule = "window-override-by-another"
+
+    def extensions(self) -> dict[str, object]:
+        return {"rule": self.rule}
 
 
 @dataclass(frozen=True)
@@ -117,6 +134,11 @@ class Complete:
 
 
 @dataclass(frozen=True)
+class AwaitWindow:
+    """Paused outside the window: go on once a window of the release holds again."""
+
+
+@dataclass(frozen=True)
 class RollBackTarget:
     target: str
     previous: str | None
@@ -138,6 +160,7 @@ Step = (
     | DeployTarget
     | VerifyWave
     | Complete
+    | AwaitWindow
     | RollBackTarget
     | FinishRollback
     | Wait
@@ -165,6 +188,10 @@ class Deployment(EventSourced):
     failed: dict[str, str] = field(default_factory=dict)
     rolled_back: set[str] = field(default_factory=set)
     paused: bool = False
+    awaiting_window: bool = False
+    """Paused because a wave was due after the window closed."""
+    window_overridden: bool = False
+    """A change authority let it run to the end whatever the window."""
     reason: str = ""
 
     @property
@@ -192,6 +219,8 @@ class Deployment(EventSourced):
     # --- What to do next ----------------------------------------------------------------
 
     def decide_next(self, now: datetime) -> Step:
+        if self.awaiting_window and self.state is State.RUNNING:
+            return AwaitWindow()
         if self.paused or self.state not in ACTIVE:
             return Wait()
         if self.state is State.ROLLING_BACK:
@@ -228,8 +257,21 @@ class Deployment(EventSourced):
         self._check(State.SCHEDULED, "start")
         return [self._event(DeploymentStarted)]
 
-    def start_wave(self, wave: int) -> list[DeploymentEvent]:
-        return [self._event(WaveStarted, wave=wave)]
+    def start_wave(self, wave: int, window: Window | None, now: datetime) -> list[DeploymentEvent]:
+        """Start the wave if the release's `window` for the environment holds `now` (or the
+        window was overridden); else pause until it does."""
+        if self.window_overridden or (window is not None and window.holds(now)):
+            return [self._event(WaveStarted, wave=wave)]
+        end = window.end if window is not None else None
+        return [self._event(DeploymentPausedOutsideWindow, wave=wave, window_end=end)]
+
+    def resume_in_window(
+        self, window: Window | None, now: datetime, by: str
+    ) -> list[DeploymentEvent]:
+        """Go on by itself once a window of the release holds again."""
+        if not self.awaiting_window or window is None or not window.holds(now):
+            return []
+        return [self._event(DeploymentResumed, by=by)]
 
     def target_deployed(
         self, wave: int, target: str, previous: str | None
@@ -279,9 +321,23 @@ class Deployment(EventSourced):
 
     def resume(self, by: str) -> list[DeploymentEvent]:
         self._check_active("resume")
+        if self.awaiting_window:
+            raise AwaitingWindow(
+                f"deployment {self.id} waits for a new window for {self.environment}; "
+                "a change authority may override it, with a reason"
+            )
         if not self.paused:
             raise InvalidTransition(self.id, str(self.state), "resume")
         return [self._event(DeploymentResumed, by=by)]
+
+    def override_window(self, by: str, reason: str) -> list[DeploymentEvent]:
+        """A change authority lets it go on outside its window, to the end."""
+        self._check_active("override the window of")
+        if not self.awaiting_window:
+            raise InvalidTransition(self.id, "not waiting for a window", "override the window of")
+        if by == self.requested_by:
+            raise OwnOverride(f"{by} asked for deployment {self.id}; another must override")
+        return [self._event(WindowOverridden, by=by, reason=reason)]
 
     def abort(self, by: str, reason: str) -> list[DeploymentEvent]:
         # A backout half done would leave targets on the new version with no way back.
@@ -337,7 +393,7 @@ class Deployment(EventSourced):
             case RollbackStarted():
                 self.state = State.ROLLING_BACK
                 self.reason = event.reason
-                self.paused = False
+                self.paused = self.awaiting_window = False
             case TargetRolledBack():
                 self.rolled_back.add(event.target)
             case DeploymentRolledBack():
@@ -345,7 +401,12 @@ class Deployment(EventSourced):
             case DeploymentPaused():
                 self.paused = True
             case DeploymentResumed():
-                self.paused = False
+                self.paused = self.awaiting_window = False
+            case DeploymentPausedOutsideWindow():
+                self.paused = self.awaiting_window = True
+            case WindowOverridden():
+                self.paused = self.awaiting_window = False
+                self.window_overridden = True
             case DeploymentAborted():
                 self.state = State.ABORTED
                 self.reason = event.reason

@@ -22,7 +22,7 @@ from deploy_svc.adapters.deployment_log import DeploymentLog
 from deploy_svc.domain import deployment as steps
 from deploy_svc.domain.deployment import Deployment
 from deploy_svc.domain.environment import Environment
-from deploy_svc.domain.facts import ReleaseFacts
+from deploy_svc.domain.facts import ReleaseFacts, Window
 from deploy_svc.domain.plans import check_production_gate, check_release
 from deploy_svc.domain.redaction import brief
 from deploy_svc.drivers.base import Artifacts, Driver, DriverError, Job
@@ -108,8 +108,11 @@ class Executor:
         try:
             while await self._renew(db, deployment_id):
                 deployment = await run.load()
-                step = deployment.decide_next(datetime.now(UTC))
+                now = datetime.now(UTC)
+                step = deployment.decide_next(now)
                 if isinstance(step, steps.Wait):
+                    return
+                if isinstance(step, steps.AwaitWindow) and not await run.in_window(deployment, now):
                     return
                 try:
                     if not await self._with_heartbeat(db, deployment_id, run, deployment, step):
@@ -160,7 +163,13 @@ class Executor:
                 started = deployment.fail(reason) if reason else deployment.start()
                 await run.record(deployment, started)
             case steps.StartWave(wave=wave):
-                await run.record(deployment, deployment.start_wave(wave))
+                now = datetime.now(UTC)
+                window = await run.window(deployment)
+                await run.record(deployment, deployment.start_wave(wave, window, now))
+            case steps.AwaitWindow():
+                now = datetime.now(UTC)
+                window = await run.window(deployment)
+                await run.record(deployment, deployment.resume_in_window(window, now, ACTOR))
             case steps.DeployTarget(wave=wave, target=target):
                 job = await self._job(run, deployment, target)
                 if isinstance(job, str):
@@ -327,6 +336,17 @@ class _Run:
         except FerryError as exc:
             return f"no longer deployable at {now.isoformat()}: {exc}"
         return None
+
+    async def window(self, deployment: Deployment) -> Window | None:
+        """The release's window for the deployment's environment, as it is now."""
+        assert deployment.release_id is not None
+        async with self.db.unit_of_work() as uow:
+            facts = await release_facts.facts(uow, deployment.release_id)
+        return (facts.windows or {}).get(deployment.environment) if facts else None
+
+    async def in_window(self, deployment: Deployment, now: datetime) -> bool:
+        window = await self.window(deployment)
+        return window is not None and window.holds(now)
 
     async def artifacts(self, fetch: Fetch) -> Artifacts:
         if self._artifacts is None:

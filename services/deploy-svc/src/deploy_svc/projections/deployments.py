@@ -14,7 +14,7 @@ from ferry.db import UnitOfWork
 
 COLUMNS = (
     "deployment_id, release_id, environment, release_version, state, paused, strategy, "
-    "scheduled_start, requested_by, targets, deployed, reason, stream_version"
+    "scheduled_start, requested_by, targets, deployed, reason, stream_version, awaiting_window"
 )
 ACTIVE_STATES = sorted(str(s) for s in ACTIVE)
 
@@ -36,9 +36,9 @@ async def save(uow: UnitOfWork, deployment: Deployment) -> None:
     assert deployment.scheduled_start is not None
     await uow.execute(
         f"INSERT INTO {_table(uow)} ({COLUMNS}) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
         "ON CONFLICT (deployment_id) DO UPDATE SET state = $5, paused = $6, deployed = $11, "
-        "reason = $12, stream_version = $13",
+        "reason = $12, stream_version = $13, awaiting_window = $14",
         deployment.id,
         deployment.release_id,
         deployment.environment,
@@ -52,6 +52,7 @@ async def save(uow: UnitOfWork, deployment: Deployment) -> None:
         sorted(deployment.deployed),
         deployment.reason,
         deployment.version,
+        deployment.awaiting_window,
     )
 
 
@@ -104,12 +105,17 @@ async def claim(
     uow: UnitOfWork, owner: str, now: datetime, until: datetime, driving: list[UUID]
 ) -> UUID | None:
     """Lease one due deployment nobody else holds (and `owner` is not `driving` already):
-    one replica runs each."""
+    one replica runs each. Due: not paused, or paused outside its window while a window of
+    its release holds again."""
     found: UUID | None = await uow.fetchval(
         f"""WITH due AS (
                 SELECT d.deployment_id FROM {_table(uow)} d
                 LEFT JOIN "{uow.schema}".deployment_leases l USING (deployment_id)
-                WHERE d.state = ANY($4::text[]) AND NOT d.paused AND d.scheduled_start <= $2
+                WHERE d.state = ANY($4::text[]) AND d.scheduled_start <= $2
+                  AND (NOT d.paused OR d.awaiting_window AND EXISTS (
+                    SELECT FROM "{uow.schema}".release_windows w
+                    WHERE w.release_id = d.release_id AND w.environment = d.environment
+                      AND w.starts_at <= $2 AND $2 < w.ends_at))
                   AND (l.until IS NULL OR l.until < $2 OR l.owner = $1)
                   AND NOT d.deployment_id = ANY($5::uuid[])
                 ORDER BY d.scheduled_start LIMIT 1

@@ -316,6 +316,11 @@ function renderActions(items) {
   ] : h("tr", {}, h("td", { class: "empty" }, "No improvement action is open.")));
 }
 
+function paused(d) {
+  if (d.awaitingWindow) return `${d.state}, paused: its window closed`;
+  return d.paused ? `${d.state}, paused` : d.state;
+}
+
 function renderDeployments() {
   const all = [...folded.deployments.values()];
   const running = all.filter((d) => !FINISHED.has(d.state));
@@ -327,7 +332,7 @@ function renderDeployments() {
     return h("article", { class: "deployment", "data-deployment": d.id, "data-state": d.state },
       h("header", {},
         h("strong", {}, releaseName(d.releaseId)), h("span", {}, `→ ${d.environment}`),
-        h("span", { class: `badge ${d.state}` }, d.paused ? `${d.state}, paused` : d.state),
+        h("span", { class: `badge ${d.state}` }, paused(d)),
         h("span", { class: "progress" }, `${done}/${total} targets`),
         d.reason ? h("small", {}, d.reason) : null),
       d.waves.map((w, i) => {

@@ -4,7 +4,7 @@ export const DEPLOY_TYPES = [
   "DeploymentScheduled", "DeploymentStarted", "WaveStarted", "TargetDeployed", "TargetFailed",
   "WaveVerified", "DeploymentCompleted", "DeploymentFailed", "RollbackStarted",
   "TargetRolledBack", "DeploymentRolledBack", "DeploymentPaused", "DeploymentResumed",
-  "DeploymentAborted",
+  "DeploymentAborted", "DeploymentPausedOutsideWindow", "DeploymentWindowOverridden",
 ];
 export const ELS_TYPES = [
   "ElsStarted", "ElsCriteriaAgreed", "ElsObservationRecorded", "ElsEscalated",
@@ -41,8 +41,8 @@ export class Folded {
     if (!d) {
       d = {
         id: data.deployment_id, releaseId: data.release_id, environment: data.environment,
-        version: "", strategy: "", waves: [], state: "scheduled", paused: false, reason: "",
-        scheduledStart: null, updated: time,
+        version: "", strategy: "", waves: [], state: "scheduled", paused: false,
+        awaitingWindow: false, reason: "", scheduledStart: null, updated: time,
       };
       this.deployments.set(d.id, d);
     }
@@ -74,7 +74,9 @@ export class Folded {
         break;
       case "DeploymentRolledBack": d.state = "rolled_back"; break;
       case "DeploymentPaused": d.paused = true; break;
-      case "DeploymentResumed": d.paused = false; break;
+      case "DeploymentResumed": d.paused = false; d.awaitingWindow = false; break;
+      case "DeploymentPausedOutsideWindow": d.paused = true; d.awaitingWindow = true; break;
+      case "DeploymentWindowOverridden": d.paused = false; d.awaitingWindow = false; break;
       case "DeploymentAborted": d.state = "aborted"; d.reason = data.reason; break;
     }
   }

@@ -1,8 +1,8 @@
 """What calls for a notification, read by a consumer of its own (`ServiceSpec.projections`):
-a communication plan entry falling due, a deployment that failed, is being rolled back or
-was rolled back, an escalation in Early Life Support. Each becomes one notification per
-recipient and channel (`adapters.notifications`), delivered by the notifier
-(`jobs.notifications`)."""
+a communication plan entry falling due, a deployment that failed, is being rolled back, was
+rolled back or paused because its window closed, an escalation in Early Life Support. Each
+becomes one notification per recipient and channel (`adapters.notifications`), delivered by
+the notifier (`jobs.notifications`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,12 @@ from ferry.consuming import EventHandler
 from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
 from ferry.events import Event
-from ferry.events.deploy import DeploymentFailed, DeploymentRolledBack, RollbackStarted
+from ferry.events.deploy import (
+    DeploymentFailed,
+    DeploymentPausedOutsideWindow,
+    DeploymentRolledBack,
+    RollbackStarted,
+)
 from ferry.events.els import ElsEscalated
 from ferry.events.release import CommunicationDue
 from release_svc.adapters import audiences, notifications
@@ -65,6 +70,20 @@ async def on_rolled_back(event: DeploymentRolledBack, envelope: Envelope, uow: U
     await _enqueue(uow, envelope, release, notify.to_people_in_charge(release), message)
 
 
+async def on_paused_outside_window(
+    event: DeploymentPausedOutsideWindow, envelope: Envelope, uow: UnitOfWork
+) -> None:
+    release = await load_release(uow, event.release_id)
+    what = f"the deployment to {event.environment} paused: its window closed"
+    closed = f" at {event.window_end:%Y-%m-%d %H:%M %Z}" if event.window_end else ""
+    detail = (
+        f"Wave {event.wave + 1} did not start: the window closed{closed}. It goes on in the "
+        "release's next window, or once a change authority overrides."
+    )
+    message = notify.failure(release, what, detail)
+    await _enqueue(uow, envelope, release, notify.to_people_in_charge(release), message)
+
+
 async def on_escalated(event: ElsEscalated, envelope: Envelope, uow: UnitOfWork) -> None:
     release = await load_release(uow, event.release_id)
     what = f"Early Life Support escalated in {event.environment}"
@@ -79,6 +98,7 @@ CONSUMES: Mapping[str, Mapping[type[Event], EventHandler]] = {
         DeploymentFailed: on_deployment_failed,
         RollbackStarted: on_rollback_started,
         DeploymentRolledBack: on_rolled_back,
+        DeploymentPausedOutsideWindow: on_paused_outside_window,
     },
     "els.events": {ElsEscalated: on_escalated},
 }
