@@ -137,7 +137,7 @@ def prepare(work: Path) -> Stack:
     ports = {name: free_port() for name in SERVICES}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     dml_token = work / "deploy-svc.token"
-    dml_token.write_text(issuer.mint("deploy-svc", ["deployer"], ttl=TOKEN_SECONDS))
+    dml_token.write_text(issuer.mint("deploy-svc", ["deployer", "tester"], ttl=TOKEN_SECONDS))
     (work / "logs").mkdir(exist_ok=True)
     common = {
         **os.environ,

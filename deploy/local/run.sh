@@ -36,7 +36,7 @@ export FERRY_DML_MEDIA_DIR="${FERRY_DML_MEDIA_DIR:-$FERRY_STATE_DIR/dml-media}"
 "$FERRY_REPO/.venv/bin/ferry" token --sub demo --role viewer --state-dir "$FERRY_STATE_DIR" >/dev/null
 # deploy-svc fetches media from dml-svc as itself (role `deployer`), reading this token file at
 # every request; it lasts a day (write it again for a longer run; no restart needed).
-(umask 077 && "$FERRY_REPO/.venv/bin/ferry" token --sub deploy-svc --role deployer --ttl 86400 \
+(umask 077 && "$FERRY_REPO/.venv/bin/ferry" token --sub deploy-svc --role deployer --role tester --ttl 86400 \
     --state-dir "$FERRY_STATE_DIR" >"$FERRY_STATE_DIR/deploy-svc.token")
 export FERRY_DEPLOY_DML_TOKEN_FILE="$FERRY_STATE_DIR/deploy-svc.token"
 export FERRY_DEPLOY_DML_URL="http://127.0.0.1:${PORTS[dml]}"

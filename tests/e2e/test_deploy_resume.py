@@ -45,7 +45,7 @@ async def test_a_deployment_killed_mid_wave_resumes_where_it_was(
         **infra.kafka_env("dml-svc"),
     }
     token = tmp_path / "deploy-svc.token"
-    token.write_text(infra.issuer.mint("deploy-svc", ["deployer"]))
+    token.write_text(infra.issuer.mint("deploy-svc", ["deployer", "tester"]))
     deploy_env = {
         **common,
         "FERRY_DEPLOY_PORT": str(deploy_port),

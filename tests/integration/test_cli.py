@@ -103,7 +103,7 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     schema = f"cli_{{}}_{run}"
     stack = Stack(urls, state, tmp / "targets", infra.database_url, schema.format("release"))
     # The first token makes the issuer's keys, which the services are then told to trust.
-    (tmp / "deploy-svc.token").write_text(stack.token("deploy-svc", "deployer"))
+    (tmp / "deploy-svc.token").write_text(stack.token("deploy-svc", "deployer", "tester"))
     env = {
         "FERRY_DATABASE_URL": infra.database_url,
         "FERRY_TOPIC_PREFIX": prefix,

@@ -108,7 +108,7 @@ async def stack(infra: Infra, topic_prefix: str, tmp_path: Path) -> AsyncIterato
         DmlSettings, infra, topic_prefix, media_dir=tmp_path / "dml", scrub_interval_seconds=0
     )
     token = tmp_path / "deploy-svc.token"
-    token.write_text(infra.issuer.mint("deploy-svc", ["deployer"]))
+    token.write_text(infra.issuer.mint("deploy-svc", ["deployer", "tester"]))
     librarian = infra.issuer.bearer("lib", "dml-librarian")
     async with serving(dml_spec(dml_settings), headers=librarian) as dml:
         automation = f"http://127.0.0.1:{free_port()}"

@@ -200,7 +200,7 @@ async def deploy(
         DmlSettings, infra, topic_prefix, media_dir=tmp_path / "dml", scrub_interval_seconds=0
     )
     token = tmp_path / "deploy-svc.token"
-    token.write_text(infra.issuer.mint("deploy-svc", ["deployer"]))
+    token.write_text(infra.issuer.mint("deploy-svc", ["deployer", "tester"]))
     async with serving(
         dml_spec(dml_settings), headers=infra.issuer.bearer("lib", "dml-librarian")
     ) as dml:

@@ -94,7 +94,7 @@ class Deploy:
 @pytest.fixture
 async def deploy(infra: Infra, topic_prefix: str, tmp_path: Path) -> AsyncIterator[Deploy]:
     token = tmp_path / "deploy-svc.token"
-    token.write_text(infra.issuer.mint("deploy-svc", ["deployer"]))
+    token.write_text(infra.issuer.mint("deploy-svc", ["deployer", "tester"]))
     deploy_settings = settings(
         DeploySettings,
         infra,

@@ -16,6 +16,7 @@ from ferry.events.release import (
     MediaRef,
     ReadinessItem,
     ReleaseApproved,
+    ReleasePackageBuilt,
     ReleaseScopeSet,
     ReleaseValidated,
     ScopeItem,
@@ -28,21 +29,19 @@ from tests.support.services import publish
 MEDIA = "payments-api.tar.gz"
 
 
-async def approved_release(
+async def built_release(
     infra: Infra,
     dml: httpx.AsyncClient,
     release_topic: str,
     version: str,
     *,
-    readiness: Sequence[ReadinessItem] = (),
     window: tuple[datetime, datetime] | None = None,
     **plan: Any,
-) -> UUID:
+) -> tuple[UUID, MediaRef]:
     """A release of `version`: its media staged in the DML (through `dml`, a librarian's
-    client), planned, scoped to the payments service, with a production window around now,
-    validated (built by bob, validated by tess) and approved by carl, `readiness` to be
-    confirmed before production — so the DML makes it available. `window`: production's
-    (start, end), if not the three hours around now."""
+    client), planned, scoped to the payments service, with a production window (`window`'s
+    start and end, else the three hours around now), its package built by bob: what a
+    development or test environment may take. Its id and its media."""
     release_id = uuid4()
     staged = await dml.put(
         f"/media/{MEDIA}/{version}",
@@ -63,6 +62,29 @@ async def approved_release(
             release_id=release_id, items=[ScopeItem(kind=ScopeKind.SERVICE, name="payments")]
         ),
         DeploymentWindowsSet(release_id=release_id, windows=[production]),
+        ReleasePackageBuilt(release_id=release_id, revision=1, media=[media], built_by="bob"),
+    )
+    return release_id, media
+
+
+async def approved_release(
+    infra: Infra,
+    dml: httpx.AsyncClient,
+    release_topic: str,
+    version: str,
+    *,
+    readiness: Sequence[ReadinessItem] = (),
+    window: tuple[datetime, datetime] | None = None,
+    **plan: Any,
+) -> UUID:
+    """`built_release`, validated (by tess) and approved by carl, `readiness` to be
+    confirmed before production — so the DML makes it available."""
+    release_id, media = await built_release(
+        infra, dml, release_topic, version, window=window, **plan
+    )
+    await publish(
+        infra,
+        release_topic,
         ReleaseValidated(release_id=release_id, package_revision=1, kinds=["functional"]),
         ReleaseApproved(
             release_id=release_id,

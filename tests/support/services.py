@@ -216,7 +216,7 @@ def start_all(
         env[f"FERRY_{name.upper()}_DB_SCHEMA"] = f"e2e_{name}_{run}"
         urls[name] = f"http://127.0.0.1:{port}"
     token = folder / "deploy-svc.token"
-    token.write_text(infra.issuer.mint("deploy-svc", ["deployer"]))
+    token.write_text(infra.issuer.mint("deploy-svc", ["deployer", "tester"]))
     env |= {
         "FERRY_DML_MEDIA_DIR": str(folder / "dml-media"),
         "FERRY_DML_SCRUB_INTERVAL_SECONDS": "0",

@@ -42,6 +42,7 @@ from ferry.envelope import Envelope
 OWNERS: Mapping[str, str] = {
     "ReleaseValidated": "release-svc",
     "ReleaseApproved": "release-svc",
+    "ReleasePackageBuilt": "release-svc",
     "ApprovalGiven": "release-svc",
     "TeamDefined": "release-svc",
     "ReleaseAvailable": "dml-svc",

@@ -104,6 +104,10 @@ class Acting:
             if g.role in self.roles and (g.team is None or g.team in owning)
         )
 
+    def narrowed(self, *roles: str) -> Acting:
+        """Acting with only those of its roles among `roles`."""
+        return Acting(self.grants, self.roles & {str(role) for role in roles})
+
     def on(self, owners: Iterable[str], what: str) -> None:
         """Refuse (403 naming the team) unless a role is held everywhere or for an owner."""
         require(self.grants, self.roles, owners, what)

@@ -27,6 +27,7 @@ from ferry.events.release import (
     ReleaseApproved,
     ReleaseCancelled,
     ReleaseDependenciesSet,
+    ReleasePackageBuilt,
     ReleasePlanned,
     ReleaseScopeSet,
     ScopeItem,
@@ -67,7 +68,7 @@ def manifest_media(manifest: str) -> set[tuple[str, str]]:
 
 async def on_release_planned(event: ReleasePlanned, envelope: Envelope, uow: UnitOfWork) -> None:
     await catalog.on_release_planned(event, envelope, uow)
-    await release_facts.planned(uow, event.release_id, event.identifier, event.version)
+    await release_facts.planned(uow, event.release_id, event.identifier, event.version, event.team)
 
 
 async def on_release_cancelled(
@@ -104,6 +105,12 @@ async def on_release_approved(event: ReleaseApproved, _: Envelope, uow: UnitOfWo
         built_by=event.built_by,
         validated_by=event.validated_by,
         readiness=[str(item) for item in event.readiness],
+    )
+
+
+async def on_package_built(event: ReleasePackageBuilt, _: Envelope, uow: UnitOfWork) -> None:
+    await release_facts.package_built(
+        uow, event.release_id, event.revision, event.media, event.built_by
     )
 
 
@@ -164,6 +171,7 @@ RELEASE_EVENTS: Mapping[type[Event], EventHandler] = {
     DeploymentWindowsSet: on_deployment_windows_set,
     ReleaseDependenciesSet: on_release_dependencies_set,
     ReleaseApproved: on_release_approved,
+    ReleasePackageBuilt: on_package_built,
     ReadinessConfirmed: on_readiness_confirmed,
     FreezePeriodDeclared: on_freeze_declared,
     FreezePeriodLifted: on_freeze_lifted,

@@ -23,7 +23,7 @@ class InMemoryViews:
     """The deployment list: a copy of each deployment as last saved."""
     held: list[str] = field(default_factory=list)
     owners: dict[str, str] = field(default_factory=dict)
-    """Environment → the team owning it."""
+    """Environment (or service) → the team owning it."""
 
     async def hold_environment(self, environment: str) -> None:
         self.held.append(environment)
@@ -51,6 +51,9 @@ class InMemoryViews:
     async def environment_owners(self, environment: str) -> frozenset[str]:
         owner = self.owners.get(environment)
         return frozenset({owner}) if owner else frozenset()
+
+    async def service_owners(self, services: Collection[str]) -> frozenset[str]:
+        return frozenset(self.owners[s] for s in services if s in self.owners)
 
     async def save(self, deployment: Deployment) -> None:
         self.deployments[deployment.id] = copy.deepcopy(deployment)

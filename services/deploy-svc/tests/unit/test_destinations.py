@@ -7,7 +7,7 @@ import pytest
 from deploy_svc.domain.destinations import Destination, check_apart, destinations
 from deploy_svc.domain.environment import Environment
 from ferry.errors import InvalidField
-from ferry.events.deploy import TargetSpec
+from ferry.events.deploy import EnvironmentClass, TargetSpec
 
 
 def local(path: str) -> TargetSpec:
@@ -60,7 +60,7 @@ def test_places_apart_are_fine() -> None:
 def test_an_environment_is_judged_against_the_others_not_itself() -> None:
     staging = Environment("staging")
     events = staging.define(
-        True,
+        EnvironmentClass.PRODUCTION,
         [local("/srv/stage")],
         {"local": lambda _: None},
         {"staging": (False, [local("/srv/stage")])},

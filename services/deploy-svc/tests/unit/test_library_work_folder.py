@@ -157,7 +157,7 @@ async def test_a_revoked_or_unavailable_release_is_refused_before_asking(
     release_id = uuid4()
     facts = ReleaseFacts(release_id, "REL-2026-0001", "2026.12.0")
     with pytest.raises(LibraryRefused, match="not available"):
-        await library(dml, token_file, tmp_path).fetch_release(facts)
+        await library(dml, token_file, tmp_path).fetch_release(facts, None)
     revoked = ReleaseFacts(
         release_id,
         "REL-2026-0001",
@@ -166,5 +166,5 @@ async def test_a_revoked_or_unavailable_release_is_refused_before_asking(
         revoked=True,
     )
     with pytest.raises(LibraryRefused, match="revoked"):
-        await library(dml, token_file, tmp_path).fetch_release(revoked)
+        await library(dml, token_file, tmp_path).fetch_release(revoked, None)
     assert dml.tokens == []

@@ -19,7 +19,7 @@ from deploy_svc.domain.plans import (
     judge,
 )
 from ferry.errors import FerryError, InvalidField
-from ferry.events.deploy import EnvironmentDefined, TargetSpec
+from ferry.events.deploy import EnvironmentClass, EnvironmentDefined, TargetSpec
 from ferry.freezes import FreezePeriod
 from ferry.manifest import SignedManifest
 
@@ -120,7 +120,7 @@ def test_the_approver_rule_follows_the_policy_and_the_environment() -> None:
     carl = replace(PLAN, by="carl")
     check(plan=carl, release=replace(RELEASE, segregation=frozenset()))
     environment = production()
-    environment.production = False
+    environment.environment_class = EnvironmentClass.STAGING
     judge(carl, RELEASE, environment, [], frozenset({DEPENDENCY}), {}, {})
 
 
@@ -152,7 +152,7 @@ def test_one_gate_per_person_follows_the_policy_and_the_environment() -> None:
     bob = replace(PLAN, by="bob")
     check(plan=bob, release=replace(GATED, segregation=frozenset()))
     staging = production()
-    staging.production = False
+    staging.environment_class = EnvironmentClass.STAGING
     judge(bob, GATED, staging, [], frozenset({DEPENDENCY}), {}, {})
     # An approval stored before it named the builder names nobody.
     check(plan=replace(PLAN, by=""), release=replace(GATED, built_by=""))

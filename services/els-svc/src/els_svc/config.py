@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
+from ferry.events.deploy import EnvironmentClass
 from ferry.settings import ServiceSettings
 
 
@@ -14,6 +15,12 @@ class Settings(ServiceSettings):
     )
     evaluate_seconds: float = Field(60, gt=0, validation_alias="FERRY_ELS_EVALUATE_SECONDS")
     """How often cases are judged as their periods close."""
+    environment_classes: frozenset[EnvironmentClass] = Field(
+        frozenset({EnvironmentClass.PRODUCTION}),
+        validation_alias="FERRY_ELS_ENVIRONMENT_CLASSES",
+    )
+    """The classes of environment whose completed deployments get Early Life Support (a
+    deployment recorded before classes counts as production's)."""
     escalation_webhook_url: str | None = Field(
         None, pattern=r"^https?://", validation_alias="FERRY_ELS_ESCALATION_WEBHOOK_URL"
     )

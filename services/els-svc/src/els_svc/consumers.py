@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Set
+
 from els_svc.handlers import cases as handlers
 from els_svc.projections import cases, signals, support
 from ferry import catalog
-from ferry.consuming import caused_by
+from ferry.consuming import EventHandler, caused_by
 from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
-from ferry.events.deploy import DeploymentCompleted
+from ferry.events.deploy import DeploymentCompleted, EnvironmentClass
 from ferry.events.els import MetricObserved
 from ferry.events.release import Activity, ReleasePlanned, ReleaseRescheduled
 
@@ -26,10 +28,17 @@ async def on_release_rescheduled(event: ReleaseRescheduled, _: Envelope, uow: Un
     await support.save(uow, event.release_id, None, els.end if els else None)
 
 
-async def on_deployment_completed(
-    event: DeploymentCompleted, envelope: Envelope, uow: UnitOfWork
-) -> None:
-    await handlers.open_case(uow, event, caused_by(envelope, ACTOR))
+def supported_in(classes: Set[EnvironmentClass]) -> EventHandler:
+    """Open a case for each deployment completed in an environment of one of `classes`."""
+
+    async def on_deployment_completed(
+        event: DeploymentCompleted, envelope: Envelope, uow: UnitOfWork
+    ) -> None:
+        kind = event.environment_class or EnvironmentClass.PRODUCTION
+        if kind in classes:
+            await handlers.open_case(uow, event, caused_by(envelope, ACTOR))
+
+    return on_deployment_completed
 
 
 async def on_metric_observed(event: MetricObserved, envelope: Envelope, uow: UnitOfWork) -> None:

@@ -43,7 +43,9 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
                 ReleaseCancelled: catalog.on_release_cancelled,
                 TeamDefined: team_table.on_team_defined,
             },
-            "deploy.events": {DeploymentCompleted: consumers.on_deployment_completed},
+            "deploy.events": {
+                DeploymentCompleted: consumers.supported_in(settings.environment_classes)
+            },
             "dml.events": {
                 LibraryEntryOpened: catalog.on_library_entry_opened,
                 ReleaseAvailable: catalog.on_release_available,

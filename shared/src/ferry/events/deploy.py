@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from ferry.events.base import Event
+from ferry.events.release import ValidationKind
 
 # --- Environments and their targets --------------------------------------------------
 
@@ -26,6 +27,35 @@ class TargetSpec(BaseModel):
     secrets are named, and read from the service's configuration)."""
 
 
+class EnvironmentClass(StrEnum):
+    """What an environment is for. Development and test environments take a release as
+    soon as its package is built (its staged media), for Service Validation and Testing;
+    staging and production ones only what the DML made available. Only production moves a
+    release's lifecycle and counts in the delivery metrics."""
+
+    DEVELOPMENT = "development"
+    TEST = "test"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+    @property
+    def takes_staged_media(self) -> bool:
+        return self in (EnvironmentClass.DEVELOPMENT, EnvironmentClass.TEST)
+
+    @property
+    def needs_window(self) -> bool:
+        """Whether a release goes there only in its deployment window for it."""
+        return not self.takes_staged_media
+
+    @classmethod
+    def of(cls, production: bool, environment_class: EnvironmentClass | None) -> EnvironmentClass:
+        """The class an event names, or, in one recorded before classes existed, the one
+        its `production` flag meant."""
+        if environment_class is not None:
+            return environment_class
+        return cls.PRODUCTION if production else cls.STAGING
+
+
 class EnvironmentEvent(Event):
     stream_prefix: ClassVar[str] = "environment"
     environment: str
@@ -40,8 +70,10 @@ class EnvironmentDefined(EnvironmentEvent):
     type: Literal["EnvironmentDefined"] = "EnvironmentDefined"
     schema_version: Literal[1] = 1
     production: bool
-    """Whether `approver-cannot-deploy-to-production` applies here."""
+    """Whether it is of class production (kept for consumers that know no classes)."""
     targets: list[TargetSpec]
+    environment_class: EnvironmentClass | None = None
+    """None in events recorded before classes: `EnvironmentClass.of` tells."""
 
 
 # --- Deployments ---------------------------------------------------------------------
@@ -69,9 +101,29 @@ class DeploymentEvent(Event):
     deployment_id: UUID
     release_id: UUID
     environment: str
+    environment_class: EnvironmentClass | None = None
+    """The environment's class when the deployment was planned; None in events recorded
+    before classes, when every deployment counted as a production one."""
+
+    @property
+    def in_production(self) -> bool:
+        """Whether it moves the release's lifecycle (old events: every deployment did)."""
+        return self.environment_class in (None, EnvironmentClass.PRODUCTION)
 
     def aggregate_id(self) -> str:
         return str(self.deployment_id)
+
+
+class ValidationEvidence(BaseModel):
+    """A test deployment that validates the package it took: its verification (passing,
+    or failing and rolled back) becomes that kind of validation of that package revision,
+    recorded for the tester who asked for it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: ValidationKind
+    package_revision: int
+    tester: str
 
 
 class DeploymentScheduled(DeploymentEvent):
@@ -86,6 +138,10 @@ class DeploymentScheduled(DeploymentEvent):
     requested_by: str
     services: list[str] = []
     configuration_items: list[str] = []
+    package_revision: int | None = None
+    """For a development or test environment: the built package it takes (staged media);
+    None: the media the DML made available."""
+    validates: ValidationEvidence | None = None
 
 
 class DeploymentStarted(DeploymentEvent):
@@ -136,6 +192,8 @@ class DeploymentCompleted(DeploymentEvent):
     configuration_items: list[str] = []
     completed_at: AwareDatetime | None = None
     deployed_by: str = ""
+    validates: ValidationEvidence | None = None
+    """A passed validation of the package, for release-svc to record."""
 
 
 class DeploymentFailed(DeploymentEvent):
@@ -164,6 +222,9 @@ class TargetRolledBack(DeploymentEvent):
 class DeploymentRolledBack(DeploymentEvent):
     type: Literal["DeploymentRolledBack"] = "DeploymentRolledBack"
     schema_version: Literal[1] = 1
+    validates: ValidationEvidence | None = None
+    """A failed validation of the package (it failed and was rolled back), for release-svc
+    to record."""
 
 
 class DeploymentPaused(DeploymentEvent):

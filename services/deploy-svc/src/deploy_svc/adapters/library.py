@@ -3,7 +3,11 @@ signature is checked against the library's key, then every media item is streame
 work folder, hashed as it is written, and checked against the manifest's sha256 and size.
 Drivers see the media only once all of that holds.
 
-The service identity is a bearer token (role `deployer`) read from a file at every request,
+Development and test environments take a built package's staged media instead: each
+checked against the digest release-svc recorded when it built the package.
+
+The service identity is a bearer token (role `deployer`, and `tester` for staged media) read
+from a file at every request,
 so whatever writes that file (a sidecar, a cron job, `ferry token`) can rotate it freely.
 """
 
@@ -11,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 from uuid import UUID, uuid4
@@ -25,6 +31,7 @@ from deploy_svc.drivers.base import Artifacts
 from ferry import manifest as manifest_contract
 from ferry.errors import FerryError
 from ferry.events.dml import ManifestItem
+from ferry.events.release import MediaRef
 from ferry.manifest import LABEL, Manifest, ManifestRefused, SignedManifest
 
 CHUNK = 1 << 20
@@ -94,18 +101,8 @@ class Library:
         self, release_id: UUID, signed: SignedManifest, *, key: UUID | str | None = None
     ) -> Artifacts:
         """The release's media, verified, in the work folder `key` (a deployment's id; by
-        default the release's). A folder verified before is re-hashed and reused.
-
-        Fetches into one folder take turns: deployments of one release share its folder,
-        and one finding it unfinished would otherwise remove it under another's driver."""
-        final = self.folder(key or release_id)
-        async with self._folders.setdefault(final, asyncio.Lock()):
-            return await self._fetch_into(final, release_id, signed)
-
-    async def _fetch_into(self, final: Path, release_id: UUID, signed: SignedManifest) -> Artifacts:
-        async with httpx.AsyncClient(
-            base_url=self._url, timeout=self._timeout, transport=self._transport
-        ) as client:
+        default the release's). A folder verified before is re-hashed and reused."""
+        async with self._client() as client:
             public_key_pem, key_id = await self._signing_key(client)
             if self._pinned_key_id is not None and key_id != self._pinned_key_id:
                 raise LibraryRefused(
@@ -113,32 +110,88 @@ class Library:
                     "(FERRY_DEPLOY_DML_KEY_ID)"
                 )
             manifest = verify(signed, public_key_pem, key_id, release_id)
-            if await asyncio.to_thread(_intact, final, signed.manifest, manifest):
-                return _artifacts(manifest, final)
+            final = self.folder(key or release_id)
+            await self._fill(client, final, signed.manifest, manifest.media)
+        return _artifacts(release_id, manifest.version, manifest.media, final)
+
+    async def fetch_package(self, release: ReleaseFacts, revision: int) -> Artifacts:
+        """The staged media of the release's built package `revision`, for a development or
+        test environment: each checked against the digest release-svc recorded when the
+        package was built (the DML's state must still be staged or definitive, never
+        revoked). Needs the service identity to hold the `tester` role too."""
+        package = release.package
+        if package is None or package.revision != revision:
+            raise LibraryRefused(
+                f"{release.identifier}'s package {revision} is no longer its package: plan again"
+            )
+        async with self._client() as client:
+            items = [await self._staged_item(client, ref) for ref in package.media]
+            text = json.dumps([item.model_dump() for item in items], sort_keys=True)
+            final = self.folder(f"{release.release_id}-package-{revision}")
+            await self._fill(client, final, text, items)
+        return _artifacts(release.release_id, release.version, items, final)
+
+    def _client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self._url, timeout=self._timeout, transport=self._transport
+        )
+
+    async def _staged_item(self, client: httpx.AsyncClient, ref: MediaRef) -> ManifestItem:
+        """The media item `ref` names, as the DML describes it, if its digest is `ref`'s."""
+        what = f"{ref.name}@{ref.version}"
+        try:
+            response = await client.get(f"/media/{ref.name}/{ref.version}", headers=self._headers())
+        except httpx.HTTPError as exc:
+            raise LibraryRefused(f"{what}: the DML did not answer: {exc!r}") from exc
+        if response.status_code != 200:
+            raise LibraryRefused(f"{what}: {_problem(response)}")
+        body = response.json()
+        if body.get("state") == "revoked":
+            raise LibraryRefused(f"{what} was revoked in the DML")
+        if body.get("sha256") != ref.sha256:
+            raise LibraryRefused(
+                f"{what}: the DML has {body.get('sha256')}, the package {ref.sha256}"
+            )
+        return ManifestItem(
+            name=ref.name, version=ref.version, sha256=ref.sha256, size=body["size"]
+        )
+
+    async def _fill(
+        self, client: httpx.AsyncClient, final: Path, text: str, items: Sequence[ManifestItem]
+    ) -> None:
+        """Make `final` hold exactly `items` (described by `text`), downloading unless it
+        does already. Fetches into one folder take turns: deployments of one release share
+        it, and one finding it unfinished would otherwise remove it under another's driver."""
+        async with self._folders.setdefault(final, asyncio.Lock()):
+            if await asyncio.to_thread(_intact, final, text, items):
+                return
             await asyncio.to_thread(shutil.rmtree, final, True)
             incoming = self._work_dir / ".incoming" / uuid4().hex
             try:
                 await asyncio.to_thread(incoming.mkdir, parents=True)
-                for item in manifest.media:
+                for item in items:
                     await self._download(client, item, incoming / item.name)
-                await asyncio.to_thread((incoming / MARKER).write_text, signed.manifest)
+                await asyncio.to_thread((incoming / MARKER).write_text, text)
                 moved = await asyncio.to_thread(_move_into_place, incoming, final)
             except OSError as exc:
                 raise LibraryRefused(f"cannot write the work folder {final}: {exc}") from exc
             finally:
                 # Refused or interrupted: no partial file is ever left for a driver to find.
                 await asyncio.to_thread(shutil.rmtree, incoming, True)
-        if not moved and not await asyncio.to_thread(_intact, final, signed.manifest, manifest):
-            raise LibraryRefused(f"{final} is another fetch's, and not this manifest's")
-        return _artifacts(manifest, final)
+            if not moved and not await asyncio.to_thread(_intact, final, text, items):
+                raise LibraryRefused(f"{final} is another fetch's, and not these media")
 
-    async def fetch_release(self, release: ReleaseFacts) -> Artifacts:
-        """`fetch` for what deploy-svc knows of the release (the executor's `Fetch`), into
-        the release's own work folder; refused at once if it is revoked or not available."""
-        if release.available is None:
-            raise LibraryRefused(f"{release.identifier} is not available in the DML")
+    async def fetch_release(self, release: ReleaseFacts, package_revision: int | None) -> Artifacts:
+        """What the executor deploys (its `Fetch`): the built package `package_revision`'s
+        staged media (development and test environments), else the media the DML made
+        available, into the release's own work folder; refused at once if it is revoked or
+        not available."""
         if release.revoked:
             raise LibraryRefused(f"{release.identifier} was revoked in the DML")
+        if package_revision is not None:
+            return await self.fetch_package(release, package_revision)
+        if release.available is None:
+            raise LibraryRefused(f"{release.identifier} is not available in the DML")
         return await self.fetch(release.release_id, release.available)
 
     def _headers(self) -> dict[str, str]:
@@ -221,13 +274,13 @@ def _hash_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _intact(folder: Path, text: str, manifest: Manifest) -> bool:
-    """Whether `folder` holds exactly the manifest's media. Re-hashed rather than trusted:
-    a crash or a hand may have changed a file since it was verified."""
+def _intact(folder: Path, text: str, items: Sequence[ManifestItem]) -> bool:
+    """Whether `folder` holds exactly `items` (described by `text`). Re-hashed rather than
+    trusted: a crash or a hand may have changed a file since it was verified."""
     marker = folder / MARKER
     if not marker.is_file() or marker.read_text() != text:
         return False
-    for item in manifest.media:
+    for item in items:
         path = folder / item.name
         if not path.is_file() or _hash_file(path) != (item.sha256, item.size):
             return False
@@ -246,9 +299,11 @@ def _move_into_place(incoming: Path, final: Path) -> bool:
     return True
 
 
-def _artifacts(manifest: Manifest, folder: Path) -> Artifacts:
+def _artifacts(
+    release_id: UUID, version: str, items: Sequence[ManifestItem], folder: Path
+) -> Artifacts:
     return Artifacts(
-        release_id=manifest.release_id,
-        version=manifest.version,
-        media={item.name: folder / item.name for item in manifest.media},
+        release_id=release_id,
+        version=version,
+        media={item.name: folder / item.name for item in items},
     )

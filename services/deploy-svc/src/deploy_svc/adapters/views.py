@@ -41,5 +41,8 @@ class PostgresViews:
     async def environment_owners(self, environment: str) -> frozenset[str]:
         return await team_table.owners(self.uow, Owned.ENVIRONMENT, [environment])
 
+    async def service_owners(self, services: Collection[str]) -> frozenset[str]:
+        return await team_table.owners(self.uow, Owned.SERVICE, services)
+
     async def save(self, deployment: Deployment) -> None:
         await deployments.save(self.uow, deployment)

@@ -40,6 +40,9 @@ from ferry.teams import Owned
 DEPLOYERS = (Role.DEPLOYER, Role.RELEASE_MANAGER)
 Deployer = Annotated[Principal, allow_scoped(*DEPLOYERS)]
 """Who deploys: everywhere, or (checked by the handler) where their team owns the environment."""
+Planner = Annotated[Principal, allow_scoped(*DEPLOYERS, Role.TESTER)]
+"""Who plans a deployment: a deployer; a tester too, to a development or test environment
+(checked by the handler, which knows the environment's class)."""
 ChangeAuthority = Annotated[Principal, allow(Role.CHANGE_AUTHORITY)]
 """Held everywhere or not at all: approval is shared by every team."""
 # Each route's own problems; ferry.openapi adds those every route shares (401, 403, 422,
@@ -80,18 +83,18 @@ async def define_environment(
     drivers: Drivers,
     version: VersionIfAny,
 ) -> Response:
-    """Define an environment and its targets, each with a driver and its settings
-    (`EnvironmentDefined`); redefining one needs `If-Match`. Defining, redefining or
-    reclassifying a production environment is a governance proposal: `202` with it
-    (`Location: /proposals/{id}`, a `reason` required), recorded once another person
-    holding `change-authority` approves."""
+    """Define an environment, its class and its targets, each with a driver and its
+    settings (`EnvironmentDefined`); redefining one needs `If-Match`. Defining or redefining
+    a production environment, and changing any environment's class, is a governance
+    proposal: `202` with it (`Location: /proposals/{id}`, a `reason` required), recorded
+    once another person holding `change-authority` approves."""
     targets = [TargetSpec(**t.model_dump()) for t in body.targets]
     checks = {name: driver.check for name, driver in drivers.items()}
     acting = caller.acting_as(*DEPLOYERS)
 
     async def work(uow: UnitOfWork) -> Reply:
         found = await environments.define_environment(
-            uow, name, body.production, targets, checks, version, meta, acting, body.reason
+            uow, name, body.classified, targets, checks, version, meta, acting, body.reason
         )
         if isinstance(found, Change):
             return proposed(await proposals.propose(uow, uuid4(), found, meta))
@@ -107,6 +110,7 @@ async def list_environments(uow: UoW, _: Reader) -> list[EnvironmentOut]:
     return [
         EnvironmentOut(
             name=r["name"],
+            environment_class=r["environment_class"],
             production=r["production"],
             targets=r["targets"],
             stream_version=r["stream_version"],
@@ -131,16 +135,20 @@ async def get_environment(name: str, uow: UoW, response: Response, _: Reader) ->
 async def plan_deployment(
     body: DeploymentIn,
     request: Request,
-    caller: Deployer,
+    caller: Planner,
     meta: RequestMeta,
     key: Annotated[
         str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
     ] = None,
 ) -> Response:
-    """Plan a deployment → `DeploymentScheduled`, if the release is available and not
-    revoked, the start lies in its window for the environment and in no freeze, the
-    releases it depends on are deployed there, and no other deployment holds the
-    targets; each refusal names its reason. It starts at `scheduled_start`."""
+    """Plan a deployment → `DeploymentScheduled`, if the release may go there as the
+    environment's class has it — development and test: its package is built (its staged
+    media; testers may plan these); staging and production: the DML made it available and
+    the start lies in its window for the environment — it is not revoked or cancelled, no
+    freeze holds, the releases it depends on are deployed there, and no other deployment
+    holds the targets; each refusal names its reason. It starts at `scheduled_start`. In a
+    test environment, `validation` names the kind of validation its verification records
+    for the package."""
     cmd = PlanDeployment(
         deployment_id=uuid4(),
         release_id=body.release_id,
@@ -153,10 +161,11 @@ async def plan_deployment(
         soak_seconds=body.strategy.soak_seconds,
         start=body.scheduled_start or datetime.now(UTC),
         by=caller.subject,
+        validation=body.validation,
     )
 
     async def work(uow: UnitOfWork) -> Reply:
-        acting = caller.acting_as(*DEPLOYERS)
+        acting = caller.acting_as(*DEPLOYERS, Role.TESTER)
         found = await deployments.plan_deployment(uow, PostgresViews(uow), cmd, meta, acting)
         out = DeploymentOut.of(found)
         return saved(out, found.version, status=201, location=f"/deployments/{found.id}")

@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from deploy_svc.config import DriverName
 from deploy_svc.domain.deployment import Deployment
 from deploy_svc.domain.environment import Environment
-from ferry.events.deploy import Strategy, TargetSpec, Wave
+from ferry.events.deploy import EnvironmentClass, Strategy, TargetSpec, ValidationEvidence, Wave
+from ferry.events.release import ValidationKind
 from ferry.fields import Moment, Prose
 
 Name = Annotated[
@@ -30,16 +31,42 @@ class TargetIn(BaseModel):
 
 
 class EnvironmentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    production: bool = False
+    environment_class: EnvironmentClass | None = Field(
+        default=None,
+        alias="class",
+        description="development, test, staging or production; absent: production if "
+        "`production` is true, else staging",
+    )
+    production: bool | None = Field(
+        default=None, description="the same as `class: production` (before classes)"
+    )
     targets: list[TargetIn] = Field(min_length=1, max_length=5000)
     reason: str = Field("", max_length=2000)
-    """Why: required when the change is a proposal (a production environment's)."""
+    """Why: required when the change is a proposal (a production environment's, or a
+    change of class)."""
+
+    @model_validator(mode="after")
+    def _one_class(self) -> EnvironmentIn:
+        given = self.environment_class
+        if given is not None and self.production not in (
+            None,
+            given is EnvironmentClass.PRODUCTION,
+        ):
+            raise ValueError("production contradicts class: give one of them")
+        return self
+
+    @property
+    def classified(self) -> EnvironmentClass:
+        return EnvironmentClass.of(bool(self.production), self.environment_class)
 
 
 class EnvironmentOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
     name: str
+    environment_class: EnvironmentClass = Field(alias="class")
     production: bool
     targets: list[TargetSpec]
     stream_version: int
@@ -48,6 +75,7 @@ class EnvironmentOut(BaseModel):
     def of(cls, environment: Environment) -> EnvironmentOut:
         return cls(
             name=environment.name,
+            environment_class=environment.environment_class,
             production=environment.production,
             targets=environment.targets,
             stream_version=environment.version,
@@ -77,6 +105,11 @@ class DeploymentIn(BaseModel):
     scheduled_start: Moment | None = Field(
         default=None, description="when to start (inside the window); absent: now"
     )
+    validation: ValidationKind | None = Field(
+        default=None,
+        description="test environments: the validation its verification records "
+        "(ValidationResultRecorded, the deployment as evidence)",
+    )
 
 
 class ReasonIn(BaseModel):
@@ -90,6 +123,11 @@ class DeploymentOut(BaseModel):
     release_id: UUID | None
     environment: str
     release_version: str
+    environment_class: EnvironmentClass | None
+    """None: planned before environments had classes."""
+    package_revision: int | None
+    """The built package it takes (development, test); None: what the DML made available."""
+    validates: ValidationEvidence | None
     state: str
     paused: bool
     awaiting_window: bool
@@ -115,6 +153,9 @@ class DeploymentOut(BaseModel):
             release_id=deployment.release_id,
             environment=deployment.environment,
             release_version=deployment.release_version,
+            environment_class=deployment.environment_class,
+            package_revision=deployment.package_revision,
+            validates=deployment.validates,
             state=str(deployment.state),
             paused=deployment.paused,
             awaiting_window=deployment.awaiting_window,

@@ -25,16 +25,19 @@ from ferry.events.deploy import (
     DeploymentRolledBack,
     DeploymentScheduled,
     DeploymentStarted,
+    EnvironmentClass,
     RollbackStarted,
     Strategy,
     TargetDeployed,
     TargetFailed,
     TargetRolledBack,
+    ValidationEvidence,
     Wave,
     WaveStarted,
     WaveVerified,
 )
 from ferry.events.deploy import DeploymentWindowOverridden as WindowOverridden
+from ferry.events.release import ValidationKind
 from ferry.eventsourced import EventSourced
 
 
@@ -86,6 +89,8 @@ class PlanDeployment:
     soak_seconds: float
     start: datetime
     by: str
+    validation: ValidationKind | None = None
+    """For a test environment: the kind of validation its verification records."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,9 @@ class DeploymentPlan:
     requested_by: str
     services: Sequence[str] = ()
     configuration_items: Sequence[str] = ()
+    environment_class: EnvironmentClass = EnvironmentClass.PRODUCTION
+    package_revision: int | None = None
+    validates: ValidationEvidence | None = None
 
 
 # What the executor is to do next.
@@ -181,6 +189,12 @@ class Deployment(EventSourced):
     requested_by: str = ""
     services: list[str] = field(default_factory=list)
     configuration_items: list[str] = field(default_factory=list)
+    environment_class: EnvironmentClass | None = None
+    """None: scheduled before environments had classes."""
+    package_revision: int | None = None
+    """The built package it takes (development and test); None: what the DML made available."""
+    validates: ValidationEvidence | None = None
+    completed: bool = False
     started_waves: set[int] = field(default_factory=set)
     verified_waves: set[int] = field(default_factory=set)
     deployed: dict[str, str | None] = field(default_factory=dict)
@@ -213,6 +227,9 @@ class Deployment(EventSourced):
                 requested_by=cmd.requested_by,
                 services=list(cmd.services),
                 configuration_items=list(cmd.configuration_items),
+                environment_class=cmd.environment_class,
+                package_revision=cmd.package_revision,
+                validates=cmd.validates,
             )
         ]
 
@@ -250,6 +267,7 @@ class Deployment(EventSourced):
             deployment_id=self.id,
             release_id=self.release_id,
             environment=self.environment,
+            environment_class=self.environment_class,
             **fields,
         )
 
@@ -259,8 +277,10 @@ class Deployment(EventSourced):
 
     def start_wave(self, wave: int, window: Window | None, now: datetime) -> list[DeploymentEvent]:
         """Start the wave if the release's `window` for the environment holds `now` (or the
-        window was overridden); else pause until it does."""
-        if self.window_overridden or (window is not None and window.holds(now)):
+        window was overridden, or the environment's class needs none); else pause until it
+        does."""
+        windowless = self.environment_class is not None and not self.environment_class.needs_window
+        if windowless or self.window_overridden or (window is not None and window.holds(now)):
             return [self._event(WaveStarted, wave=wave)]
         end = window.end if window is not None else None
         return [self._event(DeploymentPausedOutsideWindow, wave=wave, window_end=end)]
@@ -296,6 +316,7 @@ class Deployment(EventSourced):
                 configuration_items=self.configuration_items,
                 completed_at=at,
                 deployed_by=self.requested_by,
+                validates=self.validates,
             )
         ]
 
@@ -309,7 +330,10 @@ class Deployment(EventSourced):
         return [self._event(TargetRolledBack, target=target, version=version)]
 
     def finish_rollback(self) -> list[DeploymentEvent]:
-        return [self._event(DeploymentRolledBack)]
+        """Rolled back; a failed validation of the package if a target failed to install or
+        verify on the way (not if someone rolled back a completed one)."""
+        failed = bool(self.failed) and not self.completed
+        return [self._event(DeploymentRolledBack, validates=self.validates if failed else None)]
 
     # --- What people ask for --------------------------------------------------------------
 
@@ -375,6 +399,9 @@ class Deployment(EventSourced):
                 self.requested_by = event.requested_by
                 self.services = list(event.services)
                 self.configuration_items = list(event.configuration_items)
+                self.environment_class = event.environment_class
+                self.package_revision = event.package_revision
+                self.validates = event.validates
             case DeploymentStarted():
                 self.state = State.RUNNING
             case WaveStarted():
@@ -387,6 +414,7 @@ class Deployment(EventSourced):
                 self.verified_waves.add(event.wave)
             case DeploymentCompleted():
                 self.state = State.COMPLETED
+                self.completed = True
             case DeploymentFailed():
                 self.state = State.FAILED
                 self.reason = event.reason

@@ -1,4 +1,4 @@
-"""An environment and its targets."""
+"""An environment, its class and its targets."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from deploy_svc.domain.destinations import check_apart
 from ferry.errors import InvalidField
-from ferry.events.deploy import EnvironmentDefined, EnvironmentEvent, TargetSpec
+from ferry.events.deploy import EnvironmentClass, EnvironmentDefined, EnvironmentEvent, TargetSpec
 from ferry.eventsourced import EventSourced
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
@@ -21,21 +21,28 @@ SettingsCheck = Callable[[Mapping[str, object]], None]
 class Environment(EventSourced):
     name: str
     version: int = 0
-    production: bool = False
+    environment_class: EnvironmentClass = EnvironmentClass.STAGING
     targets: list[TargetSpec] = field(default_factory=list)
 
-    def governed(self, production: bool) -> bool:
-        """Whether defining it as `production` (or not) needs a second person's approval:
-        segregation of duties holds in production, so its classification and its targets
-        are not for the people it constrains to change alone."""
-        return self.production or production
+    @property
+    def production(self) -> bool:
+        return self.environment_class is EnvironmentClass.PRODUCTION
+
+    def governed(self, environment_class: EnvironmentClass) -> bool:
+        """Whether defining it of `environment_class` needs a second person's approval:
+        segregation of duties holds in production, so production's targets are not for the
+        people it constrains to change alone; and a class decides what may be deployed
+        where, so an existing environment changes class only so too."""
+        production = EnvironmentClass.PRODUCTION
+        reclassified = self.exists and environment_class is not self.environment_class
+        return self.production or environment_class is production or reclassified
 
     def target(self, name: str) -> TargetSpec | None:
         return next((t for t in self.targets if t.name == name), None)
 
     def define(
         self,
-        production: bool,
+        environment_class: EnvironmentClass,
         targets: Sequence[TargetSpec],
         drivers: Mapping[str, SettingsCheck],
         elsewhere: Mapping[str, tuple[bool, Sequence[TargetSpec]]] | None = None,
@@ -65,14 +72,21 @@ class Environment(EventSourced):
                 setting = getattr(exc, "setting", "")
                 raise InvalidField(f"targets.{i}.settings.{setting}".rstrip("."), str(exc)) from exc
         others = {n: e for n, e in (elsewhere or {}).items() if n != self.name}
+        production = environment_class is EnvironmentClass.PRODUCTION
         check_apart(production, targets, others)
-        if self.exists and (production, list(targets)) == (self.production, self.targets):
+        same = (environment_class, list(targets)) == (self.environment_class, self.targets)
+        if self.exists and same:
             return []
         return [
-            EnvironmentDefined(environment=self.name, production=production, targets=list(targets))
+            EnvironmentDefined(
+                environment=self.name,
+                production=production,
+                environment_class=environment_class,
+                targets=list(targets),
+            )
         ]
 
     def _evolve(self, event: EnvironmentEvent) -> None:
         if isinstance(event, EnvironmentDefined):
-            self.production = event.production
+            self.environment_class = EnvironmentClass.of(event.production, event.environment_class)
             self.targets = list(event.targets)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from ferry.events.release import MediaRef
 from ferry.manifest import SignedManifest
 
 
@@ -18,6 +19,16 @@ class Window:
 
     def holds(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
+
+
+@dataclass(frozen=True)
+class BuiltPackage:
+    """The release's latest package as release-svc built it: what development and test
+    environments take (staged media) before approval."""
+
+    revision: int
+    media: tuple[MediaRef, ...]
+    built_by: str
 
 
 @dataclass(frozen=True)
@@ -45,3 +56,6 @@ class ReleaseFacts:
     """The DML revoked the release, or any of its media."""
     readiness_open: frozenset[str] = frozenset()
     """What its approval said must be ready before production, not yet confirmed."""
+    package: BuiltPackage | None = None
+    team: str | None = None
+    """The team it is planned for, if any."""

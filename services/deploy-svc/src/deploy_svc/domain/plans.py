@@ -52,30 +52,41 @@ class Plan:
 
 
 def check_release(
-    release: ReleaseFacts, environment: str, freezes: Sequence[FreezePeriod], at: datetime
+    release: ReleaseFacts, environment: Environment, freezes: Sequence[FreezePeriod], at: datetime
 ) -> None:
-    """The rules of the release itself at `at`: judged when a plan is made, and again when
-    it starts (a freeze declared since, a revocation, a start delayed out of the window)."""
+    """The rules of the release itself at `at`, in `environment` as its class has it:
+    judged when a plan is made, and again when it starts (a freeze declared since, a
+    revocation, a start delayed out of the window). Development and test environments take
+    the built package, in no window; staging and production what the DML made available,
+    in the release's window for them."""
+    name, kind = environment.name, environment.environment_class
     if release.cancelled:
         raise NotDeployable(f"{release.identifier} was cancelled")
-    if release.available is None:
-        raise NotDeployable(f"{release.identifier} is not available in the DML yet")
     if release.revoked:
         raise NotDeployable(f"{release.identifier} was revoked in the DML")
-    window = (release.windows or {}).get(environment)
-    if window is None:
-        raise InvalidField("environment", f"{release.identifier} has no window for it")
-    if not window.holds(at):
-        raise InvalidField(
-            "scheduled_start",
-            f"outside {release.identifier}'s {environment} window, "
-            f"{window.start.isoformat()} to {window.end.isoformat()}",
+    if kind.takes_staged_media:
+        if release.package is None:
+            raise NotDeployable(f"{release.identifier} has no package built yet")
+    elif release.available is None:
+        raise NotDeployable(
+            f"{release.identifier} is not available in the DML yet ({name} is a {kind} "
+            "environment: it takes what the DML made available)"
         )
+    if kind.needs_window:
+        window = (release.windows or {}).get(name)
+        if window is None:
+            raise InvalidField("environment", f"{release.identifier} has no window for it")
+        if not window.holds(at):
+            raise InvalidField(
+                "scheduled_start",
+                f"outside {release.identifier}'s {name} window, "
+                f"{window.start.isoformat()} to {window.end.isoformat()}",
+            )
     for freeze in freezes:
         if freeze.freeze_id in release.overridden_freezes:
             continue
-        if freeze.holds_at(at) and freeze.applies_to(environment, release.services):
-            raise NotDeployable(f"{environment} is frozen: {freeze.reason}")
+        if freeze.holds_at(at) and freeze.applies_to(name, release.services):
+            raise NotDeployable(f"{name} is frozen: {freeze.reason}")
 
 
 def judge(
@@ -98,7 +109,7 @@ def judge(
             raise InvalidField(f"targets.{i}", f"{target} is named twice")
         if environment.target(target) is None:
             raise InvalidField(f"targets.{i}", f"{plan.environment} has no target {target}")
-    check_release(release, plan.environment, freezes, plan.start)
+    check_release(release, environment, freezes, plan.start)
     if missing := release.depends_on - deployed_dependencies:
         listed = ", ".join(sorted(names.get(r, str(r)) for r in missing))
         raise NotDeployable(f"not yet deployed to {plan.environment}: {listed}")

@@ -7,20 +7,27 @@ from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from deploy_svc.domain.deployment import Deployment, DeploymentPlan, PlanDeployment
+from deploy_svc.domain.facts import ReleaseFacts
 from deploy_svc.domain.plans import Plan, judge
 from deploy_svc.domain.waves import waves
 from deploy_svc.handlers.environments import load_environment
 from deploy_svc.handlers.views import DeploymentViews
 from ferry.aggregate import at_version, existing, record
+from ferry.auth import Role
 from ferry.envelope import Meta
+from ferry.errors import Forbidden, InvalidField
 from ferry.events.deploy import (
     DeploymentEvent,
+    EnvironmentClass,
+    ValidationEvidence,
     Wave,
 )
 from ferry.eventstore import WithEvents
 from ferry.grants import Acting
 
 Decision = Callable[[Deployment], Sequence[DeploymentEvent]]
+DEPLOYERS = (Role.DEPLOYER, Role.RELEASE_MANAGER)
+"""Who deploys anywhere (testers too where the class allows, development and test)."""
 
 
 def deployment_stream(deployment_id: UUID) -> str:
@@ -36,11 +43,22 @@ async def plan_deployment(
     uow: WithEvents, views: DeploymentViews, cmd: PlanDeployment, meta: Meta, acting: Acting
 ) -> Deployment:
     """Accept a deployment plan (`DeploymentScheduled`) if every rule holds, planned by
-    someone `acting` for the team owning the environment."""
+    someone `acting` for the team owning the environment (a tester only in a development
+    or test environment)."""
+    environment = await load_environment(uow, cmd.environment)
+    kind = environment.environment_class
+    if not kind.takes_staged_media:
+        acting = acting.narrowed(*DEPLOYERS)
+        if not acting.everywhere and not acting.teams:
+            raise Forbidden(
+                f"testers deploy to development and test environments; {cmd.environment} "
+                f"is a {kind} environment"
+            )
     acting.on(await views.environment_owners(cmd.environment), f"environment {cmd.environment}")
+    if cmd.validation is not None and kind is not EnvironmentClass.TEST:
+        raise InvalidField("validation", f"only a test environment validates; {kind} does not")
     await views.hold_environment(cmd.environment)
     facts = await views.release_facts(cmd.release_id)
-    environment = await load_environment(uow, cmd.environment)
     targets = list(cmd.targets) or [t.name for t in environment.targets]
     depends_on = facts.depends_on if facts else frozenset()
     judge(
@@ -53,6 +71,14 @@ async def plan_deployment(
         await views.identifiers(depends_on),
     )
     assert facts is not None  # judged
+    if cmd.validation is not None:
+        await _check_validator(views, acting, facts)
+    package = facts.package if kind.takes_staged_media else None
+    validates = (
+        ValidationEvidence(kind=cmd.validation, package_revision=package.revision, tester=cmd.by)
+        if package is not None and cmd.validation is not None
+        else None
+    )
     split = waves(
         cmd.strategy, targets, sizes=cmd.sizes, percentages=cmd.percentages, canary=cmd.canary
     )
@@ -69,11 +95,25 @@ async def plan_deployment(
             requested_by=cmd.by,
             services=sorted(facts.services),
             configuration_items=sorted(facts.configuration_items),
+            environment_class=kind,
+            package_revision=package.revision if package else None,
+            validates=validates,
         )
     )
     await record(uow.events, deployment_stream(deployment.id), deployment, new, meta)
     await views.save(deployment)
     return deployment
+
+
+async def _check_validator(views: DeploymentViews, acting: Acting, facts: ReleaseFacts) -> None:
+    """A deployment records a validation for the tester who plans it, so they must be one
+    release-svc would let record it: a tester everywhere, or of a team the release touches
+    (the one it is planned for, those owning its services)."""
+    tester = acting.narrowed(Role.TESTER)
+    if tester.everywhere:
+        return
+    touched = await views.service_owners(facts.services) | ({facts.team} if facts.team else set())
+    tester.on(touched, f"validating release {facts.identifier}")
 
 
 async def change(

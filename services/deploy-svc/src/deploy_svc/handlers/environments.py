@@ -14,7 +14,7 @@ from ferry.aggregate import existing, rebuild, record
 from ferry.db import UnitOfWork
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, PreconditionRequired
-from ferry.events.deploy import EnvironmentDefined, EnvironmentEvent, TargetSpec
+from ferry.events.deploy import EnvironmentClass, EnvironmentDefined, EnvironmentEvent, TargetSpec
 from ferry.events.governance import GovernedKind
 from ferry.eventstore import WithEvents
 from ferry.governance import Change, Proposal
@@ -38,7 +38,7 @@ async def get_environment(uow: WithEvents, name: str) -> Environment:
 async def define_environment(
     uow: UnitOfWork,
     name: str,
-    production: bool,
+    environment_class: EnvironmentClass,
     targets: Sequence[TargetSpec],
     checks: Mapping[str, SettingsCheck],
     expected_version: int | None,
@@ -47,16 +47,18 @@ async def define_environment(
     reason: str = "",
 ) -> Environment | Change:
     """Define or redefine an environment; redefining needs the version read (`If-Match`).
-    A change that makes, unmakes or touches a production environment is returned, to be
-    proposed: it is recorded once another person holding `change-authority` approves it."""
+    A change that makes, unmakes or touches a production environment, or changes an
+    environment's class, is returned, to be proposed: it is recorded once another person
+    holding `change-authority` approves it."""
     await team_table.check(uow, acting, Owned.ENVIRONMENT, name, f"environment {name}")
     environment = await load_environment(uow, name)
     if environment.exists and expected_version is None:
         raise PreconditionRequired(f"{name} exists: send If-Match with the ETag you read")
     if environment.exists and expected_version != environment.version:
         raise ConcurrencyError(environment_stream(name), expected_version or 0)
-    new = environment.define(production, targets, checks, await environments.elsewhere(uow))
-    if new and environment.governed(production):
+    elsewhere = await environments.elsewhere(uow)
+    new = environment.define(environment_class, targets, checks, elsewhere)
+    if new and environment.governed(environment_class):
         stream = environment_stream(name)
         return Change(GovernedKind.ENVIRONMENT, stream, environment.version, new[0], reason)
     await record(uow.events, environment_stream(name), environment, new, meta)

@@ -37,5 +37,8 @@ class DeploymentViews(Protocol):
     async def environment_owners(self, environment: str) -> frozenset[str]:
         """The team owning `environment` (none, or one)."""
 
+    async def service_owners(self, services: Collection[str]) -> frozenset[str]:
+        """The teams owning any of `services`."""
+
     async def save(self, deployment: Deployment) -> None:
         """Keep the deployment list up to date with `deployment`."""

@@ -37,8 +37,9 @@ from ferry.events.deploy import DeploymentEvent
 log = logging.getLogger(__name__)
 ACTOR = "service:deploy-svc"
 
-Fetch = Callable[[ReleaseFacts], Awaitable[Artifacts]]
-"""Fetch a release's media from the DML and verify them; raises with the reason if not."""
+Fetch = Callable[[ReleaseFacts, int | None], Awaitable[Artifacts]]
+"""Fetch a release's media from the DML and verify them: its built package of that revision
+(staged media), or, with None, what the DML made available; raises with the reason if not."""
 
 
 class Executor:
@@ -255,7 +256,7 @@ class Executor:
             nothing = Artifacts(deployment.release_id, deployment.release_version, {})
             return Job(deployment.id, target, spec.settings, nothing)
         try:
-            artifacts = await run.artifacts(self._fetch)
+            artifacts = await run.artifacts(self._fetch, deployment.package_revision)
         except Exception as exc:  # the library refused: nothing may be installed
             return f"the release's media did not verify: {exc}"
         return Job(deployment.id, target, spec.settings, artifacts)
@@ -331,7 +332,7 @@ class _Run:
         if facts is None:
             return "deploy-svc no longer knows the release"
         try:
-            check_release(facts, deployment.environment, freezes, now)
+            check_release(facts, environment, freezes, now)
             check_production_gate(facts, environment, deployment.requested_by)
         except FerryError as exc:
             return f"no longer deployable at {now.isoformat()}: {exc}"
@@ -348,14 +349,14 @@ class _Run:
         window = await self.window(deployment)
         return window is not None and window.holds(now)
 
-    async def artifacts(self, fetch: Fetch) -> Artifacts:
+    async def artifacts(self, fetch: Fetch, package_revision: int | None) -> Artifacts:
         if self._artifacts is None:
             assert self._release is not None
             async with self.db.unit_of_work() as uow:
                 facts = await release_facts.facts(uow, self._release)
             if facts is None:
                 raise LookupError("deploy-svc no longer knows the release")
-            self._artifacts = await fetch(facts)
+            self._artifacts = await fetch(facts, package_revision)
         return self._artifacts
 
     async def record_fact(

@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from deploy_svc.domain.facts import ReleaseFacts, Window
+from deploy_svc.domain.facts import BuiltPackage, ReleaseFacts, Window
 from ferry.db import UnitOfWork
+from ferry.events.release import MediaRef
 from ferry.freezes import FreezePeriod
 from ferry.manifest import SignedManifest
 
@@ -38,8 +39,10 @@ async def _upsert(uow: UnitOfWork, release_id: UUID, **columns: Any) -> None:
 # --- Writers -----------------------------------------------------------------------------
 
 
-async def planned(uow: UnitOfWork, release_id: UUID, identifier: str, version: str) -> None:
-    await _upsert(uow, release_id, identifier=identifier, version=version)
+async def planned(
+    uow: UnitOfWork, release_id: UUID, identifier: str, version: str, team: str | None
+) -> None:
+    await _upsert(uow, release_id, identifier=identifier, version=version, team=team)
 
 
 async def cancelled(uow: UnitOfWork, release_id: UUID) -> None:
@@ -80,6 +83,24 @@ async def approved(
         built_by=built_by,
         validated_by=sorted(set(validated_by)),
         readiness_required=sorted(set(readiness)),
+    )
+
+
+async def package_built(
+    uow: UnitOfWork, release_id: UUID, revision: int, media: Iterable[MediaRef], built_by: str
+) -> None:
+    """The release's package, replacing an earlier one (a later revision only: events of
+    one release come in order, but a replay must not go back)."""
+    await uow.execute(
+        f"INSERT INTO {_t(uow, 'release_facts')} AS f "
+        "(release_id, package_revision, package_media, package_built_by) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (release_id) DO UPDATE SET "
+        "package_revision = $2, package_media = $3, package_built_by = $4 "
+        "WHERE f.package_revision IS NULL OR f.package_revision < $2",
+        release_id,
+        revision,
+        [m.model_dump(mode="json") for m in media],
+        built_by,
     )
 
 
@@ -237,6 +258,14 @@ async def facts(uow: UnitOfWork, release_id: UUID) -> ReleaseFacts | None:
         available=signed,
         revoked=row["any_revoked"],
         readiness_open=frozenset(row["readiness_required"]) - set(row["readiness_confirmed"]),
+        package=BuiltPackage(
+            revision=row["package_revision"],
+            media=tuple(MediaRef(**m) for m in row["package_media"]),
+            built_by=row["package_built_by"],
+        )
+        if row["package_revision"] is not None
+        else None,
+        team=row["team"],
     )
 
 
