@@ -71,8 +71,12 @@ async def plan_deployment(
         await views.identifiers(depends_on),
     )
     assert facts is not None  # judged
+    if kind.takes_staged_media:
+        # deploy-svc takes the staged media as itself: the library's team scope is kept here.
+        await _check_release_team(views, acting, facts, "deploying the staged media of")
     if cmd.validation is not None:
-        await _check_validator(views, acting, facts)
+        tester = acting.narrowed(Role.TESTER)
+        await _check_release_team(views, tester, facts, "validating")
     package = facts.package if kind.takes_staged_media else None
     validates = (
         ValidationEvidence(kind=cmd.validation, package_revision=package.revision, tester=cmd.by)
@@ -105,15 +109,17 @@ async def plan_deployment(
     return deployment
 
 
-async def _check_validator(views: DeploymentViews, acting: Acting, facts: ReleaseFacts) -> None:
-    """A deployment records a validation for the tester who plans it, so they must be one
-    release-svc would let record it: a tester everywhere, or of a team the release touches
-    (the one it is planned for, those owning its services)."""
-    tester = acting.narrowed(Role.TESTER)
-    if tester.everywhere:
+async def _check_release_team(
+    views: DeploymentViews, acting: Acting, facts: ReleaseFacts, doing: str
+) -> None:
+    """Refuse unless `acting` holds its role everywhere or for a team the release touches
+    (the one it is planned for, those owning its services): the library lets a team's
+    testers take only their services' staged media, and release-svc lets them record
+    validations only of their teams' releases."""
+    if acting.everywhere:
         return
     touched = await views.service_owners(facts.services) | ({facts.team} if facts.team else set())
-    tester.on(touched, f"validating release {facts.identifier}")
+    acting.on(touched, f"{doing} release {facts.identifier}")
 
 
 async def change(
