@@ -34,7 +34,7 @@ from deploy_svc.projections import release_facts
 from ferry import migrations
 from ferry.db import Database
 from ferry.envelope import Meta
-from ferry.events.deploy import Strategy, TargetSpec
+from ferry.events.deploy import EnvironmentClass, Strategy, TargetSpec
 from ferry.grants import Acting, Grant
 from ferry.manifest import SignedManifest
 
@@ -73,14 +73,14 @@ async def _one(cfg: Config, work: Path, n: int) -> float:
             for i in range(n)
         ]
         async with db.unit_of_work() as uow:
-            await release_facts.planned(uow, release_id, "REL-BENCH", "1.0.0")
+            await release_facts.planned(uow, release_id, "REL-BENCH", "1.0.0", None)
             window = Window(now - timedelta(hours=1), now + timedelta(hours=1))
             await release_facts.windows(uow, release_id, {"bench": window}, [])
             signed = SignedManifest("{}", "", "")
             await release_facts.available(uow, release_id, signed, [("app.bin", "1.0.0")])
             checks = {"local": LocalDriver(LocalLimits(roots=(work,))).check}
             await environments.define_environment(
-                uow, "bench", False, targets, checks, None, META, OPERATOR
+                uow, "bench", EnvironmentClass.STAGING, targets, checks, None, META, OPERATOR
             )
             plan = PlanDeployment(
                 uuid4(), release_id, "bench", [], Strategy.BIG_BANG, [], [], 1, 0, now, "bench"
@@ -92,7 +92,7 @@ async def _one(cfg: Config, work: Path, n: int) -> float:
         media = work / "app.bin"
         artifacts = Artifacts(release_id, "1.0.0", {"app.bin": media})
 
-        async def fetch(_: ReleaseFacts) -> Artifacts:
+        async def fetch(_: ReleaseFacts, __: int | None) -> Artifacts:
             return artifacts
 
         executor = Executor(
