@@ -412,6 +412,8 @@ def _planning_step(
         return "windows", {"windows": [window]}
     if release["backout_plan"] is None:
         return "backout-plan", {"trigger_conditions": ["errors"], "steps": ["switch back"]}
+    if release["risk"] is None:
+        return "risk", {"likelihood": "low", "impact": "low"}
     return "package", {"media": [media]}
 
 

@@ -369,7 +369,7 @@ async def test_the_dashboard_shows_unfinished_improvement_actions_and_follows_th
         assert text_of("#actions .summary")(browser) == "1 unfinished"
 
 
-async def test_the_calendar_shows_what_an_approved_release_must_still_have_ready(
+async def test_the_calendar_shows_each_releases_risk_and_what_it_must_still_have_ready(
     infra: Infra, topic_prefix: str, browser: webdriver.Chrome
 ) -> None:
     release_settings = settings(ReleaseSettings, infra, topic_prefix)
@@ -395,6 +395,8 @@ async def test_the_calendar_shows_what_an_approved_release_must_still_have_ready
             browser, "the release's window", lambda d: d.find_elements(By.CSS_SELECTOR, row)
         )
         assert text_of(row)(browser) == "operations acceptance"
+        risk = '#calendar tr[data-release="REL-2026-0077"] .risk'
+        assert text_of(risk)(browser) == "low"  # as assessed
 
 
 async def test_the_dashboard_shows_the_viewers_notifications_and_marks_them_read(

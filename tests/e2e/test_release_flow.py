@@ -166,12 +166,17 @@ async def test_a_release_goes_from_plan_to_approved_across_the_services(
         headers={"If-Match": created.headers["ETag"]},
     )
     assert backout.status_code == 200, backout.text
+    risk = {"likelihood": "low", "impact": "medium", "mitigations": ["canary first"]}
+    assessed = await client.put(
+        f"{path}/risk", json=risk, headers={"If-Match": backout.headers["ETag"]}
+    )
+    assert assessed.status_code == 200, assessed.text
 
     async def packaged() -> httpx.Response | None:
         answer = await client.put(
             f"{path}/package",
             json={"media": [media]},
-            headers={"If-Match": backout.headers["ETag"]},
+            headers={"If-Match": assessed.headers["ETag"]},
         )
         return answer if answer.status_code == 200 else None
 
@@ -223,10 +228,11 @@ async def test_a_release_goes_from_plan_to_approved_across_the_services(
     assert (await client.get(definitive, headers=deployer)).content == content
     assert (await client.get(definitive, headers=tester)).status_code == 403
 
-    events = await read_topic(infra.kafka, f"{topic_prefix}release.events", expect=9, settle=0.5)
+    events = await read_topic(infra.kafka, f"{topic_prefix}release.events", expect=10, settle=0.5)
     assert [e.type for e in events] == [
         "ReleasePlanned",
         "BackoutPlanSet",
+        "RiskAssessed",
         "ReleasePackageBuilt",
         "ValidationResultRecorded",
         "ValidationResultRecorded",
@@ -237,7 +243,7 @@ async def test_a_release_goes_from_plan_to_approved_across_the_services(
     ]
     assert [e.actor for e in events[-4:]] == ["tess", "carl", "carl", "service:release-svc"]
     assert events[0].correlationid == "e2e-approval"
-    assert available.json()["stream_version"] == 9
+    assert available.json()["stream_version"] == 10
 
 
 async def test_migrate_is_a_step_of_its_own(infra: Infra) -> None:

@@ -110,6 +110,7 @@ async def test_two_teams_share_a_change_authority_and_keep_to_their_own(
     for part, body in [
         ("scope", {"items": both}),
         ("backout-plan", {"trigger_conditions": ["errors"], "steps": ["switch back"]}),
+        ("risk", {"likelihood": "low", "impact": "low"}),
     ]:
         answer = await client.put(f"{path}/{part}", json=body, headers={**rita, "If-Match": etag})
         assert answer.status_code == 200, answer.text

@@ -18,11 +18,14 @@ from deploy_svc.config import Settings as DeploySettings
 from deploy_svc.main import spec as deploy_spec
 from dml_svc.config import Settings as DmlSettings
 from dml_svc.main import spec as dml_spec
+from ferry.events.deploy import Strategy
 from ferry.events.policy import FreezePeriodDeclared
 from ferry.events.release import (
+    Level,
     ReadinessConfirmed,
     ReadinessItem,
     ReleaseDependenciesSet,
+    RiskRule,
 )
 from ferry.events.team import TeamDefined
 from tests.support.governance import approved
@@ -407,3 +410,21 @@ async def test_the_list_shows_a_teams_callers_its_teams_deployments(stack: Stack
 
 async def _is(found: Awaitable[list[str]], expected: list[str]) -> bool:
     return await found == expected
+
+
+async def test_a_high_risk_release_goes_to_production_only_as_carefully_as_its_policy_asks(
+    stack: Stack,
+) -> None:
+    await define(stack)
+    rule = RiskRule(level=Level.HIGH, least_strategy=Strategy.CANARY, min_soak_seconds=1)
+    release_id = await stack.release("6.0.0", risk=rule)
+    big_bang = await stack.plan(release_id)
+    assert big_bang.status_code == 422, big_bang.text
+    assert big_bang.json()["rule"] == "risk-least-strategy"
+    assert big_bang.json()["errors"][0]["field"] == "strategy.kind"
+    assert "high risk" in big_bang.json()["detail"]
+    no_soak = await stack.plan(release_id, strategy={"kind": "canary"})
+    assert no_soak.json()["rule"] == "risk-min-soak", no_soak.text
+    canary = await stack.plan(release_id, strategy={"kind": "canary", "soak_seconds": 1})
+    assert canary.status_code == 201, canary.text
+    assert (await stack.finished(canary.json()["id"]))["state"] == "completed"

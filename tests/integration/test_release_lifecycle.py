@@ -42,6 +42,9 @@ async def put(api: httpx.AsyncClient, path: str, etag: str, body: dict[str, Any]
     return await api.put(path, json=body, headers={"If-Match": etag})
 
 
+LOW_RISK = {"likelihood": "low", "impact": "low", "mitigations": ["canary first"]}
+
+
 async def planned_release(api: httpx.AsyncClient, **extra: Any) -> tuple[str, str]:
     created = await api.post("/releases", json={**PLAN, **extra})
     assert created.status_code == 201, created.text
@@ -77,12 +80,13 @@ async def packaged_release(
     backout: bool = True,
     **plan: Any,
 ) -> httpx.Response:
-    """A release rita planned (with a backout plan unless not), packaged once release-svc
-    knew the media."""
+    """A release rita planned (with a backout plan unless not, its risk assessed low),
+    packaged once release-svc knew the media."""
     release_id, etag = await planned_release(api, owners=["bob"], **plan)
     if backout:
         steps = {"trigger_conditions": ["errors"], "steps": ["roll back"]}
         etag = (await put(api, f"/releases/{release_id}/backout-plan", etag, steps)).headers["ETag"]
+    etag = (await put(api, f"/releases/{release_id}/risk", etag, LOW_RISK)).headers["ETag"]
     return await staged_media(infra, s, api, release_id, etag)
 
 
@@ -454,6 +458,7 @@ async def test_the_builder_may_not_approve_nor_the_emergency_requester(
     path = f"/releases/{release_id}"
     steps = {"trigger_conditions": ["errors"], "steps": ["roll back"]}
     etag = (await put(api, f"{path}/backout-plan", etag, steps)).headers["ETag"]
+    etag = (await put(api, f"{path}/risk", etag, LOW_RISK)).headers["ETag"]
     bob = {**infra.issuer.bearer("bob", "release-manager")}
     await staged_media(infra, release_settings, api, release_id, etag)
     # rita packaged it in staged_media; bob packages again so rita is only the requester.

@@ -109,8 +109,8 @@ class Release:
         assert await self.stored() == before == int(self.etag.strip('"'))
 
     async def validated(self) -> None:
-        """Planned by rita, with a backout plan; packaged by bob (an owner); tess passes
-        both kinds a minor release needs."""
+        """Planned by rita, with a backout plan and a low risk; packaged by bob (an owner);
+        tess passes both kinds a minor release needs."""
         created = await self.api.post("/releases", json=PLAN)
         assert created.status_code == 201, created.text
         self.id, self.etag = created.json()["id"], created.headers["ETag"]
@@ -118,6 +118,8 @@ class Release:
         assert (
             await self.call("PUT", "/backout-plan", steps, "rita", "release-manager")
         ).is_success
+        risk = {"likelihood": "low", "impact": "low"}
+        assert (await self.call("PUT", "/risk", risk, "rita", "release-manager")).is_success
         staged = MediaStaged(
             media_id=uuid4(),
             name=MEDIA["name"],

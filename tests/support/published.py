@@ -13,12 +13,14 @@ import httpx
 from ferry.events.release import (
     DeploymentWindow,
     DeploymentWindowsSet,
+    Level,
     MediaRef,
     ReadinessItem,
     ReleaseApproved,
     ReleasePackageBuilt,
     ReleaseScopeSet,
     ReleaseValidated,
+    RiskRule,
     ScopeItem,
     ScopeKind,
 )
@@ -75,10 +77,12 @@ async def approved_release(
     *,
     readiness: Sequence[ReadinessItem] = (),
     window: tuple[datetime, datetime] | None = None,
+    risk: RiskRule | None = None,
     **plan: Any,
 ) -> UUID:
     """`built_release`, validated (by tess) and approved by carl, `readiness` to be
-    confirmed before production — so the DML makes it available."""
+    confirmed before production, of `risk`'s level and held to its rule (else low risk, no
+    rule) — so the DML makes it available."""
     release_id, media = await built_release(
         infra, dml, release_topic, version, window=window, **plan
     )
@@ -96,6 +100,8 @@ async def approved_release(
             built_by="bob",
             validated_by=["tess"],
             readiness=list(readiness),
+            risk_level=risk.level if risk else Level.LOW,
+            risk_rule=risk,
         ),
     )
     return release_id

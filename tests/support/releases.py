@@ -10,6 +10,7 @@ from uuid import uuid4
 
 from ferry.events.release import (
     ImprovementAction,
+    Level,
     MediaRef,
     Outcome,
     ReleaseEvent,
@@ -20,6 +21,7 @@ from ferry.grants import Acting, Grant
 from release_svc.domain.commands import (
     ApprovalContext,
     Approve,
+    AssessRisk,
     BuildPackage,
     PlanRelease,
     RecordValidation,
@@ -66,7 +68,10 @@ def planned(
     kind: type[Release] = Release,
     identifier: str = "REL-2026-0001",
     team: str | None = None,
+    risk: Level | None = Level.LOW,
 ) -> Release:
+    """Planned by `manager`, its risk assessed as `risk` (both likelihood and impact; None:
+    not assessed), as a policy asks before approval."""
     release_id = uuid4()
     cmd = PlanRelease(
         release_id,
@@ -81,7 +86,11 @@ def planned(
         owners=frozenset({"bob"}),
     )
     release = kind(release_id)
-    return applied(release, release.plan(cmd))
+    applied(release, release.plan(cmd))
+    if risk is None:
+        return release
+    assessment = AssessRisk(release_id, risk, risk, ["payments"], ["canary first"], by=manager)
+    return applied(release, release.assess_risk(assessment))
 
 
 def with_backout(release: Release) -> Release:

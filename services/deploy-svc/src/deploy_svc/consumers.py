@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from deploy_svc.domain.facts import Window
+from deploy_svc.domain.facts import RiskLimits, Window
 from deploy_svc.projections import release_facts
 from ferry import catalog, team_table
 from ferry.consuming import EventHandler
 from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
 from ferry.events import Event
-from ferry.events.deploy import DeploymentCompleted, DeploymentRolledBack
+from ferry.events.deploy import DeploymentCompleted, DeploymentRolledBack, Strategy
 from ferry.events.dml import MediaRevoked, ReleaseAvailable, ReleaseRevoked
 from ferry.events.policy import FreezePeriodDeclared, FreezePeriodLifted
 from ferry.events.release import (
@@ -105,6 +105,11 @@ async def on_release_approved(event: ReleaseApproved, _: Envelope, uow: UnitOfWo
         built_by=event.built_by,
         validated_by=event.validated_by,
         readiness=[str(item) for item in event.readiness],
+        risk=RiskLimits(
+            event.risk_level,
+            event.risk_rule.least_strategy if event.risk_rule else Strategy.BIG_BANG,
+            event.risk_rule.min_soak_seconds if event.risk_rule else 0,
+        ),
     )
 
 

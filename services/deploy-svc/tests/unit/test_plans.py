@@ -9,8 +9,9 @@ from uuid import UUID, uuid4
 import pytest
 
 from deploy_svc.domain.environment import Environment
-from deploy_svc.domain.facts import ReleaseFacts, Window
+from deploy_svc.domain.facts import ReleaseFacts, RiskLimits, Window
 from deploy_svc.domain.plans import (
+    BelowRiskPolicy,
     NotDeployable,
     NotReady,
     Plan,
@@ -19,7 +20,8 @@ from deploy_svc.domain.plans import (
     judge,
 )
 from ferry.errors import FerryError, InvalidField
-from ferry.events.deploy import EnvironmentClass, EnvironmentDefined, TargetSpec
+from ferry.events.deploy import EnvironmentClass, EnvironmentDefined, Strategy, TargetSpec
+from ferry.events.release import Level
 from ferry.freezes import FreezePeriod
 from ferry.manifest import SignedManifest
 
@@ -190,3 +192,19 @@ def test_production_waits_for_every_readiness_item_its_approval_named() -> None:
     staging.apply(EnvironmentDefined(environment="staging", production=False, targets=[]))
     check_production_gate(unready, staging, "dora")
     check(release=replace(unready, readiness_open=frozenset()))
+
+
+def test_a_production_plan_is_as_careful_as_the_releases_risk_asks() -> None:
+    high = replace(RELEASE, risk=RiskLimits(Level.HIGH, Strategy.PHASED, min_soak_seconds=300))
+    with pytest.raises(BelowRiskPolicy) as big_bang:
+        check(plan=PLAN, release=high)
+    assert (big_bang.value.rule, big_bang.value.field) == ("risk-least-strategy", "strategy.kind")
+    assert "high risk" in str(big_bang.value)
+    short = replace(PLAN, strategy=Strategy.CANARY, soak_seconds=60)
+    with pytest.raises(BelowRiskPolicy) as soak:
+        check(plan=short, release=high)
+    assert soak.value.rule == "risk-min-soak"
+    check(plan=replace(short, soak_seconds=300), release=high)  # canary is more careful still
+    staging = production()
+    staging.environment_class = EnvironmentClass.STAGING
+    check(plan=PLAN, release=high, environment=staging)  # the rule binds production only

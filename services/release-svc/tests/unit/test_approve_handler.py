@@ -11,11 +11,12 @@ import pytest
 
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError
-from ferry.events.release import DeploymentWindow, Outcome
+from ferry.events.release import DeploymentWindow, Level, Outcome
 from ferry.freezes import FreezePeriod
 from ferry.testing import InMemoryUnitOfWork
 from release_svc.domain.commands import (
     Approve,
+    AssessRisk,
     BuildPackage,
     PlanRelease,
     RecordValidation,
@@ -39,7 +40,8 @@ WINDOW = DeploymentWindow(
 
 
 async def validated(uow: InMemoryUnitOfWork) -> Release:
-    """A minor release packaged by bob, validated by tess, with a backout plan and a window."""
+    """A minor release packaged by bob, validated by tess, with a backout plan, a low risk
+    and a window."""
     planned = PlanRelease(
         uuid4(), "Payments", "2026.12", date(2026, 12, 1), date(2026, 12, 20),
         release_manager="rita", identifier="REL-2026-0001", owners=frozenset({"bob"}),
@@ -48,6 +50,10 @@ async def validated(uow: InMemoryUnitOfWork) -> Release:
     backout = SetBackoutPlan(release.id, ["error rate over 5%"], ["switch back"], by="rita")
     release = await handlers.change(
         uow, release.id, release.version, META, lambda r: r.set_backout_plan(backout), *AS_MANAGER
+    )
+    risk = AssessRisk(release.id, Level.LOW, Level.LOW, ["payments"], [], by="rita")
+    release = await handlers.change(
+        uow, release.id, release.version, META, lambda r: r.assess_risk(risk), *AS_MANAGER
     )
     windows = SetWindows(release.id, [WINDOW], by="rita")
     release = await handlers.set_windows(windows, release.version, uow, META, [], {}, *AS_MANAGER)

@@ -20,6 +20,7 @@ from ferry.events.release import (
     ValidationKind,
     ValidationResultRecorded,
 )
+from ferry.events.strategy import Strategy
 from ferry.freezes import FreezePeriod
 from release_svc.domain.commands import Approve, AssessRisk, RecordValidation, SetWindows
 from release_svc.domain.lifecycle import Status
@@ -27,6 +28,7 @@ from release_svc.domain.policy import (
     DEFAULTS,
     Policy,
     ReleasePolicy,
+    RiskDemand,
     RulesUnmet,
     SegregationOfDuties,
 )
@@ -44,6 +46,7 @@ from tests.support.releases import (
 )
 
 MINOR = DEFAULTS[ReleaseType.MINOR]
+_S = ValidationKind.SECURITY
 
 
 def test_the_builder_may_not_validate_their_own_package() -> None:
@@ -290,3 +293,44 @@ def test_an_approval_stored_before_the_gates_were_carried_still_reads() -> None:
     }
     event = ReleaseApproved.model_validate(stored)
     assert (event.built_by, event.validated_by) == ("", [])
+
+
+def test_approval_waits_for_a_risk_assessment_but_for_patches() -> None:
+    unassessed = validated(packaged(with_backout(planned(risk=None))))
+    with pytest.raises(RulesUnmet) as refused:
+        unassessed.approve(Approve(unassessed.id, "RFC-1", by="carl"), context(unassessed))
+    assert [rule for rule, _ in refused.value.unmet] == ["risk-assessment-required"]
+    patch = validated(packaged(with_backout(planned(ReleaseType.PATCH, risk=None))))
+    assert approved_by(patch, "carl").status is Status.APPROVED
+    lenient = replace(DEFAULTS[ReleaseType.MINOR], risk_assessment_required=False)
+    assert approved_by(unassessed, "carl", lenient).status is Status.APPROVED
+
+
+HIGH_RISK = RiskDemand(
+    Level.HIGH, Strategy.CANARY, min_soak_seconds=600, validations=frozenset({_S})
+)
+
+
+def test_a_high_risk_release_passes_its_levels_validations_and_carries_its_rule() -> None:
+    policy = replace(DEFAULTS[ReleaseType.MINOR], risk_rules=(HIGH_RISK,), high_risk_approvers=1)
+    release = packaged(with_backout(planned(risk=Level.HIGH)))
+    for kind in sorted(policy.required_validations):
+        cmd = RecordValidation(release.id, kind, Outcome.PASSED, "https://ci/1", by="tess")
+        applied(release, release.record_validation(cmd, policy))
+    assert release.status is Status.PACKAGE_BUILT  # security is still to pass
+    cmd = RecordValidation(release.id, _S, Outcome.PASSED, "https://ci/sec", by="tess")
+    applied(release, release.record_validation(cmd, policy))
+    assert release.status is Status.VALIDATED
+    new = release.approve(Approve(release.id, "RFC-1", by="carl"), context(release, policy))
+    [approval] = [e for e in new if isinstance(e, ReleaseApproved)]
+    assert approval.risk_level is Level.HIGH
+    assert approval.risk_rule == HIGH_RISK.as_rule()
+    # A low-risk release of the same policy needs neither.
+    low = approved_by(validated(packaged(with_backout(planned()))), "carl", policy)
+    assert low.status is Status.APPROVED
+
+
+def test_a_policy_has_one_rule_per_risk_level() -> None:
+    twice = replace(DEFAULTS[ReleaseType.MINOR], risk_rules=(HIGH_RISK, HIGH_RISK))
+    with pytest.raises(InvalidField, match="one rule per risk level"):
+        ReleasePolicy(ReleaseType.MINOR).set(twice)

@@ -11,12 +11,13 @@ import pytest
 
 from ferry.envelope import Meta
 from ferry.errors import Forbidden
-from ferry.events.release import Outcome, ScopeItem, ScopeKind
+from ferry.events.release import Level, Outcome, ScopeItem, ScopeKind
 from ferry.grants import Acting, Grant, OutsideTeam
 from ferry.testing import InMemoryUnitOfWork
 from release_svc.domain.commands import (
     AgreeForTeam,
     Approve,
+    AssessRisk,
     BuildPackage,
     PlanRelease,
     RecordValidation,
@@ -117,6 +118,10 @@ async def validated_across_teams(uow: InMemoryUnitOfWork) -> Release:
         lambda r: r.set_backout_plan(backout),
         MANAGER,
         VIEWS,
+    )
+    risk = AssessRisk(release.id, Level.LOW, Level.LOW, ["payments-api", "login"], [], by="rita")
+    release = await handlers.change(
+        uow, release.id, release.version, META, lambda r: r.assess_risk(risk), MANAGER, VIEWS
     )
     build = BuildPackage(release.id, [MEDIA], by="bob")
     release = await handlers.build_package(

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from ferry.events.base import Event
 from ferry.events.release import ValidationKind
+from ferry.events.strategy import Strategy as Strategy  # deployments name it
 
 # --- Environments and their targets --------------------------------------------------
 
@@ -77,12 +78,6 @@ class EnvironmentDefined(EnvironmentEvent):
 
 
 # --- Deployments ---------------------------------------------------------------------
-
-
-class Strategy(StrEnum):
-    BIG_BANG = "big_bang"
-    PHASED = "phased"
-    CANARY = "canary"
 
 
 class Wave(BaseModel):

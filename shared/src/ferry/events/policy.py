@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import AwareDatetime
 
 from ferry.events.base import Event
-from ferry.events.release import ReadinessItem, ReleaseType, ValidationKind
+from ferry.events.release import ReadinessItem, ReleaseType, RiskRule, ValidationKind
 
 
 class SegregationRule(StrEnum):
@@ -44,6 +44,11 @@ class ReleasePolicySet(Event):
     """Whether the release closes only through a post-implementation review."""
     readiness: list[ReadinessItem] = []
     """What must be confirmed ready before a production deployment."""
+    risk_rules: list[RiskRule] = []
+    """Per risk level, what its production deployments and validations must be."""
+    risk_assessment_required: bool | None = None
+    """Whether approval waits for a risk assessment; None (before it was set): for every
+    release type but patches."""
 
     def aggregate_id(self) -> str:
         return str(self.release_type)

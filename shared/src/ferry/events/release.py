@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from ferry.events.base import Event
+from ferry.events.strategy import Strategy
 
 
 class ReleaseType(StrEnum):
@@ -360,6 +361,19 @@ class ApprovalGiven(ReleaseEvent):
     comment: str = ""
 
 
+class RiskRule(BaseModel):
+    """What a release policy asks of a risk level: the least careful strategy and the
+    shortest soak its production deployments may use, and validations besides the
+    policy's."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    level: Level
+    least_strategy: Strategy = Strategy.BIG_BANG
+    min_soak_seconds: float = 0
+    validations: list[ValidationKind] = []
+
+
 class ReleaseApproved(ReleaseEvent):
     """Change Enablement approved the release for deployment."""
 
@@ -381,6 +395,11 @@ class ReleaseApproved(ReleaseEvent):
     readiness: list[ReadinessItem] = []
     """What must be confirmed ready before a production deployment: the policy's readiness
     items at approval, and training when the scope holds training."""
+    risk_level: Level | None = None
+    """The assessed risk at approval; None: not assessed (or before it was carried)."""
+    risk_rule: RiskRule | None = None
+    """The policy's rule for that risk level, for deploy-svc to hold production
+    deployments to."""
 
 
 class ReleaseRejected(ReleaseEvent):

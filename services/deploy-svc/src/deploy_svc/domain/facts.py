@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from ferry.events.release import MediaRef
+from ferry.events.release import Level, MediaRef
+from ferry.events.strategy import Strategy
 from ferry.manifest import SignedManifest
 
 
@@ -29,6 +30,19 @@ class BuiltPackage:
     revision: int
     media: tuple[MediaRef, ...]
     built_by: str
+
+
+@dataclass(frozen=True)
+class RiskLimits:
+    """What the release's policy asks of its production deployments, for its risk level."""
+
+    level: Level | None
+    least_strategy: Strategy = Strategy.BIG_BANG
+    min_soak_seconds: float = 0
+
+
+UNLIMITED = RiskLimits(None)
+"""No rule: not approved yet, or its policy has none for its risk level."""
 
 
 @dataclass(frozen=True)
@@ -59,3 +73,5 @@ class ReleaseFacts:
     package: BuiltPackage | None = None
     team: str | None = None
     """The team it is planned for, if any."""
+    risk: RiskLimits = UNLIMITED
+    """From its approval: none until approved, or if the policy has no rule for its level."""

@@ -11,10 +11,24 @@ from uuid import UUID
 from deploy_svc.domain.environment import Environment
 from deploy_svc.domain.facts import ReleaseFacts
 from ferry.errors import Conflict, Forbidden, InvalidField
+from ferry.events.strategy import Strategy
 from ferry.freezes import FreezePeriod
 
 APPROVER_RULE = "approver-cannot-deploy-to-production"
 ONE_GATE_RULE = "one-gate-per-person"
+LEAST_STRATEGY_RULE = "risk-least-strategy"
+MIN_SOAK_RULE = "risk-min-soak"
+
+
+class BelowRiskPolicy(InvalidField):
+    """A production plan less careful than the release's policy asks for its risk."""
+
+    def __init__(self, field: str, rule: str, message: str) -> None:
+        super().__init__(field, f"{rule}: {message}")
+        self.rule = rule
+
+    def extensions(self) -> dict[str, object]:
+        return {**super().extensions(), "rule": self.rule}
 
 
 class NotDeployable(Conflict):
@@ -49,6 +63,8 @@ class Plan:
     targets: Sequence[str]
     start: datetime
     by: str
+    strategy: Strategy = Strategy.BIG_BANG
+    soak_seconds: float = 0
 
 
 def check_release(
@@ -116,6 +132,27 @@ def judge(
     if held := sorted(t for t in plan.targets if t in busy):
         raise NotDeployable(f"held by deployment {busy[held[0]]}: {', '.join(held)}")
     check_production_gate(release, environment, plan.by)
+    if environment.production:
+        check_risk(release, plan)
+
+
+def check_risk(release: ReleaseFacts, plan: Plan) -> None:
+    """A production plan at least as careful as the release's policy asks for its risk."""
+    risk = release.risk
+    if plan.strategy.care < risk.least_strategy.care:
+        raise BelowRiskPolicy(
+            "strategy.kind",
+            LEAST_STRATEGY_RULE,
+            f"{release.identifier} is of {risk.level} risk: its policy asks for "
+            f"{risk.least_strategy} or more careful in production, not {plan.strategy}",
+        )
+    if plan.soak_seconds < risk.min_soak_seconds:
+        raise BelowRiskPolicy(
+            "strategy.soak_seconds",
+            MIN_SOAK_RULE,
+            f"{release.identifier} is of {risk.level} risk: its policy asks for a soak of at "
+            f"least {risk.min_soak_seconds:g} seconds after each wave in production",
+        )
 
 
 def check_production_gate(release: ReleaseFacts, environment: Environment, by: str) -> None:

@@ -62,7 +62,15 @@ async def plan_deployment(
     targets = list(cmd.targets) or [t.name for t in environment.targets]
     depends_on = facts.depends_on if facts else frozenset()
     judge(
-        Plan(cmd.release_id, cmd.environment, targets, cmd.start, cmd.by),
+        Plan(
+            cmd.release_id,
+            cmd.environment,
+            targets,
+            cmd.start,
+            cmd.by,
+            cmd.strategy,
+            cmd.soak_seconds,
+        ),
         facts,
         environment,
         await views.freezes_in_force(),

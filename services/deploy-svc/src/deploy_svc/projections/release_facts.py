@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from deploy_svc.domain.facts import BuiltPackage, ReleaseFacts, Window
+from deploy_svc.domain.facts import UNLIMITED, BuiltPackage, ReleaseFacts, RiskLimits, Window
 from ferry.db import UnitOfWork
-from ferry.events.release import MediaRef
+from ferry.events.release import Level, MediaRef
+from ferry.events.strategy import Strategy
 from ferry.freezes import FreezePeriod
 from ferry.manifest import SignedManifest
 
@@ -72,9 +73,10 @@ async def approved(
     built_by: str = "",
     validated_by: Iterable[str] = (),
     readiness: Iterable[str] = (),
+    risk: RiskLimits = UNLIMITED,
 ) -> None:
-    """Who filled the approved package's gates, the rules keeping them apart, and what
-    must be ready before production."""
+    """Who filled the approved package's gates, the rules keeping them apart, what must be
+    ready before production, and what its risk asks of production deployments."""
     await _upsert(
         uow,
         release_id,
@@ -83,6 +85,9 @@ async def approved(
         built_by=built_by,
         validated_by=sorted(set(validated_by)),
         readiness_required=sorted(set(readiness)),
+        risk_level=risk.level and str(risk.level),
+        least_strategy=str(risk.least_strategy),
+        min_soak_seconds=risk.min_soak_seconds,
     )
 
 
@@ -266,6 +271,11 @@ async def facts(uow: UnitOfWork, release_id: UUID) -> ReleaseFacts | None:
         if row["package_revision"] is not None
         else None,
         team=row["team"],
+        risk=RiskLimits(
+            Level(row["risk_level"]) if row["risk_level"] else None,
+            Strategy(row["least_strategy"] or Strategy.BIG_BANG),
+            row["min_soak_seconds"],
+        ),
     )
 
 

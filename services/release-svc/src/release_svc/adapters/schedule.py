@@ -15,7 +15,7 @@ from uuid import UUID
 import asyncpg
 
 from ferry.db import UnitOfWork
-from ferry.events.release import DeploymentWindow
+from ferry.events.release import DeploymentWindow, Level
 from release_svc.adapters import freeze_periods, release_teams
 from release_svc.adapters.queries import Order, Scope, Where, instant, page
 from release_svc.domain.lifecycle import Status
@@ -31,7 +31,7 @@ from release_svc.domain.schedule import (
 
 COLUMNS = (
     "release_id, environment, starts_at, ends_at, identifier, name, status, deployed, "
-    "services, owners, depends_on, overridden_freezes, team, readiness_open"
+    "services, owners, depends_on, overridden_freezes, team, readiness_open, risk"
 )
 ORDER = Order(("starts_at", "release_id", "environment"), (instant, UUID, str))
 
@@ -60,13 +60,13 @@ async def save(uow: UnitOfWork, release: Release) -> None:
     await uow.execute(
         f"WITH kept AS (INSERT INTO {_table(uow)} ({COLUMNS}) "
         "SELECT $1, w.environment, w.starts_at, w.ends_at, $6, $7, $8, w.deployed, $9, $10, "
-        "$11, $12, $13, $14 "
+        "$11, $12, $13, $14, $15 "
         "FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[], $5::bool[]) "
         "AS w(environment, starts_at, ends_at, deployed) "
         "ON CONFLICT (release_id, environment) DO UPDATE SET starts_at = EXCLUDED.starts_at, "
         "ends_at = EXCLUDED.ends_at, identifier = $6, name = $7, status = $8, "
         "deployed = EXCLUDED.deployed, services = $9, owners = $10, depends_on = $11, "
-        "overridden_freezes = $12, team = $13, readiness_open = $14) "
+        "overridden_freezes = $12, team = $13, readiness_open = $14, risk = $15) "
         f"DELETE FROM {_table(uow)} WHERE release_id = $1 AND NOT environment = ANY($2::text[])",
         release.id,
         [w.environment for w in windows],
@@ -82,6 +82,7 @@ async def save(uow: UnitOfWork, release: Release) -> None:
         sorted(release.overridden_freezes),
         release.team,
         [str(item) for item in release.readiness_open],
+        str(release.risk.level) if release.risk else None,
     )
 
 
@@ -133,6 +134,7 @@ async def schedule_page(
             tuple(found[entry.key]),
             tuple(row["teams"]),
             tuple(row["readiness_open"]),
+            Level(row["risk"]) if row["risk"] else None,
         )
         for entry, row in zip(entries, rows, strict=True)
     ]

@@ -243,12 +243,13 @@ function renderCalendar(windows, freezes) {
     windows.length || freezes.length ? timeline(windows, freezes) : h("p", { class: "empty" },
       "No deployment window or freeze from a week ago on."));
   show(root.querySelector(".windows"),
-    h("tr", {}, ["Opens", "Closes", "Release", "Environment", "Status", "Conflicts",
+    h("tr", {}, ["Opens", "Closes", "Release", "Environment", "Status", "Risk", "Conflicts",
       "Not ready"].map((c) => h("th", {}, c))),
     windows.map((w) => h("tr", { "data-release": w.identifier },
       h("td", {}, when(w.start)), h("td", {}, when(w.end)),
       h("td", {}, `${w.identifier} ${w.name}`), h("td", {}, w.environment),
       h("td", {}, h("span", { class: "badge" }, w.status)),
+      h("td", { class: "risk" }, w.risk ? h("span", { class: `badge risk-${w.risk}` }, w.risk) : "not assessed"),
       h("td", {}, w.conflicts.map((c) => h("span", { class: "badge conflict", title: c.detail },
         c.kind))),
       h("td", { class: "readiness" }, w.readiness_open.map((item) =>

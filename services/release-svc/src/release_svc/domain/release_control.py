@@ -106,7 +106,8 @@ class ReleaseControl(ReleaseState):
                 tester=cmd.by,
             )
         ]
-        if cmd.kind not in policy.required_validations:
+        required = policy.validations_for(self.risk.level if self.risk else None)
+        if cmd.kind not in required:
             return new
         if cmd.outcome is Outcome.FAILED:
             new.append(
@@ -116,12 +117,12 @@ class ReleaseControl(ReleaseState):
             )
             return new
         passed = {k for k, r in self.results.items() if r.outcome is Outcome.PASSED} | {cmd.kind}
-        if policy.required_validations <= passed and self.status is not Status.VALIDATED:
+        if required <= passed and self.status is not Status.VALIDATED:
             new.append(
                 ReleaseValidated(
                     release_id=self.id,
                     package_revision=revision,
-                    kinds=sorted(policy.required_validations),
+                    kinds=sorted(required),
                 )
             )
         return new
@@ -190,7 +191,9 @@ class ReleaseControl(ReleaseState):
             )
         ]
         approvers = [*self.approvals, cmd.by]
-        if len(approvers) >= policy.approvers_needed(self.risk.level if self.risk else None):
+        risk = self.risk.level if self.risk else None
+        if len(approvers) >= policy.approvers_needed(risk):
+            rule = policy.rule_for(risk)
             new.append(
                 ReleaseApproved(
                     release_id=self.id,
@@ -202,6 +205,8 @@ class ReleaseControl(ReleaseState):
                     built_by=self.package.built_by,
                     validated_by=sorted(self.testers),
                     readiness=sorted(readiness.required(policy.readiness, self.scope)),
+                    risk_level=risk,
+                    risk_rule=rule.as_rule() if rule else None,
                 )
             )
         return new
@@ -231,7 +236,10 @@ class ReleaseControl(ReleaseState):
         assert self.package is not None
         policy, unmet = context.policy, list[tuple[str, str]]()
         passed = {k for k, r in self.results.items() if r.outcome is Outcome.PASSED}
-        if missing := sorted(policy.required_validations - passed):
+        risk = self.risk.level if self.risk else None
+        if policy.risk_assessment_required and self.risk is None:
+            unmet.append(("risk-assessment-required", "the release's risk is not assessed"))
+        if missing := sorted(policy.validations_for(risk) - passed):
             # The policy may have changed since the release was validated.
             kinds = ", ".join(missing)
             unmet.append(("required-validations", f"not passed on this package: {kinds}"))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
-from ferry.events.release import DeploymentWindow
+from ferry.events.release import DeploymentWindow, Level
 from ferry.freezes import FreezePeriod
 from release_svc.domain.lifecycle import Status
 
@@ -82,6 +82,8 @@ class Scheduled:
     """The teams the release touches."""
     readiness_open: tuple[str, ...] = ()
     """What its approval said must be ready before production, not yet confirmed."""
+    risk: Level | None = None
+    """The release's assessed risk; None until assessed."""
 
 
 def conflicts_of(

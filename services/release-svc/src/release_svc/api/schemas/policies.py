@@ -12,11 +12,35 @@ from pydantic import (
 
 from ferry.events.policy import SegregationRule
 from ferry.events.release import (
+    Level,
     ReadinessItem,
     ReleaseType,
     ValidationKind,
 )
-from release_svc.domain.policy import Policy
+from ferry.events.strategy import Strategy
+from release_svc.domain.policy import Policy, RiskDemand
+
+
+class RiskRuleIn(BaseModel):
+    """What releases of one risk level must do: their production deployments at least
+    this careful (big_bang < phased < canary) and soaking at least this long after each
+    wave, and these validations besides the policy's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    level: Level
+    least_strategy: Strategy = Strategy.BIG_BANG
+    min_soak_seconds: float = Field(default=0, ge=0, le=86400, allow_inf_nan=False)
+    validations: list[ValidationKind] = Field(default=[], max_length=len(ValidationKind))
+
+    @classmethod
+    def of(cls, rule: RiskDemand) -> RiskRuleIn:
+        return cls(
+            level=rule.level,
+            least_strategy=rule.least_strategy,
+            min_soak_seconds=rule.min_soak_seconds,
+            validations=sorted(rule.validations),
+        )
 
 
 class PolicyRules(BaseModel):
@@ -32,6 +56,17 @@ class PolicyRules(BaseModel):
     review_required: bool = True
     readiness: list[ReadinessItem] = Field(default=[], max_length=len(ReadinessItem))
     """What must be confirmed ready before a production deployment."""
+    risk_rules: list[RiskRuleIn] = Field(default=[], max_length=len(Level))
+    """At most one per risk level."""
+    risk_assessment_required: bool | None = None
+    """Whether approval waits for a risk assessment; absent: for all but patches."""
+
+    @field_validator("risk_rules")
+    @classmethod
+    def _one_per_level(cls, rules: list[RiskRuleIn]) -> list[RiskRuleIn]:
+        if len({rule.level for rule in rules}) != len(rules):
+            raise ValueError("one rule per risk level")
+        return rules
 
     @field_validator("high_risk_approvers")
     @classmethod
@@ -51,6 +86,15 @@ class PolicyRules(BaseModel):
             segregation=frozenset(self.segregation),
             review_required=self.review_required,
             readiness=frozenset(self.readiness),
+            risk_rules=tuple(
+                RiskDemand(r.level, r.least_strategy, r.min_soak_seconds, frozenset(r.validations))
+                for r in sorted(self.risk_rules, key=lambda r: list(Level).index(r.level))
+            ),
+            risk_assessment_required=(
+                self.risk_assessment_required
+                if self.risk_assessment_required is not None
+                else release_type is not ReleaseType.PATCH
+            ),
         )
 
 
@@ -77,5 +121,7 @@ class PolicyOut(PolicyRules):
             segregation=sorted(policy.segregation),
             review_required=policy.review_required,
             readiness=sorted(policy.readiness),
+            risk_rules=[RiskRuleIn.of(rule) for rule in policy.risk_rules],
+            risk_assessment_required=policy.risk_assessment_required,
             stream_version=version,
         )

@@ -9,6 +9,7 @@ from pydantic import (
     BaseModel,
 )
 
+from ferry.events.release import Level
 from release_svc.domain.schedule import ConflictKind, Scheduled
 
 
@@ -42,6 +43,9 @@ class ScheduleEntryOut(BaseModel):
     readiness_open: list[str]
     """What its approval said must be ready before production and is not yet confirmed
     (`GET /releases/{id}/readiness`): deploy-svc refuses production until it is."""
+    risk: Level | None
+    """The release's assessed risk (its policy's rule for it binds production deployments);
+    null until assessed."""
 
     @classmethod
     def of(cls, shown: Scheduled) -> ScheduleEntryOut:
@@ -66,6 +70,7 @@ class ScheduleEntryOut(BaseModel):
                 for c in shown.conflicts
             ],
             readiness_open=list(shown.readiness_open),
+            risk=shown.risk,
         )
 
 
