@@ -241,7 +241,8 @@ def test_a_release_from_its_plan_file_to_production_and_early_life_support(
     assert planned["status"] == "planned"
     assert [w["environment"] for w in planned["windows"]] == ["production", "staging"]
     assert planned["scope"][0]["name"] == "payments"
-    assert planned["backout_plan"]["steps"] == ["switch the current link back"]
+    [step] = planned["backout_plan"]["steps"]
+    assert (step["kind"], step["description"]) == ("manual", "switch the current link back")
     identifier = planned["identifier"]
     shown = stack.json("release", "show", identifier, token=rita)
     assert (shown["id"], shown["risk"]["risk_level"]) == (

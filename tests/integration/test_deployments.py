@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,8 +74,11 @@ class Stack:
         return await eventually(done, timeout=60, what="the deployment to finish")
 
 
-@pytest.fixture
-async def stack(infra: Infra, topic_prefix: str, tmp_path: Path) -> AsyncIterator[Stack]:
+@asynccontextmanager
+async def deploy_stack(
+    infra: Infra, topic_prefix: str, tmp_path: Path, **deploy: Any
+) -> AsyncIterator[Stack]:
+    """A dml-svc and a deploy-svc (its settings `deploy` besides the test's), serving."""
     dml_settings = settings(
         DmlSettings, infra, topic_prefix, media_dir=tmp_path / "dml", scrub_interval_seconds=0
     )
@@ -95,11 +99,20 @@ async def stack(infra: Infra, topic_prefix: str, tmp_path: Path) -> AsyncIterato
             drivers=["local"],
             local_roots=[tmp_path / "targets"],
             local_programs=["test", "sh"],
+            **deploy,
         )
         dora = infra.issuer.bearer("dora", "deployer")
-        async with serving(deploy_spec(deploy_settings), headers=dora) as deploy:
+        async with serving(deploy_spec(deploy_settings), headers=dora) as deploy_api:
             root = tmp_path / "targets"
-            yield Stack(infra, dml, deploy, f"{topic_prefix}release.events", deploy_settings, root)
+            yield Stack(
+                infra, dml, deploy_api, f"{topic_prefix}release.events", deploy_settings, root
+            )
+
+
+@pytest.fixture
+async def stack(infra: Infra, topic_prefix: str, tmp_path: Path) -> AsyncIterator[Stack]:
+    async with deploy_stack(infra, topic_prefix, tmp_path) as found:
+        yield found
 
 
 async def define(stack: Stack, fail_on: str | None = None) -> None:

@@ -18,6 +18,7 @@ import pytest
 from ferry import signing
 from ferry.db import Database
 from ferry.events.deploy import (
+    BackoutStepAwaitingConfirmation,
     DeploymentCompleted,
     DeploymentFailed,
     DeploymentPausedOutsideWindow,
@@ -460,3 +461,26 @@ async def test_a_deployment_paused_by_its_closed_window_tells_the_people_in_char
     assert mail["Subject"].endswith("the deployment to production paused: its window closed")
     body = mail.get_payload(decode=True).decode()
     assert "Wave 2 did not start: the window closed at 2026-12-10 23:00 UTC" in body
+
+
+async def test_a_backout_waiting_for_a_manual_step_tells_the_people_in_charge(
+    notifier: Notifier,
+) -> None:
+    n = notifier
+    release = await planned(n, owners=["bob"], escalation_contact="oncall@example.com")
+    waiting = BackoutStepAwaitingConfirmation(
+        deployment_id=uuid4(),
+        release_id=UUID(release["id"]),
+        environment="production",
+        step=0,
+        description="drain the payment queue",
+    )
+    await publish(n.infra, n.settings.topic("deploy.events"), waiting)
+    await eventually(lambda: n.inbox("bob"), what="the owner told")
+    [mail] = await eventually(lambda: _mails(n), what="the contact told")
+    assert mail["Subject"].endswith("the backout in production waits for step 1")
+    assert "drain the payment queue" in mail.get_payload(decode=True).decode()
+
+
+async def _mails(n: Notifier) -> list[Any] | None:
+    return list(n.mailbox.messages) or None

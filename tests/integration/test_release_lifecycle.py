@@ -177,7 +177,11 @@ async def test_every_part_of_the_plan_is_set_and_read_back(api: httpx.AsyncClien
     [entry] = release["communication_plan"]
     assert entry["due_at"] == "2026-12-03T22:00:00+01:00"
     assert release["risk"]["risk_level"] == "high"
-    assert release["backout_plan"]["steps"] == ["switch back", "tell the desk"]
+    steps = release["backout_plan"]["steps"]
+    assert [(s["kind"], s["description"]) for s in steps] == [
+        ("manual", "switch back"),
+        ("manual", "tell the desk"),
+    ]
     assert release["activities"]["deployment"] == {"start": "2026-12-10", "end": "2026-12-10"}
 
 

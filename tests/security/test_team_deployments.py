@@ -1,7 +1,7 @@
 """A deployer held for a team acts only on deployments to the team's environments (#21).
 
-Attack: identity's deployer pausing, resuming, rolling back or aborting a deployment to
-payments' production, through each route that acts on a deployment.
+Attack: identity's deployer pausing, resuming, rolling back, confirming a backout step of or
+aborting a deployment to payments' production, through each route that acts on a deployment.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ ROUTES: list[tuple[str, dict[str, Any]]] = [
     ("/pause", {}),
     ("/resume", {}),
     ("/rollback", {"reason": "errors"}),
+    ("/backout/0/confirm", {"note": "done by hand"}),
     ("/abort", {"reason": "called off"}),
 ]
 """Every route acting on a deployment; each refused to identity's deployer, then let

@@ -293,7 +293,11 @@ CHECKED = {
     ("deploy-svc", "PUT", "/environments/{name}"): "test_a_teams_deployer_defines_only_...",
     ("deploy-svc", "POST", "/deployments"): "test_plan_handler: plans only where the team owns",
     **{
-        ("deploy-svc", "POST", f"/deployments/{{deployment_id}}{route}"): "test_team_deployments"
+        (
+            "deploy-svc",
+            "POST",
+            f"/deployments/{{deployment_id}}{route.replace('/0/', '/{step}/')}",
+        ): "test_team_deployments"
         for route, _ in DEPLOYMENT_ROUTES
     },
     **{

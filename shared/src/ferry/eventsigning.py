@@ -51,8 +51,10 @@ OWNERS: Mapping[str, str] = {
     "DeploymentRolledBack": "deploy-svc",
     "RollbackStarted": "deploy-svc",
     "DeploymentPausedOutsideWindow": "deploy-svc",
+    "BackoutStepAwaitingConfirmation": "deploy-svc",
     "DeploymentAborted": "deploy-svc",
     "ElsExited": "els-svc",
+    "ElsEscalated": "els-svc",
 }
 """The decisions: event types another service acts on, and the only service that may make
 them. An event of any other type is a fact a consumer may use without a signature."""

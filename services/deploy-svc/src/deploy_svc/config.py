@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from deploy_svc.adapters.backout_webhooks import BackoutWebhook
 from deploy_svc.drivers.limits import check_prefix
 from ferry.settings import ServiceSettings
 
@@ -32,6 +33,11 @@ class Settings(ServiceSettings):
         {}, validation_alias="FERRY_DEPLOY_WEBHOOK_SECRETS"
     )
     """Webhook targets' HMAC secrets by name, as JSON: targets name one, never hold it."""
+    backout_webhooks: dict[str, BackoutWebhook] = Field(
+        {}, validation_alias="FERRY_DEPLOY_BACKOUT_WEBHOOKS"
+    )
+    """The webhooks backout plans' `webhook` steps name, as JSON: `{"name": {"url": ...,
+    "secret": ...}}`; plans hold only the name."""
     dml_url: str = Field(
         "http://127.0.0.1:8002", pattern=r"^https?://", validation_alias="FERRY_DEPLOY_DML_URL"
     )

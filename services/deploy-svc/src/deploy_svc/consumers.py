@@ -11,17 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from deploy_svc.adapters.views import PostgresViews
 from deploy_svc.domain.facts import RiskLimits, Window
+from deploy_svc.handlers import deployments as deployment_handlers
+from deploy_svc.projections import deployments as deployment_list
 from deploy_svc.projections import release_facts
 from ferry import catalog, team_table
-from ferry.consuming import EventHandler
+from ferry.auth import Role
+from ferry.consuming import EventHandler, caused_by
 from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
 from ferry.events import Event
 from ferry.events.deploy import DeploymentCompleted, DeploymentRolledBack, Strategy
 from ferry.events.dml import MediaRevoked, ReleaseAvailable, ReleaseRevoked
+from ferry.events.els import ElsEscalated
 from ferry.events.policy import FreezePeriodDeclared, FreezePeriodLifted
 from ferry.events.release import (
+    BackoutPlanSet,
     DeploymentWindowsSet,
     ReadinessConfirmed,
     ReleaseApproved,
@@ -32,11 +38,14 @@ from ferry.events.release import (
     ReleaseScopeSet,
     ScopeItem,
     ScopeKind,
+    TriggerKind,
 )
 from ferry.events.team import TeamDefined
 from ferry.freezes import FreezePeriod
+from ferry.grants import Acting, Grant
 from ferry.manifest import ManifestRefused, SignedManifest, parse
 
+ACTOR = "service:deploy-svc"
 CONFIGURATION_ITEMS = frozenset({ScopeKind.APPLICATION, ScopeKind.COMPONENT})
 """Scope kinds that are configuration items a deployment changes."""
 
@@ -119,6 +128,10 @@ async def on_package_built(event: ReleasePackageBuilt, _: Envelope, uow: UnitOfW
     )
 
 
+async def on_backout_plan_set(event: BackoutPlanSet, _: Envelope, uow: UnitOfWork) -> None:
+    await release_facts.backout_plan(uow, event.release_id, event.trigger_conditions, event.steps)
+
+
 async def on_readiness_confirmed(event: ReadinessConfirmed, _: Envelope, uow: UnitOfWork) -> None:
     await release_facts.readiness_confirmed(uow, event.release_id, str(event.item))
 
@@ -168,6 +181,39 @@ async def on_deployment_rolled_back(
     await release_facts.deployment_rolled_back(uow, event.deployment_id)
 
 
+# --- els.events ----------------------------------------------------------------------------
+
+SERVICE = Acting(frozenset({Grant(Role.DEPLOYER)}), frozenset({Role.DEPLOYER}))
+"""deploy-svc acting for itself, on every environment."""
+
+
+async def on_els_escalated(event: ElsEscalated, envelope: Envelope, uow: UnitOfWork) -> None:
+    """Early Life Support escalated on a metric the release's backout plan names as a
+    trigger: its last completed deployment there follows the plan (`RollbackStarted`)."""
+    facts = await release_facts.facts(uow, event.release_id)
+    if facts is None or not any(
+        t.kind is TriggerKind.METRIC and t.metric == event.metric for t in facts.backout_triggers
+    ):
+        return
+    found = await deployment_list.latest_completed(uow, event.release_id, event.environment)
+    if found is None:
+        return
+    reason = (
+        f"Early Life Support escalated: {event.metric} was {event.value:g}, over its limit of "
+        f"{event.limit:g} (a trigger of the backout plan)"
+    )
+    meta = caused_by(envelope, ACTOR)
+    await deployment_handlers.change(
+        uow,
+        PostgresViews(uow),
+        found,
+        None,
+        meta,
+        lambda d: d.roll_back(ACTOR, reason, facts.backout_steps),
+        SERVICE,
+    )
+
+
 # For `main.spec`'s `consumes`, per topic.
 RELEASE_EVENTS: Mapping[type[Event], EventHandler] = {
     ReleasePlanned: on_release_planned,
@@ -177,6 +223,7 @@ RELEASE_EVENTS: Mapping[type[Event], EventHandler] = {
     ReleaseDependenciesSet: on_release_dependencies_set,
     ReleaseApproved: on_release_approved,
     ReleasePackageBuilt: on_package_built,
+    BackoutPlanSet: on_backout_plan_set,
     ReadinessConfirmed: on_readiness_confirmed,
     FreezePeriodDeclared: on_freeze_declared,
     FreezePeriodLifted: on_freeze_lifted,
@@ -187,6 +234,7 @@ DML_EVENTS: Mapping[type[Event], EventHandler] = {
     ReleaseRevoked: on_release_revoked,
     MediaRevoked: on_media_revoked,
 }
+ELS_EVENTS: Mapping[type[Event], EventHandler] = {ElsEscalated: on_els_escalated}
 DEPLOY_EVENTS: Mapping[type[Event], EventHandler] = {
     DeploymentCompleted: on_deployment_completed,
     DeploymentRolledBack: on_deployment_rolled_back,

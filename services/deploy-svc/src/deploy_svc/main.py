@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from deploy_svc import consumers
+from deploy_svc.adapters.backout_webhooks import BackoutWebhooks
 from deploy_svc.adapters.deployment_log import DeploymentLog
 from deploy_svc.adapters.library import Library
 from deploy_svc.api import dependencies, logs, routes, webhooks
@@ -49,6 +50,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
                 **consumers.DML_EVENTS,
             },
             "deploy.events": consumers.DEPLOY_EVENTS,
+            "els.events": consumers.ELS_EVENTS,
         },
     )
 
@@ -60,6 +62,7 @@ def _executor(settings: Settings, db: Database) -> Executor:
         lease_seconds=settings.lease_seconds,
         poll_seconds=settings.executor_poll_seconds,
         log=DeploymentLog(settings),
+        webhooks=BackoutWebhooks(settings.backout_webhooks),
     )
 
 

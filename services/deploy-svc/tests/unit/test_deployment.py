@@ -8,13 +8,16 @@ from uuid import UUID, uuid4
 import pytest
 
 from deploy_svc.domain.deployment import (
+    AwaitConfirmation,
     AwaitingWindow,
     AwaitWindow,
+    CallWebhook,
     Complete,
     Deployment,
     DeploymentPlan,
     DeployTarget,
     FinishRollback,
+    FinishStep,
     OwnOverride,
     RollBackTarget,
     Start,
@@ -25,8 +28,9 @@ from deploy_svc.domain.deployment import (
 )
 from deploy_svc.domain.facts import Window
 from deploy_svc.domain.waves import waves
-from ferry.errors import InvalidField, InvalidTransition
+from ferry.errors import Conflict, InvalidField, InvalidTransition
 from ferry.events.deploy import DeploymentEvent, Strategy, Wave
+from ferry.events.release import BackoutStep, BackoutStepKind
 
 NOW = datetime(2026, 12, 10, 22, tzinfo=UTC)
 OPEN = Window(NOW - timedelta(hours=1), NOW + timedelta(hours=2))
@@ -107,10 +111,13 @@ def test_a_failing_target_rolls_back_every_switched_target() -> None:
     for events in (deployment.start(), deployment.start_wave(0, OPEN, NOW)):
         deployment = applied(deployment, events)
     deployment = applied(deployment, deployment.target_deployed(0, "a", "1.0"))
-    deployment = applied(deployment, deployment.target_failed(0, "b", "health check failed"))
+    deployment = applied(deployment, deployment.target_failed(0, "b", "health check failed", ()))
     assert deployment.state is State.ROLLING_BACK
     assert deployment.decide_next(NOW) == RollBackTarget("a", "1.0")
     deployment = applied(deployment, deployment.target_rolled_back("a", "1.0"))
+    # A plan of no typed step: the driver's rollback is its one step.
+    assert deployment.decide_next(NOW) == FinishStep(0)
+    deployment = applied(deployment, deployment.finish_step(0, "service:deploy-svc"))
     assert deployment.decide_next(NOW) == FinishRollback()
     deployment = applied(deployment, deployment.finish_rollback())
     assert deployment.state is State.ROLLED_BACK
@@ -134,7 +141,7 @@ def test_pause_resume_and_abort() -> None:
 def test_media_that_do_not_verify_fail_it_before_any_target() -> None:
     deployment = applied(scheduled(["a"]), [])
     deployment = applied(deployment, deployment.start())
-    deployment = applied(deployment, deployment.fail("signature does not verify"))
+    deployment = applied(deployment, deployment.fail("signature does not verify", ()))
     assert deployment.state is State.FAILED
 
 
@@ -143,7 +150,7 @@ def test_a_backout_under_way_cannot_be_aborted() -> None:
     for events in (deployment.start(), deployment.start_wave(0, OPEN, NOW)):
         deployment = applied(deployment, events)
     deployment = applied(deployment, deployment.target_deployed(0, "a", "1.0"))
-    deployment = applied(deployment, deployment.target_failed(0, "b", "broken"))
+    deployment = applied(deployment, deployment.target_failed(0, "b", "broken", ()))
     with pytest.raises(InvalidTransition, match="rolling_back"):
         deployment.abort("dora", "stop it")
 
@@ -204,6 +211,48 @@ def test_an_override_by_another_change_authority_runs_it_to_the_end() -> None:
 def test_a_rollback_while_waiting_for_a_window_goes_ahead() -> None:
     deployment = started(scheduled(["a"], ["b"]), NOW)
     applied(deployment, deployment.start_wave(1, OPEN, OPEN.end))
-    applied(deployment, deployment.roll_back("dora", "errors on a"))
+    applied(deployment, deployment.roll_back("dora", "errors on a", ()))
     assert deployment.awaiting_window is False
     assert deployment.decide_next(OPEN.end) == RollBackTarget("a", None)
+
+
+PLAN = [
+    BackoutStep(kind=BackoutStepKind.MANUAL, description="drain the queue by hand"),
+    BackoutStep(kind=BackoutStepKind.ROLLBACK),
+    BackoutStep(kind=BackoutStepKind.WEBHOOK, webhook="flags", description="flag off"),
+]
+
+
+def test_the_release_backout_plan_runs_step_by_step_pausing_at_manual_steps() -> None:
+    deployment = started(scheduled(["a"], ["b"]), NOW)
+    applied(deployment, deployment.roll_back("dora", "errors", PLAN))
+    assert deployment.backout == PLAN
+    assert deployment.decide_next(NOW) == AwaitConfirmation(0, "drain the queue by hand")
+    applied(deployment, deployment.await_confirmation(0))
+    assert (deployment.awaiting_step, deployment.paused) == (0, True)
+    assert deployment.decide_next(NOW) == Wait()
+    with pytest.raises(Conflict, match="backout step 0"):
+        deployment.resume("dora")
+    with pytest.raises(InvalidTransition):
+        deployment.confirm_step(1, "olly", "not this one")
+    [done] = deployment.confirm_step(0, "olly", "queue drained")
+    assert (done.type, done.by, done.note) == ("BackoutStepDone", "olly", "queue drained")
+    applied(deployment, [done])
+    assert deployment.decide_next(NOW) == RollBackTarget("a", None)
+    applied(deployment, deployment.target_rolled_back("a", None))
+    assert deployment.decide_next(NOW) == FinishStep(1)
+    applied(deployment, deployment.finish_step(1, "service:deploy-svc"))
+    assert deployment.decide_next(NOW) == CallWebhook(2, "flags")
+    # The webhook refused: someone does by hand what it would have, and confirms.
+    applied(deployment, deployment.await_confirmation(2, "webhook flags answered HTTP 503"))
+    assert deployment.decide_next(NOW) == Wait()
+    applied(deployment, deployment.confirm_step(2, "olly", "flag turned off in the console"))
+    assert deployment.decide_next(NOW) == FinishRollback()
+
+
+def test_a_plan_without_the_drivers_rollback_gets_it_first() -> None:
+    deployment = started(scheduled(["a"], ["b"]), NOW)
+    manual = [BackoutStep(description="tell the desk")]
+    applied(deployment, deployment.target_failed(1, "b", "broken", manual))
+    assert [step.kind for step in deployment.backout] == ["rollback", "manual"]
+    assert deployment.decide_next(NOW) == RollBackTarget("a", None)

@@ -89,6 +89,8 @@ REGISTRY = EventRegistry(
         deploy.DeploymentCompleted,
         deploy.DeploymentFailed,
         deploy.RollbackStarted,
+        deploy.BackoutStepAwaitingConfirmation,
+        deploy.BackoutStepDone,
         deploy.TargetRolledBack,
         deploy.DeploymentRolledBack,
         deploy.DeploymentPaused,

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from ferry.events.base import Event
-from ferry.events.release import ValidationKind
+from ferry.events.release import BackoutStep, BackoutStepKind, ValidationKind
 from ferry.events.strategy import Strategy as Strategy  # deployments name it
 
 # --- Environments and their targets --------------------------------------------------
@@ -198,12 +198,40 @@ class DeploymentFailed(DeploymentEvent):
 
 
 class RollbackStarted(DeploymentEvent):
-    """The release's backout plan is being followed: targets go back to what was before."""
+    """The release's backout plan is being followed, step by step."""
 
     type: Literal["RollbackStarted"] = "RollbackStarted"
     schema_version: Literal[1] = 1
     reason: str
     requested_by: str = ""
+    steps: list[BackoutStep] = []
+    """The release's backout plan as it was then (the driver's rollback first unless the
+    plan places it); empty in events recorded before plans were typed: the rollback alone."""
+
+
+class BackoutStepAwaitingConfirmation(DeploymentEvent):
+    """A manual step of the backout (or a webhook step that failed) waits for someone to
+    do it and confirm it (`POST /deployments/{id}/backout/{step}/confirm`)."""
+
+    type: Literal["BackoutStepAwaitingConfirmation"] = "BackoutStepAwaitingConfirmation"
+    schema_version: Literal[1] = 1
+    step: int
+    """From 0, in the plan's order."""
+    description: str
+    reason: str = ""
+    """Why it waits when it is not a manual step (e.g. the webhook's answer code)."""
+
+
+class BackoutStepDone(DeploymentEvent):
+    """A step of the backout is done: by deploy-svc (`service:deploy-svc`), or confirmed by
+    the person who did it."""
+
+    type: Literal["BackoutStepDone"] = "BackoutStepDone"
+    schema_version: Literal[1] = 1
+    step: int
+    kind: BackoutStepKind
+    by: str
+    note: str = ""
 
 
 class TargetRolledBack(DeploymentEvent):

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 
 from ferry.events.base import Event
 from ferry.events.strategy import Strategy
@@ -277,14 +277,67 @@ class RiskAssessed(ReleaseEvent):
     mitigations: list[str]
 
 
+class TriggerKind(StrEnum):
+    VERIFICATION_FAILED = "verification_failed"
+    """A target's verification failed during the deployment (always a trigger)."""
+    METRIC = "metric"
+    """Early Life Support escalated on the named metric after the deployment."""
+    JUDGEMENT = "judgement"
+    """Someone judges it, and asks for the rollback."""
+
+
+class BackoutTrigger(BaseModel):
+    """When the backout plan is followed. Plain text is a judgement."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: TriggerKind = TriggerKind.JUDGEMENT
+    description: str = ""
+    metric: str | None = None
+    """For `metric`: the Early Life Support metric whose escalation triggers it."""
+
+
+class BackoutStepKind(StrEnum):
+    ROLLBACK = "rollback"
+    """The driver switches every target the deployment switched back to what was before."""
+    WEBHOOK = "webhook"
+    """A signed POST to a webhook deploy-svc's operator configured, by name."""
+    MANUAL = "manual"
+    """Someone does it and confirms it through the API before the backout goes on."""
+
+
+class BackoutStep(BaseModel):
+    """One step of a backout plan. Plain text is a manual step."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: BackoutStepKind = BackoutStepKind.MANUAL
+    description: str = ""
+    webhook: str | None = None
+    """For `webhook`: the name of one of deploy-svc's `FERRY_DEPLOY_BACKOUT_WEBHOOKS`."""
+
+
+def _described(items: object) -> object:
+    """Plain text, as plans were written before they were typed, is a described item."""
+    if isinstance(items, list):
+        return [{"description": item} if isinstance(item, str) else item for item in items]
+    return items
+
+
 class BackoutPlanSet(ReleaseEvent):
-    """When and how to roll the release back (replacing the earlier plan)."""
+    """When and how to roll the release back (replacing the earlier plan): what deploy-svc
+    follows when a trigger fires."""
 
     type: Literal["BackoutPlanSet"] = "BackoutPlanSet"
     schema_version: Literal[1] = 1
-    trigger_conditions: list[str]
-    steps: list[str]
+    trigger_conditions: list[BackoutTrigger]
+    steps: list[BackoutStep]
     """In the order they are taken."""
+
+    @field_validator("trigger_conditions", "steps", mode="before")
+    @classmethod
+    def _typed(cls, items: object) -> object:
+        return _described(items)
 
 
 # --- The lifecycle ----------------------------------------------------------------------

@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 import asyncpg
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from deploy_svc.config import Settings
 from deploy_svc.domain.redaction import printable, redact
@@ -30,6 +30,9 @@ def _secret_values(value: object) -> Iterator[str]:
     elif isinstance(value, (list, tuple)):
         for item in value:
             yield from _secret_values(item)
+    elif isinstance(value, BaseModel):  # e.g. a backout webhook's URL and key
+        for name in type(value).model_fields:
+            yield from _secret_values(getattr(value, name))
 
 
 SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from deploy_svc.adapters.views import PostgresViews
 from deploy_svc.api.dependencies import Drivers
@@ -16,6 +16,7 @@ from deploy_svc.api.schemas import (
     DeploymentSummary,
     EnvironmentIn,
     EnvironmentOut,
+    NoteIn,
     ReasonIn,
 )
 from deploy_svc.domain.deployment import PlanDeployment, State
@@ -312,7 +313,43 @@ async def rollback(
     meta: RequestMeta,
     version: ExpectedVersion,
 ) -> Response:
-    """Follow the backout: every target switched goes back to its previous version
-    (`RollbackStarted`, then `DeploymentRolledBack`)."""
-    decide = lambda d: d.roll_back(caller.subject, body.reason)  # noqa: E731
+    """Follow the release's backout plan (`RollbackStarted`, each step's events, then
+    `DeploymentRolledBack`): the driver switches every switched target back to its version
+    before, webhooks are called, manual steps wait to be confirmed."""
+    acting = caller.acting_as(*DEPLOYERS)
+
+    async def work(uow: UnitOfWork) -> Reply:
+        found = await deployments.roll_back(
+            uow,
+            PostgresViews(uow),
+            deployment_id,
+            version,
+            meta,
+            acting,
+            caller.subject,
+            body.reason,
+        )
+        return saved(DeploymentOut.of(found), found.version)
+
+    return await commands.respond(request.app.state.db, work)
+
+
+@router.post(
+    "/deployments/{deployment_id}/backout/{step}/confirm",
+    response_model=DeploymentOut,
+    responses=ACT_PROBLEMS,
+)
+async def confirm_backout_step(
+    deployment_id: UUID,
+    step: Annotated[int, Path(ge=0, le=1000)],
+    body: NoteIn,
+    request: Request,
+    caller: Deployer,
+    meta: RequestMeta,
+    version: ExpectedVersion,
+) -> Response:
+    """Say that the backout step waiting for it (`awaiting_step`: a manual step, or a
+    webhook step that failed) was done (`BackoutStepDone` with the caller and `note`); the
+    backout goes on. `409` unless that step waits."""
+    decide = lambda d: d.confirm_step(step, caller.subject, body.note)  # noqa: E731
     return await _act(request, deployment_id, version, meta, decide, caller.acting_as(*DEPLOYERS))

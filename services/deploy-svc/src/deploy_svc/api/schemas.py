@@ -12,8 +12,8 @@ from deploy_svc.config import DriverName
 from deploy_svc.domain.deployment import Deployment
 from deploy_svc.domain.environment import Environment
 from ferry.events.deploy import EnvironmentClass, Strategy, TargetSpec, ValidationEvidence, Wave
-from ferry.events.release import ValidationKind
-from ferry.fields import Moment, Prose
+from ferry.events.release import BackoutStep, ValidationKind
+from ferry.fields import Moment, Notes, Prose
 
 Name = Annotated[
     str, StringConstraints(min_length=1, max_length=63, pattern=r"^[a-z0-9][a-z0-9._-]*$")
@@ -118,6 +118,12 @@ class ReasonIn(BaseModel):
     reason: Prose
 
 
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Notes = Field(default="", description="what was done, for the record")
+
+
 class DeploymentOut(BaseModel):
     id: UUID
     release_id: UUID | None
@@ -141,6 +147,11 @@ class DeploymentOut(BaseModel):
     """Targets the new version is live on (or was, before a rollback)."""
     failed: dict[str, str]
     rolled_back: list[str]
+    backout: list[BackoutStep]
+    """The backout plan being followed (from `RollbackStarted`); empty until then."""
+    backout_done: list[int]
+    awaiting_step: int | None
+    """The backout step waiting to be confirmed, if any."""
     reason: str
     scheduled_start: datetime | None
     requested_by: str
@@ -166,6 +177,9 @@ class DeploymentOut(BaseModel):
             deployed=sorted(deployment.deployed),
             failed=deployment.failed,
             rolled_back=sorted(deployment.rolled_back),
+            backout=deployment.backout,
+            backout_done=sorted(deployment.backout_done),
+            awaiting_step=deployment.awaiting_step,
             reason=deployment.reason,
             scheduled_start=deployment.scheduled_start,
             requested_by=deployment.requested_by,

@@ -15,6 +15,8 @@ from uuid import UUID
 from deploy_svc.domain.facts import Window
 from ferry.errors import Conflict, Forbidden, InvalidTransition
 from ferry.events.deploy import (
+    BackoutStepAwaitingConfirmation,
+    BackoutStepDone,
     DeploymentAborted,
     DeploymentCompleted,
     DeploymentEvent,
@@ -37,7 +39,7 @@ from ferry.events.deploy import (
     WaveVerified,
 )
 from ferry.events.deploy import DeploymentWindowOverridden as WindowOverridden
-from ferry.events.release import ValidationKind
+from ferry.events.release import BackoutStep, BackoutStepKind, ValidationKind
 from ferry.eventsourced import EventSourced
 
 
@@ -53,6 +55,18 @@ class State(StrEnum):
 
 ACTIVE = frozenset({State.SCHEDULED, State.RUNNING, State.ROLLING_BACK})
 """States in which a deployment holds its targets."""
+
+
+ROLLBACK = BackoutStep(
+    kind=BackoutStepKind.ROLLBACK, description="every switched target back to its version before"
+)
+
+
+def with_rollback(steps: Sequence[BackoutStep]) -> list[BackoutStep]:
+    """A backout plan as it is run: the driver's rollback first unless the plan places it."""
+    if any(step.kind is BackoutStepKind.ROLLBACK for step in steps):
+        return list(steps)
+    return [ROLLBACK, *steps]
 
 
 class AlreadyScheduled(Conflict):
@@ -153,6 +167,25 @@ class RollBackTarget:
 
 
 @dataclass(frozen=True)
+class FinishStep:
+    """The backout's step is done (the rollback step once every target is back)."""
+
+    step: int
+
+
+@dataclass(frozen=True)
+class CallWebhook:
+    step: int
+    webhook: str
+
+
+@dataclass(frozen=True)
+class AwaitConfirmation:
+    step: int
+    description: str
+
+
+@dataclass(frozen=True)
 class FinishRollback:
     pass
 
@@ -170,6 +203,9 @@ Step = (
     | Complete
     | AwaitWindow
     | RollBackTarget
+    | FinishStep
+    | CallWebhook
+    | AwaitConfirmation
     | FinishRollback
     | Wait
 )
@@ -201,6 +237,11 @@ class Deployment(EventSourced):
     """Target → the version live there before, for each target switched."""
     failed: dict[str, str] = field(default_factory=dict)
     rolled_back: set[str] = field(default_factory=set)
+    backout: list[BackoutStep] = field(default_factory=list)
+    """The backout plan being followed, from `RollbackStarted`."""
+    backout_done: set[int] = field(default_factory=set)
+    awaiting_step: int | None = None
+    """The backout step waiting for someone to confirm it."""
     paused: bool = False
     awaiting_window: bool = False
     """Paused because a wave was due after the window closed."""
@@ -241,10 +282,7 @@ class Deployment(EventSourced):
         if self.paused or self.state not in ACTIVE:
             return Wait()
         if self.state is State.ROLLING_BACK:
-            for target, previous in self.deployed.items():
-                if target not in self.rolled_back:
-                    return RollBackTarget(target, previous)
-            return FinishRollback()
+            return self._next_backout_step()
         if self.state is State.SCHEDULED:
             assert self.scheduled_start is not None
             return Start() if now >= self.scheduled_start else Wait()
@@ -259,11 +297,25 @@ class Deployment(EventSourced):
             return VerifyWave(number, wave.soak_seconds)
         return Complete()
 
+    def _next_backout_step(self) -> Step:
+        for number, step in enumerate(self.backout):
+            if number in self.backout_done:
+                continue
+            if step.kind is BackoutStepKind.ROLLBACK:
+                for target, previous in self.deployed.items():
+                    if target not in self.rolled_back:
+                        return RollBackTarget(target, previous)
+                return FinishStep(number)
+            if step.kind is BackoutStepKind.WEBHOOK:
+                return CallWebhook(number, step.webhook or "")
+            return AwaitConfirmation(number, step.description)
+        return FinishRollback()
+
     # --- Decisions on outcomes ------------------------------------------------------------
 
-    def _event(self, kind: type[DeploymentEvent], **fields: object) -> DeploymentEvent:
+    def _event(self, event_type: type[DeploymentEvent], **fields: object) -> DeploymentEvent:
         assert self.release_id is not None
-        return kind(
+        return event_type(
             deployment_id=self.id,
             release_id=self.release_id,
             environment=self.environment,
@@ -298,12 +350,17 @@ class Deployment(EventSourced):
     ) -> list[DeploymentEvent]:
         return [self._event(TargetDeployed, wave=wave, target=target, previous_version=previous)]
 
-    def target_failed(self, wave: int, target: str, reason: str) -> list[DeploymentEvent]:
-        """A target failed to install or verify: the backout begins."""
+    def target_failed(
+        self, wave: int, target: str, reason: str, backout: Sequence[BackoutStep]
+    ) -> list[DeploymentEvent]:
+        """A target failed to install or verify: the release's `backout` plan begins."""
         return [
             self._event(TargetFailed, wave=wave, target=target, reason=reason),
-            self._event(RollbackStarted, reason=f"{target}: {reason}"),
+            self._backout(f"{target}: {reason}", "", backout),
         ]
+
+    def _backout(self, reason: str, by: str, steps: Sequence[BackoutStep]) -> DeploymentEvent:
+        return self._event(RollbackStarted, reason=reason, requested_by=by, steps=list(steps))
 
     def wave_verified(self, wave: int) -> list[DeploymentEvent]:
         return [self._event(WaveVerified, wave=wave)]
@@ -320,14 +377,36 @@ class Deployment(EventSourced):
             )
         ]
 
-    def fail(self, reason: str) -> list[DeploymentEvent]:
-        """Failed before any target was touched (e.g. the media did not verify)."""
+    def fail(self, reason: str, backout: Sequence[BackoutStep]) -> list[DeploymentEvent]:
+        """Failed: before any target was touched (e.g. the media did not verify), or with
+        targets switched, when the `backout` plan begins."""
         if self.deployed:
-            return [self._event(RollbackStarted, reason=reason)]
+            return [self._backout(reason, "", backout)]
         return [self._event(DeploymentFailed, reason=reason)]
 
     def target_rolled_back(self, target: str, version: str | None) -> list[DeploymentEvent]:
         return [self._event(TargetRolledBack, target=target, version=version)]
+
+    def finish_step(self, step: int, by: str, note: str = "") -> list[DeploymentEvent]:
+        kind = self.backout[step].kind
+        return [self._event(BackoutStepDone, step=step, kind=kind, by=by, note=note)]
+
+    def await_confirmation(self, step: int, reason: str = "") -> list[DeploymentEvent]:
+        description = self.backout[step].description
+        return [
+            self._event(
+                BackoutStepAwaitingConfirmation, step=step, description=description, reason=reason
+            )
+        ]
+
+    def confirm_step(self, step: int, by: str, note: str) -> list[DeploymentEvent]:
+        """Someone did the backout step that waits for it, and says so."""
+        if self.state is not State.ROLLING_BACK or self.awaiting_step != step:
+            waiting = "none" if self.awaiting_step is None else str(self.awaiting_step)
+            raise InvalidTransition(
+                self.id, f"waiting for backout step {waiting}", f"confirm step {step} of"
+            )
+        return self.finish_step(step, by, note)
 
     def finish_rollback(self) -> list[DeploymentEvent]:
         """Rolled back; a failed validation of the package if a target failed to install or
@@ -345,6 +424,11 @@ class Deployment(EventSourced):
 
     def resume(self, by: str) -> list[DeploymentEvent]:
         self._check_active("resume")
+        if self.awaiting_step is not None:
+            raise Conflict(
+                f"deployment {self.id} waits for backout step {self.awaiting_step} to be "
+                "confirmed (POST /deployments/{id}/backout/{step}/confirm)"
+            )
         if self.awaiting_window:
             raise AwaitingWindow(
                 f"deployment {self.id} waits for a new window for {self.environment}; "
@@ -370,11 +454,14 @@ class Deployment(EventSourced):
         self._check_active("abort")
         return [self._event(DeploymentAborted, by=by, reason=reason)]
 
-    def roll_back(self, by: str, reason: str) -> list[DeploymentEvent]:
-        """Follow the backout: every switched target back to what it was before."""
+    def roll_back(
+        self, by: str, reason: str, backout: Sequence[BackoutStep]
+    ) -> list[DeploymentEvent]:
+        """Follow the release's `backout` plan: its steps in order, the driver switching
+        every switched target back to what it was before among them."""
         if self.state not in (State.RUNNING, State.COMPLETED):
             raise InvalidTransition(self.id, str(self.state), "roll back")
-        return [self._event(RollbackStarted, reason=reason, requested_by=by)]
+        return [self._backout(reason, by, backout)]
 
     def _check(self, state: State, action: str) -> None:
         if self.state is not state:
@@ -422,6 +509,15 @@ class Deployment(EventSourced):
                 self.state = State.ROLLING_BACK
                 self.reason = event.reason
                 self.paused = self.awaiting_window = False
+                self.backout = with_rollback(event.steps)
+            case BackoutStepAwaitingConfirmation():
+                self.awaiting_step = event.step
+                self.paused = True
+            case BackoutStepDone():
+                self.backout_done.add(event.step)
+                if self.awaiting_step == event.step:
+                    self.awaiting_step = None
+                    self.paused = False
             case TargetRolledBack():
                 self.rolled_back.add(event.target)
             case DeploymentRolledBack():

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from ferry.events.release import Level, MediaRef
+from ferry.events.release import BackoutStep, BackoutTrigger, Level, MediaRef
 from ferry.events.strategy import Strategy
 from ferry.manifest import SignedManifest
 
@@ -75,3 +75,6 @@ class ReleaseFacts:
     """The team it is planned for, if any."""
     risk: RiskLimits = UNLIMITED
     """From its approval: none until approved, or if the policy has no rule for its level."""
+    backout_steps: tuple[BackoutStep, ...] = ()
+    """Its backout plan, as release-svc has it now."""
+    backout_triggers: tuple[BackoutTrigger, ...] = ()

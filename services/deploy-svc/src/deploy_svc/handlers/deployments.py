@@ -22,6 +22,7 @@ from ferry.events.deploy import (
     ValidationEvidence,
     Wave,
 )
+from ferry.events.release import BackoutStep
 from ferry.eventstore import WithEvents
 from ferry.grants import Acting
 
@@ -154,3 +155,39 @@ async def change(
     await record(uow.events, stream, deployment, decide(deployment), meta)
     await views.save(deployment)
     return deployment
+
+
+async def roll_back(
+    uow: WithEvents,
+    views: DeploymentViews,
+    deployment_id: UUID,
+    expected_version: int | None,
+    meta: Meta,
+    acting: Acting,
+    by: str,
+    reason: str,
+) -> Deployment:
+    """Start following the release's backout plan as it is now (`RollbackStarted`)."""
+
+    async def backout(release_id: UUID | None) -> tuple[BackoutStep, ...]:
+        facts = await views.release_facts(release_id) if release_id else None
+        return facts.backout_steps if facts else ()
+
+    stream = deployment_stream(deployment_id)
+    current = await existing(
+        uow.events,
+        stream,
+        Deployment(deployment_id),
+        DeploymentEvent,
+        f"no deployment {deployment_id}",
+    )
+    steps = await backout(current.release_id)
+    return await change(
+        uow,
+        views,
+        deployment_id,
+        expected_version,
+        meta,
+        lambda d: d.roll_back(by, reason, steps),
+        acting,
+    )

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
+from deploy_svc.adapters.backout_webhooks import BackoutWebhooks, WebhookRefused
 from deploy_svc.adapters.deployment_log import DeploymentLog
 from deploy_svc.domain import deployment as steps
 from deploy_svc.domain.deployment import Deployment
@@ -33,6 +34,7 @@ from ferry.db import Database
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, FerryError
 from ferry.events.deploy import DeploymentEvent
+from ferry.events.release import BackoutStep
 
 log = logging.getLogger(__name__)
 ACTOR = "service:deploy-svc"
@@ -52,9 +54,11 @@ class Executor:
         poll_seconds: float = 1.0,
         parallel: int = 8,
         log: DeploymentLog | None = None,
+        webhooks: BackoutWebhooks | None = None,
     ) -> None:
         self._drivers = drivers
         self._fetch = fetch
+        self._webhooks = webhooks or BackoutWebhooks({})
         self._log = log
         self._lease = timedelta(seconds=lease_seconds)
         self._poll = poll_seconds
@@ -161,7 +165,7 @@ class Executor:
         match step:
             case steps.Start():
                 reason = await run.still_deployable(deployment, datetime.now(UTC))
-                started = deployment.fail(reason) if reason else deployment.start()
+                started = deployment.fail(reason, ()) if reason else deployment.start()
                 await run.record(deployment, started)
             case steps.StartWave(wave=wave):
                 now = datetime.now(UTC)
@@ -174,14 +178,17 @@ class Executor:
             case steps.DeployTarget(wave=wave, target=target):
                 job = await self._job(run, deployment, target)
                 if isinstance(job, str):
-                    await run.record(deployment, deployment.fail(brief(job, run.secrets())))
+                    failed = deployment.fail(brief(job, run.secrets()), await run.backout())
+                    await run.record(deployment, failed)
                     return
                 try:
                     previous = await self._driver(job, run).install(job)
                 except DriverError as exc:
                     await run.note(job, "install", exc)
                     reason = brief(str(exc), run.secrets())
-                    await run.record(deployment, deployment.target_failed(wave, target, reason))
+                    backout = await run.backout()
+                    failed = deployment.target_failed(wave, target, reason, backout)
+                    await run.record(deployment, failed)
                     return
                 await run.note(job, "install")
                 await run.record_fact(
@@ -202,8 +209,34 @@ class Executor:
                     raise  # retried, as a rollback must finish
                 await run.note(job, "roll_back")
                 await run.record(deployment, deployment.target_rolled_back(target, previous))
+            case steps.FinishStep(step=number):
+                await run.record(deployment, deployment.finish_step(number, ACTOR))
+            case steps.CallWebhook(step=number, webhook=name):
+                await self._call_webhook(run, deployment, number, name)
+            case steps.AwaitConfirmation(step=number):
+                await run.record(deployment, deployment.await_confirmation(number))
             case steps.FinishRollback():
                 await run.record(deployment, deployment.finish_rollback())
+
+    async def _call_webhook(
+        self, run: _Run, deployment: Deployment, number: int, name: str
+    ) -> None:
+        """A webhook step: done when the webhook takes it; else it waits for someone to do
+        by hand what it would have, and confirm it."""
+        payload = {
+            "deployment_id": str(deployment.id),
+            "release_id": str(deployment.release_id),
+            "environment": deployment.environment,
+            "version": deployment.release_version,
+            "step": number,
+            "reason": deployment.reason,
+        }
+        try:
+            answer = await self._webhooks.call(name, f"{deployment.id}-backout-{number}", payload)
+        except WebhookRefused as exc:
+            await run.record(deployment, deployment.await_confirmation(number, str(exc)))
+            return
+        await run.record(deployment, deployment.finish_step(number, ACTOR, answer))
 
     async def _verify(self, run: _Run, deployment: Deployment, wave: int, soak: float) -> None:
         """Verify each target of the wave, let it soak (still holding the lease), verify
@@ -214,14 +247,17 @@ class Executor:
             for target in deployment.waves[wave].targets:
                 job = await self._job(run, deployment, target)
                 if isinstance(job, str):
-                    await run.record(deployment, deployment.fail(brief(job, run.secrets())))
+                    failed = deployment.fail(brief(job, run.secrets()), await run.backout())
+                    await run.record(deployment, failed)
                     return
                 try:
                     await self._driver(job, run).verify(job)
                 except DriverError as exc:
                     await run.note(job, "verify", exc)
                     reason = brief(f"verification failed: {exc}", run.secrets())
-                    await run.record(deployment, deployment.target_failed(wave, target, reason))
+                    backout = await run.backout()
+                    failed = deployment.target_failed(wave, target, reason, backout)
+                    await run.record(deployment, failed)
                     return
                 await run.note(job, "verify")
         await run.record(deployment, deployment.wave_verified(wave))
@@ -337,6 +373,13 @@ class _Run:
         except FerryError as exc:
             return f"no longer deployable at {now.isoformat()}: {exc}"
         return None
+
+    async def backout(self) -> tuple[BackoutStep, ...]:
+        """The release's backout plan, as it is now."""
+        assert self._release is not None
+        async with self.db.unit_of_work() as uow:
+            facts = await release_facts.facts(uow, self._release)
+        return facts.backout_steps if facts else ()
 
     async def window(self, deployment: Deployment) -> Window | None:
         """The release's window for the deployment's environment, as it is now."""

@@ -67,6 +67,17 @@ async def busy_targets(uow: UnitOfWork, environment: str) -> dict[str, UUID]:
     return {row["target"]: row["deployment_id"] for row in rows}
 
 
+async def latest_completed(uow: UnitOfWork, release_id: UUID, environment: str) -> UUID | None:
+    """The release's last completed deployment to `environment`, if any."""
+    found: UUID | None = await uow.fetchval(
+        f"SELECT deployment_id FROM {_table(uow)} WHERE release_id = $1 AND environment = $2 "
+        "AND state = 'completed' ORDER BY scheduled_start DESC LIMIT 1",
+        release_id,
+        environment,
+    )
+    return found
+
+
 async def hold_environment(uow: UnitOfWork, environment: str) -> None:
     """Serialise plans for one environment: two at once could each find the targets free."""
     await uow.begin()

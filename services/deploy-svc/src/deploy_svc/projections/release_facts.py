@@ -14,7 +14,7 @@ from uuid import UUID
 
 from deploy_svc.domain.facts import UNLIMITED, BuiltPackage, ReleaseFacts, RiskLimits, Window
 from ferry.db import UnitOfWork
-from ferry.events.release import Level, MediaRef
+from ferry.events.release import BackoutStep, BackoutTrigger, Level, MediaRef
 from ferry.events.strategy import Strategy
 from ferry.freezes import FreezePeriod
 from ferry.manifest import SignedManifest
@@ -106,6 +106,21 @@ async def package_built(
         revision,
         [m.model_dump(mode="json") for m in media],
         built_by,
+    )
+
+
+async def backout_plan(
+    uow: UnitOfWork,
+    release_id: UUID,
+    triggers: Iterable[BackoutTrigger],
+    steps: Iterable[BackoutStep],
+) -> None:
+    """The release's backout plan, replacing the earlier one."""
+    await _upsert(
+        uow,
+        release_id,
+        backout_triggers=[t.model_dump(mode="json") for t in triggers],
+        backout_steps=[s.model_dump(mode="json") for s in steps],
     )
 
 
@@ -271,6 +286,8 @@ async def facts(uow: UnitOfWork, release_id: UUID) -> ReleaseFacts | None:
         if row["package_revision"] is not None
         else None,
         team=row["team"],
+        backout_steps=tuple(BackoutStep(**step) for step in row["backout_steps"]),
+        backout_triggers=tuple(BackoutTrigger(**t) for t in row["backout_triggers"]),
         risk=RiskLimits(
             Level(row["risk_level"]) if row["risk_level"] else None,
             Strategy(row["least_strategy"] or Strategy.BIG_BANG),

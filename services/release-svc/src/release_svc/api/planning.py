@@ -144,8 +144,12 @@ async def set_backout_plan(
     meta: RequestMeta,
     version: ExpectedVersion,
 ) -> Response:
-    """When to roll back and the ordered steps to take → `BackoutPlanSet`."""
-    cmd = SetBackoutPlan(release_id=release_id, by=caller.subject, **plan.model_dump())
+    """When to roll back and the ordered steps to take → `BackoutPlanSet`: deploy-svc runs
+    the typed steps (the driver's `rollback`, a `webhook`, a `manual` step it waits to be
+    confirmed) when a trigger fires (a failed verification, an Early Life Support metric's
+    escalation); plain text is a manual step or a judgement."""
+    triggers, steps = plan.typed()
+    cmd = SetBackoutPlan(release_id, triggers, steps, by=caller.subject)
     return await decide(
         request,
         release_id,

@@ -11,6 +11,8 @@ from ferry.events.release import (
     ActionState,
     Activity,
     ApprovalSource,
+    BackoutStep,
+    BackoutTrigger,
     DeploymentWindow,
     ImprovementAction,
     Level,
@@ -123,9 +125,12 @@ class AssessRisk:
 
 @dataclass(frozen=True)
 class SetBackoutPlan:
+    """When and how to back the release out; plain text is a judgement (a trigger) or a
+    manual step."""
+
     release_id: UUID
-    trigger_conditions: Sequence[str]
-    steps: Sequence[str]
+    trigger_conditions: Sequence[BackoutTrigger | str]
+    steps: Sequence[BackoutStep | str]
     by: str
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
+from typing import TypeVar
 from uuid import UUID
 
 from ferry.errors import Conflict
 from ferry.events.release import (
     ACTUAL_MILESTONES,
     BackoutPlanSet,
+    BackoutStep,
+    BackoutStepKind,
+    BackoutTrigger,
     CommunicationEntry,
     CommunicationPlanSet,
     DeploymentWindow,
@@ -21,6 +25,7 @@ from ferry.events.release import (
     ReleaseScopeSet,
     ReleaseType,
     RiskAssessed,
+    TriggerKind,
 )
 from ferry.freezes import FreezePeriod
 from release_svc.domain import plan
@@ -217,17 +222,37 @@ class ReleasePlanning(ReleaseState):
         ]
 
     def set_backout_plan(self, cmd: SetBackoutPlan) -> list[ReleaseEvent]:
+        """Replace the backout plan: typed steps deploy-svc runs (a rollback by the driver,
+        a webhook, a manual step someone confirms) and triggers it watches for (a failed
+        verification, an Early Life Support metric's escalation, a judgement)."""
         self._check_plan_changeable(cmd.by, "change the backout plan of")
         if not cmd.steps:
             raise InvalidPlan("steps", "a backout plan needs at least one step")
-        return [
-            BackoutPlanSet(
-                release_id=self.id,
-                trigger_conditions=list(cmd.trigger_conditions),
-                steps=list(cmd.steps),
-            )
-        ]
+        triggers = [_typed(BackoutTrigger, t) for t in cmd.trigger_conditions]
+        steps = [_typed(BackoutStep, s) for s in cmd.steps]
+        for i, trigger in enumerate(triggers):
+            if (trigger.kind is TriggerKind.METRIC) != bool(trigger.metric):
+                raise InvalidPlan(
+                    f"trigger_conditions.{i}.metric", "a metric trigger names its metric, alone"
+                )
+        for i, step in enumerate(steps):
+            if (step.kind is BackoutStepKind.WEBHOOK) != bool(step.webhook):
+                raise InvalidPlan(f"steps.{i}.webhook", "a webhook step names its webhook, alone")
+            if step.kind is BackoutStepKind.MANUAL and not step.description.strip():
+                raise InvalidPlan(f"steps.{i}.description", "a manual step says what to do")
+        if sum(step.kind is BackoutStepKind.ROLLBACK for step in steps) > 1:
+            raise InvalidPlan("steps", "the driver's rollback is one step")
+        return [BackoutPlanSet(release_id=self.id, trigger_conditions=triggers, steps=steps)]
 
     def cancel(self, cmd: CancelRelease) -> list[ReleaseEvent]:
         self._check_plan_changeable(cmd.by, "cancel")
         return [ReleaseCancelled(release_id=self.id, reason=cmd.reason)]
+
+
+_Item = TypeVar("_Item", BackoutTrigger, BackoutStep)
+
+
+def _typed(kind: type[_Item], item: _Item | str) -> _Item:
+    """Plain text, as plans were written before they were typed: a judgement (a trigger)
+    or a manual step."""
+    return kind(description=item) if isinstance(item, str) else item

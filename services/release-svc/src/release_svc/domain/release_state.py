@@ -13,6 +13,8 @@ from ferry.events.release import (
     Activity,
     ApprovalGiven,
     BackoutPlanSet,
+    BackoutStep,
+    BackoutTrigger,
     CommunicationEntry,
     CommunicationPlanSet,
     DeploymentWindow,
@@ -96,8 +98,8 @@ class Risk:
 
 @dataclass(frozen=True)
 class BackoutPlan:
-    trigger_conditions: tuple[str, ...]
-    steps: tuple[str, ...]
+    trigger_conditions: tuple[BackoutTrigger, ...]
+    steps: tuple[BackoutStep, ...]
 
 
 @dataclass(frozen=True)

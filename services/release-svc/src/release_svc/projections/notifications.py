@@ -1,8 +1,8 @@
 """What calls for a notification, read by a consumer of its own (`ServiceSpec.projections`):
 a communication plan entry falling due, a deployment that failed, is being rolled back, was
-rolled back or paused because its window closed, an escalation in Early Life Support. Each
-becomes one notification per recipient and channel (`adapters.notifications`), delivered by
-the notifier (`jobs.notifications`)."""
+rolled back or paused because its window closed, a backout waiting for a manual step, an
+escalation in Early Life Support. Each becomes one notification per recipient and channel
+(`adapters.notifications`), delivered by the notifier (`jobs.notifications`)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
 from ferry.events import Event
 from ferry.events.deploy import (
+    BackoutStepAwaitingConfirmation,
     DeploymentFailed,
     DeploymentPausedOutsideWindow,
     DeploymentRolledBack,
@@ -84,6 +85,17 @@ async def on_paused_outside_window(
     await _enqueue(uow, envelope, release, notify.to_people_in_charge(release), message)
 
 
+async def on_backout_step_waiting(
+    event: BackoutStepAwaitingConfirmation, envelope: Envelope, uow: UnitOfWork
+) -> None:
+    release = await load_release(uow, event.release_id)
+    what = f"the backout in {event.environment} waits for step {event.step + 1}"
+    why = f" ({event.reason})" if event.reason else ""
+    detail = f"To do by hand{why}: {event.description}. Confirm it in deploy-svc to go on."
+    message = notify.failure(release, what, detail)
+    await _enqueue(uow, envelope, release, notify.to_people_in_charge(release), message)
+
+
 async def on_escalated(event: ElsEscalated, envelope: Envelope, uow: UnitOfWork) -> None:
     release = await load_release(uow, event.release_id)
     what = f"Early Life Support escalated in {event.environment}"
@@ -99,6 +111,7 @@ CONSUMES: Mapping[str, Mapping[type[Event], EventHandler]] = {
         RollbackStarted: on_rollback_started,
         DeploymentRolledBack: on_rolled_back,
         DeploymentPausedOutsideWindow: on_paused_outside_window,
+        BackoutStepAwaitingConfirmation: on_backout_step_waiting,
     },
     "els.events": {ElsEscalated: on_escalated},
 }

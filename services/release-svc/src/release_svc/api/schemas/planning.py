@@ -12,9 +12,13 @@ from pydantic import (
 )
 
 from ferry.events.release import (
+    BackoutStep,
+    BackoutStepKind,
+    BackoutTrigger,
     DeploymentWindow,
     Level,
     Milestone,
+    TriggerKind,
 )
 from ferry.fields import Line, Moment, Notes, Prose
 from release_svc.api.schemas.common import Name, ScopeItemIn
@@ -90,8 +94,42 @@ class RiskIn(BaseModel):
     mitigations: list[Prose] = Field(default=[], max_length=100)
 
 
-class BackoutPlanIn(BaseModel):
+class BackoutTriggerIn(BaseModel):
+    """`verification_failed`; `metric` (an Early Life Support metric's escalation, naming
+    `metric`); `judgement` (someone asks for the rollback)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    trigger_conditions: list[Prose] = Field(min_length=1, max_length=50)
-    steps: list[Prose] = Field(min_length=1, max_length=100, description="in order")
+    kind: TriggerKind = TriggerKind.JUDGEMENT
+    description: Notes = ""
+    metric: Line | None = None
+
+
+class BackoutStepIn(BaseModel):
+    """`rollback` (the driver switches the targets back), `webhook` (a signed POST to one of
+    deploy-svc's configured `FERRY_DEPLOY_BACKOUT_WEBHOOKS`, by name), `manual` (someone
+    does it and confirms it through deploy-svc's API)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: BackoutStepKind = BackoutStepKind.MANUAL
+    description: Notes = ""
+    webhook: Line | None = None
+
+
+class BackoutPlanIn(BaseModel):
+    """Plain text is a judgement (a trigger) or a manual step, as before plans were typed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trigger_conditions: list[Prose | BackoutTriggerIn] = Field(min_length=1, max_length=50)
+    steps: list[Prose | BackoutStepIn] = Field(min_length=1, max_length=100, description="in order")
+
+    def typed(self) -> tuple[list[BackoutTrigger | str], list[BackoutStep | str]]:
+        return (
+            [
+                t if isinstance(t, str) else BackoutTrigger(**t.model_dump())
+                for t in self.trigger_conditions
+            ],
+            [s if isinstance(s, str) else BackoutStep(**s.model_dump()) for s in self.steps],
+        )

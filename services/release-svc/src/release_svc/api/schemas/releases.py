@@ -15,6 +15,8 @@ from pydantic import (
 
 from ferry.events.release import (
     Activity,
+    BackoutStep,
+    BackoutTrigger,
     DeploymentWindow,
     ImprovementAction,
     Level,
@@ -104,8 +106,8 @@ class RiskOut(BaseModel):
 
 
 class BackoutPlanOut(BaseModel):
-    trigger_conditions: list[str]
-    steps: list[str]
+    trigger_conditions: list[BackoutTrigger]
+    steps: list[BackoutStep]
 
 
 class PackageOut(BaseModel):
