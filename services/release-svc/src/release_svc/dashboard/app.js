@@ -319,6 +319,7 @@ function renderActions(items) {
 
 function paused(d) {
   if (d.awaitingWindow) return `${d.state}, paused: its window closed`;
+  if (d.awaitingStep) return `${d.state}, waiting for: ${d.awaitingStep}`;
   return d.paused ? `${d.state}, paused` : d.state;
 }
 

@@ -5,6 +5,7 @@ export const DEPLOY_TYPES = [
   "WaveVerified", "DeploymentCompleted", "DeploymentFailed", "RollbackStarted",
   "TargetRolledBack", "DeploymentRolledBack", "DeploymentPaused", "DeploymentResumed",
   "DeploymentAborted", "DeploymentPausedOutsideWindow", "DeploymentWindowOverridden",
+  "BackoutStepAwaitingConfirmation", "BackoutStepDone",
 ];
 export const ELS_TYPES = [
   "ElsStarted", "ElsCriteriaAgreed", "ElsObservationRecorded", "ElsEscalated",
@@ -42,7 +43,8 @@ export class Folded {
       d = {
         id: data.deployment_id, releaseId: data.release_id, environment: data.environment,
         version: "", strategy: "", waves: [], state: "scheduled", paused: false,
-        awaitingWindow: false, reason: "", scheduledStart: null, updated: time,
+        awaitingWindow: false, awaitingStep: null, reason: "", scheduledStart: null,
+        updated: time,
       };
       this.deployments.set(d.id, d);
     }
@@ -77,6 +79,9 @@ export class Folded {
       case "DeploymentResumed": d.paused = false; d.awaitingWindow = false; break;
       case "DeploymentPausedOutsideWindow": d.paused = true; d.awaitingWindow = true; break;
       case "DeploymentWindowOverridden": d.paused = false; d.awaitingWindow = false; break;
+      case "BackoutStepAwaitingConfirmation":
+        d.paused = true; d.awaitingStep = data.description || `step ${data.step + 1}`; break;
+      case "BackoutStepDone": d.paused = false; d.awaitingStep = null; break;
       case "DeploymentAborted": d.state = "aborted"; d.reason = data.reason; break;
     }
   }
