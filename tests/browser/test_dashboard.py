@@ -26,6 +26,8 @@ from ferry.events.deploy import (
     EnvironmentDefined,
     Strategy,
     TargetDeployed,
+    UnauthorisedChangeCleared,
+    UnauthorisedChangeDetected,
     Wave,
     WaveStarted,
     WaveVerified,
@@ -251,6 +253,21 @@ async def test_the_dashboard_shows_releases_and_follows_a_deployment_live(
             lambda d: "1 completed" in text_of('[data-metric="deployment_frequency"]')(d),
         )
         assert "production" in text_of("#metrics")(browser)
+
+        # A target changed behind Ferry's back shows until it is back in line.
+        where = {"environment": "production", "target": "web-2"}
+        await deploy(UnauthorisedChangeDetected(**where, expected=PLAN["version"], found="0.9"))
+        drift = '#deployments .drift li[data-target="production/web-2"]'
+        await wait_for(
+            browser, "the unauthorised change", lambda d: d.find_elements(By.CSS_SELECTOR, drift)
+        )
+        assert "runs 0.9, where Ferry deployed" in text_of(drift)(browser)
+        await deploy(UnauthorisedChangeCleared(**where, version=PLAN["version"]))
+        await wait_for(
+            browser,
+            "the change cleared",
+            lambda d: not d.find_elements(By.CSS_SELECTOR, drift),
+        )
 
         case = {
             "case_id": uuid.uuid4(),

@@ -38,6 +38,8 @@ class Settings(ServiceSettings):
     )
     """The webhooks backout plans' `webhook` steps name, as JSON: `{"name": {"url": ...,
     "secret": ...}}`; plans hold only the name."""
+    drift_seconds: float = Field(300, ge=0, validation_alias="FERRY_DEPLOY_DRIFT_SECONDS")
+    """How often each target Ferry deployed to is asked what runs there (0: never)."""
     dml_url: str = Field(
         "http://127.0.0.1:8002", pattern=r"^https?://", validation_alias="FERRY_DEPLOY_DML_URL"
     )

@@ -14,13 +14,14 @@ from deploy_svc.api import dependencies, logs, routes, webhooks
 from deploy_svc.config import Settings
 from deploy_svc.drivers.registry import drivers
 from deploy_svc.handlers import environments
+from deploy_svc.jobs.drift import DriftCheck
 from deploy_svc.jobs.executor import Executor
 from ferry import catalog, proposals_api
 from ferry.cli.serve import worker_app
 from ferry.db import Database
 from ferry.events.dml import LibraryEntryOpened
 from ferry.events.governance import GovernedKind
-from ferry.service import ServiceSpec
+from ferry.service import Job, ServiceSpec
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -41,7 +42,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
         state=dependencies.provide(settings, drivers(settings)),
         publishes="deploy.events",
         governs={GovernedKind.ENVIRONMENT: environments.environment_defined},
-        jobs={"executor": lambda db: _executor(settings, db).run(db)},
+        jobs=_jobs(settings),
         consumes={
             # The catalog's ReleasePlanned and ReleaseCancelled run within the facts' handlers.
             "release.events": consumers.RELEASE_EVENTS,
@@ -53,6 +54,15 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
             "els.events": consumers.ELS_EVENTS,
         },
     )
+
+
+def _jobs(settings: Settings) -> dict[str, Job]:
+    """The executor, and the drift check unless it is off (`FERRY_DEPLOY_DRIFT_SECONDS=0`)."""
+    every = settings.drift_seconds
+    found: dict[str, Job] = {"executor": lambda db: _executor(settings, db).run(db)}
+    if every:
+        found["drift"] = lambda db: DriftCheck(drivers(settings, db), every).run(db)
+    return found
 
 
 def _executor(settings: Settings, db: Database) -> Executor:

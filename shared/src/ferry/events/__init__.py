@@ -98,6 +98,8 @@ REGISTRY = EventRegistry(
         deploy.DeploymentPausedOutsideWindow,
         deploy.DeploymentWindowOverridden,
         deploy.DeploymentAborted,
+        deploy.UnauthorisedChangeDetected,
+        deploy.UnauthorisedChangeCleared,
         els.ElsStarted,
         els.ElsCriteriaProposed,
         els.ElsCriteriaAgreed,

@@ -292,3 +292,37 @@ class DeploymentAborted(DeploymentEvent):
     schema_version: Literal[1] = 1
     by: str
     reason: str
+
+
+# --- Drift: what runs on a target that Ferry did not put there ---------------------------
+
+
+class TargetEvent(Event):
+    """An event of one target of an environment, apart from any deployment."""
+
+    stream_prefix: ClassVar[str] = "target"
+    environment: str
+    target: str
+
+    def aggregate_id(self) -> str:
+        return f"{self.environment}:{self.target}"
+
+
+class UnauthorisedChangeDetected(TargetEvent):
+    """A target runs something else than what Ferry deployed there last: a change made
+    behind Ferry's back (no deployment held the target when it was looked at)."""
+
+    type: Literal["UnauthorisedChangeDetected"] = "UnauthorisedChangeDetected"
+    schema_version: Literal[1] = 1
+    expected: str | None
+    """The version Ferry made live there last (None: it took the release off)."""
+    found: str | None
+    """What the target says is live (None: nothing)."""
+
+
+class UnauthorisedChangeCleared(TargetEvent):
+    """The target runs what Ferry deployed there again."""
+
+    type: Literal["UnauthorisedChangeCleared"] = "UnauthorisedChangeCleared"
+    schema_version: Literal[1] = 1
+    version: str | None

@@ -18,11 +18,13 @@ from deploy_svc.api.schemas import (
     EnvironmentOut,
     NoteIn,
     ReasonIn,
+    UnauthorisedChangeOut,
 )
 from deploy_svc.domain.deployment import PlanDeployment, State
 from deploy_svc.handlers import deployments, environments
 from deploy_svc.projections import deployments as deployment_list
 from deploy_svc.projections import environments as environment_list
+from deploy_svc.projections import targets
 from ferry import commands, proposals, team_table
 from ferry.auth import Principal, Reader, Role, allow, allow_scoped
 from ferry.db import UnitOfWork
@@ -353,3 +355,24 @@ async def confirm_backout_step(
     backout goes on. `409` unless that step waits."""
     decide = lambda d: d.confirm_step(step, caller.subject, body.note)  # noqa: E731
     return await _act(request, deployment_id, version, meta, decide, caller.acting_as(*DEPLOYERS))
+
+
+@router.get("/unauthorised-changes", response_model=list[UnauthorisedChangeOut])
+async def unauthorised_changes(
+    uow: UoW,
+    _: Reader,
+    environment: Annotated[str | None, Query(max_length=63)] = None,
+    open_only: Annotated[
+        bool, Query(alias="open", description="only those not cleared yet")
+    ] = False,
+    before: Annotated[
+        Moment | None, Query(description="only those detected before (next page)")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[UnauthorisedChangeOut]:
+    """Targets found running what Ferry did not deploy there (`UnauthorisedChangeDetected`,
+    by the drift check every `FERRY_DEPLOY_DRIFT_SECONDS`), newest first; page with
+    `before` = the last one's `detected_at`."""
+    async with uow:
+        rows = await targets.changes(uow, environment, open_only, limit, before)
+    return [UnauthorisedChangeOut.model_validate(dict(r)) for r in rows]

@@ -201,3 +201,17 @@ class DeploymentSummary(BaseModel):
     deployed: list[str]
     reason: str
     stream_version: int
+
+
+class UnauthorisedChangeOut(BaseModel):
+    """A target found running something else than what Ferry deployed there last."""
+
+    environment: str
+    target: str
+    expected: str | None
+    """What Ferry made live there last (null: it took the release off)."""
+    found: str | None
+    """What the target said was live (null: nothing)."""
+    detected_at: datetime
+    cleared_at: datetime | None
+    """When the target ran what Ferry deployed there again; null while it does not."""

@@ -73,3 +73,8 @@ class Driver(Protocol):
     async def roll_back(self, job: Job, previous: str | None) -> None:
         """Make `previous` live again on the target (None: take the release off)."""
         ...
+
+    async def live(self, settings: Mapping[str, object]) -> str | None:
+        """The version live on the target now, as the target itself says (None: none), for
+        drift checks; `DriverError` if it cannot be told."""
+        ...

@@ -101,6 +101,17 @@ class KubernetesDriver:
         async with self._apps() as apps:
             await _rolled_out(apps, settings, settings.image_of(job.artifacts.version))
 
+    async def live(self, settings: Mapping[str, object]) -> str | None:
+        """The version of the container's image, as the Deployment's spec has it."""
+        checked = for_step(self._checked, settings)
+        async with self._apps() as apps:
+            deployment = await apps.read_namespaced_deployment(
+                checked.deployment, checked.namespace
+            )
+        containers = deployment.spec.template.spec.containers
+        found = next((c for c in containers if c.name == checked.container), None)
+        return None if found is None else checked.version_of(found.image)
+
     async def roll_back(self, job: Job, previous: str | None) -> None:
         settings = for_step(self._checked, job.settings)
         if previous is None:

@@ -28,10 +28,12 @@ import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from deploy_svc.drivers import limits
-from deploy_svc.drivers.base import DriverError, Job
+from deploy_svc.drivers.base import Artifacts, DriverError, Job
 from deploy_svc.drivers.limits import LocalLimits
 from deploy_svc.drivers.options import for_step, parse
 
+_NOTHING = Artifacts(uuid.UUID(int=0), "", {})
+"""The media of a look at a target that installs nothing."""
 RELEASES = "releases"
 CURRENT = "current"
 SWITCH_RECORD = ".ferry-switch.json"
@@ -191,6 +193,11 @@ class LocalDriver:
             return found
 
         return for_step(checked, job.settings)
+
+    async def live(self, settings: Mapping[str, object]) -> str | None:
+        """The version `current` points at."""
+        root = self._at_step(Job(uuid.UUID(int=0), "", settings, _NOTHING)).path
+        return await asyncio.to_thread(_live, root)
 
     async def install(self, job: Job) -> str | None:
         root = self._at_step(job).path

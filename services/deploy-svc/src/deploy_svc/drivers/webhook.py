@@ -54,6 +54,9 @@ class WebhookSettings(BaseModel):
     secret: str = Field(min_length=1)
     """The name of a secret in FERRY_DEPLOY_WEBHOOK_SECRETS; never the secret itself."""
     status_url: str | None = Field(None, pattern=r"^https?://")
+    live_url: str | None = Field(None, pattern=r"^https?://")
+    """Answers a GET with `{"version": ...}` (signed like the status): what is live, for
+    drift checks; none, and drift is not checked on the target."""
     timeout_seconds: float = Field(600, gt=0, le=86_400)
     poll_seconds: float = Field(2, ge=0.1, le=3600)
     """How often the result is looked for (in the callbacks received, and at `status_url`)."""
@@ -150,6 +153,8 @@ class WebhookDriver:
         limits.url_allowed("url", found.url, self._url_prefixes)
         if found.status_url is not None:
             limits.url_allowed("status_url", found.status_url, self._url_prefixes)
+        if found.live_url is not None:
+            limits.url_allowed("live_url", found.live_url, self._url_prefixes)
         self._secret(found)
         return found
 
@@ -161,6 +166,24 @@ class WebhookDriver:
 
     async def roll_back(self, job: Job, previous: str | None) -> None:
         await self._deliver(job, "roll_back", previous)
+
+    async def live(self, settings: Mapping[str, object]) -> str | None:
+        """What `live_url` answers, signed with the target's secret."""
+        checked = for_step(self._checked, settings)
+        if checked.live_url is None:
+            raise DriverError("no live_url: what is live cannot be told")
+        async with self._http() as client:
+            try:
+                answer = await client.get(checked.live_url)
+            except httpx.HTTPError as exc:
+                raise DriverError(f"{checked.live_url} cannot be reached") from exc
+        if not answer.is_success:
+            raise DriverError(f"{checked.live_url} answered {answer.status_code}")
+        try:
+            signing.verify(self._secret(checked), answer.content, answer.headers)
+            return Live.model_validate_json(answer.content).version
+        except (signing.BadSignature, ValidationError) as exc:
+            raise DriverError(f"{checked.live_url} answered what cannot be trusted") from exc
 
     def _secret(self, settings: WebhookSettings) -> bytes:
         found = self._secrets.get(settings.secret)
@@ -292,6 +315,14 @@ async def _send(
             raise DriverError(f"cannot hand the {request.action} to {settings.url}: {problem}")
         log.warning("webhook %s: %s; retrying", settings.url, problem)
         await asyncio.sleep(min(settings.poll_seconds, left))
+
+
+class Live(BaseModel):
+    """What `live_url` answers."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    version: Version | None
 
 
 async def _poll(

@@ -29,11 +29,11 @@ from deploy_svc.domain.redaction import brief
 from deploy_svc.drivers.base import Artifacts, Driver, DriverError, Job
 from deploy_svc.handlers.deployments import deployment_stream, get_deployment
 from deploy_svc.handlers.environments import load_environment
-from deploy_svc.projections import deployments, release_facts
-from ferry.db import Database
+from deploy_svc.projections import deployments, release_facts, targets
+from ferry.db import Database, UnitOfWork
 from ferry.envelope import Meta
 from ferry.errors import ConcurrencyError, FerryError
-from ferry.events.deploy import DeploymentEvent
+from ferry.events.deploy import DeploymentEvent, TargetDeployed, TargetRolledBack
 from ferry.events.release import BackoutStep
 
 log = logging.getLogger(__name__)
@@ -301,6 +301,18 @@ class Executor:
         return self._drivers[run.driver_of[job.target]]
 
 
+async def _keep_live(uow: UnitOfWork, deployment: Deployment, event: DeploymentEvent) -> None:
+    """What Ferry made live on a target, for drift checks to compare with."""
+    now = datetime.now(UTC)
+    if isinstance(event, TargetDeployed):
+        version: str | None = deployment.release_version
+    elif isinstance(event, TargetRolledBack):
+        version = event.version
+    else:
+        return
+    await targets.switched(uow, deployment.environment, event.target, version, deployment.id, now)
+
+
 def _forget(running: dict[UUID, asyncio.Task[None]], done: UUID, _: object) -> None:
     running.pop(done, None)
 
@@ -423,5 +435,6 @@ class _Run:
             )
             for event in new:
                 deployment.apply(event)
+                await _keep_live(uow, deployment, event)
             await deployments.save(uow, deployment)
             await uow.commit()

@@ -352,6 +352,14 @@ function renderDeployments() {
   show("#deployments .deployment-list",
     running.length ? running.map(card) : h("p", { class: "empty" }, "No deployment in progress."),
     recent.length ? [h("h3", {}, "Recently finished"), recent.map(card)] : null);
+  const drift = [...folded.drift.values()];
+  show("#deployments .drift", drift.length ? [
+    h("h3", {}, `Unauthorised changes (${drift.length})`),
+    h("ul", {}, drift.map((c) => h("li", { "data-target": `${c.environment}/${c.target}` },
+      h("span", { class: "badge conflict" }, "unauthorised"),
+      ` ${c.environment}/${c.target} runs ${c.found ?? "nothing"}, `
+        + `where Ferry deployed ${c.expected ?? "nothing"} (${when(c.detectedAt)})`))),
+  ] : null);
 }
 
 function segment(cls, share) {

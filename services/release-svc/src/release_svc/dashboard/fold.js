@@ -5,7 +5,8 @@ export const DEPLOY_TYPES = [
   "WaveVerified", "DeploymentCompleted", "DeploymentFailed", "RollbackStarted",
   "TargetRolledBack", "DeploymentRolledBack", "DeploymentPaused", "DeploymentResumed",
   "DeploymentAborted", "DeploymentPausedOutsideWindow", "DeploymentWindowOverridden",
-  "BackoutStepAwaitingConfirmation", "BackoutStepDone",
+  "BackoutStepAwaitingConfirmation", "BackoutStepDone", "UnauthorisedChangeDetected",
+  "UnauthorisedChangeCleared",
 ];
 export const ELS_TYPES = [
   "ElsStarted", "ElsCriteriaAgreed", "ElsObservationRecorded", "ElsEscalated",
@@ -18,6 +19,7 @@ export class Folded {
   constructor() {
     this.deployments = new Map();
     this.cases = new Map();
+    this.drift = new Map();
     this.seen = new Set();
   }
 
@@ -26,6 +28,15 @@ export class Folded {
     if (!envelope || this.seen.has(envelope.id)) return false;
     this.seen.add(envelope.id);
     const data = envelope.data || {};
+    if (envelope.type.startsWith("UnauthorisedChange")) {
+      const key = `${data.environment}/${data.target}`;
+      if (envelope.type === "UnauthorisedChangeDetected") {
+        this.drift.set(key, { ...data, detectedAt: envelope.time });
+      } else {
+        this.drift.delete(key);
+      }
+      return true;
+    }
     if (DEPLOY_TYPES.includes(envelope.type)) {
       this.deployment(envelope.type, data, envelope.time);
       return true;
