@@ -253,6 +253,7 @@ async def test_the_dashboard_shows_releases_and_follows_a_deployment_live(
             lambda d: "1 completed" in text_of('[data-metric="deployment_frequency"]')(d),
         )
         assert "production" in text_of("#metrics")(browser)
+        assert "unassessed 0 %" in text_of('[data-metric="change_failure_rate_by_risk"]')(browser)
 
         # A target changed behind Ferry's back shows until it is back in line.
         where = {"environment": "production", "target": "web-2"}
@@ -262,6 +263,11 @@ async def test_the_dashboard_shows_releases_and_follows_a_deployment_live(
             browser, "the unauthorised change", lambda d: d.find_elements(By.CSS_SELECTOR, drift)
         )
         assert "runs 0.9, where Ferry deployed" in text_of(drift)(browser)
+        await wait_for(
+            browser,
+            "the change counted in the metrics",
+            lambda d: text_of('[data-metric="unauthorised_changes"] .value')(d) == "1",
+        )
         await deploy(UnauthorisedChangeCleared(**where, version=PLAN["version"]))
         await wait_for(
             browser,

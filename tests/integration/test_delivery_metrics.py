@@ -16,6 +16,7 @@ from ferry.events.deploy import (
     DeploymentFailed,
     DeploymentRolledBack,
     EnvironmentDefined,
+    UnauthorisedChangeDetected,
 )
 from ferry.kafka import Message, Publisher
 from ferry.testing import envelope_for
@@ -47,6 +48,10 @@ def of(release: uuid.UUID, environment: str = "production") -> dict[str, Any]:
     return {"deployment_id": uuid.uuid4(), "release_id": release, "environment": environment}
 
 
+def web(environment: str) -> dict[str, str]:
+    return {"environment": environment, "target": "web-1"}
+
+
 async def test_the_four_metrics_come_from_the_deployments_reported(
     infra: Infra, topic_prefix: str
 ) -> None:
@@ -61,6 +66,12 @@ async def test_the_four_metrics_come_from_the_deployments_reported(
             )
             for n in ("A", "B", "C")
         ]
+        for release, level in ((a, "high"), (c, "medium")):  # B is not assessed
+            risk = {"likelihood": level, "impact": level}
+            assessed = await api.put(
+                f"/releases/{release}/risk", json=risk, headers={**manager, "If-Match": '"1"'}
+            )
+            assert assessed.status_code == 200, assessed.text
         now = datetime.now(UTC)
         b3 = of(b)
         await publish_at(
@@ -80,15 +91,25 @@ async def test_the_four_metrics_come_from_the_deployments_reported(
             (DeploymentFailed(**of(c, "production-eu"), reason="media did not verify"), now),
             # A redelivery of B's good deployment, as a replay of the topic would bring.
             (DeploymentCompleted(**b3, completed_at=now - DAY), now - DAY),
+            # Changes behind Ferry's back: one in production, one in staging.
+            (UnauthorisedChangeDetected(**web("production"), expected="1", found="0"), now),
+            (UnauthorisedChangeDetected(**web("staging"), expected="1", found="0"), now),
         )
 
         async def all_counted() -> dict[str, Any] | None:
             answer = await api.get("/delivery-metrics")
             assert answer.status_code == 200, answer.text
             body: dict[str, Any] = answer.json()
-            return body if body["change_failure_rate"]["finished"] == 4 else None
+            counted = body["change_failure_rate"]["finished"] == 4
+            return body if counted and body["unauthorised_changes"] == 1 else None
 
         metrics = await eventually(all_counted, what="the deployments counted")
+        by_risk = metrics["change_failure_rate_by_risk"]
+        assert by_risk == {
+            "high": {"finished": 1, "failed": 0, "rate": 0.0},
+            "medium": {"finished": 1, "failed": 1, "rate": 1.0},
+            "unassessed": {"finished": 2, "failed": 1, "rate": 0.5},
+        }
         assert metrics["environments"] == ["production", "production-eu"]
         assert metrics["days"] == 30
         assert metrics["deployment_frequency"]["deployments"] == 2

@@ -15,7 +15,7 @@ from typing import Literal
 from uuid import UUID
 
 from ferry.db import UnitOfWork
-from ferry.events.deploy import DeploymentEvent, EnvironmentDefined
+from ferry.events.deploy import DeploymentEvent, EnvironmentDefined, UnauthorisedChangeDetected
 from ferry.events.release import ReleaseEvent
 from release_svc.domain.delivery import Deployment
 
@@ -82,3 +82,31 @@ async def planned_at(uow: UnitOfWork, release_ids: Sequence[UUID]) -> dict[UUID,
         list(streams),
     )
     return {streams[row["stream_id"]]: row["planned_at"] for row in rows}
+
+
+async def unauthorised_change(
+    uow: UnitOfWork, event: UnauthorisedChangeDetected, event_id: UUID, at: datetime
+) -> None:
+    await uow.execute(
+        f'INSERT INTO "{uow.schema}".delivery_unauthorised_changes '
+        "(event_id, environment, target, detected_at) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (event_id) DO NOTHING",
+        event_id,
+        event.environment,
+        event.target,
+        at,
+    )
+
+
+async def unauthorised_changes(
+    uow: UnitOfWork, environments: Sequence[str], start: datetime, end: datetime
+) -> int:
+    """How many changes behind Ferry's back were found in `environments` in the period."""
+    found: int = await uow.fetchval(
+        f'SELECT count(*) FROM "{uow.schema}".delivery_unauthorised_changes '
+        "WHERE environment = ANY($1::text[]) AND detected_at >= $2 AND detected_at < $3",
+        list(environments),
+        start,
+        end,
+    )
+    return found

@@ -7,6 +7,7 @@ rebuildable from those events (`rebuild`) should it ever be lost or change shape
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -49,11 +50,11 @@ def _table(uow: UnitOfWork) -> str:
 async def save(uow: UnitOfWork, release: Release) -> None:
     """Store the release as it now is."""
     await uow.execute(
-        f"INSERT INTO {_table(uow)} ({COLUMNS}) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+        f"INSERT INTO {_table(uow)} ({COLUMNS}, risk) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
         "ON CONFLICT (release_id) DO UPDATE SET identifier = $2, release_type = $3, name = $4, "
         "version = $5, status = $6, planned_start = $7, planned_end = $8, release_manager = $9, "
-        "stream_version = $10, team = $11, services = $12",
+        "stream_version = $10, team = $11, services = $12, risk = $13",
         release.id,
         release.identifier,
         str(release.release_type),
@@ -66,6 +67,7 @@ async def save(uow: UnitOfWork, release: Release) -> None:
         release.version,
         release.team,
         sorted(release.services),
+        str(release.risk.level) if release.risk else None,
     )
 
 
@@ -141,3 +143,12 @@ async def release_id_of(uow: UnitOfWork, identifier: str) -> UUID | None:
         f"SELECT release_id FROM {_table(uow)} WHERE identifier = $1", identifier
     )
     return found
+
+
+async def risks(uow: UnitOfWork, release_ids: Sequence[UUID]) -> dict[UUID, str | None]:
+    """Each release's assessed risk level (None: not assessed)."""
+    rows = await uow.fetch(
+        f"SELECT release_id, risk FROM {_table(uow)} WHERE release_id = ANY($1::uuid[])",
+        list(release_ids),
+    )
+    return {row["release_id"]: row["risk"] for row in rows}

@@ -11,8 +11,15 @@ from pydantic import BaseModel
 from ferry.auth import Reader
 from ferry.http import problem_responses
 from ferry.service import UoW
-from release_svc.adapters import delivery
-from release_svc.domain.delivery import Durations, Metrics, Period, measure
+from release_svc.adapters import delivery, release_list
+from release_svc.domain.delivery import (
+    Durations,
+    FailureRate,
+    Metrics,
+    Period,
+    failure_rate_by_risk,
+    measure,
+)
 
 router = APIRouter(tags=["metrics"])
 
@@ -75,9 +82,21 @@ class DeliveryMetricsOut(BaseModel):
     environment."""
     by_day: list[DayOut]
     """Deployments that ended each day (UTC) of the period, by outcome."""
+    change_failure_rate_by_risk: dict[str, FailureRateOut]
+    """The change failure rate per the risk level the releases were assessed at (`low`,
+    `medium`, `high`, `unassessed`)."""
+    unauthorised_changes: int
+    """Changes behind Ferry's back deploy-svc detected in these environments in the period."""
 
     @classmethod
-    def of(cls, metrics: Metrics, days: int, environments: list[str]) -> DeliveryMetricsOut:
+    def of(
+        cls,
+        metrics: Metrics,
+        days: int,
+        environments: list[str],
+        by_risk: dict[str, FailureRate],
+        unauthorised: int,
+    ) -> DeliveryMetricsOut:
         restore = metrics.time_to_restore
         return cls(
             start=metrics.period.start,
@@ -102,6 +121,11 @@ class DeliveryMetricsOut(BaseModel):
             by_day=[
                 DayOut(day=d.day, completed=d.completed, failed=d.failed) for d in metrics.days
             ],
+            change_failure_rate_by_risk={
+                level: FailureRateOut(finished=r.finished, failed=r.failed, rate=r.rate)
+                for level, r in by_risk.items()
+            },
+            unauthorised_changes=unauthorised,
         )
 
 
@@ -132,10 +156,18 @@ async def delivery_metrics(
 ) -> DeliveryMetricsOut:
     """The four delivery metrics over the last `days` days, from the deployments deploy-svc
     reported: deployment frequency, lead time from plan to production (median and 90th
-    percentile), change failure rate, and time to restore (median)."""
+    percentile), change failure rate (also per risk level), and time to restore (median);
+    and the unauthorised changes deploy-svc detected there."""
+    period = Period.last(days, datetime.now(UTC))
     async with uow:
         environments = environment or await delivery.production_environments(uow)
         deployments = await delivery.deployments(uow, environments)
-        planned = await delivery.planned_at(uow, sorted({d.release_id for d in deployments}))
-    metrics = measure(deployments, planned, Period.last(days, datetime.now(UTC)))
-    return DeliveryMetricsOut.of(metrics, days, sorted(set(environments)))
+        released = sorted({d.release_id for d in deployments})
+        planned = await delivery.planned_at(uow, released)
+        risk_of = await release_list.risks(uow, released)
+        unauthorised = await delivery.unauthorised_changes(
+            uow, environments, period.start, period.end
+        )
+    metrics = measure(deployments, planned, period)
+    by_risk = failure_rate_by_risk(deployments, risk_of, period)
+    return DeliveryMetricsOut.of(metrics, days, sorted(set(environments)), by_risk, unauthorised)

@@ -202,7 +202,9 @@ function listen(token, signal) {
       const envelope = JSON.parse(message.data);
       if (folded.apply(envelope)) rendering();
       if (["DeploymentCompleted", "DeploymentFailed", "DeploymentRolledBack",
-        "DeploymentAborted"].includes(envelope.type)) deploymentsEnded();
+        "DeploymentAborted", "UnauthorisedChangeDetected"].includes(envelope.type)) {
+        deploymentsEnded();
+      }
     },
   });
   followHistory("beginning").catch((error) => {
@@ -406,7 +408,13 @@ function renderMetrics(m) {
       cfr.rate === null ? "–" : `${Math.round(cfr.rate * 100)} %`,
       `${cfr.failed} of ${cfr.finished} failed or rolled back`),
     tile("time_to_restore", "Time to restore", duration(restore.median_seconds),
-      `median of ${restore.count}; ${restore.unrestored} not restored yet`));
+      `median of ${restore.count}; ${restore.unrestored} not restored yet`),
+    tile("change_failure_rate_by_risk", "Failure rate by risk",
+      Object.entries(m.change_failure_rate_by_risk).map(([level, r]) =>
+        `${level} ${r.rate === null ? "–" : `${Math.round(r.rate * 100)} %`}`).join(", ") || "–",
+      "of the releases' deployments, by assessed risk"),
+    tile("unauthorised_changes", "Unauthorised changes", String(m.unauthorised_changes),
+      `found on targets in ${m.days} days`));
   show("#metrics .metrics-chart", daysChart(m.by_day),
     h("p", { class: "empty" }, `Environments: ${m.environments.join(", ") || "none marked production yet"}`));
 }

@@ -202,3 +202,28 @@ def _by_day(finished: Sequence[Deployment], period: Period) -> list[Day]:
         slot = counts.setdefault(d.finished_at.date(), [0, 0])
         slot[0 if d.outcome is Outcome.COMPLETED else 1] += 1
     return [Day(day, completed, failed) for day, (completed, failed) in sorted(counts.items())]
+
+
+@dataclass(frozen=True)
+class FailureRate:
+    finished: int
+    failed: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.failed / self.finished if self.finished else None
+
+
+def failure_rate_by_risk(
+    deployments: Iterable[Deployment], risk_of: Mapping[UUID, str | None], period: Period
+) -> dict[str, FailureRate]:
+    """The change failure rate of the deployments that ended in the period, per the risk
+    level their release was assessed at (`unassessed` for none)."""
+    counts: dict[str, list[int]] = {}
+    for d in deployments:
+        if d.finished_at not in period:
+            continue
+        slot = counts.setdefault(risk_of.get(d.release_id) or "unassessed", [0, 0])
+        slot[0] += 1
+        slot[1] += d.outcome in (Outcome.FAILED, Outcome.ROLLED_BACK)
+    return {level: FailureRate(*slot) for level, slot in sorted(counts.items())}

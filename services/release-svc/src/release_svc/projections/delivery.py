@@ -16,6 +16,7 @@ from ferry.events.deploy import (
     DeploymentFailed,
     DeploymentRolledBack,
     EnvironmentDefined,
+    UnauthorisedChangeDetected,
 )
 from release_svc.adapters import delivery
 
@@ -35,6 +36,12 @@ async def on_rolled_back(event: DeploymentRolledBack, envelope: Envelope, uow: U
     await delivery.deployment_ended(uow, event, "rolled_back_at", envelope.time)
 
 
+async def on_unauthorised_change(
+    event: UnauthorisedChangeDetected, envelope: Envelope, uow: UnitOfWork
+) -> None:
+    await delivery.unauthorised_change(uow, event, envelope.id, envelope.time)
+
+
 async def on_environment_defined(event: EnvironmentDefined, _: Envelope, uow: UnitOfWork) -> None:
     await delivery.environment_defined(uow, event)
 
@@ -46,5 +53,6 @@ CONSUMES: Mapping[str, Mapping[type[Event], EventHandler]] = {
         DeploymentAborted: on_failed,
         DeploymentRolledBack: on_rolled_back,
         EnvironmentDefined: on_environment_defined,
+        UnauthorisedChangeDetected: on_unauthorised_change,
     }
 }
