@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -126,6 +126,26 @@ async def test_the_four_metrics_come_from_the_deployments_reported(
         assert 0 <= lead["median_seconds"] < 60
         assert len(metrics["by_day"]) == 31
         assert metrics["by_day"][-1] == {"day": now.date().isoformat(), "completed": 1, "failed": 1}
+
+        # A, the one release first deployed in the period, went live after its planned end.
+        late = (now.date() - date.fromisoformat(PLAN["planned_end"])).days
+        assert metrics["benefits"] == {
+            "releases": 1,
+            "on_time": 0 if late > 0 else 1,
+            "late": 1 if late > 0 else 0,
+            "median_days_late": late if late > 0 else None,
+            "reviewed": 0,
+            "awaiting_review": 0,
+            "actions": 0,
+            "actions_done": 0,
+            "actions_overdue": 0,
+        }
+        minor = (await api.get("/delivery-metrics", params={"release_type": "minor"})).json()
+        assert minor["change_failure_rate"] == metrics["change_failure_rate"]
+        assert minor["release_type"] == "minor"
+        theirs = (await api.get("/delivery-metrics", params={"team": "payments"})).json()
+        assert theirs["change_failure_rate"]["finished"] == 0  # none planned for payments
+        assert theirs["unauthorised_changes"] == 1  # a fact of the environment, not a release
 
         async def staging_counted() -> dict[str, Any] | None:
             # Its events are on other partitions than production's: they may come later.

@@ -7,7 +7,15 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from release_svc.domain.delivery import Deployment, Durations, Period, measure
+from release_svc.domain.delivery import (
+    Deployment,
+    Durations,
+    Measured,
+    Period,
+    benefits,
+    failure_rate_by_risk,
+    measure,
+)
 
 NOW = datetime(2026, 12, 31, 12, tzinfo=UTC)
 PERIOD = Period.last(30, NOW)
@@ -119,3 +127,44 @@ def test_each_day_counts_the_deployments_that_ended_on_it_by_outcome() -> None:
 def test_percentiles_take_the_nearest_rank() -> None:
     durations = Durations.of(timedelta(seconds=s) for s in range(1, 11))
     assert (durations.count, durations.median_seconds, durations.p90_seconds) == (10, 5.5, 9)
+
+
+def measured(
+    planned_end: date, status: str = "deployed", *actions: str, overdue: int = 0
+) -> Measured:
+    return Measured("minor", None, "low", planned_end, status, tuple(actions), overdue)
+
+
+def test_benefits_weigh_the_releases_first_deployed_in_the_period() -> None:
+    on_time, late, earlier = uuid4(), uuid4(), uuid4()
+    releases = {
+        on_time: measured(date(2026, 12, 20), "closed", "done", "dropped"),
+        late: measured(date(2026, 12, 10), "ready_for_review", "open", overdue=1),
+        earlier: measured(date(2026, 10, 1), "closed", "done"),
+    }
+    deployments = [
+        deployment(release=on_time, completed=NOW - 12 * DAY),  # Dec 19
+        deployment(release=late, completed=NOW - 17 * DAY),  # Dec 14: four days late
+        deployment(release=late, completed=NOW - DAY),  # not its first
+        deployment(release=earlier, completed=NOW - 60 * DAY),  # first before the period
+        deployment(release=earlier, completed=NOW - 2 * DAY),
+    ]
+    found = benefits(deployments, releases, PERIOD)
+    assert (found.releases, found.on_time, found.late, found.median_days_late) == (2, 1, 1, 4)
+    assert (found.reviewed, found.awaiting_review) == (1, 1)
+    assert (found.actions, found.actions_done, found.actions_overdue) == (3, 1, 1)
+
+
+def test_the_failure_rate_is_split_by_the_releases_risk() -> None:
+    high, unassessed = uuid4(), uuid4()
+    deployments = [
+        deployment(release=high, failed=NOW - DAY),
+        deployment(release=high, completed=NOW - DAY),
+        deployment(release=unassessed, completed=NOW - DAY),
+        deployment(release=high, completed=NOW - 90 * DAY),  # before the period
+    ]
+    by_risk = failure_rate_by_risk(deployments, {high: "high", unassessed: None}, PERIOD)
+    assert {level: (r.finished, r.failed, r.rate) for level, r in by_risk.items()} == {
+        "high": (2, 1, 0.5),
+        "unassessed": (1, 0, 0.0),
+    }

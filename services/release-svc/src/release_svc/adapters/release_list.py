@@ -18,6 +18,7 @@ import asyncpg
 from ferry.db import UnitOfWork
 from ferry.errors import BadRequest
 from release_svc.adapters import release_teams
+from release_svc.domain.delivery import Measured
 from release_svc.domain.release import Release
 
 COLUMNS = (
@@ -145,10 +146,30 @@ async def release_id_of(uow: UnitOfWork, identifier: str) -> UUID | None:
     return found
 
 
-async def risks(uow: UnitOfWork, release_ids: Sequence[UUID]) -> dict[UUID, str | None]:
-    """Each release's assessed risk level (None: not assessed)."""
+async def measured(uow: UnitOfWork, release_ids: Sequence[UUID]) -> dict[UUID, Measured]:
+    """What the delivery metrics need of each release, with its improvement actions'
+    states."""
     rows = await uow.fetch(
-        f"SELECT release_id, risk FROM {_table(uow)} WHERE release_id = ANY($1::uuid[])",
+        f"""SELECT l.release_id, l.release_type, l.team, l.risk, l.planned_end, l.status,
+                COALESCE(array_agg(a.state) FILTER (WHERE a.state IS NOT NULL), '{{}}')
+                    AS actions,
+                count(*) FILTER (WHERE a.state IN ('open', 'in_progress') AND a.due < $2)
+                    AS overdue
+            FROM {_table(uow)} l
+            LEFT JOIN "{uow.schema}".improvement_actions a USING (release_id)
+            WHERE l.release_id = ANY($1::uuid[]) GROUP BY l.release_id""",
         list(release_ids),
+        date.today(),
     )
-    return {row["release_id"]: row["risk"] for row in rows}
+    return {
+        row["release_id"]: Measured(
+            release_type=row["release_type"],
+            team=row["team"],
+            risk=row["risk"],
+            planned_end=row["planned_end"],
+            status=row["status"],
+            actions=tuple(row["actions"]),
+            overdue_actions=row["overdue"],
+        )
+        for row in rows
+    }

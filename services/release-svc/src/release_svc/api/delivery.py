@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -9,14 +10,18 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from ferry.auth import Reader
+from ferry.events.release import ReleaseType
+from ferry.events.team import TEAM_NAME_PATTERN
 from ferry.http import problem_responses
 from ferry.service import UoW
 from release_svc.adapters import delivery, release_list
 from release_svc.domain.delivery import (
+    Benefits,
     Durations,
     FailureRate,
     Metrics,
     Period,
+    benefits,
     failure_rate_by_risk,
     measure,
 )
@@ -65,6 +70,23 @@ class DayOut(BaseModel):
     failed: int
 
 
+class BenefitsOut(BaseModel):
+    """For the releases whose first completed deployment to these environments fell in the
+    period: their dates against plan, reviews and improvement actions."""
+
+    releases: int
+    on_time: int
+    late: int
+    """First completed deployment after the planned end."""
+    median_days_late: float | None
+    reviewed: int
+    awaiting_review: int
+    actions: int
+    """Improvement actions their reviews raised."""
+    actions_done: int
+    actions_overdue: int
+
+
 class DeliveryMetricsOut(BaseModel):
     """Deployment frequency, lead time, change failure rate and time to restore."""
 
@@ -87,6 +109,10 @@ class DeliveryMetricsOut(BaseModel):
     `medium`, `high`, `unassessed`)."""
     unauthorised_changes: int
     """Changes behind Ferry's back deploy-svc detected in these environments in the period."""
+    benefits: BenefitsOut
+    team: str | None
+    release_type: str | None
+    """The releases measured: a team's (planned for it), a type; null: all."""
 
     @classmethod
     def of(
@@ -96,6 +122,9 @@ class DeliveryMetricsOut(BaseModel):
         environments: list[str],
         by_risk: dict[str, FailureRate],
         unauthorised: int,
+        gained: Benefits,
+        team: str | None,
+        release_type: str | None,
     ) -> DeliveryMetricsOut:
         restore = metrics.time_to_restore
         return cls(
@@ -126,6 +155,9 @@ class DeliveryMetricsOut(BaseModel):
                 for level, r in by_risk.items()
             },
             unauthorised_changes=unauthorised,
+            benefits=BenefitsOut(**dataclasses.asdict(gained)),
+            team=team,
+            release_type=release_type,
         )
 
 
@@ -153,6 +185,10 @@ async def delivery_metrics(
             "marks production",
         ),
     ] = None,
+    team: Annotated[
+        str | None, Query(pattern=TEAM_NAME_PATTERN, description="only its releases")
+    ] = None,
+    release_type: Annotated[ReleaseType | None, Query(description="only these")] = None,
 ) -> DeliveryMetricsOut:
     """The four delivery metrics over the last `days` days, from the deployments deploy-svc
     reported: deployment frequency, lead time from plan to production (median and 90th
@@ -162,12 +198,23 @@ async def delivery_metrics(
     async with uow:
         environments = environment or await delivery.production_environments(uow)
         deployments = await delivery.deployments(uow, environments)
-        released = sorted({d.release_id for d in deployments})
-        planned = await delivery.planned_at(uow, released)
-        risk_of = await release_list.risks(uow, released)
+        releases = await release_list.measured(uow, sorted({d.release_id for d in deployments}))
+        if team is not None or release_type is not None:
+            releases = {
+                r: m
+                for r, m in releases.items()
+                if team in (None, m.team) and release_type in (None, m.release_type)
+            }
+            deployments = [d for d in deployments if d.release_id in releases]
+        planned = await delivery.planned_at(uow, sorted(releases))
         unauthorised = await delivery.unauthorised_changes(
             uow, environments, period.start, period.end
         )
     metrics = measure(deployments, planned, period)
+    risk_of = {r: m.risk for r, m in releases.items()}
     by_risk = failure_rate_by_risk(deployments, risk_of, period)
-    return DeliveryMetricsOut.of(metrics, days, sorted(set(environments)), by_risk, unauthorised)
+    gained = benefits(deployments, releases, period)
+    type_name = str(release_type) if release_type else None
+    return DeliveryMetricsOut.of(
+        metrics, days, sorted(set(environments)), by_risk, unauthorised, gained, team, type_name
+    )

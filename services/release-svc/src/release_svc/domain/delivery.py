@@ -214,6 +214,63 @@ class FailureRate:
         return self.failed / self.finished if self.finished else None
 
 
+@dataclass(frozen=True)
+class Measured:
+    """What the benefits need of one release."""
+
+    release_type: str | None
+    team: str | None
+    risk: str | None
+    planned_end: date
+    status: str
+    actions: tuple[str, ...] = ()
+    """Its improvement actions' states."""
+    overdue_actions: int = 0
+
+
+@dataclass(frozen=True)
+class Benefits:
+    """Beyond the four metrics, for the releases first deployed to these environments in
+    the period: their dates against plan, their reviews and their improvement actions."""
+
+    releases: int
+    on_time: int
+    """First completed deployment on or before the planned end."""
+    late: int
+    median_days_late: float | None
+    reviewed: int
+    """Closed, their review done (or not required)."""
+    awaiting_review: int
+    actions: int
+    actions_done: int
+    actions_overdue: int
+
+
+def benefits(
+    deployments: Iterable[Deployment], releases: Mapping[UUID, Measured], period: Period
+) -> Benefits:
+    firsts: dict[UUID, datetime] = {}
+    for d in deployments:
+        if d.completed_at is not None:
+            known = firsts.get(d.release_id)
+            firsts[d.release_id] = min(known, d.completed_at) if known else d.completed_at
+    measured = {r: firsts[r] for r in firsts if firsts[r] in period and r in releases}
+    lateness = [(at.date() - releases[r].planned_end).days for r, at in measured.items()]
+    late = [days for days in lateness if days > 0]
+    states = [state for r in measured for state in releases[r].actions]
+    return Benefits(
+        releases=len(measured),
+        on_time=len(lateness) - len(late),
+        late=len(late),
+        median_days_late=statistics.median(late) if late else None,
+        reviewed=sum(releases[r].status == "closed" for r in measured),
+        awaiting_review=sum(releases[r].status == "ready_for_review" for r in measured),
+        actions=len(states),
+        actions_done=states.count("done"),
+        actions_overdue=sum(releases[r].overdue_actions for r in measured),
+    )
+
+
 def failure_rate_by_risk(
     deployments: Iterable[Deployment], risk_of: Mapping[UUID, str | None], period: Period
 ) -> dict[str, FailureRate]:
