@@ -18,14 +18,16 @@ from ferry.events.deploy import (
     EnvironmentDefined,
     UnauthorisedChangeDetected,
 )
+from ferry.events.els import ElsIncidentLinked, ElsObservationRecorded, ElsStarted
 from ferry.kafka import Message, Publisher
 from ferry.testing import envelope_for
 from release_svc.config import Settings as ReleaseSettings
 from release_svc.main import spec as release_spec
 from tests.support.infra import Infra
-from tests.support.services import eventually, serving, settings
+from tests.support.services import eventually, publish, serving, settings
 
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 PLAN = {"version": "1.0", "planned_start": "2026-12-01", "planned_end": "2026-12-02"}
 
 
@@ -96,12 +98,29 @@ async def test_the_four_metrics_come_from_the_deployments_reported(
             (UnauthorisedChangeDetected(**web("staging"), expected="1", found="0"), now),
         )
 
+        # A's Early Life Support: an incident, seven desk calls, past its planned end.
+        case = {"case_id": uuid.uuid4(), "release_id": a, "environment": "production"}
+        await publish(
+            infra,
+            f"{topic_prefix}els.events",
+            ElsStarted(**case, started_at=now - DAY, planned_end=now - HOUR),
+            ElsIncidentLinked(**case, reference="INC-1"),
+            ElsIncidentLinked(**case, reference="PRB-1", kind="problem"),
+            ElsObservationRecorded(
+                **case, observation_id="d-1", metric="desk_calls", value=7, observed_at=now
+            ),
+            ElsObservationRecorded(
+                **case, observation_id="e-1", metric="error_rate", value=3, observed_at=now
+            ),
+        )
+
         async def all_counted() -> dict[str, Any] | None:
             answer = await api.get("/delivery-metrics")
             assert answer.status_code == 200, answer.text
             body: dict[str, Any] = answer.json()
             counted = body["change_failure_rate"]["finished"] == 4
-            return body if counted and body["unauthorised_changes"] == 1 else None
+            supported = body["benefits"]["desk_calls"] == 7 and body["benefits"]["incidents"]
+            return body if counted and supported and body["unauthorised_changes"] == 1 else None
 
         metrics = await eventually(all_counted, what="the deployments counted")
         by_risk = metrics["change_failure_rate_by_risk"]
@@ -139,6 +158,9 @@ async def test_the_four_metrics_come_from_the_deployments_reported(
             "actions": 0,
             "actions_done": 0,
             "actions_overdue": 0,
+            "incidents": 1,
+            "desk_calls": 7,
+            "els_overruns": 1,
         }
         minor = (await api.get("/delivery-metrics", params={"release_type": "minor"})).json()
         assert minor["change_failure_rate"] == metrics["change_failure_rate"]

@@ -12,6 +12,7 @@ from release_svc.domain.delivery import (
     Durations,
     Measured,
     Period,
+    Support,
     benefits,
     failure_rate_by_risk,
     measure,
@@ -132,7 +133,8 @@ def test_percentiles_take_the_nearest_rank() -> None:
 def measured(
     planned_end: date, status: str = "deployed", *actions: str, overdue: int = 0
 ) -> Measured:
-    return Measured("minor", None, "low", planned_end, status, tuple(actions), overdue)
+    support = Support(incidents=2, desk_calls=5, overran=status == "closed")
+    return Measured("minor", None, "low", planned_end, status, tuple(actions), overdue, support)
 
 
 def test_benefits_weigh_the_releases_first_deployed_in_the_period() -> None:
@@ -153,6 +155,7 @@ def test_benefits_weigh_the_releases_first_deployed_in_the_period() -> None:
     assert (found.releases, found.on_time, found.late, found.median_days_late) == (2, 1, 1, 4)
     assert (found.reviewed, found.awaiting_review) == (1, 1)
     assert (found.actions, found.actions_done, found.actions_overdue) == (3, 1, 1)
+    assert (found.incidents, found.desk_calls, found.els_overruns) == (4, 10, 1)
 
 
 def test_the_failure_rate_is_split_by_the_releases_risk() -> None:

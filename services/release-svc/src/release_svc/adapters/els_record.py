@@ -10,12 +10,57 @@ from datetime import datetime
 from uuid import UUID
 
 from ferry.db import UnitOfWork
-from ferry.events.els import ElsEscalated, ElsEvent, ElsFeedbackGiven, ElsIncidentLinked
+from ferry.events.els import (
+    ElsEscalated,
+    ElsEvent,
+    ElsFeedbackGiven,
+    ElsIncidentLinked,
+    ElsObservationRecorded,
+)
+from release_svc.domain.delivery import Support
 from release_svc.domain.review_draft import ElsCase, Feedback
 
 
-async def case_started(uow: UnitOfWork, event: ElsEvent, at: datetime) -> None:
-    await _case(uow, event, "started_at = COALESCE(c.started_at, $2)", at)
+async def case_started(
+    uow: UnitOfWork, event: ElsEvent, at: datetime, planned_end: datetime | None
+) -> None:
+    update = "started_at = COALESCE(c.started_at, $2), planned_end = COALESCE(c.planned_end, $3)"
+    await _case(uow, event, update, at, planned_end)
+
+
+async def desk_calls(uow: UnitOfWork, event: ElsObservationRecorded) -> None:
+    """Desk calls observed during the case (`desk_calls`, the metric the service desk's
+    tool reports), each observation once."""
+    await uow.execute(
+        f'INSERT INTO "{uow.schema}".els_desk_calls (case_id, observation_id, release_id, value) '
+        "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        event.case_id,
+        event.observation_id,
+        event.release_id,
+        event.value,
+    )
+
+
+async def measures(uow: UnitOfWork, release_ids: list[UUID], now: datetime) -> dict[UUID, Support]:
+    """Per release: its incidents and desk calls during Early Life Support, and whether a
+    case of it ran (or runs) past its first planned end."""
+    rows = await uow.fetch(
+        f"""SELECT r.release_id,
+                (SELECT count(*) FROM "{uow.schema}".els_incidents i
+                  WHERE i.release_id = r.release_id AND i.kind = 'incident') AS incidents,
+                (SELECT COALESCE(sum(value), 0) FROM "{uow.schema}".els_desk_calls d
+                  WHERE d.release_id = r.release_id) AS desk_calls,
+                EXISTS (SELECT FROM "{uow.schema}".els_cases c
+                  WHERE c.release_id = r.release_id AND c.planned_end IS NOT NULL
+                    AND COALESCE(c.exited_at, $2) > c.planned_end) AS overran
+            FROM unnest($1::uuid[]) AS r(release_id)""",
+        release_ids,
+        now,
+    )
+    return {
+        row["release_id"]: Support(row["incidents"], row["desk_calls"], row["overran"])
+        for row in rows
+    }
 
 
 async def case_exited(uow: UnitOfWork, event: ElsEvent, at: datetime, override: str) -> None:

@@ -14,7 +14,7 @@ from ferry.events.release import ReleaseType
 from ferry.events.team import TEAM_NAME_PATTERN
 from ferry.http import problem_responses
 from ferry.service import UoW
-from release_svc.adapters import delivery, release_list
+from release_svc.adapters import delivery, els_record, release_list
 from release_svc.domain.delivery import (
     Benefits,
     Durations,
@@ -85,6 +85,12 @@ class BenefitsOut(BaseModel):
     """Improvement actions their reviews raised."""
     actions_done: int
     actions_overdue: int
+    incidents: int
+    """Incidents linked to their Early Life Support cases."""
+    desk_calls: float
+    """Desk calls observed during their Early Life Support (`desk_calls` signals)."""
+    els_overruns: int
+    """Those whose support ran past its first planned end."""
 
 
 class DeliveryMetricsOut(BaseModel):
@@ -207,6 +213,8 @@ async def delivery_metrics(
             }
             deployments = [d for d in deployments if d.release_id in releases]
         planned = await delivery.planned_at(uow, sorted(releases))
+        support = await els_record.measures(uow, sorted(releases), period.end)
+        releases = {r: dataclasses.replace(m, support=support[r]) for r, m in releases.items()}
         unauthorised = await delivery.unauthorised_changes(
             uow, environments, period.start, period.end
         )

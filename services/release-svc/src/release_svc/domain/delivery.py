@@ -215,6 +215,16 @@ class FailureRate:
 
 
 @dataclass(frozen=True)
+class Support:
+    """A release's Early Life Support, as the benefits count it."""
+
+    incidents: int = 0
+    desk_calls: float = 0
+    overran: bool = False
+    """A case ran (or runs) past its first planned end."""
+
+
+@dataclass(frozen=True)
 class Measured:
     """What the benefits need of one release."""
 
@@ -226,6 +236,7 @@ class Measured:
     actions: tuple[str, ...] = ()
     """Its improvement actions' states."""
     overdue_actions: int = 0
+    support: Support = Support()
 
 
 @dataclass(frozen=True)
@@ -244,6 +255,11 @@ class Benefits:
     actions: int
     actions_done: int
     actions_overdue: int
+    incidents: int
+    """Incidents linked to their Early Life Support."""
+    desk_calls: float
+    els_overruns: int
+    """Releases whose support ran past its first planned end."""
 
 
 def benefits(
@@ -268,6 +284,9 @@ def benefits(
         actions=len(states),
         actions_done=states.count("done"),
         actions_overdue=sum(releases[r].overdue_actions for r in measured),
+        incidents=sum(releases[r].support.incidents for r in measured),
+        desk_calls=sum(releases[r].support.desk_calls for r in measured),
+        els_overruns=sum(releases[r].support.overran for r in measured),
     )
 
 

@@ -15,13 +15,23 @@ from ferry.events.els import (
     ElsExited,
     ElsFeedbackGiven,
     ElsIncidentLinked,
+    ElsObservationRecorded,
     ElsStarted,
 )
 from release_svc.adapters import els_record
 
+DESK_CALLS = "desk_calls"
+"""The metric the service desk's tool reports calls as (els-svc's signals)."""
+
 
 async def on_started(event: ElsStarted, envelope: Envelope, uow: UnitOfWork) -> None:
-    await els_record.case_started(uow, event, event.started_at or envelope.time)
+    at = event.started_at or envelope.time
+    await els_record.case_started(uow, event, at, event.planned_end)
+
+
+async def on_observation(event: ElsObservationRecorded, _: Envelope, uow: UnitOfWork) -> None:
+    if event.metric == DESK_CALLS:
+        await els_record.desk_calls(uow, event)
 
 
 async def on_exited(event: ElsExited, envelope: Envelope, uow: UnitOfWork) -> None:
@@ -48,5 +58,6 @@ CONSUMES: Mapping[str, Mapping[type[Event], EventHandler]] = {
         ElsEscalated: on_escalated,
         ElsIncidentLinked: on_incident,
         ElsFeedbackGiven: on_feedback,
+        ElsObservationRecorded: on_observation,
     }
 }
