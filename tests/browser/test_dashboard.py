@@ -254,6 +254,7 @@ async def test_the_dashboard_shows_releases_and_follows_a_deployment_live(
         )
         assert "production" in text_of("#metrics")(browser)
         assert "unassessed 0 %" in text_of('[data-metric="change_failure_rate_by_risk"]')(browser)
+        assert "of 1" in text_of('[data-metric="against_plan"]')(browser)
 
         # A target changed behind Ferry's back shows until it is back in line.
         where = {"environment": "production", "target": "web-2"}

@@ -398,6 +398,7 @@ function renderMetrics(m) {
     h("div", { class: "label" }, label), h("div", { class: "value" }, value),
     h("div", { class: "detail" }, detail));
   const f = m.deployment_frequency, lead = m.lead_time, cfr = m.change_failure_rate;
+  const b = m.benefits;
   const restore = m.time_to_restore;
   show("#metrics .tiles",
     tile("deployment_frequency", "Deployment frequency", `${f.per_week.toFixed(1)} / week`,
@@ -414,7 +415,14 @@ function renderMetrics(m) {
         `${level} ${r.rate === null ? "–" : `${Math.round(r.rate * 100)} %`}`).join(", ") || "–",
       "of the releases' deployments, by assessed risk"),
     tile("unauthorised_changes", "Unauthorised changes", String(m.unauthorised_changes),
-      `found on targets in ${m.days} days`));
+      `found on targets in ${m.days} days`),
+    tile("against_plan", "Against plan", `${b.late} late of ${b.releases}`,
+      b.median_days_late === null ? "none late" : `median ${b.median_days_late} days late`),
+    tile("early_life", "Early life support", `${b.incidents} incidents`,
+      `${b.desk_calls} desk calls; ${b.els_overruns} ran past plan`),
+    tile("reviews", "Reviews and actions", `${b.reviewed} reviewed`,
+      `${b.awaiting_review} awaiting; ${b.actions_done} of ${b.actions} actions done, `
+        + `${b.actions_overdue} overdue`));
   show("#metrics .metrics-chart", daysChart(m.by_day),
     h("p", { class: "empty" }, `Environments: ${m.environments.join(", ") || "none marked production yet"}`));
 }
