@@ -8,18 +8,20 @@ metrics showing all of it."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.e2e.conftest import Start
 from tests.support.governance import approved
 from tests.support.infra import Infra
 from tests.support.journey import available_release, local_target, status_is
-from tests.support.services import eventually, start_all, stop_all
+from tests.support.services import eventually
 
 ROLLBACK = {
     "trigger_conditions": [{"kind": "verification_failed"}],
@@ -30,16 +32,12 @@ FAILS_ON = "2.0.0"
 
 
 @pytest.fixture
-def stack(infra: Infra, topic_prefix: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+def stack(services: Start) -> dict[str, str]:
     settings = {
         "FERRY_DEPLOY_LOCAL_PROGRAMS": '["test", "sh"]',
         "FERRY_DEPLOY_DRIFT_SECONDS": "0.5",
     }
-    processes, urls = start_all(infra, topic_prefix, tmp_path, settings)
-    try:
-        yield urls
-    finally:
-        stop_all(processes)
+    return services(settings)
 
 
 async def ready(client: httpx.AsyncClient, url: str) -> bool:
@@ -123,7 +121,7 @@ async def test_deployments_follow_the_plan_and_the_benefits_are_measured(
     rita = infra.issuer.bearer("rita", "release-manager")
     async with httpx.AsyncClient(timeout=15, headers=rita) as client:
         for name, url in stack.items():
-            await eventually(lambda url=url: ready(client, url), timeout=60, what=f"{name} ready")
+            await eventually(partial(ready, client, url), timeout=60, what=f"{name} ready")
         flow = Flow(client, stack, infra)
         release, dml, deploy = stack["release"], stack["dml"], stack["deploy"]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from ferry import signing
+from tests.e2e.conftest import Start
 from tests.support.governance import approved
 from tests.support.infra import Infra
 from tests.support.journey import (
@@ -24,7 +26,7 @@ from tests.support.journey import (
     status_is,
 )
 from tests.support.receivers import Hook, Mailbox, http_receiver, smtp_server
-from tests.support.services import eventually, read_topic, start_all, stop_all
+from tests.support.services import eventually, read_topic
 
 CHAT_KEY = "desk-chat-key"
 
@@ -36,23 +38,20 @@ def receivers() -> Iterator[tuple[Mailbox, Hook]]:
 
 
 @pytest.fixture
-def stack(
-    infra: Infra, topic_prefix: str, tmp_path: Path, receivers: tuple[Mailbox, Hook]
-) -> Iterator[dict[str, str]]:
+def stack(services: Start, receivers: tuple[Mailbox, Hook]) -> dict[str, str]:
     mailbox, chat = receivers
-    settings = {
-        "FERRY_SMTP_HOST": "127.0.0.1",
-        "FERRY_SMTP_PORT": str(mailbox.port),
-        "FERRY_NOTIFY_WEBHOOKS": json.dumps({"desk-chat": {"url": chat.url, "secret": CHAT_KEY}}),
-        "FERRY_COMMUNICATION_POLL_SECONDS": "0.2",
-        "FERRY_NOTIFY_POLL_SECONDS": "0.2",
-        "FERRY_DEPLOY_LOCAL_PROGRAMS": '["test"]',
-    }
-    processes, urls = start_all(infra, topic_prefix, tmp_path, settings)
-    try:
-        yield urls
-    finally:
-        stop_all(processes)
+    return services(
+        {
+            "FERRY_SMTP_HOST": "127.0.0.1",
+            "FERRY_SMTP_PORT": str(mailbox.port),
+            "FERRY_NOTIFY_WEBHOOKS": json.dumps(
+                {"desk-chat": {"url": chat.url, "secret": CHAT_KEY}}
+            ),
+            "FERRY_COMMUNICATION_POLL_SECONDS": "0.2",
+            "FERRY_NOTIFY_POLL_SECONDS": "0.2",
+            "FERRY_DEPLOY_LOCAL_PROGRAMS": '["test"]',
+        }
+    )
 
 
 async def ready(client: httpx.AsyncClient, url: str) -> bool:
@@ -78,7 +77,7 @@ async def test_communications_readiness_escalation_review_and_actions_reach_peop
     rita = infra.issuer.bearer("rita", "release-manager")
     async with httpx.AsyncClient(timeout=10, headers=rita) as client:
         for name, url in stack.items():
-            await eventually(lambda url=url: ready(client, url), timeout=60, what=f"{name} ready")
+            await eventually(partial(ready, client, url), timeout=60, what=f"{name} ready")
         release, deploy, els = stack["release"], stack["deploy"], stack["els"]
 
         # The desk is an audience with a mailbox and a chat channel; minor releases need it
@@ -124,9 +123,9 @@ async def test_communications_readiness_escalation_review_and_actions_reach_peop
             "planned_end": str(now.date() + timedelta(days=30)),
             "escalation_contact": "oncall@example.com",
         }
-        parts = {
+        parts: dict[str, dict[str, Any]] = {
             "windows": {"windows": [window]},
-            "backout-plan": {"trigger_conditions": ["errors"], "steps": ["switch back"]},
+            "backout-plan": {"trigger_conditions": ["errors"], "steps": [{"kind": "rollback"}]},
             "communication-plan": {"entries": communications},
         }
         path = await available_release(client, stack, infra, plan, parts)

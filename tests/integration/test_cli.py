@@ -173,7 +173,7 @@ def plan_file(folder: Path, version: str, *, name: str = "Payments", **extra: st
         "risk: {likelihood: low, impact: medium, mitigations: [canary first]}",
         "backout_plan:",
         "  trigger_conditions: [error rate above 2%]",
-        "  steps: [switch the current link back]",
+        "  steps: [{kind: rollback, description: switch the current link back}]",
         *(f"{key}: {value}" for key, value in extra.items()),
     ]
     file.write_text("\n".join(lines) + "\n")
@@ -242,7 +242,7 @@ def test_a_release_from_its_plan_file_to_production_and_early_life_support(
     assert [w["environment"] for w in planned["windows"]] == ["production", "staging"]
     assert planned["scope"][0]["name"] == "payments"
     [step] = planned["backout_plan"]["steps"]
-    assert (step["kind"], step["description"]) == ("manual", "switch the current link back")
+    assert (step["kind"], step["description"]) == ("rollback", "switch the current link back")
     identifier = planned["identifier"]
     shown = stack.json("release", "show", identifier, token=rita)
     assert (shown["id"], shown["risk"]["risk_level"]) == (
