@@ -107,6 +107,10 @@ def _resolved(client: Client, step: FollowUp) -> dict[str, Any]:
     return step.body
 
 
+STALE_TRIES = 3
+"""How often `plan` sets a section again when the release moved on meanwhile."""
+
+
 @app.command()
 def plan(
     ctx: typer.Context,
@@ -136,14 +140,22 @@ def plan(
         release, version = read(client, created.json()["id"])
         out.note(f"planned {release['identifier']} ({release['id']})")
         for step in wanted.follow_ups:
-            try:
-                body = _resolved(client, step)
-                answer = client.change(
-                    "release", "PUT", f"/releases/{release['id']}{step.path}", body, version
-                )
-            except Refused as exc:
-                message = f"{release['identifier']} is planned, but its {step.section}: {exc}"
-                raise Refused(message, exc.service, exc.status, exc.problem) from exc
+            path = f"/releases/{release['id']}{step.path}"
+            for attempt in range(1, STALE_TRIES + 1):
+                try:
+                    body = _resolved(client, step)
+                    answer = client.change("release", "PUT", path, body, version)
+                    break
+                except Refused as exc:
+                    stale = exc.status == 409 and exc.problem.get("title") == "Version conflict"
+                    if stale and attempt < STALE_TRIES:
+                        # release-svc itself recorded something meanwhile (a communication
+                        # falling due): each section replaces its part whole, so it is set
+                        # again at the version now.
+                        _, version = read(client, release["id"])
+                        continue
+                    message = f"{release['identifier']} is planned, but its {step.section}: {exc}"
+                    raise Refused(message, exc.service, exc.status, exc.problem) from exc
             release, version = answer.json(), version_of(answer)
             out.note(f"  {step.section} set")
     out.result(release, show_release(release, version))
