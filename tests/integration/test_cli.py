@@ -173,7 +173,7 @@ def plan_file(folder: Path, version: str, *, name: str = "Payments", **extra: st
         "risk: {likelihood: low, impact: medium, mitigations: [canary first]}",
         "backout_plan:",
         "  trigger_conditions: [error rate above 2%]",
-        "  steps: [{kind: rollback, description: switch the current link back}]",
+        "  steps: [{kind: rollback, description: switch the current link back}, tell the desk]",
         *(f"{key}: {value}" for key, value in extra.items()),
     ]
     file.write_text("\n".join(lines) + "\n")
@@ -241,8 +241,8 @@ def test_a_release_from_its_plan_file_to_production_and_early_life_support(
     assert planned["status"] == "planned"
     assert [w["environment"] for w in planned["windows"]] == ["production", "staging"]
     assert planned["scope"][0]["name"] == "payments"
-    [step] = planned["backout_plan"]["steps"]
-    assert (step["kind"], step["description"]) == ("rollback", "switch the current link back")
+    steps = [(s["kind"], s["description"]) for s in planned["backout_plan"]["steps"]]
+    assert steps == [("rollback", "switch the current link back"), ("manual", "tell the desk")]
     identifier = planned["identifier"]
     shown = stack.json("release", "show", identifier, token=rita)
     assert (shown["id"], shown["risk"]["risk_level"]) == (
@@ -349,8 +349,19 @@ def test_a_release_from_its_plan_file_to_production_and_early_life_support(
         token=dora,
         check=False,
     )
+    # The targets are back; the plan's manual step waits for someone, and `watch` says so.
     assert failed.returncode == 1
-    assert json.loads(failed.stdout)["state"] == "rolled_back"
+    waiting = json.loads(failed.stdout)
+    assert (waiting["state"], waiting["awaiting_step"]) == ("rolling_back", 1)
+    shown = stack.ferry("deploy", "show", waiting["id"], token=dora).stdout
+    assert "waiting for backout step 1: tell the desk" in shown
+    confirmed = stack.json(
+        "deploy", "confirm", waiting["id"], "1", "--note", "desk told at 22:40", token=dora
+    )
+    assert confirmed["backout_done"] == [0, 1]
+    ended = stack.ferry("deploy", "watch", waiting["id"], "--json", token=dora, check=False)
+    assert json.loads(ended.stdout)["state"] == "rolled_back"
+    assert stack.json("deploy", "drift", "--open", token=dora) == []
 
     def case() -> list[dict[str, Any]] | None:
         found = stack.json("els", "cases", "--release", identifier, token=elsa)

@@ -16,7 +16,7 @@ from rich.table import Table
 from ferry.cli import plans, proposals
 from ferry.cli.client import Client, connected, version_if_any
 from ferry.cli.errors import CliError
-from ferry.cli.output import Json, Output
+from ferry.cli.output import Json, Output, table
 from ferry.cli.releases import release_id
 
 app = typer.Typer(help="Schedule deployments and watch them.")
@@ -68,13 +68,27 @@ def render(deployment: dict[str, Any]) -> Group:
     lines: list[Any] = [waves, f"state: [bold {colour}]{state}[/]"]
     if deployment["reason"]:
         lines.append(f"reason: {escape(deployment['reason'])}")
+    if (waiting := waits_for(deployment)) is not None:
+        lines.append(f"[bold yellow]waiting for[/] {escape(waiting)}")
     return Group(*lines)
+
+
+def waits_for(deployment: dict[str, Any]) -> str | None:
+    """What a person must do before the deployment goes on, if anything."""
+    step = deployment.get("awaiting_step")
+    if step is not None:
+        description = deployment["backout"][step]["description"]
+        return f"backout step {step}: {description} (ferry deploy confirm ID {step})"
+    if deployment.get("awaiting_window"):
+        return "a new window, or a change authority's override (ferry deploy override-window)"
+    return None
 
 
 def watch_until_ended(
     client: Client, out: Output, deployment_id: str, interval: float, timeout: float | None
 ) -> dict[str, Any]:
-    """Poll the deployment until it ends, showing its progress live (not with --json)."""
+    """Poll the deployment until it ends, or waits for a person, showing its progress live
+    (not with --json)."""
     path = f"/deployments/{deployment_id}"
     deadline = None if timeout is None else time.monotonic() + timeout
     deployment: dict[str, Any] = client.get("deploy", path).json()
@@ -82,7 +96,7 @@ def watch_until_ended(
         _Quiet() if out.json else Live(render(deployment), console=out.err, transient=True)
     )
     with display as live:
-        while deployment["state"] not in ENDED:
+        while deployment["state"] not in ENDED and waits_for(deployment) is None:
             if deadline is not None and time.monotonic() > deadline:
                 raise CliError(
                     f"deployment {deployment_id} is still {deployment['state']} after {timeout}s"
@@ -235,3 +249,71 @@ def show(ctx: typer.Context, deployment_id: Id, as_json: Json = False) -> None:
     with connected(ctx) as client:
         deployment = client.get("deploy", f"/deployments/{deployment_id}").json()
     out.result(deployment, lambda console: console.print(render(deployment)))
+
+
+@app.command()
+def confirm(
+    ctx: typer.Context,
+    deployment_id: Id,
+    step: Annotated[int, typer.Argument(help="the backout step waiting, from 0", min=0)],
+    note: Annotated[str, typer.Option(help="what was done, for the record")] = "",
+    as_json: Json = False,
+) -> None:
+    """Confirm the backout step the deployment waits for was done by hand; it goes on."""
+    out = Output(as_json)
+    path = f"/deployments/{deployment_id}"
+    with connected(ctx) as client:
+        version = version_if_any(client, "deploy", path)
+        found = client.change(
+            "deploy", "POST", f"{path}/backout/{step}/confirm", {"note": note}, version
+        ).json()
+    out.result(found, lambda c: c.print(render(found)))
+
+
+@app.command("override-window")
+def override_window(
+    ctx: typer.Context,
+    deployment_id: Id,
+    reason: Annotated[str, typer.Option(help="why it may go on outside its window")],
+    as_json: Json = False,
+) -> None:
+    """Let a deployment paused outside its window go on to its end (change authorities,
+    not whoever asked for the deployment)."""
+    out = Output(as_json)
+    path = f"/deployments/{deployment_id}"
+    with connected(ctx) as client:
+        version = version_if_any(client, "deploy", path)
+        found = client.change(
+            "deploy", "POST", f"{path}/window-override", {"reason": reason}, version
+        ).json()
+    out.result(found, lambda c: c.print(render(found)))
+
+
+@app.command()
+def drift(
+    ctx: typer.Context,
+    env: Annotated[str | None, typer.Option(help="only this environment")] = None,
+    open_only: Annotated[bool, typer.Option("--open", help="only those not cleared")] = False,
+    as_json: Json = False,
+) -> None:
+    """Targets found running what Ferry did not deploy there, newest first."""
+    out = Output(as_json)
+    with connected(ctx) as client:
+        found = client.get(
+            "deploy",
+            "/unauthorised-changes",
+            environment=env,
+            open="true" if open_only else None,
+        ).json()
+    rows = [
+        (
+            f"{c['environment']}/{c['target']}",
+            c["expected"] or "nothing",
+            c["found"] or "nothing",
+            c["detected_at"],
+            c["cleared_at"] or "open",
+        )
+        for c in found
+    ]
+    columns = ("target", "Ferry deployed", "found", "detected", "cleared")
+    out.result(found, lambda c: c.print(table("unauthorised changes", columns, rows)))
