@@ -18,12 +18,14 @@ from selenium.webdriver.support.ui import WebDriverWait
 from ferry.db import Database
 from ferry.events import Event
 from ferry.events.deploy import (
+    BackoutStepAwaitingConfirmation,
     DeploymentCompleted,
     DeploymentPausedOutsideWindow,
     DeploymentScheduled,
     DeploymentStarted,
     DeploymentWindowOverridden,
     EnvironmentDefined,
+    RollbackStarted,
     Strategy,
     TargetDeployed,
     UnauthorisedChangeCleared,
@@ -39,7 +41,7 @@ from ferry.events.els import (
     ElsStarted,
     Period,
 )
-from ferry.events.release import DeploymentWindow, ImprovementAction, ReadinessItem
+from ferry.events.release import BackoutStep, DeploymentWindow, ImprovementAction, ReadinessItem
 from release_svc.config import Settings as ReleaseSettings
 from release_svc.domain.commands import SetWindows
 from release_svc.main import spec as release_spec
@@ -274,6 +276,19 @@ async def test_the_dashboard_shows_releases_and_follows_a_deployment_live(
             browser,
             "the change cleared",
             lambda d: not d.find_elements(By.CSS_SELECTOR, drift),
+        )
+
+        # Rolled back later by its plan, whose manual step waits for someone.
+        step = BackoutStep(description="drain the payment queue")
+        await deploy(
+            RollbackStarted(**ids, reason="errors", requested_by="dora", steps=[step]),
+            BackoutStepAwaitingConfirmation(**ids, step=1, description=step.description),
+        )
+        card = f'[data-deployment="{ids["deployment_id"]}"]'
+        await wait_for(
+            browser,
+            "the backout shown waiting",
+            lambda d: "waiting for: drain the payment queue" in text_of(card)(d),
         )
 
         case = {
