@@ -20,6 +20,7 @@ from els_svc.main import spec
 from ferry import signing
 from ferry.db import Database
 from ferry.events.els import MetricObserved
+from ferry.service import signer_of
 from tests.support.els import START, opened_case
 from tests.support.infra import Infra
 from tests.support.services import eventually, publish, read_topic, serving, settings
@@ -42,7 +43,9 @@ async def els(els_settings: Settings, infra: Infra) -> AsyncIterator[httpx.Async
 
 
 async def judge(s: Settings, at: datetime) -> None:
-    db = Database(s.database_url, s.db_schema, "test-evaluator")
+    """Judge the cases at `at`, as els-svc's evaluator does (signing what it decides: an
+    escalation is a decision its consumers act on)."""
+    db = Database(s.database_url, s.db_schema, "test-evaluator", signer=signer_of(s))
     try:
         await evaluate_all(db, at)
     finally:
