@@ -251,6 +251,16 @@ def show(ctx: typer.Context, deployment_id: Id, as_json: Json = False) -> None:
     out.result(deployment, lambda console: console.print(render(deployment)))
 
 
+def _act(ctx: typer.Context, deployment_id: str, route: str, body: Any, as_json: bool) -> None:
+    """POST `body` to the deployment's `route` at the version read; show what it became."""
+    out = Output(as_json)
+    path = f"/deployments/{deployment_id}"
+    with connected(ctx) as client:
+        version = version_if_any(client, "deploy", path)
+        found = client.change("deploy", "POST", f"{path}{route}", body, version).json()
+    out.result(found, lambda c: c.print(render(found)))
+
+
 @app.command()
 def confirm(
     ctx: typer.Context,
@@ -260,14 +270,7 @@ def confirm(
     as_json: Json = False,
 ) -> None:
     """Confirm the backout step the deployment waits for was done by hand; it goes on."""
-    out = Output(as_json)
-    path = f"/deployments/{deployment_id}"
-    with connected(ctx) as client:
-        version = version_if_any(client, "deploy", path)
-        found = client.change(
-            "deploy", "POST", f"{path}/backout/{step}/confirm", {"note": note}, version
-        ).json()
-    out.result(found, lambda c: c.print(render(found)))
+    _act(ctx, deployment_id, f"/backout/{step}/confirm", {"note": note}, as_json)
 
 
 @app.command("override-window")
@@ -279,14 +282,7 @@ def override_window(
 ) -> None:
     """Let a deployment paused outside its window go on to its end (change authorities,
     not whoever asked for the deployment)."""
-    out = Output(as_json)
-    path = f"/deployments/{deployment_id}"
-    with connected(ctx) as client:
-        version = version_if_any(client, "deploy", path)
-        found = client.change(
-            "deploy", "POST", f"{path}/window-override", {"reason": reason}, version
-        ).json()
-    out.result(found, lambda c: c.print(render(found)))
+    _act(ctx, deployment_id, "/window-override", {"reason": reason}, as_json)
 
 
 @app.command()

@@ -74,7 +74,7 @@ class DriftCheck:
         stream = watch_stream(one.environment, one.target)
         async with db.unit_of_work() as uow:
             # Looked at again inside the transaction: a deployment may have begun since.
-            if one not in await targets.watched(uow, BUSY):
+            if [one] != await targets.watched(uow, BUSY, (one.environment, one.target)):
                 return 0
             watch = TargetWatch(one.environment, one.target)
             watch = await rebuild(uow.events, stream, watch, TargetEvent)

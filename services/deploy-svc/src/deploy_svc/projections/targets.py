@@ -45,17 +45,24 @@ async def switched(
     )
 
 
-async def watched(uow: UnitOfWork, busy_states: list[str]) -> list[Watched]:
-    """Every target Ferry has deployed to, with what it made live there last; not those an
-    active deployment holds (what runs there is changing, by Ferry's hand)."""
+async def watched(
+    uow: UnitOfWork, busy_states: list[str], only: tuple[str, str] | None = None
+) -> list[Watched]:
+    """Every target Ferry has deployed to (or `only` that one: environment, target), with
+    what it made live there last; not those an active deployment holds (what runs there is
+    changing, by Ferry's hand)."""
+    environment, target = only or (None, None)
     rows = await uow.fetch(
         f"""SELECT l.environment, l.target, l.version FROM {_t(uow, "live_targets")} l
-            WHERE NOT EXISTS (
+            WHERE ($2::text IS NULL OR (l.environment = $2 AND l.target = $3))
+              AND NOT EXISTS (
                 SELECT FROM {_t(uow, "deployments")} d
                 WHERE d.environment = l.environment AND l.target = ANY(d.targets)
                   AND d.state = ANY($1::text[]))
             ORDER BY l.environment, l.target""",
         busy_states,
+        environment,
+        target,
     )
     return [Watched(r["environment"], r["target"], r["version"]) for r in rows]
 
