@@ -15,9 +15,13 @@ SOAK_ENV := FERRY_STATE_DIR=$(CURDIR)/.ferry/soak FERRY_KAFKA_PORT=26092 \
 CLUSTER_ENV := FERRY_STATE_DIR=$(CURDIR)/.ferry/cluster FERRY_KAFKA_BROKERS=3 \
 	FERRY_KAFKA_PORT=31092 FERRY_KAFKA_CONTROLLER_PORT=31093 FERRY_KAFKA_MTLS_PORT=31094 \
 	FERRY_PG_PORT=31432
+# A Kubernetes control plane beside the stack (deploy/local/kube.sh), for tests/kubernetes.
+KUBE_ENV := FERRY_STATE_DIR=$(CURDIR)/.ferry/kube FERRY_KUBERNETES=1 FERRY_KUBE_PORT=16443 \
+	FERRY_KUBE_ETCD_PORT=12379 FERRY_KAFKA_PORT=17092 FERRY_KAFKA_CONTROLLER_PORT=17093 \
+	FERRY_KAFKA_MTLS_PORT=17094 FERRY_PG_PORT=17432
 SOAK_MINUTES ?= 30
 
-.PHONY: help install up down run test test-cluster lint typecheck unit bench soak
+.PHONY: help install up down run test test-cluster test-kubernetes lint typecheck unit bench soak
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,7 +29,7 @@ help: ## List the targets
 install: ## Install system packages, uv, the Python workspace and the Kafka jars
 	@$(LOCAL)/install.sh
 
-up: install ## Start Kafka and PostgreSQL for development (ports 9092, 5432)
+up: install ## Start Kafka and PostgreSQL for development (9092, 5432); FERRY_KUBERNETES=1: Kubernetes too (6443)
 	@$(LOCAL)/up.sh
 
 down: ## Stop the development Kafka and PostgreSQL
@@ -48,6 +52,9 @@ test: lint ## Everything: lint, types, unit, integration and end-to-end tests on
 
 test-cluster: lint ## A three-broker stack losing a broker mid-burst (tests/cluster)
 	@$(LOCAL)/with-stack.sh $(CLUSTER_ENV) -- .venv/bin/pytest tests/cluster -m cluster
+
+test-kubernetes: lint ## deploy-svc's kubernetes driver and the manifests on a real Kubernetes API server (tests/kubernetes)
+	@$(LOCAL)/with-stack.sh $(KUBE_ENV) -- .venv/bin/pytest tests/kubernetes -m kubernetes
 
 bench: install ## Benchmarks on a fresh stack of their own; results go in docs/benchmarks.md
 	@$(LOCAL)/with-stack.sh $(BENCH_ENV) -- $(PY) -m bench.run $(BENCH_ARGS)

@@ -12,6 +12,10 @@
 #   FERRY_PG_DATA                PostgreSQL data dir            (default: see postgres.sh)
 #   FERRY_PG_BIN                 PostgreSQL binaries            (default: newest /usr/lib/postgresql/*/bin)
 #   FERRY_FRESH=1                wipe this stack's data before starting (tests)
+#   FERRY_KUBERNETES=1           also a Kubernetes control plane (kube.sh)   (default: 0)
+#   FERRY_KUBE_PORT              its API server's port          (default: 6443)
+#   FERRY_KUBE_ETCD_PORT         its etcd's client port; the peer port is the next one (default: 2379)
+#   FERRY_KUBE_NODE              the name of its one fake node  (default: ferry-node-1)
 #   FERRY_PYTHON                 python with aiokafka           (default: <repo>/.venv/bin/python)
 #   XDG_CACHE_HOME               jar cache lives in $XDG_CACHE_HOME/ferry (default: ~/.cache)
 #
@@ -35,9 +39,14 @@ FERRY_LOCAL="$FERRY_REPO/deploy/local"
 : "${FERRY_KAFKA_BROKERS:=1}"
 : "${FERRY_PG_PORT:=5432}"
 : "${FERRY_FRESH:=0}"
+: "${FERRY_KUBERNETES:=0}"
+: "${FERRY_KUBE_PORT:=6443}"
+: "${FERRY_KUBE_ETCD_PORT:=2379}"
+: "${FERRY_KUBE_NODE:=ferry-node-1}"
 : "${FERRY_PYTHON:=$FERRY_REPO/.venv/bin/python}"
 export FERRY_STATE_DIR FERRY_KAFKA_PORT FERRY_KAFKA_CONTROLLER_PORT FERRY_KAFKA_MTLS_PORT FERRY_KAFKA_VERSION \
-    FERRY_KAFKA_BROKERS FERRY_PG_PORT FERRY_FRESH FERRY_PYTHON
+    FERRY_KAFKA_BROKERS FERRY_PG_PORT FERRY_FRESH FERRY_PYTHON FERRY_KUBERNETES FERRY_KUBE_PORT \
+    FERRY_KUBE_ETCD_PORT FERRY_KUBE_NODE
 
 [[ "$FERRY_KAFKA_BROKERS" == 1 || "$FERRY_KAFKA_BROKERS" == 3 ]] ||
     { printf '[ferry] ERROR: FERRY_KAFKA_BROKERS must be 1 or 3, not %s\n' "$FERRY_KAFKA_BROKERS" >&2; exit 1; }

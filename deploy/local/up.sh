@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start the local stack (PostgreSQL + Kafka), create the Kafka topics, users and ACLs, print the
+# Start the local stack (PostgreSQL + Kafka, and with FERRY_KUBERNETES=1 a Kubernetes control
+# plane), create the Kafka topics, users and ACLs, print the
 # environment that reaches it.
 # Usage: deploy/local/up.sh [--env]
 #   --env  print only the FERRY_* lines on stdout and keep progress in $FERRY_STATE_DIR/up.log
@@ -15,13 +16,15 @@ case "${1:-}" in
 esac
 
 up() {
-    local start_time=$SECONDS failed=0 pg_job kafka_job
+    local start_time=$SECONDS failed=0 pg_job kafka_job kube_job=
     "$FERRY_LOCAL/kafka.sh" fetch
-    # Both servers take a few seconds to come up; start them side by side.
+    # The servers take a few seconds to come up; start them side by side.
     "$FERRY_LOCAL/postgres.sh" start & pg_job=$!
     "$FERRY_LOCAL/kafka.sh" start & kafka_job=$!
+    if ((FERRY_KUBERNETES)); then "$FERRY_LOCAL/kube.sh" start & kube_job=$!; fi
     wait "$pg_job" || failed=1
     wait "$kafka_job" || failed=1
+    [[ -z "$kube_job" ]] || wait "$kube_job" || failed=1
     ((failed == 0)) || die "local stack did not start (see messages above); stop it with deploy/local/down.sh"
 
     kafka_admin create-topics --replication "$FERRY_KAFKA_REPLICAS" --min-insync "$FERRY_KAFKA_MIN_ISR" || die "could not create Kafka topics"
@@ -47,3 +50,6 @@ FERRY_KAFKA_USERNAME=ferry-admin
 FERRY_KAFKA_PASSWORD_FILE=$FERRY_KAFKA_USERS/ferry-admin.password
 FERRY_KAFKA_USERS_DIR=$FERRY_KAFKA_USERS
 ENV
+# The control plane's administrator (FERRY_KUBERNETES=1): kubectl and the kubernetes driver
+# read KUBECONFIG.
+if ((FERRY_KUBERNETES)); then echo "KUBECONFIG=$FERRY_STATE_DIR/kube/kubeconfig"; fi

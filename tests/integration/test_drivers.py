@@ -1,12 +1,11 @@
 """Deployment drivers against real servers: the local driver verified over real HTTP, the
-webhook driver against automation the test runs, calling back the served deploy-svc, and the
-kubernetes driver where a cluster answers."""
+webhook driver against automation the test runs, calling back the served deploy-svc. The
+kubernetes driver's are in tests/kubernetes, against a real API server."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import time
 import uuid
@@ -21,15 +20,12 @@ from typing import Any
 
 import httpx
 import pytest
-from kubernetes_asyncio import client, config
-from kubernetes_asyncio.config import ConfigException
 from pydantic import SecretStr
 
 from deploy_svc.adapters import webhook_results
 from deploy_svc.config import Settings
 from deploy_svc.drivers.base import DriverError, Job
-from deploy_svc.drivers.kubernetes import KubernetesDriver
-from deploy_svc.drivers.limits import KubernetesLimits, LocalLimits
+from deploy_svc.drivers.limits import LocalLimits
 from deploy_svc.drivers.local import LocalDriver
 from deploy_svc.drivers.registry import drivers
 from deploy_svc.main import spec
@@ -444,69 +440,3 @@ async def test_the_callback_route_refuses_unsigned_stale_or_malformed_callbacks(
     assert malformed.status_code == 400
     async with db.unit_of_work() as uow:
         assert await webhook_results.result(uow, ident) is None
-
-
-# --- kubernetes: where a cluster answers -----------------------------------------------------
-
-
-async def reachable_cluster() -> Any:
-    """An API client of the cluster this run may use; skips, saying why, where there is none."""
-    configuration = client.Configuration()
-    try:
-        if "KUBERNETES_SERVICE_HOST" in os.environ:
-            config.load_incluster_config(client_configuration=configuration)
-        else:
-            await config.load_kube_config(client_configuration=configuration)
-    except (ConfigException, OSError) as exc:
-        pytest.skip(f"no Kubernetes cluster: neither in-cluster nor KUBECONFIG config ({exc})")
-    api = client.ApiClient(configuration)
-    try:
-        await client.VersionApi(api).get_code(_request_timeout=5)
-    except Exception as exc:
-        await api.close()
-        pytest.skip(f"the configured Kubernetes cluster does not answer: {exc!r}")
-    return api
-
-
-async def test_kubernetes_driver_rolls_an_image_out_and_back(tmp_path: Path) -> None:
-    api = await reachable_cluster()
-    namespace = os.environ.get("FERRY_TEST_K8S_NAMESPACE", "default")
-    name = f"ferry-test-{uuid.uuid4().hex[:8]}"
-    apps = client.AppsV1Api(api)
-    labels = {"app": name}
-    await apps.create_namespaced_deployment(
-        namespace,
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": name},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {"containers": [{"name": "app", "image": "registry.k8s.io/pause:3.9"}]},
-                },
-            },
-        },
-    )
-    try:
-        options = {
-            "namespace": namespace,
-            "deployment": name,
-            "container": "app",
-            "image": "registry.k8s.io/pause:{version}",
-            "rollout_timeout_seconds": 180,
-        }
-        job = job_for(tmp_path, "3.10", {}, **options)
-        limits = KubernetesLimits(namespaces=(namespace,), image_prefixes=("registry.k8s.io/",))
-        driver = KubernetesDriver(limits)
-        assert await driver.install(job) == "3.9"
-        assert await driver.install(job) == "3.9"  # repeated: the same answer, nothing changed
-        await driver.verify(job)
-        await driver.roll_back(job, "3.9")
-        found = await apps.read_namespaced_deployment(name, namespace)
-        assert found.spec.template.spec.containers[0].image == "registry.k8s.io/pause:3.9"
-    finally:
-        await apps.delete_namespaced_deployment(name, namespace)
-        await api.close()

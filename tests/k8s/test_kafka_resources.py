@@ -22,7 +22,7 @@ from tests.k8s.rendered import K8S, STRIMZI, Rendered
 USERS_YAML = K8S / "base" / "kafka" / "users.yaml"
 AUDITOR = "ferry-auditor"
 
-# The values Strimzi's KafkaTopic and KafkaUser CRDs (kafka.strimzi.io/v1beta2) allow.
+# The values Strimzi's KafkaTopic and KafkaUser CRDs (kafka.strimzi.io/v1) allow.
 TOPIC_SPEC = {"topicName", "partitions", "replicas", "config"}
 USER_SPEC = {"authentication", "authorization", "quotas", "template"}
 AUTHENTICATIONS = {"tls", "tls-external", "scram-sha-512"}

@@ -94,7 +94,7 @@ def strimzi_user(user: KafkaUser, cluster: str = "ferry") -> dict[str, Any]:
     """`user` as a Strimzi `KafkaUser` (SCRAM-SHA-512; Strimzi keeps its password in a
     Secret of the same name)."""
     return {
-        "apiVersion": "kafka.strimzi.io/v1beta2",
+        "apiVersion": "kafka.strimzi.io/v1",
         "kind": "KafkaUser",
         "metadata": {"name": user.name, "labels": {"strimzi.io/cluster": cluster}},
         "spec": {
