@@ -78,7 +78,7 @@ class Stack:
 async def deploy_stack(
     infra: Infra, topic_prefix: str, tmp_path: Path, **deploy: Any
 ) -> AsyncIterator[Stack]:
-    """A dml-svc and a deploy-svc (its settings `deploy` besides the test's), serving."""
+    """A dml-svc and a deploy-svc (its settings `deploy` over the test's), serving."""
     dml_settings = settings(
         DmlSettings, infra, topic_prefix, media_dir=tmp_path / "dml", scrub_interval_seconds=0
     )
@@ -86,21 +86,18 @@ async def deploy_stack(
     token.write_text(infra.issuer.mint("deploy-svc", ["deployer", "tester"]))
     librarian = infra.issuer.bearer("lib", "dml-librarian")
     async with serving(dml_spec(dml_settings), headers=librarian) as dml:
-        deploy_settings = settings(
-            DeploySettings,
-            infra,
-            topic_prefix,
-            dml_url=str(dml.base_url).rstrip("/"),
-            dml_token_file=token,
-            work_dir=tmp_path / "work",
-            lease_seconds=3,
-            executor_poll_seconds=0.2,
+        options: dict[str, Any] = {
+            "dml_url": str(dml.base_url).rstrip("/"),
+            "dml_token_file": token,
+            "work_dir": tmp_path / "work",
+            "lease_seconds": 3,
+            "executor_poll_seconds": 0.2,
             # The operator's limits: local targets under the test's folder, run these checks.
-            drivers=["local"],
-            local_roots=[tmp_path / "targets"],
-            local_programs=["test", "sh"],
-            **deploy,
-        )
+            "drivers": ["local"],
+            "local_roots": [tmp_path / "targets"],
+            "local_programs": ["test", "sh"],
+        }
+        deploy_settings = settings(DeploySettings, infra, topic_prefix, **(options | deploy))
         dora = infra.issuer.bearer("dora", "deployer")
         async with serving(deploy_spec(deploy_settings), headers=dora) as deploy_api:
             root = tmp_path / "targets"
