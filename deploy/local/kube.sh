@@ -6,13 +6,17 @@
 #
 # build: the binaries, from their Go modules at the versions deploy/local/kube/go.mod pins
 #        (Kubernetes, etcd) and KWOK_VERSION, into a cache outside the checkout; minutes the
-#        first time, nothing after. Also Strimzi's CRDs (deploy/local/kube/strimzi/pom.xml).
+#        first time, nothing after. Also the CRDs the manifests use: Strimzi's
+#        (deploy/local/kube/strimzi/pom.xml) and the Prometheus Operator's.
 # start: certificates and kubeconfigs on first use, then the processes; one fake node,
 #        `$FERRY_KUBE_NODE`, Ready. The administrator's kubeconfig is $FERRY_STATE_DIR/kube/kubeconfig.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KWOK_VERSION=v0.8.0
+# The Prometheus Operator's CRDs (ServiceMonitor, PrometheusRule, ...), as its Go module
+# publishes them; the module proxy's checksum database vouches for the files.
+PROMETHEUS_OPERATOR_VERSION=v0.85.0
 STRIMZI_JAVA_MIN=21 # Strimzi's CRD generator is built for Java 21
 SOURCES="$FERRY_LOCAL/kube"
 KUBE_DIR="$FERRY_STATE_DIR/kube"
@@ -26,7 +30,7 @@ log() { say kube "$@"; }
 cache_dir() {
     local key
     key="$(cat "$SOURCES/go.mod" "$SOURCES/go.sum" "$SOURCES/etcd/main.go" "$SOURCES/strimzi/pom.xml" \
-        <(echo "$KWOK_VERSION $(go env GOVERSION 2>/dev/null)") | sha256sum | cut -c1-12)"
+        <(echo "$KWOK_VERSION $PROMETHEUS_OPERATOR_VERSION $(go env GOVERSION 2>/dev/null)") | sha256sum | cut -c1-12)"
     echo "${XDG_CACHE_HOME:-$HOME/.cache}/ferry/kube-$key"
 }
 
@@ -62,9 +66,19 @@ build() {
     echo "$cache"
 }
 
-# crds DIR: Strimzi's CRDs, generated as Strimzi's release build generates the ones it
-# publishes (its crd-generator over its api classes, both from Maven at one version).
+# crds DIR: the CRDs of the operators the manifests are written for.
 crds() {
+    local out="$1" module
+    strimzi_crds "$out"
+    module="$(cd / && go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" |
+        sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+    [[ -n "$module" ]] || die "could not download the Prometheus Operator $PROMETHEUS_OPERATOR_VERSION module"
+    cp "$module"/example/prometheus-operator-crd/monitoring.coreos.com_{servicemonitors,podmonitors,prometheusrules}.yaml "$out/"
+}
+
+# strimzi_crds DIR: Strimzi's CRDs, generated as Strimzi's release build generates the ones
+# it publishes (its crd-generator over its api classes, both from Maven at one version).
+strimzi_crds() {
     local out="$1" java classpath
     java="$(newer_java)" || die "Strimzi's CRD generator needs Java $STRIMZI_JAVA_MIN or newer (none in /usr/lib/jvm)"
     mkdir -p "$out"
@@ -231,6 +245,8 @@ metadata:
 EOF
     wait_for "$READY_TIMEOUT" node_ready || die "the fake node did not become Ready, see $KUBE_DIR/logs/kwok.log"
     kubectl_admin apply --server-side -f "$BIN/crds" >/dev/null || die "could not install the test CRDs"
+    kubectl_admin wait --for condition=Established --timeout 60s crd --all >/dev/null ||
+        die "the test CRDs were not established"
     log "up: KUBECONFIG=$KUBE_DIR/kubeconfig"
 }
 
