@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from ferry import migrations
 from ferry.db import Database
 from release_svc.api.schemas.releases import ReleaseSummary
 from release_svc.config import Settings
@@ -205,7 +206,40 @@ async def test_readiness_reports_pending_migrations(
         await db.dispose()
     answer = await api.get("/readyz")
     assert answer.status_code == 503
-    assert answer.json()["checks"]["migrations"] == "pending"
+    assert answer.json()["checks"]["migrations"].startswith("schema at None, this code needs ")
+
+
+async def test_readiness_accepts_a_later_schema_that_still_serves_this_code(
+    api: httpx.AsyncClient, release_settings: Settings
+) -> None:
+    """The next release's migration has run (a rollout, or a rollback after it): this code
+    stays ready while the schema says it serves it, and only then."""
+    schema = release_settings.db_schema
+    head = migrations.head(spec(release_settings).migrations)
+    db = Database(release_settings.database_url, schema, "probe")
+
+    async def migrated_to(revision: str, serves_code_from: str) -> None:
+        async with db.unit_of_work() as uow:
+            await uow.execute(f'UPDATE "{schema}".alembic_version SET version_num = $1', revision)
+            await uow.execute(
+                f'INSERT INTO "{schema}".schema_compatibility VALUES ($1, $2) '
+                "ON CONFLICT (revision) DO UPDATE SET serves_code_from = $2",
+                revision,
+                serves_code_from,
+            )
+            await uow.commit()
+
+    try:
+        await migrated_to("9001", serves_code_from=str(head))  # an expand migration
+        assert (await api.get("/readyz")).status_code == 200
+        await migrated_to("9001", serves_code_from="9001")  # a contract migration
+        answer = await api.get("/readyz")
+        assert answer.status_code == 503
+        assert answer.json()["checks"]["migrations"] == f"schema at 9001, this code needs {head}"
+        await migrated_to("9002", serves_code_from="0001")  # serves every code since the first
+        assert (await api.get("/readyz")).status_code == 200
+    finally:
+        await db.dispose()
 
 
 async def test_a_database_outage_is_a_503_to_retry_not_a_500(

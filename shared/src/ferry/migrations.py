@@ -3,6 +3,13 @@
 A service's `migrations/env.py` calls `run_env()`; its first revision calls
 `create_core_tables()`. `upgrade()` runs at start-up in development and as its own step
 (`python -m <svc> migrate`) in production.
+
+Upgrades without outage: the migration runs while the previous release still serves, and a
+rollback runs the previous release against the new schema. So each revision says, with
+`serves_code_from()`, the oldest code its schema still serves: an expand migration (a new
+table, a nullable column) serves the code before it, a contract migration (a dropped column)
+only code that no longer uses what it drops. The answer is kept in the schema itself, where
+older code, which has not got the revision, reads it (`serves()`, for `/readyz`).
 """
 
 from __future__ import annotations
@@ -48,6 +55,53 @@ def upgrade(url: str, schema: str, migrations: Path) -> None:
 def head(migrations: Path) -> str | None:
     """The newest revision shipped in a migrations folder."""
     return ScriptDirectory(str(migrations)).get_current_head()
+
+
+def create_compatibility_table(schema: str) -> None:
+    """Which code each revision's schema serves (`serves_code_from`), one row per revision."""
+    op.execute(
+        f"""CREATE TABLE "{schema}".schema_compatibility (
+            revision text PRIMARY KEY,
+            serves_code_from text NOT NULL
+        )"""
+    )
+
+
+def serves_code_from(revision: str, oldest: str) -> None:
+    """In `revision`'s upgrade(): its schema still serves code shipped at `oldest` and after
+    (`oldest == revision`: only code that has this revision)."""
+    op.execute(
+        sa.text(
+            f'INSERT INTO "{target_schema()}".schema_compatibility (revision, serves_code_from) '
+            "VALUES (:revision, :oldest) ON CONFLICT (revision) "
+            "DO UPDATE SET serves_code_from = EXCLUDED.serves_code_from"
+        ).bindparams(revision=revision, oldest=oldest)
+    )
+
+
+def shipped_revisions(migrations: Path) -> frozenset[str]:
+    """Every revision in a migrations folder: the code's own and those before it."""
+    return frozenset(s.revision for s in ScriptDirectory(str(migrations)).walk_revisions())
+
+
+async def serves(
+    uow: UnitOfWork, applied: str | None, head: str | None, shipped: frozenset[str]
+) -> bool:
+    """Whether the schema at `applied` serves code whose newest revision is `head` (and which
+    ships the revisions `shipped`): it is the code's own revision, or a later one declaring
+    that it serves code from a revision this code has."""
+    if applied == head:
+        return True
+    if applied is None or applied in shipped:
+        return False  # behind the code: its migration has not run yet
+    try:
+        oldest: str | None = await uow.fetchval(
+            f'SELECT serves_code_from FROM "{uow.schema}".schema_compatibility WHERE revision = $1',
+            applied,
+        )
+    except asyncpg.UndefinedTableError:
+        return False
+    return oldest is not None and oldest in shipped
 
 
 async def applied(uow: UnitOfWork) -> str | None:

@@ -237,6 +237,7 @@ def _health_router(
 ) -> APIRouter:
     router = APIRouter(tags=["health"])
     head = migrations.head(spec.migrations)
+    shipped = migrations.shipped_revisions(spec.migrations)
 
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -245,20 +246,23 @@ def _health_router(
 
     @router.get("/readyz", responses=http.problem_responses({503: "A dependency is not ready"}))
     async def readyz() -> Response:
-        """PostgreSQL answers with migrations applied, Kafka answers, background jobs run."""
-        checks = {"database": "ok", "migrations": "ok", "kafka": "ok", "workers": "ok"}
+        """Ready to serve: PostgreSQL answers with a schema this code is compatible with (its
+        own revision, or a later one that still serves it: a rollout or a rollback across a
+        migration), and the background jobs run. Kafka is reported but not required: the
+        outbox keeps events while the broker is away, and reads and callbacks need none."""
+        checks = {"database": "ok", "migrations": "ok", "workers": "ok"}
         try:
             async with db.unit_of_work() as uow:
-                if await migrations.applied(uow) != head:
-                    checks["migrations"] = "pending"
+                found = await migrations.applied(uow)
+                if not await migrations.serves(uow, found, head, shipped):
+                    checks["migrations"] = f"schema at {found}, this code needs {head}"
         except Exception as exc:  # any failure means "not ready", never a 500 here
             log.warning("readiness: database check failed: %r", exc)
             checks["database"] = checks["migrations"] = f"unreachable: {type(exc).__name__}"
         if dead := workers.dead():
             checks["workers"] = "ended: " + ", ".join(dead)
-        if not await publisher.ready():
-            checks["kafka"] = "unreachable"
         ready = all(value == "ok" for value in checks.values())
+        checks["kafka"] = "ok" if await publisher.ready() else "unreachable"
         if ready:
             body = orjson.dumps({"status": "ready", "checks": checks})
             return Response(body, media_type="application/json")
