@@ -46,6 +46,7 @@ cd "$FERRY_REPO"
 # --frozen: exactly the committed uv.lock, never a silent re-resolve.
 uv sync --frozen --quiet --python python3.11
 "$FERRY_LOCAL/kafka.sh" fetch
+"$FERRY_LOCAL/helm.sh"
 # The test control plane (make test-kubernetes, FERRY_KUBERNETES=1 make up), built once from
 # its Go modules: asked for, since the first build takes minutes.
 if ((FERRY_KUBERNETES)); then "$FERRY_LOCAL/kube.sh" build; fi

