@@ -31,6 +31,14 @@ def log_lines(process: Process) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 
+def gauge(exposition: str, name: str) -> float:
+    """release-svc's value of gauge `name` in a Prometheus exposition."""
+    for line in exposition.splitlines():
+        if line.startswith(f'{name}{{service="release-svc"}}'):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no {name} for release-svc")
+
+
 async def all_ready(urls: Iterable[str], timeout: float = 60) -> None:
     for url in urls:
         async with httpx.AsyncClient(base_url=url, timeout=10) as client:
@@ -52,6 +60,11 @@ async def test_a_broker_outage_is_two_warnings_per_service_and_no_errors(
                 created = await client.post(f"{urls['release']}/releases", json=PLAN)
                 assert created.status_code == 201, created.text
                 await asyncio.sleep(OUTAGE_SECONDS)
+                # The event waits in the outbox, and the figures the alerts read say so.
+                exposition = (await client.get(f"{urls['release']}/metrics")).text
+                assert gauge(exposition, "ferry_outbox_lag_events") >= 1, exposition
+                waited = gauge(exposition, "ferry_outbox_oldest_event_age_seconds")
+                assert waited >= OUTAGE_SECONDS / 2, exposition
                 for url in urls.values():
                     # Still ready, so still in the Service: the outbox keeps the events.
                     answer = await client.get(f"{url}/readyz")

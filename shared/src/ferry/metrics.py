@@ -49,6 +49,12 @@ OUTBOX_LAG = Gauge(
     ["service"],
     multiprocess_mode="livemax",  # each worker's relay sees the same outbox
 )
+OUTBOX_OLDEST_AGE = Gauge(
+    "ferry_outbox_oldest_event_age_seconds",
+    "How long the oldest committed event not yet acknowledged by Kafka has waited (0: none)",
+    ["service"],
+    multiprocess_mode="livemax",
+)
 CONSUMER_LAG = Gauge(
     "ferry_consumer_lag_records",
     "Records on a partition not yet handled by a consumer group",

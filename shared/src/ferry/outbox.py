@@ -73,7 +73,11 @@ class OutboxRelay:
             f'DELETE FROM "{schema}".outbox o USING "{schema}".events e '
             "WHERE o.position = e.position AND o.position <= $1 AND e.event_id = ANY($2::uuid[])"
         )
-        self._lag_sql = f'SELECT count(*) FROM "{schema}".outbox'
+        self._lag_sql = (
+            "SELECT count(*) AS waiting, "
+            "coalesce(extract(epoch FROM now() - min(e.recorded_at)), 0) AS oldest "
+            f'FROM "{schema}".outbox o JOIN "{schema}".events e USING (position)'
+        )
 
     async def run(self) -> None:
         """Relay until cancelled. Kafka or PostgreSQL being down only delays events."""
@@ -91,6 +95,8 @@ class OutboxRelay:
                         KAFKA.failed(f"outbox relay: {exc!r}")
                     elif not isinstance(exc, BROKEN_CONNECTION):  # logged as an outage
                         log.warning("outbox relay: %r; retrying in %.1fs", exc, backoff)
+                    # What waits grows while Kafka is away: the alerts need it then most.
+                    await self._measure_aside()
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self._max_backoff)
                     continue
@@ -145,11 +151,24 @@ class OutboxRelay:
             await self.publish([envelope_from_row(row) for row in rows])
             await uow.execute(self._delete_sql, [row["position"] for row in rows])
             await uow.execute(self._attempted_sql)
-        lag = await uow.fetchval(self._lag_sql)
+        await self._measure(uow)
         await uow.commit()
-        metrics.OUTBOX_LAG.labels(self._db.source).set(lag)
         metrics.EVENTS_RELAYED.labels(self._db.source).inc(len(rows))
         return len(rows)
+
+    async def _measure(self, uow: UnitOfWork) -> None:
+        """How many events wait for Kafka, and how long the oldest has (`/metrics`)."""
+        row = await uow.fetchrow(self._lag_sql)
+        if row is not None:
+            metrics.OUTBOX_LAG.labels(self._db.source).set(row["waiting"])
+            metrics.OUTBOX_OLDEST_AGE.labels(self._db.source).set(float(row["oldest"]))
+
+    async def _measure_aside(self) -> None:
+        try:
+            async with self._db.unit_of_work() as uow:
+                await self._measure(uow)
+        except Exception as exc:  # PostgreSQL away too: its outage is logged already
+            log.debug("outbox relay: cannot measure the outbox: %r", exc)
 
     async def _reconcile(self, uow: UnitOfWork, up_to: int) -> None:
         """A relay died with a batch up to `up_to` in flight: forget the rows of it that the
