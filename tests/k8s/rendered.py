@@ -29,7 +29,7 @@ CHARTS = {"helm": None, "helm-production": CHART / "values-production.yaml"}
 RENDERS = [*OVERLAYS, *CHARTS]
 PRODUCTION = ["production", "helm-production"]
 STRIMZI = "kafka.strimzi.io/v1"
-WORKLOADS = {"Deployment", "Job", "StatefulSet", "DaemonSet"}
+WORKLOADS = {"Deployment", "Job", "CronJob", "StatefulSet", "DaemonSet"}
 
 Obj = dict[str, Any]
 
@@ -105,7 +105,10 @@ def migrate_job(rendered: Rendered, service: str) -> Obj:
 
 
 def pod_spec(workload: Obj) -> Obj:
-    spec: Obj = workload["spec"]["template"]["spec"]
+    template = workload["spec"]
+    if workload["kind"] == "CronJob":
+        template = template["jobTemplate"]["spec"]
+    spec: Obj = template["template"]["spec"]
     return spec
 
 
