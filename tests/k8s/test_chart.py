@@ -17,6 +17,7 @@ from tests.k8s.rendered import (
     CHART,
     CHARTS,
     K8S,
+    PRODUCTION,
     ROOT,
     Obj,
     Rendered,
@@ -93,18 +94,23 @@ def test_the_same_image_and_revision_give_the_same_migrate_job_and_a_new_image_a
     assert job_names("image.tag=1.0.0").isdisjoint(job_names("image.tag=1.0.1"))
 
 
-def test_production_values_pin_a_digest_and_name_the_storage_class() -> None:
-    production = render("helm-production")
-    for workload in production.of_kind("Deployment", "Job"):
+@pytest.mark.parametrize("production", PRODUCTION)
+def test_production_pins_a_digest(production: str) -> None:
+    for workload in render(production).of_kind("Deployment", "Job", "CronJob"):
         for container in containers(workload):
             assert "@sha256:" in container["image"], container["image"]
-    (claim,) = production.of_kind("PersistentVolumeClaim")
+
+
+@pytest.mark.parametrize("production", PRODUCTION)
+def test_production_names_the_storage_class(production: str) -> None:
+    (claim,) = render(production).of_kind("PersistentVolumeClaim")
     assert claim["spec"]["storageClassName"], "the DML's claim names a ReadWriteMany class"
     assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
 
 
-def test_production_network_policies_name_every_peer() -> None:
-    for policy in render("helm-production").of_kind("NetworkPolicy"):
+@pytest.mark.parametrize("production", PRODUCTION)
+def test_production_network_policies_name_every_peer(production: str) -> None:
+    for policy in render(production).of_kind("NetworkPolicy"):
         name = policy["metadata"]["name"]
         for rule in policy["spec"]["ingress"]:
             assert rule.get("from"), f"{name}: ingress from anywhere"
