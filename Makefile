@@ -54,6 +54,7 @@ test-cluster: lint ## A three-broker stack losing a broker mid-burst (tests/clus
 	@$(LOCAL)/with-stack.sh $(CLUSTER_ENV) -- .venv/bin/pytest tests/cluster -m cluster
 
 test-kubernetes: lint ## deploy-svc's kubernetes driver and the manifests on a real Kubernetes API server (tests/kubernetes)
+	@$(LOCAL)/kube.sh build  # minutes the first time, said here rather than inside the stack's start
 	@$(LOCAL)/with-stack.sh $(KUBE_ENV) -- .venv/bin/pytest tests/kubernetes -m kubernetes
 
 bench: install ## Benchmarks on a fresh stack of their own; results go in docs/benchmarks.md
