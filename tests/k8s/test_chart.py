@@ -26,6 +26,7 @@ from tests.k8s.rendered import (
     migrate_job,
     pod_spec,
     render,
+    render_chart,
     schema_revision,
     tool,
 )
@@ -186,3 +187,15 @@ def test_the_chart_renders_the_production_overlays_policies() -> None:
     assert sorted(set(chart) - CHART_ONLY) == sorted(overlay)
     for key, expected in overlay.items():
         assert chart[key] == expected, key
+
+
+def test_a_service_without_autoscaling_runs_its_fixed_replicas() -> None:
+    rendered = render_chart(
+        "helm els fixed", None, "services.els.autoscaling.enabled=false", "services.els.replicas=3"
+    )
+    scaled = {h["metadata"]["name"] for h in rendered.of_kind("HorizontalPodAutoscaler")}
+    assert scaled == {"release-svc", "dml-svc", "deploy-svc"}
+    replicas = {
+        d["metadata"]["name"]: d["spec"].get("replicas") for d in rendered.of_kind("Deployment")
+    }
+    assert replicas == {"release-svc": None, "dml-svc": None, "deploy-svc": None, "els-svc": 3}
