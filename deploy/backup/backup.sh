@@ -17,7 +17,9 @@ for service in "${SERVICES[@]}"; do
         --file="$dest/$service.dump" "$PG_URL" || die "pg_dump of $service failed"
 done
 say "archiving the DML's blobs from $FERRY_DML_MEDIA_DIR"
-tar -C "$FERRY_DML_MEDIA_DIR" -cf "$dest/dml-media.tar" . || die "could not archive the blobs"
+# Not the uploads in flight (blobs/incoming): a blob is renamed into place once complete.
+tar -C "$FERRY_DML_MEDIA_DIR" --exclude=./blobs/incoming -cf "$dest/dml-media.tar" . ||
+    die "could not archive the blobs"
 {
     echo "# Ferry backup of $(date -u +%Y-%m-%dT%H:%M:%SZ); schemas:$(for s in "${SERVICES[@]}"; do printf ' %s=%s' "$s" "$(schema "$s")"; done)"
     (cd "$dest" && sha256sum ./*.dump dml-media.tar)

@@ -4,6 +4,7 @@
 # linked into the workspace's .venv/bin beside kubectl.
 # Usage: deploy/local/helm.sh
 set -euo pipefail
+shopt -s inherit_errexit
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 HELM_VERSION=v4.3.2

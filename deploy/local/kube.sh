@@ -11,6 +11,8 @@
 # start: certificates and kubeconfigs on first use, then the processes; one fake node,
 #        `$FERRY_KUBE_NODE`, Ready. The administrator's kubeconfig is $FERRY_STATE_DIR/kube/kubeconfig.
 set -euo pipefail
+# A failure inside $(…) (BIN="$(build)") stops the script too.
+shopt -s inherit_errexit
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KWOK_VERSION=v0.8.0
@@ -133,8 +135,13 @@ extendedKeyUsage=serverAuth"
         issue kwok "/O=system:masters/CN=kwok"
         openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out sa.key
         openssl ec -in sa.key -pubout -out sa.pub 2>/dev/null
-        touch .made
-    ) || die "could not make the control plane's certificates in $PKI"
+    )
+    # `( … ) ||` would run the subshell without -e: check what it made instead.
+    local file
+    for file in ca.crt apiserver.crt admin.crt controller-manager.crt scheduler.crt kwok.crt sa.key sa.pub; do
+        [[ -s "$PKI/$file" ]] || { rm -rf "$PKI"; die "could not make the control plane's certificates ($file)"; }
+    done
+    touch "$PKI/.made"
 }
 
 # kubeconfig USER FILE: a kubeconfig for USER's client certificate.
@@ -189,10 +196,13 @@ node_ready() {
 }
 
 start() {
-    local p
+    local p up=0
     for p in "${PROCESSES[@]}"; do
-        if running_pid "$p" >/dev/null; then log "already running"; return 0; fi
+        if running_pid "$p" >/dev/null; then up=$((up + 1)); fi
     done
+    if ((up == ${#PROCESSES[@]})); then log "already running"; return 0; fi
+    # Some, not all: what is left of a start that failed; begin again.
+    ((up == 0)) || stop
     for p in "$FERRY_KUBE_PORT" "$FERRY_KUBE_ETCD_PORT" "$((FERRY_KUBE_ETCD_PORT + 1))"; do
         port_in_use "$p" && die "port $p is taken: set FERRY_KUBE_PORT / FERRY_KUBE_ETCD_PORT to free ones"
     done

@@ -19,10 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
 from ferry import migrations
+from ferry.db import driver_dsn
 from tests.support.infra import Infra
 from tests.support.services import (
     Process,
@@ -67,6 +69,17 @@ def upgrade() -> None:
 '''
     )
     return folder
+
+
+async def schema_revision(infra: Infra, schema: str) -> str | None:
+    connection = await asyncpg.connect(driver_dsn(infra.database_url))
+    try:
+        found: str | None = await connection.fetchval(
+            f'SELECT version_num FROM "{schema}".alembic_version'
+        )
+        return found
+    finally:
+        await connection.close()
 
 
 @dataclass
@@ -199,6 +212,7 @@ async def test_a_rollout_and_a_rollback_across_a_migration_fail_no_request(
         try:
             await asyncio.sleep(1)
             migrate(following)  # the next release's Job, while this release serves
+            assert await schema_revision(infra, schema) == "9001", "the next release migrated"
             await asyncio.sleep(1)
             assert balancer.ready == {"old-1", "old-2"}, "the old release left the Service"
             new = []
@@ -206,7 +220,10 @@ async def test_a_rollout_and_a_rollback_across_a_migration_fail_no_request(
                 new.append(await up(name, following))
                 await down(previous)
                 await asyncio.sleep(0.5)
-            # Rolled back (`kubectl rollout undo`): this release again, the schema migrated.
+            # Rolled back: this release's migrate Job (as `helm rollback` re-creates it)
+            # leaves the schema as it is, and this release serves again.
+            migrate(this_release)
+            assert await schema_revision(infra, schema) == "9001"
             back = await up("back-1", this_release)
             for instance in new:
                 await down(instance)

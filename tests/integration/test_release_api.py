@@ -238,6 +238,21 @@ async def test_readiness_accepts_a_later_schema_that_still_serves_this_code(
         assert answer.json()["checks"]["migrations"] == f"schema at 9001, this code needs {head}"
         await migrated_to("9002", serves_code_from="0001")  # serves every code since the first
         assert (await api.get("/readyz")).status_code == 200
+        # Two expand migrations in one release, each naming the one before it.
+        await migrated_to("9001", serves_code_from=str(head))
+        await migrated_to("9003", serves_code_from="9001")
+        assert (await api.get("/readyz")).status_code == 200
+        # A migrate Job of this release (a rollback) leaves a schema ahead that serves it...
+        url, migrations_path = release_settings.database_url, spec(release_settings).migrations
+        await asyncio.to_thread(migrations.upgrade, url, schema, migrations_path)
+        async with db.unit_of_work() as uow:
+            assert await migrations.applied(uow) == "9003"
+        # ...and refuses one past a contract migration, naming both revisions.
+        await migrated_to("9004", serves_code_from="9004")
+        await migrated_to("9003", serves_code_from="9004")
+        with pytest.raises(migrations.SchemaAhead, match=f"9003.*newest here: {head}"):
+            await asyncio.to_thread(migrations.upgrade, url, schema, migrations_path)
+        assert (await api.get("/readyz")).status_code == 503
     finally:
         await db.dispose()
 

@@ -74,6 +74,7 @@ def test_the_chart_knows_each_services_schema_revision() -> None:
         ("services.dml.storage.accessModes=null", "/services/dml/storage"),
         ("networkPolicy.egress.kafka.port=99999", "/networkPolicy/egress/kafka/port"),
         ("extraSettings.NOT_OURS=1", "NOT_OURS"),
+        ("services.release.settings.FERRY_SMTP_PASSWORD=x", "FERRY_SMTP_PASSWORD"),
         ("imagee.tag=1", "imagee"),
     ],
 )
@@ -199,3 +200,24 @@ def test_a_service_without_autoscaling_runs_its_fixed_replicas() -> None:
         d["metadata"]["name"]: d["spec"].get("replicas") for d in rendered.of_kind("Deployment")
     }
     assert replicas == {"release-svc": None, "dml-svc": None, "deploy-svc": None, "els-svc": 3}
+
+
+class _Strict(yaml.SafeLoader):
+    """YAML that refuses a key twice in one mapping (PyYAML keeps the last silently)."""
+
+
+def _no_duplicates(loader: _Strict, node: yaml.MappingNode, deep: bool = False) -> Any:
+    keys = [loader.construct_object(key) for key, _ in node.value]  # type: ignore[no-untyped-call]
+    twice = {key for key in keys if keys.count(key) > 1}
+    assert not twice, f"line {node.start_mark.line + 1}: {twice} twice"
+    return loader.construct_mapping(node, deep)
+
+
+_Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+@pytest.mark.parametrize("values", CHARTS.values(), ids=list(CHARTS))
+def test_no_rendered_object_says_a_key_twice(values: Any) -> None:
+    done = helm("template", "ferry", str(CHART), *(["--values", str(values)] if values else []))
+    assert done.returncode == 0, done.stderr
+    assert [o for o in yaml.load_all(done.stdout, Loader=_Strict) if o]

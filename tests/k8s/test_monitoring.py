@@ -17,7 +17,11 @@ from ferry.audit import SERVICES
 from tests.k8s.rendered import CHART, ROOT, Obj, container_env, pod_spec, render, selects
 
 OPERATIONS = ROOT / "docs" / "operations.md"
-KUBE_STATE_METRICS = {"kube_job_status_failed", "kube_cronjob_status_last_successful_time"}
+KUBE_STATE_METRICS = {
+    "kube_cronjob_status_last_schedule_time",
+    "kube_cronjob_status_last_successful_time",
+    "kube_cronjob_created",
+}
 NEEDED = {
     "FerryOutboxStalled": "ferry_outbox_oldest_event_age_seconds",
     "FerryOutboxBacklog": "ferry_outbox_lag_events",
@@ -27,7 +31,7 @@ NEEDED = {
     "FerryDeploymentFailed": "ferry_events_appended_total",
     "FerryElsEscalated": "ferry_events_appended_total",
     "FerrySignatureRejected": "ferry_foreign_events_rejected_total",
-    "FerryAuditVerifyFailed": "kube_job_status_failed",
+    "FerryAuditVerifyFailed": "kube_cronjob_status_last_schedule_time",
     "FerryAuditVerifyNotRun": "kube_cronjob_status_last_successful_time",
 }
 """Each alert the operators need, and the figure it reads."""

@@ -93,13 +93,24 @@ def test_an_overlay_applies_and_rolls_out_on_a_real_api_server(
         shown = describe(control_plane, namespace)
         assert done.returncode == 0, f"{overlay}: {done.stderr}\n{shown}"
 
-    # Every replica asked for is running: scheduled on a node, Ready.
+    # Every replica asked for runs, scheduled and Ready: the HorizontalPodAutoscaler's
+    # minimum where it owns the count.
+    minimum = {
+        h["spec"]["scaleTargetRef"]["name"]: h["spec"]["minReplicas"]
+        for h in rendered.of_kind("HorizontalPodAutoscaler")
+    }
     for deployment in deployments:
         name = deployment["metadata"]["name"]
-        found = control_plane.kubectl(
-            "get", "deployment", name, "-n", namespace, "-o", "jsonpath={.status.readyReplicas}"
+        wanted = deployment["spec"].get("replicas") or minimum[name]
+        ready = control_plane.kubectl(
+            "wait",
+            f"--for=jsonpath={{.status.readyReplicas}}={wanted}",
+            "--timeout=120s",
+            "-n",
+            namespace,
+            f"deployment/{name}",
         )
-        assert found.stdout == str(deployment["spec"].get("replicas", 1)), name
+        assert ready.returncode == 0, f"{overlay}: {name} not at {wanted} ready replicas"
 
 
 def describe(control_plane: ControlPlane, namespace: str) -> str:
@@ -117,6 +128,7 @@ def test_the_chart_applies_again_and_upgrades_to_a_new_image(
     namespace = new_namespace(RESTRICTED)
     for claim in render("helm").of_kind("PersistentVolumeClaim"):
         blob_volume(namespace, claim)
+    generations = []
     for tag in ("1.0.0", "1.0.0", "1.0.1"):
         rendered = render_chart(f"helm {tag}", None, f"image.tag={tag}")
         stream = relocated(rendered.objects, namespace)
@@ -124,6 +136,17 @@ def test_the_chart_applies_again_and_upgrades_to_a_new_image(
             "apply", "--server-side", "-n", namespace, "-f", "-", stdin=stream
         )
         assert applied.returncode == 0, f"{tag}:\n{applied.stderr}"
+        found = control_plane.kubectl(
+            "get",
+            "deployments,jobs",
+            "-n",
+            namespace,
+            "-o",
+            "jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.generation} {end}",
+        )
+        generations.append(sorted(found.stdout.split()))
+    assert generations[1] == generations[0], "applying the same release again changed it"
+    assert generations[2] != generations[1]
     for kind, condition in (("deployment", "Available"), ("job", "Complete")):
         done = control_plane.kubectl(
             "wait", f"--for=condition={condition}", "--timeout=120s", "-n", namespace, kind, "--all"

@@ -174,6 +174,9 @@ class Consumer:
         self._topics = list(topics)
         self._handle = handle
         self._retry_backoff = retry_backoff
+        self._lagging: set[TopicPartition] = set()
+        """Partitions whose lag this member reports: dropped when a rebalance moves them, or
+        the old figure would stay in every sum over the group."""
 
     async def run(self) -> None:
         """Consume until cancelled; reconnect with back-off while Kafka is unreachable."""
@@ -223,11 +226,17 @@ class Consumer:
 
     async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
         # Every poll, not only on commit: a partition stuck on one record shows its lag grow.
-        for tp in consumer.assignment():
+        assigned = consumer.assignment()
+        for tp in self._lagging - assigned:
+            with contextlib.suppress(KeyError):
+                metrics.CONSUMER_LAG.remove(self._group_id, tp.topic, tp.partition)
+        self._lagging &= assigned
+        for tp in assigned:
             highwater = consumer.highwater(tp)
             if highwater is not None:
                 lag = highwater - await consumer.position(tp)
                 metrics.CONSUMER_LAG.labels(self._group_id, tp.topic, tp.partition).set(lag)
+                self._lagging.add(tp)
 
     async def _handle_batch(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
+from typing import Any, Protocol
 
 import asyncpg
 import sqlalchemy as sa
@@ -27,7 +28,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from ferry.db import UnitOfWork, driver_dsn
+from ferry.db import driver_dsn
 
 
 def _config(url: str, schema: str, migrations: Path) -> Config:
@@ -45,11 +46,52 @@ _ONE_AT_A_TIME = threading.Lock()
 
 
 def upgrade(url: str, schema: str, migrations: Path) -> None:
-    """Bring the schema to the newest revision. Blocking: call it in a thread from async code."""
+    """Bring the schema to the newest revision. Blocking: call it in a thread from async code.
+
+    A schema already past this code's revisions (a rollback after the next release
+    migrated) is left alone if it serves this code, else `SchemaAhead`."""
+    found = asyncio.run(_ahead(url, schema, migrations))
+    if found is not None:
+        applied, serving = found
+        if not serving:
+            raise SchemaAhead(
+                f"schema {schema} is at revision {applied}, which this code does not have "
+                f"and which does not serve it (newest here: {head(migrations)})"
+            )
+        return
     # Alembic's `context` and `op` are process-wide: two upgrades in one process (replicas in
     # a test, several services in one interpreter) would run each other's steps.
     with _ONE_AT_A_TIME:
         command.upgrade(_config(url, schema, migrations), "head")
+
+
+async def _ahead(url: str, schema: str, migrations: Path) -> tuple[str, bool] | None:
+    """(the applied revision, whether it serves this code) when it is one this code does not
+    ship; None when the schema is at or behind this code's revisions."""
+    shipped = shipped_revisions(migrations)
+    connection = await asyncpg.connect(driver_dsn(url))
+    try:
+        uow = _Probe(connection, schema)
+        found = await applied(uow)
+        if found is None or found in shipped:
+            return None
+        return found, await serves(uow, found, head(migrations), shipped)
+    finally:
+        await connection.close()
+
+
+class _Probe:
+    """The little of a unit of work `applied` and `serves` use, on a plain connection."""
+
+    def __init__(self, connection: asyncpg.Connection, schema: str) -> None:
+        self._connection, self._schema = connection, schema
+
+    @property
+    def schema(self) -> str:
+        return self._schema
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._connection.fetchval(sql, *args)
 
 
 def head(migrations: Path) -> str | None:
@@ -84,27 +126,49 @@ def shipped_revisions(migrations: Path) -> frozenset[str]:
     return frozenset(s.revision for s in ScriptDirectory(str(migrations)).walk_revisions())
 
 
+class SchemaReader(Protocol):
+    """What reading the migration state needs: a UnitOfWork, or a bare connection (`_Probe`)."""
+
+    @property
+    def schema(self) -> str: ...
+
+    async def fetchval(self, sql: str, *args: Any) -> Any: ...
+
+
 async def serves(
-    uow: UnitOfWork, applied: str | None, head: str | None, shipped: frozenset[str]
+    uow: SchemaReader, applied: str | None, head: str | None, shipped: frozenset[str]
 ) -> bool:
     """Whether the schema at `applied` serves code whose newest revision is `head` (and which
-    ships the revisions `shipped`): it is the code's own revision, or a later one declaring
-    that it serves code from a revision this code has."""
+    ships the revisions `shipped`): it is the code's own revision, or a later one that serves
+    code from a revision this code has, directly or through the revisions between (each
+    expand migration names the one before it; a contract migration names itself)."""
     if applied == head:
         return True
     if applied is None or applied in shipped:
         return False  # behind the code: its migration has not run yet
-    try:
-        oldest: str | None = await uow.fetchval(
-            f'SELECT serves_code_from FROM "{uow.schema}".schema_compatibility WHERE revision = $1',
-            applied,
-        )
-    except asyncpg.UndefinedTableError:
-        return False
-    return oldest is not None and oldest in shipped
+    seen: set[str] = set()
+    revision = applied
+    while revision not in shipped and revision not in seen:
+        seen.add(revision)
+        try:
+            oldest: str | None = await uow.fetchval(
+                f'SELECT serves_code_from FROM "{uow.schema}".schema_compatibility '
+                "WHERE revision = $1",
+                revision,
+            )
+        except asyncpg.UndefinedTableError:
+            return False
+        if oldest is None or oldest == revision:
+            return False  # undeclared, or a contract migration: only its own code
+        revision = oldest
+    return revision in shipped
 
 
-async def applied(uow: UnitOfWork) -> str | None:
+class SchemaAhead(RuntimeError):
+    """The schema is at a revision this code does not have, and does not serve it."""
+
+
+async def applied(uow: SchemaReader) -> str | None:
     """The revision applied to the unit of work's schema, or None before the first."""
     try:
         revision: str | None = await uow.fetchval(

@@ -232,6 +232,15 @@ def _jobs(
     return jobs
 
 
+async def _answers_within(publisher: Publisher, seconds: float) -> bool:
+    """Whether Kafka answers the publisher in time: a broker that hangs rather than refuses
+    must not hold the probe (readiness does not wait on Kafka)."""
+    try:
+        return await asyncio.wait_for(publisher.ready(), seconds)
+    except TimeoutError:
+        return False
+
+
 def _health_router(
     spec: ServiceSpec, db: Database, publisher: Publisher, workers: Workers
 ) -> APIRouter:
@@ -262,7 +271,7 @@ def _health_router(
         if dead := workers.dead():
             checks["workers"] = "ended: " + ", ".join(dead)
         ready = all(value == "ok" for value in checks.values())
-        checks["kafka"] = "ok" if await publisher.ready() else "unreachable"
+        checks["kafka"] = "ok" if await _answers_within(publisher, 1.0) else "unreachable"
         if ready:
             body = orjson.dumps({"status": "ready", "checks": checks})
             return Response(body, media_type="application/json")

@@ -23,9 +23,9 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end }}
 
-{{/* A service's selector labels: ferry.selector (dict "name" "release-svc" "component" "api") */}}
+{{/* A service's selector labels: ferry.selector (dict "name" "release-svc" "component" "api")
+(app.kubernetes.io/part-of is among ferry.labels, which every object has). */}}
 {{- define "ferry.selector" -}}
-app.kubernetes.io/part-of: ferry
 app.kubernetes.io/name: {{ .name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end }}

@@ -29,7 +29,11 @@ def main(build: Callable[[], ServiceSpec], argv: Sequence[str] | None = None) ->
     settings = spec.settings
     configure(spec)
     if args.command == "migrate":
-        migrations.upgrade(settings.database_url, settings.db_schema, spec.migrations)
+        try:
+            migrations.upgrade(settings.database_url, settings.db_schema, spec.migrations)
+        except migrations.SchemaAhead as exc:
+            # A rollback's migrate Job against a schema no longer serving this release.
+            raise SystemExit(f"{spec.name} migrate: {exc}") from exc
         return
     if operators := os.environ.get(metrics.MULTIPROCESS_DIR):
         metrics.clear_stale(operators)  # before any worker writes this run's
