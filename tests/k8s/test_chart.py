@@ -75,10 +75,16 @@ def test_the_chart_knows_each_services_schema_revision() -> None:
         ("networkPolicy.egress.kafka.port=99999", "/networkPolicy/egress/kafka/port"),
         ("extraSettings.NOT_OURS=1", "NOT_OURS"),
         ("services.release.settings.FERRY_SMTP_PASSWORD=x", "FERRY_SMTP_PASSWORD"),
+        # A setting the chart writes itself, again: which a pod saw would depend on order.
+        ("extraSettings.FERRY_LOG_LEVEL=DEBUG", "extraSettings.FERRY_LOG_LEVEL: the chart sets"),
+        (
+            "services.deploy.settings.FERRY_DEPLOY_DRIVERS=x",
+            "services.deploy.settings.FERRY_DEPLOY_DRIVERS: the chart or extraSettings",
+        ),
         ("imagee.tag=1", "imagee"),
     ],
 )
-def test_the_values_schema_refuses_what_cannot_work(setting: str, why: str) -> None:
+def test_the_chart_refuses_values_that_cannot_work(setting: str, why: str) -> None:
     done = helm("template", "ferry", str(CHART), "--set", setting)
     assert done.returncode != 0, f"{setting} was accepted"
     assert why in done.stderr, done.stderr
@@ -221,3 +227,14 @@ def test_no_rendered_object_says_a_key_twice(values: Any) -> None:
     done = helm("template", "ferry", str(CHART), *(["--values", str(values)] if values else []))
     assert done.returncode == 0, done.stderr
     assert [o for o in yaml.load_all(done.stdout, Loader=_Strict) if o]
+
+
+def test_operators_settings_reach_the_configmaps() -> None:
+    rendered = render_chart(
+        "helm settings",
+        None,
+        "extraSettings.FERRY_TOPIC_PREFIX=prod-",
+        "services.els.settings.FERRY_ELS_EVALUATE_SECONDS=5",
+    )
+    assert rendered.named("ConfigMap", "ferry")["data"]["FERRY_TOPIC_PREFIX"] == "prod-"
+    assert rendered.named("ConfigMap", "els-svc")["data"]["FERRY_ELS_EVALUATE_SECONDS"] == "5"

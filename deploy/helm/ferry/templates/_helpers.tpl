@@ -67,3 +67,14 @@ that applying a release again finds its own Job and a new release (or image) mak
     {{- toYaml . | nindent 4 }}
   {{- end }}
 {{- end }}
+
+{{/* The egress rule to DNS every Ferry pod needs, to networkPolicy.egress.dns.to. */}}
+{{- define "ferry.dnsEgress" -}}
+- ports:
+    - {protocol: UDP, port: 53}
+    - {protocol: TCP, port: 53}
+  {{- with .Values.networkPolicy.egress.dns.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
