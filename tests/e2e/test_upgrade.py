@@ -19,12 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
 from ferry import migrations
-from ferry.db import driver_dsn
+from ferry.db import Database
 from tests.support.infra import Infra
 from tests.support.services import (
     Process,
@@ -72,14 +71,12 @@ def upgrade() -> None:
 
 
 async def schema_revision(infra: Infra, schema: str) -> str | None:
-    connection = await asyncpg.connect(driver_dsn(infra.database_url))
+    db = Database(infra.database_url, schema, "probe")
     try:
-        found: str | None = await connection.fetchval(
-            f'SELECT version_num FROM "{schema}".alembic_version'
-        )
-        return found
+        async with db.unit_of_work() as uow:
+            return await migrations.applied(uow)
     finally:
-        await connection.close()
+        await db.dispose()
 
 
 @dataclass

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped]
-from alembic.script import ScriptDirectory
+
+from ferry import migrations
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -85,9 +86,9 @@ def schema_revision(service: str) -> str:
     """The schema revision `service` (e.g. "release-svc") migrates to: its newest."""
     short = service.removesuffix("-svc")
     folder = ROOT / "services" / service / "src" / f"{short}_svc" / "migrations"
-    head = ScriptDirectory(str(folder)).get_current_head()
-    assert head is not None, folder
-    return head
+    found = migrations.head(folder)
+    assert found is not None, folder
+    return found
 
 
 def migrate_job(rendered: Rendered, service: str) -> Obj:
