@@ -185,8 +185,14 @@ async def test_communications_readiness_escalation_review_and_actions_reach_peop
         ]
         why = backout["the deployment to production is being rolled back"]
         assert "verification" in why.get_payload(decode=True).decode()
-        # Begun: the desk's email went out; not live: its chat message waits.
-        assert ("desk@example.com", "Payments 4 deployment has begun") in subjects(mailbox)
+        # Begun: the desk's email goes out (by the communications job, on its own clock, so
+        # not necessarily before the escalation); not live: its chat message waits.
+        begun = ("desk@example.com", "Payments 4 deployment has begun")
+
+        async def desk_told() -> bool:
+            return begun in subjects(mailbox)
+
+        await eventually(desk_told, timeout=30, what="the desk's email that it has begun")
         assert chat.received == []
 
         healthy.write_text("ok")
