@@ -15,8 +15,20 @@ say() { printf '[ferry backup] %s\n' "$*" >&2; }
 
 : "${FERRY_DATABASE_URL:?FERRY_DATABASE_URL must name the services database}"
 : "${FERRY_DML_MEDIA_DIR:?FERRY_DML_MEDIA_DIR must name the DML blob store}"
-# libpq reads the URL without SQLAlchemy's driver name.
+# libpq reads the URL without SQLAlchemy's driver name, and its password from a password
+# file of this run's own: on a command line any user of the machine reads it in `ps`.
 PG_URL="${FERRY_DATABASE_URL/postgresql+asyncpg:/postgresql:}"
+if [[ "$PG_URL" =~ ^(postgres(ql)?://)([^:@/]*):([^@]*)@(.*)$ ]]; then
+    PG_URL="${BASH_REMATCH[1]}${BASH_REMATCH[3]}@${BASH_REMATCH[5]}"
+    password="${BASH_REMATCH[4]//\\/\\\\}"   # its backslashes kept through printf,
+    password="$(printf '%b' "${password//%/\\x}")"  # its %XX decoded,
+    password="${password//\\/\\\\}"             # and escaped as .pgpass wants
+    PGPASSFILE="$(mktemp)"  # mode 0600
+    export PGPASSFILE
+    trap 'rm -f "$PGPASSFILE"' EXIT
+    printf '*:*:*:*:%s\n' "${password//:/\\:}" >"$PGPASSFILE"
+    unset password
+fi
 
 pg_tool() {
     local name="$1" bin="${FERRY_PG_BIN:-}"
