@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import uuid
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.support.infra import Infra, infrastructure, prepare_topics
+from tests.support.infra import Infra, TopicSets, infrastructure
 
 
 @pytest.fixture(scope="session")
@@ -17,9 +17,16 @@ def infra() -> Iterator[Infra]:
         pytest.fail(str(exc), pytrace=False)
 
 
+@pytest.fixture(scope="session")
+def topic_sets(infra: Infra) -> Iterator[TopicSets]:
+    sets = TopicSets(infra)
+    yield sets
+    asyncio.run(sets.close())
+
+
 @pytest.fixture
-async def topic_prefix(infra: Infra) -> AsyncIterator[str]:
+async def topic_prefix(topic_sets: TopicSets) -> AsyncIterator[str]:
     """A fresh set of Ferry topics for one test, so tests never see each other's events."""
-    prefix = f"t{uuid.uuid4().hex[:8]}-"
-    await prepare_topics(infra, prefix)
-    return prefix
+    prefix = await topic_sets.take()
+    yield prefix
+    await topic_sets.done_with(prefix)

@@ -27,7 +27,7 @@ import schemathesis
 from schemathesis import Case
 
 from ferry.auth import Role
-from tests.support.infra import Infra, prepare_topics
+from tests.support.infra import Infra, forget_topics, prepare_topics
 from tests.support.services import Process, free_port, stop_all
 
 SERVICES = {"release": "release_svc", "dml": "dml_svc", "deploy": "deploy_svc", "els": "els_svc"}
@@ -172,6 +172,7 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
         yield urls
     finally:
         stop_all(processes)
+        asyncio.run(forget_topics(infra, prefix))
 
 
 def _wait_ready(process: Process, url: str, timeout: float = 60) -> None:

@@ -22,7 +22,7 @@ import yaml
 
 from ferry.db import Database
 from ferry.events.release import ImprovementAction
-from tests.support.infra import REPO, Infra, prepare_topics
+from tests.support.infra import REPO, Infra, forget_topics, prepare_topics
 from tests.support.releases import Recorded, available, awaiting_review, reviewed
 from tests.support.services import Process, free_port, stop_all
 from tests.support.stored import store
@@ -139,6 +139,7 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
         yield stack
     finally:
         stop_all(processes)
+        asyncio.run(forget_topics(infra, prefix))
 
 
 def _ready(url: str) -> bool | None:

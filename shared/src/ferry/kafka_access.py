@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaClient
-from aiokafka.protocol.admin import CreateAclsRequest_v1, DescribeAclsRequest
+from aiokafka.protocol.admin import CreateAclsRequest_v1, DeleteAclsRequest_v1, DescribeAclsRequest
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import (
     CompactArray,
@@ -55,6 +55,18 @@ class _CreateAcls(Request[CreateAclsRequest_v1]):  # type: ignore[misc]
         self._rows = rows
 
     def build(self, request_struct_class: type[CreateAclsRequest_v1]) -> CreateAclsRequest_v1:
+        return request_struct_class(self._rows)
+
+
+class _DeleteAcls(Request[DeleteAclsRequest_v1]):  # type: ignore[misc]
+    """One exact filter per binding (aiokafka's request carries one filter)."""
+
+    API_KEY = 31
+
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self._rows = rows
+
+    def build(self, request_struct_class: type[DeleteAclsRequest_v1]) -> DeleteAclsRequest_v1:
         return request_struct_class(self._rows)
 
 
@@ -139,6 +151,17 @@ async def grant(admin: KafkaSettings, users: Iterable[KafkaUser]) -> None:
         if code:
             raise AccessSetupError(f"cannot create the ACL {row}: error {code} {message}")
     await _enforced(admin, rows)
+
+
+async def revoke(admin: KafkaSettings, users: Iterable[KafkaUser]) -> None:
+    """Withdraw what `grant` allowed these users (a binding already gone is no error)."""
+    rows = _bindings(users)
+    if not rows:
+        return
+    reply = await _send(admin, _DeleteAcls(rows))
+    for row, (code, message, _deleted) in zip(rows, reply.filter_responses, strict=True):
+        if code:
+            raise AccessSetupError(f"cannot delete the ACL {row}: error {code} {message}")
 
 
 async def _enforced(admin: KafkaSettings, rows: list[tuple[Any, ...]]) -> None:

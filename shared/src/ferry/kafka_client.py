@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from aiokafka.helpers import create_ssl_context
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
@@ -39,6 +39,11 @@ class KafkaSettings(BaseSettings):
     kafka_cert_file: Path | None = None
     """A client certificate (PEM) for mutual TLS, with `kafka_key_file`."""
     kafka_key_file: Path | None = None
+    kafka_fetch_max_wait_ms: int = Field(500, ge=10, le=30_000)
+    """How long the broker holds a consumer's fetch while there is nothing new. A consumer
+    stopping over TLS waits for the fetch in flight (the broker reads nothing more from the
+    connection until it answers), so this is also how long a stop can take; lower is quicker
+    at the cost of more requests while idle."""
 
     @model_validator(mode="after")
     def _complete(self) -> KafkaSettings:
@@ -81,7 +86,10 @@ class KafkaSettings(BaseSettings):
     def consumer_options(self) -> dict[str, Any]:
         """`kafka_options` for a consumer: it sees only committed transactions, so never the
         records of a relay's batch that was aborted (the relay sends that batch again)."""
-        return self.kafka_options() | {"isolation_level": "read_committed"}
+        return self.kafka_options() | {
+            "isolation_level": "read_committed",
+            "fetch_max_wait_ms": self.kafka_fetch_max_wait_ms,
+        }
 
 
 GRACE_SECONDS = 5.0
