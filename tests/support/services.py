@@ -20,6 +20,7 @@ import httpx
 import uvicorn
 from aiokafka import AIOKafkaConsumer
 
+from ferry import outbound
 from ferry.envelope import Envelope
 from ferry.events import Event
 from ferry.eventsigning import CHANGE_TOOL_DECISIONS, OWNERS, EventSigner
@@ -84,7 +85,7 @@ async def serving(
             raise RuntimeError(f"{spec.name} exited during start-up")
         await asyncio.sleep(0.05)
     try:
-        async with httpx.AsyncClient(
+        async with outbound.client(
             base_url=f"http://127.0.0.1:{spec.settings.port}", headers=headers, timeout=30
         ) as client:
             yield client

@@ -22,7 +22,7 @@ import jwt
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import Depends, Request
 
-from ferry import team_table
+from ferry import outbound, team_table
 from ferry.db import Database
 from ferry.errors import Forbidden, Unauthenticated
 from ferry.grants import Acting, Grant, parse_grant
@@ -184,7 +184,7 @@ class KeySet:
                 document = self._file.read_bytes()
             else:
                 assert self._url is not None
-                async with httpx.AsyncClient(timeout=5) as client:
+                async with outbound.client(timeout=5) as client:
                     answer = await client.get(self._url)
                     answer.raise_for_status()
                     document = answer.content

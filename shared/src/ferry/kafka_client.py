@@ -8,6 +8,8 @@ rotated password or certificate is picked up without a restart.
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -68,11 +70,8 @@ class KafkaSettings(BaseSettings):
             "security_protocol": self.kafka_security_protocol,
         }
         if self.kafka_security_protocol.endswith("SSL"):
-            options["ssl_context"] = create_ssl_context(
-                cafile=self.kafka_ca_file,
-                certfile=self.kafka_cert_file,
-                keyfile=self.kafka_key_file,
-            )
+            files = (self.kafka_ca_file, self.kafka_cert_file, self.kafka_key_file)
+            options["ssl_context"] = _ssl_context(files, tuple(_version(f) for f in files))
         if self.kafka_security_protocol.startswith("SASL_"):
             assert self.kafka_password_file is not None  # checked by _complete
             options |= {
@@ -90,6 +89,25 @@ class KafkaSettings(BaseSettings):
             "isolation_level": "read_committed",
             "fetch_max_wait_ms": self.kafka_fetch_max_wait_ms,
         }
+
+
+@functools.lru_cache(maxsize=16)
+def _ssl_context(
+    files: tuple[Path | None, Path | None, Path | None], versions: tuple[object, ...]
+) -> ssl.SSLContext:
+    """One context per version of the CA, certificate and key files: loading them took a few
+    milliseconds at every client's start; a file replaced (a rotated Secret) is a new
+    version, so the next client reads it."""
+    ca, cert, key = files
+    context: ssl.SSLContext = create_ssl_context(cafile=ca, certfile=cert, keyfile=key)
+    return context
+
+
+def _version(path: Path | None) -> object:
+    if path is None:
+        return None
+    found = path.stat()  # through a Secret volume's symlinks, to the file now there
+    return (found.st_ino, found.st_mtime_ns, found.st_size)
 
 
 GRACE_SECONDS = 5.0

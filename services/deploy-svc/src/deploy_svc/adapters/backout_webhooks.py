@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, SecretStr
 
-from ferry import signing
+from ferry import outbound, signing
 
 
 class BackoutWebhook(BaseModel):
@@ -51,9 +51,7 @@ class BackoutWebhooks:
             **signing.sign(hook.secret.get_secret_value().encode(), body),
         }
         try:
-            async with httpx.AsyncClient(
-                timeout=self._timeout, transport=self._transport
-            ) as client:
+            async with outbound.client(timeout=self._timeout, transport=self._transport) as client:
                 answer = await client.post(
                     hook.url.get_secret_value(), content=body, headers=headers
                 )

@@ -29,6 +29,7 @@ from deploy_svc.config import Settings
 from deploy_svc.domain.facts import ReleaseFacts
 from deploy_svc.drivers.base import Artifacts
 from ferry import manifest as manifest_contract
+from ferry import outbound
 from ferry.errors import FerryError
 from ferry.events.dml import ManifestItem
 from ferry.events.release import MediaRef
@@ -132,9 +133,7 @@ class Library:
         return _artifacts(release.release_id, release.version, items, final)
 
     def _client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            base_url=self._url, timeout=self._timeout, transport=self._transport
-        )
+        return outbound.client(base_url=self._url, timeout=self._timeout, transport=self._transport)
 
     async def _staged_item(self, client: httpx.AsyncClient, ref: MediaRef) -> ManifestItem:
         """The media item `ref` names, as the DML describes it, if its digest is `ref`'s."""

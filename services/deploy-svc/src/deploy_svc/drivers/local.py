@@ -31,6 +31,7 @@ from deploy_svc.drivers import limits
 from deploy_svc.drivers.base import Artifacts, DriverError, Job
 from deploy_svc.drivers.limits import LocalLimits
 from deploy_svc.drivers.options import for_step, parse
+from ferry import outbound
 
 _NOTHING = Artifacts(uuid.UUID(int=0), "", {})
 """The media of a look at a target that installs nothing."""
@@ -280,7 +281,7 @@ async def _probe(job: Job, url: str, timeout: float) -> None:
     Redirects are not followed: they could lead anywhere, past the operator's URL limits."""
     deadline = time.monotonic() + timeout
     last, detail = "no answer", ""
-    async with httpx.AsyncClient(follow_redirects=False) as client:
+    async with outbound.client(follow_redirects=False) as client:
         while (left := deadline - time.monotonic()) > 0:
             try:
                 answer = await client.get(url, timeout=left)

@@ -32,7 +32,7 @@ from deploy_svc.adapters.webhook_results import Result
 from deploy_svc.drivers import limits
 from deploy_svc.drivers.base import BadTargetSettings, DriverError, Job
 from deploy_svc.drivers.options import for_step, parse
-from ferry import signing
+from ferry import outbound, signing
 from ferry.db import Database
 from ferry.fields import Line, Notes
 
@@ -232,7 +232,7 @@ class WebhookDriver:
         if self._client is not None:
             yield self._client
         else:
-            async with httpx.AsyncClient(timeout=30, follow_redirects=False) as client:
+            async with outbound.client(timeout=30, follow_redirects=False) as client:
                 yield client
 
     async def _wait(

@@ -11,7 +11,7 @@ import httpx
 import orjson
 from pydantic import SecretStr
 
-from ferry import signing
+from ferry import outbound, signing
 from ferry.db import UnitOfWork
 from ferry.envelope import Envelope
 from ferry.events.els import ElsEscalated
@@ -29,7 +29,7 @@ class EscalationWebhook:
     async def on_escalated(self, event: ElsEscalated, envelope: Envelope, _: UnitOfWork) -> None:
         body = orjson.dumps({"event_id": str(envelope.id), **event.model_dump(mode="json")})
         headers = {"Content-Type": "application/json", **signing.sign(self._secret, body)}
-        async with httpx.AsyncClient(timeout=self._timeout) as client:
+        async with outbound.client(timeout=self._timeout) as client:
             for attempt in range(1, ATTEMPTS + 1):
                 try:
                     answer = await client.post(self._url, content=body, headers=headers)

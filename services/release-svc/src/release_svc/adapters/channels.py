@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import orjson
 
-from ferry import signing
+from ferry import outbound, signing
 from ferry.events.notify import Channel
 from release_svc.adapters.notifications import Due
 from release_svc.config import NotifyWebhook, Settings
@@ -81,7 +81,7 @@ class Channels:
             **signing.sign(webhook.secret.get_secret_value().encode(), body),
         }
         try:
-            async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
+            async with outbound.client(timeout=TIMEOUT_SECONDS) as client:
                 answer = await client.post(
                     webhook.url.get_secret_value(), content=body, headers=headers
                 )
