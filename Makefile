@@ -20,6 +20,10 @@ KUBE_ENV := FERRY_STATE_DIR=$(CURDIR)/.ferry/kube FERRY_KUBERNETES=1 FERRY_KUBE_
 	FERRY_KUBE_ETCD_PORT=12379 FERRY_KAFKA_PORT=17092 FERRY_KAFKA_CONTROLLER_PORT=17093 \
 	FERRY_KAFKA_MTLS_PORT=17094 FERRY_PG_PORT=17432
 SOAK_MINUTES ?= 30
+# Two workers, each taking whole files (module-scoped stacks stay in one); then, alone, the
+# tests that stop the Kafka or PostgreSQL the others share.
+PYTEST_PARALLEL := .venv/bin/pytest -n 2 --dist loadfile -m "not cluster and not kubernetes and not exclusive"
+PYTEST_EXCLUSIVE := .venv/bin/pytest -m exclusive
 
 .PHONY: help install up down run test test-cluster test-kubernetes lint typecheck unit bench soak
 
@@ -48,7 +52,7 @@ unit: install ## Unit tests only: no Kafka, no PostgreSQL
 	.venv/bin/pytest shared/tests services
 
 test: lint ## Everything: lint, types, unit, integration and end-to-end tests on a fresh stack
-	@$(LOCAL)/with-stack.sh $(TEST_ENV) -- .venv/bin/pytest
+	@$(LOCAL)/with-stack.sh $(TEST_ENV) -- bash -c '$(PYTEST_PARALLEL) && $(PYTEST_EXCLUSIVE)'
 
 test-cluster: lint ## A three-broker stack losing a broker mid-burst (tests/cluster)
 	@$(LOCAL)/with-stack.sh $(CLUSTER_ENV) -- .venv/bin/pytest tests/cluster -m cluster

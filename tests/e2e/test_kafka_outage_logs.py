@@ -45,6 +45,7 @@ async def all_ready(urls: Iterable[str], timeout: float = 60) -> None:
             await until_ready(client, timeout=timeout)
 
 
+@pytest.mark.exclusive
 @pytest.mark.timeout(240)
 async def test_a_broker_outage_is_two_warnings_per_service_and_no_errors(
     infra: Infra, topic_prefix: str, tmp_path: Path

@@ -65,6 +65,7 @@ async def count(db: Database, sql: str, *args: object) -> int:
         return int(await uow.fetchval(sql, *args))
 
 
+@pytest.mark.exclusive
 @pytest.mark.timeout(240)
 async def test_a_command_accepted_while_kafka_is_down_is_published_once_when_it_returns(
     infra: Infra, topic_prefix: str

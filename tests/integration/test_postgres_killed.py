@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 
 import httpx
+import pytest
 
 from deploy_svc.config import Settings as DeploySettings
 from deploy_svc.main import spec as deploy_spec
@@ -37,6 +38,7 @@ def plan(i: int) -> dict[str, str]:
     }
 
 
+@pytest.mark.exclusive
 async def test_postgres_killed_mid_burst_answers_503_never_500_and_loses_nothing(
     infra: Infra, topic_prefix: str
 ) -> None:

@@ -7,6 +7,7 @@ testcontainers starts them instead. Neither → the run fails, saying how to fix
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -27,7 +28,7 @@ from ferry.envelope import Envelope
 from ferry.eventsigning import OWNERS, EventSigner, generate_pem
 from ferry.kafka import INBOUND_TOPICS, SERVICE_TOPICS
 from ferry.kafka_access import grant, password_file, revoke
-from ferry.kafka_acls import ferry_specs, principal, users
+from ferry.kafka_acls import KafkaUser, ferry_specs, principal, users
 from ferry.kafka_admin import ensure_topics
 from ferry.kafka_client import KafkaSettings, uninterrupted
 from ferry.service import ServiceSpec
@@ -162,6 +163,11 @@ class Infra:
     def _local(self, script: str, action: str, **env: str) -> None:
         if not self.local:
             raise RuntimeError("only the local stack (deploy/local) can be stopped by a test")
+        if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+            raise RuntimeError(
+                "tests run in parallel share this Kafka and PostgreSQL: mark a test that stops "
+                "either @pytest.mark.exclusive (`make test` runs those alone, after the rest)"
+            )
         # FERRY_FRESH=0: a restart must keep the server's data, as in an outage.
         environment = {**os.environ, **env, "FERRY_FRESH": "0"}
         subprocess.run(
@@ -186,7 +192,9 @@ async def prepare_topics(infra: Infra, *prefixes: str) -> None:
 async def forget_topics(infra: Infra, *prefixes: str) -> None:
     """Undo `prepare_topics`, and delete any other topic under the prefixes."""
     if infra.kafka_users is not None:
-        await revoke(infra.kafka, [u for prefix in prefixes for u in users(_specs(), prefix)])
+        await revoke(
+            infra.kafka, [_own(u, prefix) for prefix in prefixes for u in users(_specs(), prefix)]
+        )
     admin = AIOKafkaAdminClient(**infra.kafka.kafka_options(), request_timeout_ms=30000)
     try:
         await uninterrupted(admin.start())
@@ -197,6 +205,13 @@ async def forget_topics(infra: Infra, *prefixes: str) -> None:
             assert not failed, f"topics not deleted: {failed}"
     finally:
         await uninterrupted(admin.close())
+
+
+def _own(user: KafkaUser, prefix: str) -> KafkaUser:
+    """`user` with only its ACLs on names under `prefix`: the rest (the cluster's
+    IdempotentWrite) every prefix and the stack itself share."""
+    acls = tuple(a for a in user.acls if a.name is not None and a.name.startswith(prefix))
+    return dataclasses.replace(user, acls=acls)
 
 
 class TopicSets:
