@@ -29,6 +29,7 @@ import httpx
 
 from bench.common import BenchError, Config, Figure, progress
 from ferry.devauth import ISSUER, DevIssuer
+from ferry.devports import free_port
 
 CHUNK = 1 << 20
 UPLOAD_TARGET = 0.70
@@ -114,17 +115,11 @@ async def _chunks(path: Path) -> AsyncIterator[bytes]:
             yield chunk
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def bench_media(cfg: Config) -> list[Figure]:
     size = cfg.media_bytes
     rounds = 3
     schema = f"bench_dml_{uuid4().hex[:10]}"
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory(dir=os.environ.get("FERRY_STATE_DIR")) as tmp:
         work = Path(tmp)
         source = work / "payload.bin"

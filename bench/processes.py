@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from bench.bare import create_table
 from bench.common import BenchError, Config
 from ferry.devauth import ISSUER
+from ferry.devports import free_port
 from ferry.eventsigning import generate_pem
 from ferry.kafka import INBOUND_TOPICS, SERVICE_TOPICS
 from ferry.kafka_admin import ensure_topics
@@ -44,12 +44,6 @@ class Server:
     """Its event signing key (PEM), for appending to its store directly."""
     env: Mapping[str, str] = field(default_factory=dict)
     """The environment it runs with (a replica's starts from it)."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager

@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 
 from bench.common import BenchError
-from bench.processes import free_port
 from ferry.devauth import ISSUER, DevIssuer
+from ferry.devports import free_port
 from ferry.eventsigning import development_keys
 
 SERVICES = ("release", "dml", "deploy", "els")

@@ -27,8 +27,9 @@ import schemathesis
 from schemathesis import Case
 
 from ferry.auth import Role
+from ferry.devports import free_port
 from tests.support.infra import Infra, forget_topics, prepare_topics
-from tests.support.services import Process, free_port, stop_all
+from tests.support.services import Process, stop_all
 
 SERVICES = {"release": "release_svc", "dml": "dml_svc", "deploy": "deploy_svc", "els": "els_svc"}
 SEED = 15

@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from ferry.devports import free_port
 from tests.support.infra import Infra
 from tests.support.published import MEDIA, approved_release
-from tests.support.services import Process, eventually, free_port, read_topic, unique
+from tests.support.services import Process, eventually, read_topic, unique
 
 TARGETS = ["web-1", "web-2", "web-3"]
 

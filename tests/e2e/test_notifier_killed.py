@@ -11,9 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ferry.devports import free_port
 from tests.support.infra import Infra
 from tests.support.receivers import smtp_server
-from tests.support.services import Process, eventually, free_port, read_topic, unique
+from tests.support.services import Process, eventually, read_topic, unique
 
 
 async def ready(client: httpx.AsyncClient) -> bool:

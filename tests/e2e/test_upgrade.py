@@ -24,15 +24,9 @@ import pytest
 
 from ferry import migrations
 from ferry.db import Database
+from ferry.devports import free_port
 from tests.support.infra import Infra
-from tests.support.services import (
-    Process,
-    eventually,
-    free_port,
-    stop_all,
-    unique,
-    until_ready,
-)
+from tests.support.services import Process, eventually, stop_all, unique, until_ready
 
 PACKAGE = Path(__file__).resolve().parents[2] / "services" / "release-svc" / "src" / "release_svc"
 PLAN = {

@@ -21,10 +21,11 @@ import pytest
 import yaml
 
 from ferry.db import Database
+from ferry.devports import free_port
 from ferry.events.release import ImprovementAction
 from tests.support.infra import REPO, Infra, forget_topics, prepare_topics
 from tests.support.releases import Recorded, available, awaiting_review, reviewed
-from tests.support.services import Process, free_port, stop_all
+from tests.support.services import Process, stop_all
 from tests.support.stored import store
 
 FERRY = str(REPO / ".venv" / "bin" / "ferry")

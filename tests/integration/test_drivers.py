@@ -31,9 +31,10 @@ from deploy_svc.drivers.registry import drivers
 from deploy_svc.main import spec
 from ferry import signing
 from ferry.db import Database
+from ferry.devports import free_port
 from tests.support.drivers import job_for
 from tests.support.infra import Infra
-from tests.support.services import free_port, serving, settings
+from tests.support.services import serving, settings
 
 SECRET = b"automation-secret"
 

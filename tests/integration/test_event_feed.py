@@ -17,6 +17,7 @@ import httpx
 import pytest
 import uvicorn
 
+from ferry.devports import free_port
 from ferry.events.asyncapi import document_json
 from ferry.events.deploy import DeploymentStarted, WaveStarted
 from ferry.service import create_app
@@ -25,7 +26,6 @@ from release_svc.main import spec as release_spec
 from tests.support.governance import approved
 from tests.support.infra import Infra
 from tests.support.services import (
-    free_port,
     publish,
     read_topic,
     serving,

@@ -10,13 +10,14 @@ import pytest
 
 from ferry import migrations
 from ferry.db import Database
+from ferry.devports import free_port
 from release_svc.api.schemas.releases import ReleaseSummary
 from release_svc.config import Settings
 from release_svc.main import spec
 from release_svc.projections import releases as projections
 from tests.support.governance import approved
 from tests.support.infra import Infra
-from tests.support.services import free_port, read_topic, serving, settings
+from tests.support.services import read_topic, serving, settings
 
 PLAN = {
     "name": "Payments 2026.12",

@@ -8,10 +8,11 @@ from contextlib import AsyncExitStack
 from dml_svc.config import Settings as DmlSettings
 from dml_svc.main import spec as dml_spec
 from ferry.db import Database
+from ferry.devports import free_port
 from release_svc.config import Settings as ReleaseSettings
 from release_svc.main import spec as release_spec
 from tests.support.infra import Infra
-from tests.support.services import eventually, free_port, read_topic, serving, settings
+from tests.support.services import eventually, read_topic, serving, settings
 
 RELEASES = 30
 

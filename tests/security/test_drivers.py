@@ -33,11 +33,12 @@ from deploy_svc.config import Settings as DeploySettings
 from deploy_svc.main import spec as deploy_spec
 from dml_svc.config import Settings as DmlSettings
 from dml_svc.main import spec as dml_spec
+from ferry.devports import free_port
 from tests.security.leaks import assert_leaked_nowhere
 from tests.support.governance import approved
 from tests.support.infra import Infra
 from tests.support.published import approved_release
-from tests.support.services import eventually, free_port, serving, settings, unique
+from tests.support.services import eventually, serving, settings, unique
 
 WEBHOOK_SECRET = f"whsec-{uuid4().hex}"
 PROBLEM = "application/problem+json"

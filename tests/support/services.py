@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer
 
 from ferry import outbound
+from ferry.devports import free_port
 from ferry.envelope import Envelope
 from ferry.events import Event
 from ferry.eventsigning import CHANGE_TOOL_DECISIONS, OWNERS, EventSigner
@@ -34,12 +34,6 @@ from tests.support.infra import Infra
 
 S = TypeVar("S", bound=ServiceSettings)
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def unique(name: str) -> str:
