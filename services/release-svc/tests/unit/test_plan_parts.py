@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from ferry.errors import InvalidTransition
 from ferry.events.release import (
     Activity,
     DeploymentWindow,
@@ -29,7 +30,7 @@ from release_svc.domain.commands import (
     SetWindows,
 )
 from release_svc.domain.plan import InvalidPlan, check_dates, risk_level
-from tests.support.releases import applied, planned
+from tests.support.releases import applied, approved_by, planned, ready_to_approve
 
 
 def window(environment: str, day: int, hours: int = 2) -> DeploymentWindow:
@@ -147,6 +148,16 @@ def test_a_freeze_on_other_services_leaves_the_release_alone() -> None:
     cmd = SetWindows(release.id, [window("production", 22)], "rita")
     [decided] = release.set_windows(cmd, [ledger_freeze], {})
     assert isinstance(decided, DeploymentWindowsSet)
+
+
+def test_the_scope_changes_until_approval_and_not_after() -> None:
+    payments = [ScopeItem(kind=ScopeKind.SERVICE, name="payments")]
+    release = ready_to_approve()
+    release = applied(release, release.set_scope(SetScope(release.id, payments, "rita")))
+    release = approved_by(release, "carl")
+    for items in ([*payments, ScopeItem(kind=ScopeKind.SERVICE, name="ledger")], []):
+        with pytest.raises(InvalidTransition, match="approved"):
+            release.set_scope(SetScope(release.id, items, "rita"))
 
 
 def test_communications_fall_due_relative_to_their_milestone() -> None:

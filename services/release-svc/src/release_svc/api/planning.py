@@ -49,7 +49,8 @@ async def set_scope(
     version: ExpectedVersion,
 ) -> Response:
     """The services, applications, components, documentation, training and process items
-    the release includes → `ReleaseScopeSet`."""
+    the release includes → `ReleaseScopeSet`; until approval (`409` after), like the
+    package."""
     items = [ScopeItem(**item.model_dump()) for item in scope.items]
     cmd = SetScope(release_id=release_id, items=items, by=caller.subject)
     return await change_release(

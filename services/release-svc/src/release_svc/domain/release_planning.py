@@ -28,7 +28,7 @@ from ferry.events.release import (
     TriggerKind,
 )
 from ferry.freezes import FreezePeriod
-from release_svc.domain import plan
+from release_svc.domain import lifecycle, plan
 from release_svc.domain.commands import (
     AssessRisk,
     CancelRelease,
@@ -132,7 +132,11 @@ class ReleasePlanning(ReleaseState):
         return [ReleaseDependenciesSet(release_id=self.id, depends_on=sorted(cmd.depends_on))]
 
     def set_scope(self, cmd: SetScope) -> list[ReleaseEvent]:
-        self._check_plan_changeable(cmd.by, "change the scope of")
+        """Until approval, like the package: the approval, the teams' agreements and the
+        freezes a deployment is held to all read the scope, so a scope changed after it
+        would let a release reach services nobody agreed to, or slip out of a freeze."""
+        self._check_state("change the scope of", lifecycle.PACKAGE_MAY_CHANGE)
+        self._check_manager(cmd.by)
         if tuple(cmd.items) == self.scope:
             return []
         return [ReleaseScopeSet(release_id=self.id, items=list(cmd.items))]
