@@ -14,7 +14,7 @@ from ferry.audit.chain import digest, intact
 from ferry.envelope import Envelope, Meta
 from ferry.events import REGISTRY
 from ferry.events.asyncapi import PUBLISHERS, published
-from ferry.events.release import ReleaseApproved
+from ferry.events.release import Level, ReleaseApproved, RiskAssessed
 from ferry.eventsigning import OWNERS, EventSigner, TrustedKeys, generate_pem
 from ferry.eventstore import seal
 from ferry.settings import ServiceSettings
@@ -131,9 +131,23 @@ def test_a_rotated_key_keeps_the_old_ones_events_accepted() -> None:
     assert trusted.refusal(signed_approval(new)) is None
 
 
-def test_facts_that_are_no_decisions_need_no_signature() -> None:
-    envelope = envelope_for(release_planned())
-    assert TrustedKeys({}).refusal(envelope) is None
+def test_facts_another_service_acts_on_need_a_signature_as_decisions_do() -> None:
+    planned = release_planned()
+    assert "unsigned" in (TrustedKeys({}).refusal(envelope_for(planned)) or "")
+    signed = envelope_for(planned, source="release-svc", signer=RELEASE)
+    assert TrustedKeys.from_setting({"release-svc": [RELEASE.public_key]}).refusal(signed) is None
+
+
+def test_events_no_consumer_acts_on_need_no_signature() -> None:
+    risk = RiskAssessed(
+        release_id=uuid.uuid4(),
+        likelihood=Level.LOW,
+        impact=Level.LOW,
+        risk_level=Level.LOW,
+        affected_services=[],
+        mitigations=[],
+    )
+    assert TrustedKeys({}).refusal(envelope_for(risk)) is None
 
 
 def test_a_trusted_key_must_be_a_raw_ed25519_key() -> None:

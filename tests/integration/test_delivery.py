@@ -19,6 +19,7 @@ from ferry.db import Database
 from ferry.envelope import Envelope, Meta
 from ferry.events.dml import LibraryEntryOpened
 from ferry.events.release import ReleasePlanned
+from ferry.eventsigning import TrustedKeys
 from ferry.kafka import Consumer, Publisher
 from ferry.outbox import OutboxRelay
 from ferry.testing import envelope_for, release_planned
@@ -90,6 +91,10 @@ async def test_a_command_accepted_while_kafka_is_down_is_published_once_when_it_
     assert [e.subject for e in events] == [created.json()["id"]]
 
 
+def trusted(infra: Infra) -> TrustedKeys:
+    return TrustedKeys.from_setting(infra.keys.trusted())
+
+
 class KilledAfterPublishing(Exception):
     """Stands in for the relay process dying between Kafka's ack and its own commit."""
 
@@ -105,9 +110,15 @@ async def test_a_relay_killed_after_publishing_sends_it_once_and_the_consumer_ap
 ) -> None:
     topic = f"{topic_prefix}release.events"
     event = planned_event()
-    async with db.unit_of_work() as uow:
-        await uow.events.append(event.stream_id(), 0, [event], Meta("alice", "c-1"))
-        await uow.commit()
+    # Appended as release-svc would, signed: the consumer acts only on its signed events.
+    signer = infra.keys.signers["release-svc"]
+    release_db = Database(db.url, db.schema, "release-svc", signer=signer)
+    try:
+        async with release_db.unit_of_work() as uow:
+            await uow.events.append(event.stream_id(), 0, [event], Meta("alice", "c-1"))
+            await uow.commit()
+    finally:
+        await release_db.dispose()
 
     publisher = Publisher(infra.kafka, "test-relay")
     try:
@@ -124,7 +135,7 @@ async def test_a_relay_killed_after_publishing_sends_it_once_and_the_consumer_ap
 
     # dml-svc's way of consuming: one entry opened.
     consumer = f"dml-svc-{topic_prefix}"
-    dispatch = Dispatcher(consumer, db, {ReleasePlanned: on_release_planned})
+    dispatch = Dispatcher(consumer, db, {ReleasePlanned: on_release_planned}, trusted(infra))
     group = f"{topic_prefix}dml"
     async with running(Consumer(infra.kafka, group, [topic], dispatch).run()):
         await eventually(lambda: seen(consumer, "applied"), what="the event applied")
@@ -146,7 +157,7 @@ async def test_an_event_delivered_twice_has_one_effect(
         await uow.events.append(noted.stream_id(), 0, [noted], caused_by(envelope, "test"))
 
     event = planned_event()
-    envelope = envelope_for(event, correlation_id="c-2")
+    envelope = infra.as_owner(envelope_for(event, correlation_id="c-2"))
     producer = AIOKafkaProducer(**infra.kafka.kafka_options(), acks="all")
     await producer.start()
     try:
@@ -156,7 +167,7 @@ async def test_an_event_delivered_twice_has_one_effect(
         await producer.stop()
 
     consumer = f"probe-{topic_prefix}"
-    dispatch = Dispatcher(consumer, db, {ReleasePlanned: note_every_call})
+    dispatch = Dispatcher(consumer, db, {ReleasePlanned: note_every_call}, trusted(infra))
     async with running(Consumer(infra.kafka, f"{topic_prefix}g", [topic], dispatch).run()):
         await eventually(lambda: seen(consumer, "duplicate"), what="the redelivery")
     assert outcomes(consumer, "applied") == 1

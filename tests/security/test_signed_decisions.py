@@ -68,8 +68,8 @@ class Library:
             await publisher.close()
 
     def decisions(self, signer: EventSigner | None) -> tuple[UUID, list[Envelope]]:
-        """A new release: planned, validated and approved, the last two signed by `signer`
-        as if release-svc had made them."""
+        """A new release: planned, validated and approved, each signed by `signer` as if
+        release-svc had made it."""
         release_id = uuid4()
         decided: list[Event] = [
             ReleaseValidated(release_id=release_id, package_revision=1, kinds=["functional"]),
@@ -82,7 +82,9 @@ class Library:
             ),
         ]
         planned = envelope_for(
-            release_planned(release_id=release_id, version=VERSION), source="release-svc"
+            release_planned(release_id=release_id, version=VERSION),
+            source="release-svc",
+            signer=signer,
         )
         return release_id, [
             planned,
@@ -179,12 +181,13 @@ async def test_a_forged_approval_makes_no_release_available_and_is_recorded(
 
     await dml.send(*envelopes)
 
-    async def both_refused() -> list[dict[str, Any]] | None:
+    async def all_refused() -> list[dict[str, Any]] | None:
         found = await dml.rejections(release_id)
-        return found if len(found) >= 2 else None
+        return found if len(found) >= 3 else None
 
-    refused = await eventually(both_refused, what="the refusals to be recorded")
-    [validation, approved] = refused
+    refused = await eventually(all_refused, what="the refusals to be recorded")
+    [planned, validation, approved] = refused
+    assert planned["event_type"] == "ReleasePlanned"
     assert validation["event_type"] == "ReleaseValidated"
     assert approved["event_type"] == "ReleaseApproved"
     assert approved["event_id"] == str(approval.id)
@@ -197,7 +200,7 @@ async def test_a_forged_approval_makes_no_release_available_and_is_recorded(
     # own consumer code, on its own database, records nothing more.
     position = Position(dml.release_topic, approved["partition"], approved["offset"])
     await dml.redeliver(approval, position)
-    assert len(await dml.rejections(release_id)) == 2
+    assert len(await dml.rejections(release_id)) == 3
     assert await dml.available(release_id) is None
     assert rejected_count("dml-svc", "ReleaseApproved") == before + 1
     [line] = [r.getMessage() for r in caplog.records if str(approval.id) in r.getMessage()]

@@ -1,7 +1,8 @@
 """Consuming other services' events: each applied at most once, in its own transaction.
 
-A decision (`ferry.eventsigning.OWNERS`) is applied only if signed by its owner; one that is
-not is recorded instead, as a `ForeignEventRejected` in the consumer's own event store.
+An event of a type `ferry.eventsigning.OWNERS` lists (a decision, or a fact a rule reads) is
+applied only if signed by its owner; one that is not is recorded instead, as a
+`ForeignEventRejected` in the consumer's own event store.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ EventHandler = Callable[[Any, Envelope, UnitOfWork], Awaitable[None]]
 class Dispatcher:
     """Turns a record into at most one applied event: parse, check, claim, handle, commit.
 
-    `trusted`: the keys decisions must be signed with; by default none, so a dispatcher
-    without them acts on no decision.
+    `trusted`: the keys owned events must be signed with; by default none, so a dispatcher
+    without them acts on no event another service owns.
     """
 
     def __init__(

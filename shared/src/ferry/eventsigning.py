@@ -1,5 +1,5 @@
-"""Signed decisions: each service signs the events it publishes, and a consumer acts on a
-decision only if the service owning its type signed it.
+"""Signed events: each service signs the events it publishes, and a consumer acts on one
+(a decision, or a fact its rules read) only if the service owning its type signed it.
 
 Kafka proves nothing about who wrote a record: anything that reaches the broker could
 publish a `ReleaseApproved`. So a service signs each event it appends (Ed25519, over the
@@ -7,7 +7,7 @@ event's chain `hash`, which covers every other attribute) and the envelope carri
 signature in two CloudEvents extension attributes, outside what is hashed: `signature`
 (base64) and `signingkey` (the key id: hex SHA-256 of the raw public key, as for the DML's
 manifest key). A service with no key configured signs nothing: its events are unsigned,
-and no consumer acts on a decision of its.
+and no consumer acts on any of them.
 
 Consumers trust keys per service (`FERRY_EVENT_TRUSTED_KEYS`), several at once so a key
 can be rotated: the new one is trusted beside the old before the service signs with it,
@@ -39,25 +39,64 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from ferry.audit.chain import canonical_of, digest
 from ferry.envelope import Envelope
 
-OWNERS: Mapping[str, str] = {
-    "ReleaseValidated": "release-svc",
-    "ReleaseApproved": "release-svc",
-    "ReleasePackageBuilt": "release-svc",
-    "ApprovalGiven": "release-svc",
-    "TeamDefined": "release-svc",
-    "ReleaseAvailable": "dml-svc",
-    "DeploymentCompleted": "deploy-svc",
-    "DeploymentFailed": "deploy-svc",
-    "DeploymentRolledBack": "deploy-svc",
-    "RollbackStarted": "deploy-svc",
-    "DeploymentPausedOutsideWindow": "deploy-svc",
-    "BackoutStepAwaitingConfirmation": "deploy-svc",
-    "DeploymentAborted": "deploy-svc",
-    "ElsExited": "els-svc",
-    "ElsEscalated": "els-svc",
+_OWNED: Mapping[str, tuple[str, ...]] = {
+    "release-svc": (
+        # Decisions.
+        "ReleaseValidated",
+        "ReleaseApproved",
+        "ReleasePackageBuilt",
+        "ApprovalGiven",
+        "TeamDefined",
+        # Facts other services' rules read: which team a release is for, what it changes,
+        # when it may be deployed, what must be ready, how to back it out, the freezes.
+        "ReleasePlanned",
+        "ReleaseRescheduled",
+        "ReleaseCancelled",
+        "ReleaseScopeSet",
+        "ReleaseDependenciesSet",
+        "DeploymentWindowsSet",
+        "BackoutPlanSet",
+        "ReadinessConfirmed",
+        "CommunicationDue",
+        "FreezePeriodDeclared",
+        "FreezePeriodLifted",
+    ),
+    "dml-svc": (
+        "ReleaseAvailable",
+        "ReleaseRevoked",
+        "MediaStaged",
+        "MediaRevoked",
+        "LibraryEntryOpened",
+    ),
+    "deploy-svc": (
+        "DeploymentCompleted",
+        "DeploymentFailed",
+        "DeploymentRolledBack",
+        "RollbackStarted",
+        "DeploymentPausedOutsideWindow",
+        "BackoutStepAwaitingConfirmation",
+        "DeploymentAborted",
+        "DeploymentStarted",
+        "EnvironmentDefined",
+        "UnauthorisedChangeDetected",
+    ),
+    "els-svc": (
+        "ElsExited",
+        "ElsEscalated",
+        "ElsStarted",
+        "ElsIncidentLinked",
+        "ElsFeedbackGiven",
+        "ElsObservationRecorded",
+    ),
 }
-"""The decisions: event types another service acts on, and the only service that may make
-them. An event of any other type is a fact a consumer may use without a signature."""
+
+OWNERS: Mapping[str, str] = {kind: owner for owner, kinds in _OWNED.items() for kind in kinds}
+"""Every event type a service acts on from another service's topic (or from its own, read
+back), and the only service that may publish it: the decisions, and the facts a consumer's
+rules read, since a forged fact (a freeze lifted, a window moved, readiness confirmed) gets
+around a rule as surely as a forged decision. `tests/security/test_signed_facts.py` keeps
+this list complete. No consumer acts on other types, but for the inbound topics' (an
+outside change tool's decisions, MACed; `ops.signals`, from monitoring, unsigned)."""
 
 CHANGE_TOOL_DECISIONS = frozenset({"ChangeApproved", "ChangeRejected"})
 """Decisions of an outside change tool: each counts only if MACed with a key of its `source`."""
@@ -183,9 +222,9 @@ class TrustedKeys:
         return cls(keys, change_tools)
 
     def refusal(self, envelope: Envelope) -> str | None:
-        """Why a consumer must not act on `envelope`, or None: a decision must carry a valid
-        signature by a trusted key of the service owning its type, or of the change tool
-        that sent it."""
+        """Why a consumer must not act on `envelope`, or None: an event of a type `OWNERS`
+        lists must carry a valid signature by a trusted key of its owner, a change tool's
+        decision one by the tool that sent it."""
         if envelope.type in CHANGE_TOOL_DECISIONS:
             return self._change_tool_refusal(envelope)
         owner = OWNERS.get(envelope.type)

@@ -47,11 +47,12 @@ class ServiceSettings(KafkaSettings):
     withdrew is refused at the latest this long after. A failed fetch keeps the last good set."""
     event_signing_key_file: Path | None = None
     """The service's Ed25519 private key (PEM) to sign the events it publishes with; unset:
-    its events are unsigned, and no other service acts on a decision of its."""
+    its events are unsigned, and no other service acts on any of them."""
     event_trusted_keys: dict[str, list[str]] = {}
     """The keys each service signs with, as JSON: {"release-svc": ["<base64 raw public
     key>", ...], ...} (a service's keys at GET /signing-keys); several during a rotation.
-    A decision (`ferry.eventsigning.OWNERS`) counts only if signed by one of its owner's."""
+    An event of a type `ferry.eventsigning.OWNERS` lists counts only if signed by one of
+    its owner's."""
     event_trusted_keys_file: Path | None = None
     """The same, from a JSON file (e.g. a mounted ConfigMap), read at start-up; its keys are
     trusted beside those of `event_trusted_keys`."""

@@ -1,8 +1,8 @@
 """The signatures of stored events, for `ferry audit verify`: each event a service signed
 must verify with a key that service (its `source`) is trusted with.
 
-Unlike a consumer, which checks only decisions (`ferry.eventsigning.OWNERS`), the audit
-checks every signed event. Events from before services signed carry no signature: they
+Unlike a consumer, which checks the types it acts on (`ferry.eventsigning.OWNERS`), the
+audit checks every signed event. Events from before services signed carry no signature: they
 are counted, not problems.
 """
 
