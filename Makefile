@@ -45,7 +45,7 @@ run: install ## The whole stack with a demo release flowing through it; Ctrl-C s
 lint: install ## ruff (lint and format), mypy --strict, and every test module imports
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy shared/src services/*/src bench deploy/local/kafka_admin.py
+	.venv/bin/mypy shared/src services/*/src bench deploy/local/kafka_admin.py tests
 	.venv/bin/pytest --collect-only -q > /dev/null
 
 unit: install ## Unit tests only: no Kafka, no PostgreSQL

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
@@ -86,7 +86,9 @@ async def wait_for(
     except TimeoutException:
         shown = driver.find_element(By.TAG_NAME, "main").text
         live = driver.find_element(By.ID, "live")
-        console = "\n".join(entry["message"] for entry in driver.get_log("browser"))
+        # selenium leaves get_log unannotated: it returns the log's entries, each a dict.
+        get_log = cast(Callable[[str], list[dict[str, Any]]], driver.get_log)
+        console = "\n".join(entry["message"] for entry in get_log("browser"))
         raise AssertionError(
             f"the page never showed {what}; the feed is {live.text} ({live.get_attribute('title')})"
             f", its console says:\n{console}\nand it shows:\n{shown}"

@@ -233,25 +233,25 @@ deploy = schemathesis.pytest.from_fixture("deploy_api")
 els = schemathesis.pytest.from_fixture("els_api")
 
 
-def _check(case: Case, token: dict[str, str]) -> None:
+def _check(case: Case[Any], token: dict[str, str]) -> None:
     case.call_and_validate(headers=token, timeout=30)
 
 
 @release.parametrize()
-def test_release_svc(case: Case, token: dict[str, str]) -> None:
+def test_release_svc(case: Case[Any], token: dict[str, str]) -> None:
     _check(case, token)
 
 
 @dml.parametrize()
-def test_dml_svc(case: Case, token: dict[str, str]) -> None:
+def test_dml_svc(case: Case[Any], token: dict[str, str]) -> None:
     _check(case, token)
 
 
 @deploy.parametrize()
-def test_deploy_svc(case: Case, token: dict[str, str]) -> None:
+def test_deploy_svc(case: Case[Any], token: dict[str, str]) -> None:
     _check(case, token)
 
 
 @els.parametrize()
-def test_els_svc(case: Case, token: dict[str, str]) -> None:
+def test_els_svc(case: Case[Any], token: dict[str, str]) -> None:
     _check(case, token)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,7 @@ async def test_a_deployment_killed_mid_wave_resumes_where_it_was(
             httpx.AsyncClient(base_url=deploy_url, headers=dora, timeout=10) as api,
         ):
             for url in (dml_url, deploy_url):
-                await eventually(lambda url=url: ready(api, url), timeout=60, what=f"{url} ready")
+                await eventually(partial(ready, api, url), timeout=60, what=f"{url} ready")
             targets = [
                 {
                     "name": name,

@@ -11,6 +11,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ async def test_a_planned_release_flows_from_release_svc_to_every_service(
     stack: dict[str, str], client: httpx.AsyncClient, infra: Infra, topic_prefix: str
 ) -> None:
     for name, url in stack.items():
-        await eventually(lambda url=url: ready(client, url), timeout=60, what=f"{name} ready")
+        await eventually(partial(ready, client, url), timeout=60, what=f"{name} ready")
 
     created = await client.post(
         f"{stack['release']}/releases",
@@ -103,9 +104,7 @@ async def test_a_planned_release_flows_from_release_svc_to_every_service(
     assert cancelled.status_code == 200, cancelled.text
     for service in ("deploy", "els"):
         await eventually(
-            lambda service=service: _cancelled(
-                client, f"{stack[service]}/catalog/releases/{release_id}"
-            ),
+            partial(_cancelled, client, f"{stack[service]}/catalog/releases/{release_id}"),
             what=f"{service}-svc learning of the cancellation",
         )
 
@@ -133,7 +132,7 @@ async def test_a_release_goes_from_plan_to_approved_across_the_services(
     """Every hand a real organisation has in it: a librarian stages the media, the release
     manager plans and packages, a tester validates, a change authority approves."""
     for name, url in stack.items():
-        await eventually(lambda url=url: ready(client, url), timeout=60, what=f"{name} ready")
+        await eventually(partial(ready, client, url), timeout=60, what=f"{name} ready")
     release, dml = stack["release"], stack["dml"]
     librarian = infra.issuer.bearer("lib", "dml-librarian")
     tester = infra.issuer.bearer("tess", "tester")
@@ -217,10 +216,9 @@ async def test_a_release_goes_from_plan_to_approved_across_the_services(
     assert manifest["media"] == [{**media, "size": len(content)}]
     assert signed["key_id"] == key["key_id"]
     for service in ("deploy", "els"):  # each catalog follows the library entry
+        catalog = f"{stack[service]}/catalog/releases/{release_id}"
         await eventually(
-            lambda service=service: _library_state(
-                client, f"{stack[service]}/catalog/releases/{release_id}", "available"
-            ),
+            partial(_library_state, client, catalog, "available"),
             what=f"{service}-svc learning that the release is available",
         )
     deployer = infra.issuer.bearer("dora", "deployer")
@@ -289,7 +287,7 @@ async def test_a_release_lives_from_plan_through_deployment_and_support_to_its_r
     els-svc supports it until normal, on signals from ops.signals and the API; operations
     take it over; release-svc shows it ready for its review."""
     for name, url in stack.items():
-        await eventually(lambda url=url: ready(client, url), timeout=60, what=f"{name} ready")
+        await eventually(partial(ready, client, url), timeout=60, what=f"{name} ready")
     deploy, els = stack["deploy"], stack["els"]
     today = datetime.now(UTC).date()
     plan = {
@@ -305,7 +303,7 @@ async def test_a_release_lives_from_plan_through_deployment_and_support_to_its_r
         "start": (now - timedelta(minutes=5)).isoformat(),
         "end": (now + timedelta(hours=2)).isoformat(),
     }
-    parts = {
+    parts: dict[str, dict[str, Any]] = {
         "scope": {"items": [{"kind": "service", "name": "payments"}]},
         "windows": {"windows": [window]},
         "backout-plan": {"trigger_conditions": ["errors"], "steps": ["switch back"]},

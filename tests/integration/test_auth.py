@@ -22,7 +22,7 @@ import jwt
 import pytest
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import iter_route_contexts
+from fastapi.routing import RouteContext, iter_route_contexts
 
 from deploy_svc.config import Settings as DeploySettings
 from deploy_svc.main import spec as deploy_spec
@@ -62,9 +62,16 @@ def by_capability(dependant: Dependant) -> bool:
     return any(isinstance(d.call, Capability) or by_capability(d) for d in dependant.dependencies)
 
 
+def path_and_methods(route: RouteContext) -> tuple[str, set[str]]:
+    """An API route's path and methods, which only routes of other kinds lack."""
+    assert route.path is not None, route
+    assert route.methods is not None, route
+    return route.path, route.methods
+
+
 def capability_routes(app: FastAPI) -> list[tuple[str, set[str]]]:
     return [
-        (route.path, route.methods)
+        path_and_methods(route)
         for route in iter_route_contexts(app.routes)
         if getattr(route, "dependant", None) is not None and by_capability(route.dependant)
     ]
@@ -78,9 +85,10 @@ def guarded_routes(app: FastAPI) -> list[tuple[str, set[str], frozenset[Role]]]:
             continue  # the docs pages, and health and metrics, which anyone may read
         if by_capability(route.dependant):
             continue  # a secret in the URL grants it; tested below
+        path, methods = path_and_methods(route)
         roles = declared_roles(route.dependant)
-        assert roles is not None, f"{route.methods} {route.path} declares no allowed roles"
-        routes.append((route.path, route.methods, roles))
+        assert roles is not None, f"{methods} {path} declares no allowed roles"
+        routes.append((path, methods, roles))
     return routes
 
 
@@ -174,7 +182,8 @@ def forged_tokens(issuer: DevIssuer, tmp: Path) -> dict[str, str]:
     stranger = DevIssuer(tmp / "stranger")
     now = int(time.time())
     return {
-        "alg none": jwt.encode(claims(), None, algorithm="none"),
+        # PyJWT wants None as the key for "none", though its annotation leaves None out.
+        "alg none": jwt.encode(claims(), None, algorithm="none"),  # type: ignore[arg-type]
         "HS256 with the public key": f"{hs_header}.{hs_body}.{b64(hs_signature)}",
         "expired": issuer.mint("mallory", ["release-manager"], exp=now - 3600, iat=now - 7200),
         "not yet valid": issuer.mint("mallory", ["release-manager"], nbf=now + 3600),

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -136,7 +137,7 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     ]
     try:
         for name, url in urls.items():
-            until(lambda url=url: _ready(url), f"{name}-svc to be ready")
+            until(partial(_ready, url), f"{name}-svc to be ready")
         yield stack
     finally:
         stop_all(processes)

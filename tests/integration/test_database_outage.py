@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
+from functools import partial
 
 import asyncpg
 
@@ -90,9 +91,11 @@ async def test_connections_cut_mid_burst_answer_503_and_lose_nothing_acknowledge
             if status == 201:
                 assert location is not None
 
-                async def readable(location: str = location) -> bool:
+                async def readable(location: str) -> bool:
                     answer = await api.get(location)
                     assert answer.status_code in (200, 503), answer.text
                     return answer.status_code == 200
 
-                await eventually(readable, timeout=10, what=f"{location} readable")
+                await eventually(
+                    partial(readable, location), timeout=10, what=f"{location} readable"
+                )

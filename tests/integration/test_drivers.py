@@ -211,7 +211,7 @@ MEDIA = b"\x1f\x8b payments 2.0"
 def webhook_job(tmp_path: Path, base: str, **options: object) -> Job:
     media = {"payments.tar.gz": MEDIA}
     settings = {"url": f"{base}/deploy", "secret": "automation", "poll_seconds": 0.2, **options}
-    return job_for(tmp_path / "media", "2.0", media, target="web-1", **settings)
+    return job_for(tmp_path / "media", "2.0", media, "web-1", **settings)
 
 
 async def test_webhook_install_is_handed_over_signed_and_its_callback_awaited(

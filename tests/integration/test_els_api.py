@@ -89,7 +89,9 @@ async def test_from_a_completed_deployment_to_the_hand_over(
 
     # Day 0: too many calls (escalated); days 1 and 2 within tolerance, one of them by two
     # signals on ops.signals, one repeated.
-    day = lambda n, h=12: START + timedelta(days=n, hours=h)  # noqa: E731
+    def day(n: int, h: int = 12) -> datetime:
+        return START + timedelta(days=n, hours=h)
+
     observe = {"metric": "desk_calls", "value": 30, "observed_at": day(0).isoformat()}
     assert (await els.post(f"{path}/observations", json=observe, headers=otto)).status_code == 200
     await publish(

@@ -85,7 +85,8 @@ async def release(infra: Infra, topic_prefix: str, tmp_path: Path) -> AsyncItera
 
         async def made_available() -> dict[str, str] | None:
             entry = (await dml.get(f"/library/releases/{release_id}")).json()
-            return entry.get("available")
+            available: dict[str, str] | None = entry.get("available")
+            return available
 
         found = await eventually(made_available, what="the release to become available")
         # The service identity, as a sidecar or `ferry token` would leave it.

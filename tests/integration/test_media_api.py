@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import httpx
@@ -223,14 +224,14 @@ async def test_a_scrub_reports_a_blob_whose_bytes_changed(
     asked = await dml.post("/integrity/scrubs")
     assert asked.status_code == 202
 
-    async def finished() -> dict[str, object] | None:
+    async def finished() -> dict[str, Any] | None:
         scrub = (await dml.get(asked.headers["Location"])).json()
         return scrub if scrub["finished_at"] else None
 
     scrub = await eventually(finished, what="the scrub to finish")
     assert (scrub["total"], scrub["checked"]) == (2, 2)
     assert not crashed.exists()  # what a crash left of an upload is swept too
-    [found] = scrub["corrupted"]  # type: ignore[misc]
+    [found] = scrub["corrupted"]
     assert (found["name"], found["found"]) == (
         "bad.tar.gz",
         hashlib.sha256(damaged.read_bytes()).hexdigest(),

@@ -183,7 +183,9 @@ async def test_a_failed_deployment_tells_the_people_in_charge_at_once(notifier: 
     [mail] = n.mailbox.messages
     assert mail["To"] == "oncall@example.com"
     assert "the deployment to production failed" in mail["Subject"]
-    assert "web-2: verification failed" in mail.get_payload(decode=True).decode()
+    payload = mail.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    assert "web-2: verification failed" in payload.decode()
     [rita] = await n.inbox("rita")
     assert rita["release_id"] == release["id"]
 
@@ -441,7 +443,9 @@ async def test_a_deployment_paused_by_its_closed_window_tells_the_people_in_char
     [mail] = n.mailbox.messages
     assert mail["To"] == "oncall@example.com"
     assert mail["Subject"].endswith("the deployment to production paused: its window closed")
-    body = mail.get_payload(decode=True).decode()
+    payload = mail.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    body = payload.decode()
     assert "Wave 2 did not start: the window closed at 2026-12-10 23:00 UTC" in body
 
 

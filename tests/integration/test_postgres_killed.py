@@ -9,6 +9,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from functools import partial
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from dml_svc.config import Settings as DmlSettings
 from dml_svc.main import spec as dml_spec
 from els_svc.config import Settings as ElsSettings
 from els_svc.main import spec as els_spec
+from ferry.service import ServiceSpec
 from release_svc.config import Settings as ReleaseSettings
 from release_svc.main import spec as release_spec
 from tests.support.infra import Infra
@@ -45,17 +47,14 @@ async def test_postgres_killed_mid_burst_answers_503_never_500_and_loses_nothing
     reader = infra.issuer.bearer("ada", "auditor")
     rita = infra.issuer.bearer("rita", "release-manager")
     async with AsyncExitStack() as stack:
-        release, dml, deploy, els = [
-            await stack.enter_async_context(
-                serving(spec(settings(cls, infra, topic_prefix)), reader)
-            )
-            for spec, cls in (
-                (release_spec, ReleaseSettings),
-                (dml_spec, DmlSettings),
-                (deploy_spec, DeploySettings),
-                (els_spec, ElsSettings),
-            )
-        ]
+
+        async def served(spec: ServiceSpec) -> httpx.AsyncClient:
+            return await stack.enter_async_context(serving(spec, reader))
+
+        release = await served(release_spec(settings(ReleaseSettings, infra, topic_prefix)))
+        dml = await served(dml_spec(settings(DmlSettings, infra, topic_prefix)))
+        deploy = await served(deploy_spec(settings(DeploySettings, infra, topic_prefix)))
+        els = await served(els_spec(settings(ElsSettings, infra, topic_prefix)))
         requests: list[Callable[[int], Awaitable[httpx.Response]]] = [
             # Through the idempotency table, the event store and the outbox.
             lambda i: release.post(
@@ -99,7 +98,7 @@ async def test_postgres_killed_mid_burst_answers_503_never_500_and_loses_nothing
 
         # Each service answers again, and every acknowledged plan is stored...
         for api in (release, dml, deploy, els):
-            await eventually(lambda api=api: _ok(api), what="the service answering again")
+            await eventually(partial(_ok, api), what="the service answering again")
         planned = {answer.json()["id"] for _, answer in answers if answer.status_code == 201}
         assert planned, statuses
         for release_id in planned:

@@ -72,6 +72,7 @@ async def test_bad_fields_get_a_problem_naming_the_field(
 
 
 async def test_a_body_that_is_not_an_object_is_a_422_problem(api: httpx.AsyncClient) -> None:
+    body: object
     for body in ([], "text", None):
         answer = await api.post("/releases", json=body)
         assert answer.status_code == 422

@@ -11,7 +11,7 @@ import tomllib
 from typing import Any
 
 import pytest
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from tests.k8s.rendered import (
     CHART,
@@ -213,7 +213,7 @@ class _Strict(yaml.SafeLoader):
 
 
 def _no_duplicates(loader: _Strict, node: yaml.MappingNode, deep: bool = False) -> Any:
-    keys = [loader.construct_object(key) for key, _ in node.value]  # type: ignore[no-untyped-call]
+    keys = [loader.construct_object(key) for key, _ in node.value]
     twice = {key for key in keys if keys.count(key) > 1}
     assert not twice, f"line {node.start_mark.line + 1}: {twice} twice"
     return loader.construct_mapping(node, deep)

@@ -16,7 +16,7 @@ import re
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from tests.k8s.rendered import (
     K8S,

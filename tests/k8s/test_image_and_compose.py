@@ -13,7 +13,7 @@ import re
 import subprocess
 
 import pytest
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from tests.k8s.console_scripts import SCRIPTS, SERVICE_SCRIPTS, load_settings, service_package
 from tests.k8s.rendered import OVERLAYS, ROOT, Obj, render, tool, workloads

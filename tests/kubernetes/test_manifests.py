@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from tests.k8s.rendered import RENDERS, Obj, render, render_chart
 from tests.kubernetes.conftest import ControlPlane

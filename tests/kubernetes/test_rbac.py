@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml  # type: ignore[import-untyped]
+import yaml
 from kubernetes_asyncio import client
 
 from deploy_svc.drivers.base import DriverError
@@ -40,9 +40,10 @@ async def service_account_kubeconfig(
     """A kubeconfig holding a token the API server issued to deploy-svc's ServiceAccount,
     as its pod would mount."""
     core = client.CoreV1Api(api)
-    await core.create_namespaced_service_account(namespace, {"metadata": {"name": SERVICE_ACCOUNT}})
+    # The client sends dicts as they are, though its annotations ask for model objects.
+    await core.create_namespaced_service_account(namespace, {"metadata": {"name": SERVICE_ACCOUNT}})  # type: ignore[arg-type]
     request = {"spec": {"audiences": [], "expirationSeconds": 3600}}
-    answer = await core.create_namespaced_service_account_token(SERVICE_ACCOUNT, namespace, request)
+    answer = await core.create_namespaced_service_account_token(SERVICE_ACCOUNT, namespace, request)  # type: ignore[arg-type]
     path = folder / "deploy-svc.kubeconfig"
     path.write_text(
         yaml.safe_dump(

@@ -30,9 +30,10 @@ async def create_deployment(
     will never be Ready running `PAUSE:never_ready`."""
     labels = {"app": name}
     annotations = {NEVER_READY: f"{PAUSE}:{never_ready}"} if never_ready else {}
+    # The client sends a dict as it is, though its annotations ask for a V1Deployment.
     await client.AppsV1Api(api).create_namespaced_deployment(
         namespace,
-        {
+        {  # type: ignore[arg-type]
             "apiVersion": "apps/v1",
             "kind": "Deployment",
             "metadata": {"name": name},

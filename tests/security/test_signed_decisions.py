@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -163,7 +163,7 @@ def rejected_count(consumer: str, event_type: str) -> float:
     return value or 0.0
 
 
-FORGERS = {
+FORGERS: dict[str, Callable[[Infra], EventSigner | None]] = {
     "unsigned": lambda infra: None,
     "signed by a key nobody trusts": lambda infra: EventSigner.from_pem(generate_pem()),
     "signed by the DML's own key": lambda infra: infra.keys.signers["dml-svc"],

@@ -10,9 +10,15 @@ from deploy_svc.drivers.base import Artifacts, Job
 
 
 def job_for(
-    folder: Path, version: str, media: Mapping[str, bytes], target: str = "t1", **settings: object
+    folder: Path,
+    version: str,
+    media: Mapping[str, bytes],
+    target: str = "t1",
+    /,
+    **settings: object,
 ) -> Job:
-    """A job installing `version` whose media (name → bytes) are files under `folder`."""
+    """A job installing `version` whose media (name → bytes) are files under `folder`; any
+    keyword is one of its settings."""
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
     for i, (name, content) in enumerate(media.items()):

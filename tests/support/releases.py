@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 from uuid import uuid4
 
 from ferry.events.release import (
@@ -17,6 +17,7 @@ from ferry.events.release import (
     ReleaseType,
     ValidationKind,
 )
+from ferry.freezes import FreezePeriod
 from ferry.grants import Acting, Grant
 from release_svc.domain.commands import (
     ApprovalContext,
@@ -28,7 +29,6 @@ from release_svc.domain.commands import (
     Review,
     SetBackoutPlan,
 )
-from release_svc.domain.freezes import FreezePeriod
 from release_svc.domain.policy import DEFAULTS, Policy
 from release_svc.domain.release import Release
 
@@ -44,8 +44,10 @@ TESTER = acting("tester")
 
 MEDIA = MediaRef(name="payments.tar.gz", version="2026.12.0", sha256="a" * 64)
 
+R = TypeVar("R", bound=Release)
 
-def applied(release: Release, events: Sequence[ReleaseEvent]) -> Release:
+
+def applied(release: R, events: Sequence[ReleaseEvent]) -> R:
     for event in events:
         release.apply(event)
     return release
@@ -93,31 +95,31 @@ def planned(
     return applied(release, release.assess_risk(assessment))
 
 
-def with_backout(release: Release) -> Release:
+def with_backout(release: R) -> R:
     cmd = SetBackoutPlan(release.id, ["error rate over 5%"], ["switch back"], by="rita")
     return applied(release, release.set_backout_plan(cmd))
 
 
-def packaged(release: Release, by: str = "bob") -> Release:
+def packaged(release: R, by: str = "bob") -> R:
     """Packaged by bob, one of the release's owners."""
     cmd = BuildPackage(release.id, [MEDIA], by=by)
     return applied(release, release.build_package(cmd, {MEDIA}))
 
 
 def with_result(
-    release: Release, kind: ValidationKind, outcome: Outcome = Outcome.PASSED, by: str = "tess"
-) -> Release:
+    release: R, kind: ValidationKind, outcome: Outcome = Outcome.PASSED, by: str = "tess"
+) -> R:
     cmd = RecordValidation(release.id, kind, outcome, "https://ci.example/report/1", by=by)
     return applied(release, release.record_validation(cmd, policy_of(release)))
 
 
-def validated(release: Release) -> Release:
+def validated(release: R) -> R:
     for kind in sorted(policy_of(release).required_validations):
         release = with_result(release, kind)
     return release
 
 
-def approved_by(release: Release, approver: str, policy: Policy | None = None) -> Release:
+def approved_by(release: R, approver: str, policy: Policy | None = None) -> R:
     cmd = Approve(release.id, "RFC-1", by=approver)
     return applied(release, release.approve(cmd, context(release, policy)))
 
