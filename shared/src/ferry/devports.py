@@ -3,8 +3,9 @@
 Asking the kernel for port 0 is not enough: it may hand the same free port to two callers
 that ask before either listens (two services of one stack, made in one expression), and a
 port in the ephemeral range can be taken by any outgoing connection before the service
-binds it. So ports come from above that range, each given once per process, and each pytest
-worker (pytest-xdist's `PYTEST_XDIST_WORKER`, gw0, gw1, …) draws from its own block.
+binds it. So ports come from above that range, each pytest worker (pytest-xdist's
+`PYTEST_XDIST_WORKER`, gw0, gw1, …) from its own block, in turn: a port is given again only
+once the process has gone through its whole block.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ _FIRST = 61000
 _LAST = 65535
 _WORKERS = 4
 """Blocks the range is cut into; worker n draws from block n modulo this."""
+_BLOCK = (_LAST - _FIRST + 1) // _WORKERS
 
 
 def _worker() -> int:
@@ -28,10 +30,9 @@ def _worker() -> int:
 
 
 def _candidates() -> Iterator[int]:
-    size = (_LAST - _FIRST + 1) // _WORKERS
-    start = _FIRST + (_worker() % _WORKERS) * size
+    start = _FIRST + (_worker() % _WORKERS) * _BLOCK
     # Wrapping round is safe: a port given out that long ago belonged to a finished test.
-    return itertools.cycle(range(start, start + size))
+    return itertools.cycle(range(start, start + _BLOCK))
 
 
 _next = _candidates()
@@ -47,8 +48,9 @@ def _bindable(port: int) -> bool:
 
 
 def free_port() -> int:
-    """A port nothing listens on that no other caller in this run has been given."""
-    for _ in range((_LAST - _FIRST + 1) // _WORKERS):
+    """A port nothing listens on, not given to any other caller since this worker's block
+    last came round."""
+    for _ in range(_BLOCK):
         port = next(_next)
         if _bindable(port):
             return port
